@@ -1,0 +1,1 @@
+//! Talks to real nodes: the lab and SSH. (Filled in by the lab work.)

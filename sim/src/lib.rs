@@ -1,0 +1,1 @@
+//! Runs the model: what-if scenarios, exhaustive analysis, model checking.
