@@ -1,0 +1,7 @@
+//! The root package's integration tests, compiled into one test binary (`it`).
+//!
+//! Each module is a scenario family; `support` holds shared helpers. Modules must not reach
+//! any network but loopback and the namespaces they create themselves.
+
+mod parity;
+mod support;

@@ -1,0 +1,34 @@
+//! Helpers shared by the integration test modules: the reality gate and network namespaces.
+//!
+//! Nothing here asserts product behaviour; it only prepares the ground real software runs on.
+
+pub mod netns;
+
+/// Whether a test that drives real system software (namespaces, corosync) may run.
+///
+/// Such tests need root. As root this returns true. Otherwise it panics with a clear message,
+/// unless `QUORATE_SKIP_REALITY=1` is set (local development only; CI runs as root and never
+/// sets it), in which case it prints that `what` was skipped and returns false.
+pub fn reality_available(what: &str) -> bool {
+    // The effective uid comes from /proc, which needs neither libc nor unsafe code.
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("Uid:"))
+                .and_then(|line| line.split_whitespace().nth(2).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false);
+    if is_root {
+        return true;
+    }
+    if std::env::var("QUORATE_SKIP_REALITY").as_deref() == Ok("1") {
+        eprintln!("{what}: SKIPPED (not root and QUORATE_SKIP_REALITY=1); CI runs it as root");
+        return false;
+    }
+    panic!(
+        "{what} needs root (network namespaces, real corosync); run as root, \
+         or set QUORATE_SKIP_REALITY=1 to skip it during local development"
+    );
+}
