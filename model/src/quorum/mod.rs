@@ -1,8 +1,40 @@
-//! The votequorum engine: per-node state machine and membership from links.
+//! The votequorum engine: per-node state machine, cluster transitions, membership from links.
 //!
 //! Owns `QuorumSettings` (inputs) and the transition functions. Pure: no IO, no clocks
 //! (time is an explicit input), no randomness.
+//!
+//! # Public API summary
+//!
+//! - [`ClusterState::new`]`(&QuorumSettings)`: every node with a ring address boots together
+//!   in partition 0 (as corosync-vqsim starts); [`ClusterState::stopped`] starts with all
+//!   nodes down (for boot scenarios). Both fail only with [`TooManyNodes`] (> [`MAX_NODES`]).
+//! - [`ClusterState::apply`]`(&mut self, &QuorumSettings, &scenario::Step) -> `[`StepOutcome`]:
+//!   applies one step of a scenario script (see `crate::scenario`). The outcome says whether
+//!   the step was rejected (unknown node, `-e` refused, node that cannot start), whether two
+//!   disjoint memberships are quorate at once (`split_brain`), and which groups have no
+//!   stable membership (`unstable`, partial mesh: those nodes keep their previous state).
+//!   `settings` is the configuration on disk at that step (for `reload FILE`, the new one).
+//! - Direct transitions: [`ClusterState::advance`] (model time; LMS timers fire),
+//!   [`ClusterState::reload`].
+//! - Queries: [`ClusterState::views`] / [`ClusterState::view`] give a [`NodeView`] per node
+//!   (nodeid, name, up, members, quorate, votes, expected_votes, highest_expected, quorum,
+//!   total_votes, [`QuorumFlags`], `why`); cheap ones for hot loops: `is_up`, `is_quorate`,
+//!   `ring`, `split_brain`, `nodeids`, `position`, `now_ms`.
+//! - [`startup_error`]: the exit-20 message corosync gives for a configuration, if any.
+//! - [`membership::memberships`]: connectivity (links, partitions, link faults) to stable
+//!   memberships or unstable groups with their maximal cliques.
+//!
+//! `ClusterState` is `Clone + Eq + Hash + Debug`, holds no HashMap, and every transition is
+//! deterministic, so a model checker can hash it.
 
+pub mod cluster;
+pub mod membership;
+pub mod node;
 pub mod settings;
 
+pub use cluster::{ClusterState, NodeView, QuorumFlags, StepOutcome, TooManyNodes, UnstableMembership};
+pub use node::{startup_error, NodeSet, MAX_NODES};
 pub use settings::{DeviceSettings, NodeId, NodeSettings, Provider, QuorumSettings, TieBreaker, Transport};
+
+#[cfg(test)]
+mod tests;

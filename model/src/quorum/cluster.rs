@@ -1,0 +1,747 @@
+//! The whole cluster: every node's votequorum state, who runs, the network, model time.
+//!
+//! Owns `ClusterState`, its transitions (ring changes per spec 1.6, crash, boot, LMS timer
+//! expiry, setexpected, reload, qdevice votes), the scenario driver (`ClusterState::apply`),
+//! the per-node `NodeView` and the split-brain check. Pure and deterministic: no IO, no
+//! clocks (time only moves by `advance`), no HashMap (the state is hashed by the model
+//! checker). It must not parse text (see `scenario`) nor decide memberships from links
+//! itself (see `membership`).
+//!
+//! Modelling choices, beyond the spec:
+//! - During a ring change every member multicasts its nodeinfo (taken after `sync_init`,
+//!   i.e. as it stood at the end of its previous ring) and every member delivers them all in
+//!   ascending nodeid order before `sync_activate`.
+//! - A group of nodes whose connectivity is not a clique (spec 3.3) is reported as unstable
+//!   and its nodes keep their previous votequorum state; nothing is predicted for them.
+//! - A qdevice's decision is an input (`qdevice on|off`), kept across ring changes: the
+//!   device polls again with the same answer within its sync timeout. qnetd is not modelled.
+//! - A reload re-reads the same `QuorumSettings` on every running node; each node then
+//!   multicasts its nodeinfo and reconfigure messages, delivered per ring in nodeid order.
+
+use super::membership::{memberships, Connectivity, LinkFaults, UnstableGroup};
+use super::node::{bit, positions, startup_error, NodeFlags, NodeSet, Votequorum, MAX_NODES};
+use super::settings::{NodeId, Provider, QuorumSettings, Transport};
+use crate::scenario::{LinkScope, NodeRef, Step};
+
+/// A cluster has more distinct node ids than `MAX_NODES`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the quorum model handles at most {max} nodes, the configuration has {count}", max = MAX_NODES)]
+pub struct TooManyNodes {
+    /// How many node ids were given.
+    pub count: usize,
+}
+
+/// One node slot of the universe.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct NodeSlot {
+    /// Whether corosync runs on it.
+    running: bool,
+    /// The ev_tracking file, which survives restarts.
+    disk_ev_barrier: u32,
+    /// The votequorum state; `Default` while not running (keeps equal states equal).
+    votequorum: Votequorum,
+}
+
+/// Every node's votequorum state, which nodes run, the network and model time.
+///
+/// Invariant: `nodeids`, `nodes` and `group` have one entry per node id ever configured
+/// (the universe, in order of first appearance); positions never move.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClusterState {
+    nodeids: Vec<NodeId>,
+    nodes: Vec<NodeSlot>,
+    /// Partition group per position.
+    group: Vec<u8>,
+    faults: LinkFaults,
+    now_ms: u64,
+    /// No `quorum.provider`: every partition is quorate (startup-only key).
+    provider_none: bool,
+}
+
+/// A membership that totem cannot settle on (partial mesh), by node id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnstableMembership {
+    /// Every node of the connected group.
+    pub nodes: Vec<NodeId>,
+    /// The maximal cliques: candidate memberships.
+    pub candidates: Vec<Vec<NodeId>>,
+}
+
+/// What applying one step did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// After the step, two disjoint memberships are quorate at once.
+    pub split_brain: bool,
+    /// Groups whose membership is undefined after the step (their nodes kept their state).
+    pub unstable: Vec<UnstableMembership>,
+    /// The step (or part of it) was refused: unknown node, setexpected rejected, a node
+    /// that cannot start. The reasons are in `notes`.
+    pub rejected: bool,
+    /// Human-readable remarks, in order.
+    pub notes: Vec<String>,
+}
+
+/// The quorum-relevant flags of one node, as `corosync-quorumtool -s` shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct QuorumFlags {
+    /// two_node in force.
+    pub two_node: bool,
+    /// wait_for_all enabled.
+    pub wait_for_all: bool,
+    /// wait_for_all armed (waiting for all votes).
+    pub wait_for_all_status: bool,
+    /// last_man_standing in force.
+    pub last_man_standing: bool,
+    /// LMS window running.
+    pub last_man_standing_timer: bool,
+    /// auto_tie_breaker in force.
+    pub auto_tie_breaker: bool,
+    /// allow_downscale.
+    pub allow_downscale: bool,
+    /// This node's qdevice casts its vote.
+    pub qdevice_cast_vote: bool,
+}
+
+/// One node as `corosync-quorumtool -s` would describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    /// Node id.
+    pub nodeid: NodeId,
+    /// Name from the settings (empty if no longer configured).
+    pub name: String,
+    /// Whether corosync runs.
+    pub up: bool,
+    /// Current ring members, ascending (empty when down).
+    pub members: Vec<NodeId>,
+    /// Quorate.
+    pub quorate: bool,
+    /// Own votes.
+    pub votes: u32,
+    /// Own expected votes (E_own).
+    pub expected_votes: u32,
+    /// Highest recorded expected votes over members.
+    pub highest_expected: u32,
+    /// Quorum as stored (uint8, wrapped).
+    pub quorum: u32,
+    /// Total votes counted (device votes included only when casting).
+    pub total_votes: u32,
+    /// Flags.
+    pub flags: QuorumFlags,
+    /// Why the node is (in)quorate, e.g. `2 of 3 votes >= quorum 2`.
+    pub why: String,
+}
+
+impl ClusterState {
+    /// All nodes that have a ring address boot together in partition 0 (vqsim's start);
+    /// nodes whose configuration corosync refuses stay down.
+    pub fn new(settings: &QuorumSettings) -> Result<ClusterState, TooManyNodes> {
+        let mut state = ClusterState::stopped(settings)?;
+        let mut outcome = StepOutcome::default();
+        for pos in 0..state.nodeids.len() {
+            state.boot(settings, pos, 0, &mut outcome);
+        }
+        state.settle(settings, &mut outcome);
+        Ok(state)
+    }
+
+    /// Every configured node known but stopped, time 0, no faults.
+    pub fn stopped(settings: &QuorumSettings) -> Result<ClusterState, TooManyNodes> {
+        let mut state = ClusterState {
+            nodeids: Vec::new(),
+            nodes: Vec::new(),
+            group: Vec::new(),
+            faults: LinkFaults::default(),
+            now_ms: 0,
+            provider_none: settings.provider == Provider::None,
+        };
+        let count = state.adopt(settings);
+        if count > MAX_NODES {
+            return Err(TooManyNodes { count });
+        }
+        Ok(state)
+    }
+
+    /// Adds the node ids of `settings` not yet known; returns how many ids there would be.
+    fn adopt(&mut self, settings: &QuorumSettings) -> usize {
+        let mut wanted = self.nodeids.len();
+        for node in &settings.nodes {
+            if self.nodeids.contains(&node.nodeid) {
+                continue;
+            }
+            wanted += 1;
+            if self.nodeids.len() >= MAX_NODES {
+                continue;
+            }
+            self.nodeids.push(node.nodeid);
+            self.nodes.push(NodeSlot::default());
+            self.group.push(0);
+            self.faults.node_links_down.push(0);
+            let size = self.nodeids.len();
+            for slot in self.nodes.iter_mut().filter(|slot| slot.running) {
+                slot.votequorum.peers.resize(size, Default::default());
+            }
+        }
+        wanted
+    }
+
+    /// Model time in ms.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The node ids of the universe, in position order.
+    pub fn nodeids(&self) -> &[NodeId] {
+        &self.nodeids
+    }
+
+    /// Position of `nodeid`, if known.
+    pub fn position(&self, nodeid: NodeId) -> Option<usize> {
+        self.nodeids.iter().position(|id| *id == nodeid)
+    }
+
+    /// Whether the node at `pos` runs.
+    pub fn is_up(&self, pos: usize) -> bool {
+        self.nodes.get(pos).is_some_and(|slot| slot.running)
+    }
+
+    /// Whether the node at `pos` runs and is quorate.
+    pub fn is_quorate(&self, pos: usize) -> bool {
+        self.nodes
+            .get(pos)
+            .is_some_and(|slot| slot.running && (self.provider_none || slot.votequorum.quorate))
+    }
+
+    /// The current ring of the node at `pos` (empty when down).
+    pub fn ring(&self, pos: usize) -> NodeSet {
+        self.nodes
+            .get(pos)
+            .filter(|slot| slot.running)
+            .map_or(0, |slot| slot.votequorum.members)
+    }
+
+    /// Two quorate nodes whose rings are disjoint: two memberships quorate at once.
+    pub fn split_brain(&self) -> bool {
+        let rings: Vec<NodeSet> = (0..self.nodes.len())
+            .filter(|pos| self.is_quorate(*pos))
+            .map(|pos| self.ring(pos))
+            .collect();
+        rings
+            .iter()
+            .enumerate()
+            .any(|(index, a)| rings[index + 1..].iter().any(|b| a & b == 0))
+    }
+
+    fn ids_of(&self, set: NodeSet) -> Vec<NodeId> {
+        let mut ids: Vec<NodeId> = positions(set)
+            .filter_map(|pos| self.nodeids.get(pos).copied())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Per-position configured links as membership sees them.
+    fn links(&self, settings: &QuorumSettings) -> Vec<u8> {
+        self.nodeids
+            .iter()
+            .map(|nodeid| {
+                let mask = settings
+                    .nodes
+                    .iter()
+                    .find(|node| node.nodeid == *nodeid)
+                    .map_or(0, |node| {
+                        node.links
+                            .iter()
+                            .filter(|link| **link < 8)
+                            .fold(0u8, |m, l| m | 1 << l)
+                    });
+                match settings.transport {
+                    Transport::Knet => mask,
+                    Transport::Udp | Transport::Udpu => mask & 1,
+                }
+            })
+            .collect()
+    }
+
+    fn up_set(&self) -> NodeSet {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.running)
+            .fold(0, |set, (pos, _)| set | bit(pos))
+    }
+
+    /// Starts the node at `pos` in partition `group` (a fresh boot: WFA armed).
+    fn boot(&mut self, settings: &QuorumSettings, pos: usize, group: u8, outcome: &mut StepOutcome) {
+        let nodeid = self.nodeids[pos];
+        if self.nodes[pos].running {
+            outcome.notes.push(format!("node {nodeid} is already running"));
+            return;
+        }
+        let Some(node) = settings.nodes.iter().find(|node| node.nodeid == nodeid) else {
+            outcome.rejected = true;
+            outcome
+                .notes
+                .push(format!("node {nodeid} is not in the nodelist: it cannot start"));
+            return;
+        };
+        if node.links.is_empty() {
+            outcome.rejected = true;
+            outcome
+                .notes
+                .push(format!("node {nodeid} has no ring address: it cannot start"));
+            return;
+        }
+        if let Some(error) = startup_error(settings) {
+            outcome.rejected = true;
+            outcome
+                .notes
+                .push(format!("node {nodeid} refuses to start: {error}"));
+            return;
+        }
+        let disk = self.nodes[pos].disk_ev_barrier;
+        let votequorum = Votequorum::boot(pos, &self.nodeids, settings, disk);
+        self.nodes[pos] = NodeSlot {
+            running: true,
+            disk_ev_barrier: disk,
+            votequorum,
+        };
+        self.group[pos] = group;
+    }
+
+    /// Crashes the node at `pos` (no LEAVING message).
+    fn crash(&mut self, pos: usize) {
+        let slot = &mut self.nodes[pos];
+        if slot.running {
+            let disk = slot.votequorum.ev_tracking_barrier.max(slot.disk_ev_barrier);
+            *slot = NodeSlot {
+                running: false,
+                disk_ev_barrier: disk,
+                votequorum: Votequorum::default(),
+            };
+        }
+    }
+
+    /// Recomputes memberships and runs a ring change wherever one differs.
+    fn settle(&mut self, settings: &QuorumSettings, outcome: &mut StepOutcome) {
+        let links = self.links(settings);
+        let result = memberships(&Connectivity {
+            links: &links,
+            up: self.up_set(),
+            group: &self.group,
+            faults: &self.faults,
+        });
+        for members in result.stable {
+            if positions(members).any(|pos| self.nodes[pos].votequorum.members != members) {
+                self.ring_change(members);
+            }
+        }
+        for UnstableGroup { nodes, candidates } in result.unstable {
+            outcome.unstable.push(UnstableMembership {
+                nodes: self.ids_of(nodes),
+                candidates: candidates.iter().map(|set| self.ids_of(*set)).collect(),
+            });
+        }
+    }
+
+    /// The members of `members` in message order (ascending nodeid).
+    fn message_order(&self, members: NodeSet) -> Vec<usize> {
+        let mut order: Vec<usize> = positions(members).collect();
+        order.sort_unstable_by_key(|pos| self.nodeids[*pos]);
+        order
+    }
+
+    /// A ring change to `members` (spec 1.6): sync_init, nodeinfo exchange, sync_activate.
+    fn ring_change(&mut self, members: NodeSet) {
+        let order = self.message_order(members);
+        let now = self.now_ms;
+        for pos in &order {
+            self.nodes[*pos].votequorum.sync_init(&self.nodeids, members, now);
+        }
+        let infos: Vec<_> = order
+            .iter()
+            .map(|pos| self.nodes[*pos].votequorum.nodeinfo())
+            .collect();
+        for pos in &order {
+            let votequorum = &mut self.nodes[*pos].votequorum;
+            for info in &infos {
+                votequorum.deliver_nodeinfo(&self.nodeids, info, true);
+            }
+            votequorum.sync_activate(&self.nodeids);
+        }
+    }
+
+    /// Running nodes sharing `pos`'s current ring, in message order.
+    fn ring_peers(&self, pos: usize) -> Vec<usize> {
+        let ring = self.ring(pos);
+        let peers = positions(ring)
+            .filter(|peer| self.ring(*peer) == ring)
+            .fold(0, |set, peer| set | bit(peer));
+        self.message_order(peers)
+    }
+
+    /// Model time passes by `ms`; LMS timers whose deadline is reached fire.
+    pub fn advance(&mut self, ms: u64) {
+        self.now_ms = self.now_ms.saturating_add(ms);
+        let now = self.now_ms;
+        for slot in self.nodes.iter_mut().filter(|slot| slot.running) {
+            if slot
+                .votequorum
+                .lms_deadline
+                .is_some_and(|deadline| deadline <= now)
+            {
+                slot.votequorum.lms_expire(&self.nodeids);
+            }
+        }
+    }
+
+    /// `corosync-quorumtool -e votes` on the node at `pos`.
+    fn set_expected(&mut self, pos: usize, votes: u32, outcome: &mut StepOutcome) {
+        let nodeid = self.nodeids[pos];
+        if !self.nodes[pos].running {
+            outcome.rejected = true;
+            outcome.notes.push(format!(
+                "node {nodeid} is not running: corosync-quorumtool -e fails"
+            ));
+            return;
+        }
+        if let Err(reason) = self.nodes[pos].votequorum.check_set_expected(votes) {
+            outcome.rejected = true;
+            outcome
+                .notes
+                .push(format!("expected {votes} on node {nodeid} rejected: {reason}"));
+            return;
+        }
+        for peer in self.ring_peers(pos) {
+            self.nodes[peer]
+                .votequorum
+                .deliver_expected_votes(&self.nodeids, votes);
+        }
+    }
+
+    /// `corosync-cfgtool -R` with `settings` as the file every node now has.
+    pub fn reload(&mut self, settings: &QuorumSettings) -> StepOutcome {
+        let mut outcome = StepOutcome::default();
+        self.reload_into(settings, &mut outcome);
+        self.finish(outcome)
+    }
+
+    fn reload_into(&mut self, settings: &QuorumSettings, outcome: &mut StepOutcome) {
+        if self.adopt(settings) > MAX_NODES {
+            outcome
+                .notes
+                .push(format!("only the first {MAX_NODES} node ids are modelled"));
+        }
+        let mut messages = vec![None; self.nodes.len()];
+        for (pos, slot) in self.nodes.iter_mut().enumerate().filter(|(_, slot)| slot.running) {
+            messages[pos] = Some(slot.votequorum.reload(&self.nodeids, settings));
+        }
+        let mut done: NodeSet = 0;
+        for pos in 0..self.nodes.len() {
+            if !self.nodes[pos].running || done & bit(pos) != 0 {
+                continue;
+            }
+            let ring = self.ring_peers(pos);
+            for sender in &ring {
+                done |= bit(*sender);
+                let Some(message) = messages[*sender] else {
+                    continue;
+                };
+                for receiver in &ring {
+                    let votequorum = &mut self.nodes[*receiver].votequorum;
+                    votequorum.deliver_nodeinfo(&self.nodeids, &message.nodeinfo, true);
+                    if let Some(votes) = message.votes {
+                        votequorum.deliver_node_votes(&self.nodeids, *sender, votes);
+                    }
+                    if let Some(expected) = message.expected_votes {
+                        votequorum.deliver_expected_votes(&self.nodeids, expected);
+                    }
+                }
+            }
+        }
+        self.settle(settings, outcome);
+    }
+
+    /// The node at `pos`'s qdevice starts (`on`) or stops casting its vote.
+    fn qdevice(&mut self, settings: &QuorumSettings, pos: usize, on: bool, outcome: &mut StepOutcome) {
+        let nodeid = self.nodeids[pos];
+        let slot = &self.nodes[pos];
+        if !slot.running {
+            outcome.rejected = true;
+            outcome
+                .notes
+                .push(format!("node {nodeid} is not running: no qdevice poll"));
+            return;
+        }
+        if settings.device.is_none() || !slot.votequorum.qdevice_can_operate {
+            outcome.rejected = true;
+            outcome.notes.push(format!(
+                "node {nodeid}: no usable quorum device (not configured or disabled by the configuration)"
+            ));
+            return;
+        }
+        if self.nodes[pos].votequorum.qdevice_poll(on) {
+            let info = self.nodes[pos].votequorum.nodeinfo();
+            for peer in self.ring_peers(pos) {
+                self.nodes[peer]
+                    .votequorum
+                    .deliver_nodeinfo(&self.nodeids, &info, true);
+            }
+        }
+    }
+
+    fn resolve(&self, settings: &QuorumSettings, node: &NodeRef) -> Result<usize, String> {
+        let nodeid = match node {
+            NodeRef::Id(nodeid) => *nodeid,
+            NodeRef::Name(name) => settings
+                .nodes
+                .iter()
+                .find(|entry| entry.name == *name)
+                .map(|entry| entry.nodeid)
+                .ok_or_else(|| format!("unknown node name {name}"))?,
+        };
+        self.position(nodeid)
+            .ok_or_else(|| format!("unknown node id {nodeid}"))
+    }
+
+    fn resolve_all<'a>(
+        &self,
+        settings: &QuorumSettings,
+        nodes: impl IntoIterator<Item = &'a NodeRef>,
+    ) -> Result<Vec<usize>, String> {
+        nodes
+            .into_iter()
+            .map(|node| self.resolve(settings, node))
+            .collect()
+    }
+
+    fn finish(&self, mut outcome: StepOutcome) -> StepOutcome {
+        outcome.split_brain = self.split_brain();
+        outcome
+    }
+
+    /// Applies one scenario step. `settings` is the configuration on the nodes' disks at
+    /// this step: for `reload FILE` the caller passes the settings read from FILE (the model
+    /// does no IO), and keeps passing them for later steps.
+    pub fn apply(&mut self, settings: &QuorumSettings, step: &Step) -> StepOutcome {
+        let mut outcome = StepOutcome::default();
+        if let Err(reason) = self.apply_step(settings, step, &mut outcome) {
+            outcome.rejected = true;
+            outcome.notes.push(reason);
+        }
+        self.finish(outcome)
+    }
+
+    fn apply_step(
+        &mut self,
+        settings: &QuorumSettings,
+        step: &Step,
+        outcome: &mut StepOutcome,
+    ) -> Result<(), String> {
+        if !matches!(step, Step::Reload { .. }) && self.adopt(settings) > MAX_NODES {
+            outcome
+                .notes
+                .push(format!("only the first {MAX_NODES} node ids are modelled"));
+        }
+        match step {
+            Step::Up(specs) => {
+                let mut targets = Vec::new();
+                for spec in specs {
+                    for pos in self.resolve_all(settings, &spec.nodes)? {
+                        targets.push((pos, spec.partition.unwrap_or(0)));
+                    }
+                }
+                for (pos, group) in targets {
+                    self.boot(settings, pos, group, outcome);
+                }
+            }
+            Step::Down(nodes) => {
+                for pos in self.resolve_all(settings, nodes)? {
+                    self.crash(pos);
+                }
+            }
+            Step::Move(specs) => {
+                let mut targets = Vec::new();
+                for spec in specs {
+                    for pos in self.resolve_all(settings, &spec.nodes)? {
+                        targets.push((pos, spec.partition.unwrap_or(0)));
+                    }
+                }
+                for (pos, group) in targets {
+                    self.group[pos] = group;
+                }
+            }
+            Step::Join { into, from } => {
+                for group in self.group.iter_mut() {
+                    if from.contains(group) {
+                        *group = *into;
+                    }
+                }
+            }
+            Step::Qdevice { on, nodes } => {
+                for pos in self.resolve_all(settings, nodes)? {
+                    self.qdevice(settings, pos, *on, outcome);
+                }
+            }
+            Step::Link { link, up, scope } => {
+                let mask = 1u8 << (link & 7);
+                match scope {
+                    LinkScope::All if *up => {
+                        self.faults.links_down &= !mask;
+                        for node_mask in self.faults.node_links_down.iter_mut() {
+                            *node_mask &= !mask;
+                        }
+                        self.faults
+                            .pair_links_down
+                            .retain(|(pair_link, _, _)| pair_link != link);
+                    }
+                    LinkScope::All => self.faults.links_down |= mask,
+                    LinkScope::Nodes(nodes) => {
+                        for pos in self.resolve_all(settings, nodes)? {
+                            let node_mask = &mut self.faults.node_links_down[pos];
+                            *node_mask = if *up {
+                                *node_mask & !mask
+                            } else {
+                                *node_mask | mask
+                            };
+                        }
+                    }
+                    LinkScope::Between(a, b) => {
+                        let (a, b) = (self.resolve(settings, a)?, self.resolve(settings, b)?);
+                        if a == b {
+                            return Err("link between a node and itself".to_string());
+                        }
+                        let entry = (*link, a.min(b) as u8, a.max(b) as u8);
+                        self.faults.pair_links_down.retain(|existing| *existing != entry);
+                        if !*up {
+                            self.faults.pair_links_down.push(entry);
+                            self.faults.pair_links_down.sort_unstable();
+                        }
+                    }
+                }
+            }
+            Step::Isolate(node) => {
+                let pos = self.resolve(settings, node)?;
+                let free = (0..=u8::MAX)
+                    .find(|candidate| !self.group.contains(candidate))
+                    .unwrap_or(u8::MAX);
+                self.group[pos] = free;
+            }
+            Step::Heal => {
+                self.group.iter_mut().for_each(|group| *group = 0);
+                let count = self.nodes.len();
+                self.faults = LinkFaults {
+                    node_links_down: vec![0; count],
+                    ..LinkFaults::default()
+                };
+            }
+            Step::Expected { votes, node } => {
+                let pos = self.resolve(settings, node)?;
+                self.set_expected(pos, *votes, outcome);
+            }
+            Step::Reload { .. } => {
+                self.reload_into(settings, outcome);
+                return Ok(());
+            }
+            Step::Restart(nodes) => {
+                let targets = self.resolve_all(settings, nodes)?;
+                for pos in &targets {
+                    self.crash(*pos);
+                }
+                self.settle(settings, outcome);
+                outcome.unstable.clear();
+                for pos in targets {
+                    let group = self.group[pos];
+                    self.boot(settings, pos, group, outcome);
+                }
+            }
+            Step::Wait(ms) => self.advance(*ms),
+            Step::Show => {}
+        }
+        self.settle(settings, outcome);
+        Ok(())
+    }
+
+    /// The view of every node of the universe, in position order.
+    pub fn views(&self, settings: &QuorumSettings) -> Vec<NodeView> {
+        (0..self.nodes.len())
+            .map(|pos| self.view(settings, pos))
+            .collect()
+    }
+
+    /// The view of the node at `pos` (panics if `pos` is out of range: positions come from
+    /// `position` or `nodeids`).
+    pub fn view(&self, settings: &QuorumSettings, pos: usize) -> NodeView {
+        let nodeid = self.nodeids[pos];
+        let name = settings
+            .nodes
+            .iter()
+            .find(|node| node.nodeid == nodeid)
+            .map_or(String::new(), |n| n.name.clone());
+        let slot = &self.nodes[pos];
+        if !slot.running {
+            return NodeView {
+                nodeid,
+                name,
+                up: false,
+                members: Vec::new(),
+                quorate: false,
+                votes: 0,
+                expected_votes: 0,
+                highest_expected: 0,
+                quorum: 0,
+                total_votes: 0,
+                flags: QuorumFlags::default(),
+                why: "not running".to_string(),
+            };
+        }
+        let votequorum = &slot.votequorum;
+        let own = votequorum.peers[pos];
+        let total = votequorum.total_votes();
+        let highest = votequorum.highest_expected();
+        let quorum = u32::from(votequorum.quorum);
+        let quorate = self.is_quorate(pos);
+        let flags = QuorumFlags {
+            two_node: votequorum.two_node,
+            wait_for_all: votequorum.wait_for_all,
+            wait_for_all_status: votequorum.wfa_status,
+            last_man_standing: votequorum.lms,
+            last_man_standing_timer: votequorum.lms_deadline.is_some(),
+            auto_tie_breaker: votequorum.atb != super::node::AtbMode::Off,
+            allow_downscale: votequorum.allow_downscale,
+            qdevice_cast_vote: own.flags.has(NodeFlags::QDEVICE_CAST_VOTE),
+        };
+        let wrapped = highest.max(total).wrapping_add(2) / 2 > 255;
+        let mut why = if self.provider_none {
+            "no quorum provider: every partition is quorate".to_string()
+        } else if votequorum.wait_for_all && votequorum.wfa_status && !quorate {
+            format!("waiting for all: saw {total} of {} votes", own.expected_votes)
+        } else if quorate && votequorum.two_node && votequorum.counted_nodes() <= 2 && quorum == 1 {
+            format!("two_node: quorum forced to 1 ({total} of {highest} votes)")
+        } else if quorate && quorum <= total {
+            format!("{total} of {highest} votes >= quorum {quorum}")
+        } else if quorate {
+            format!(
+                "auto_tie_breaker: {total} of {highest} votes is a tie and the tie-breaker node is a member"
+            )
+        } else {
+            format!("{total} of {highest} votes < quorum {quorum}")
+        };
+        if wrapped && !self.provider_none {
+            why.push_str(" (quorum wrapped modulo 256)");
+        }
+        NodeView {
+            nodeid,
+            name,
+            up: true,
+            members: self.ids_of(votequorum.members),
+            quorate,
+            votes: own.votes,
+            expected_votes: own.expected_votes,
+            highest_expected: highest,
+            quorum,
+            total_votes: total,
+            flags,
+            why,
+        }
+    }
+}

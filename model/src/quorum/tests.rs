@@ -1,0 +1,796 @@
+//! The spec's test vectors (section 7) as scenario scripts, plus properties.
+//!
+//! Each test builds `QuorumSettings`, runs a script one step at a time and compares the
+//! quorate state after every step with the expected one (`1:1 2:0 3:-`, `-` = not running).
+//! vqsim-divergent vectors (TV19, TV34) assert what real corosync does (spec 2.2, Q6).
+
+use super::*;
+use crate::scenario::parse;
+use proptest::prelude::*;
+
+fn with_votes(votes: &[u32]) -> QuorumSettings {
+    let mut settings = QuorumSettings::plain(votes.len() as u32);
+    for (node, node_votes) in settings.nodes.iter_mut().zip(votes) {
+        node.votes = *node_votes;
+    }
+    settings
+}
+
+fn summary(state: &ClusterState) -> String {
+    let mut parts: Vec<(u32, String)> = (0..state.nodeids().len())
+        .map(|pos| {
+            let mark = if !state.is_up(pos) {
+                "-"
+            } else if state.is_quorate(pos) {
+                "1"
+            } else {
+                "0"
+            };
+            (state.nodeids()[pos], format!("{}:{mark}", state.nodeids()[pos]))
+        })
+        .collect();
+    parts.sort();
+    parts
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `script` from `start` and returns the state and the summaries after each step.
+fn run(
+    settings: &QuorumSettings,
+    start: ClusterState,
+    script: &str,
+) -> (ClusterState, Vec<String>, Vec<StepOutcome>) {
+    let script = parse(script).unwrap();
+    let mut state = start;
+    let mut summaries = Vec::new();
+    let mut outcomes = Vec::new();
+    for step in &script.steps {
+        outcomes.push(state.apply(settings, step));
+        summaries.push(summary(&state));
+    }
+    (state, summaries, outcomes)
+}
+
+/// All nodes start together (the spec's default), then `script`.
+fn check(settings: &QuorumSettings, script: &str, expect: &[&str]) -> (ClusterState, Vec<StepOutcome>) {
+    let start = ClusterState::new(settings).unwrap();
+    let (state, summaries, outcomes) = run(settings, start, script);
+    assert_eq!(summaries, expect, "script: {script}");
+    (state, outcomes)
+}
+
+/// No node runs at first ("boot X" scenarios).
+fn check_boot(settings: &QuorumSettings, script: &str, expect: &[&str]) -> (ClusterState, Vec<StepOutcome>) {
+    let start = ClusterState::stopped(settings).unwrap();
+    let (state, summaries, outcomes) = run(settings, start, script);
+    assert_eq!(summaries, expect, "script: {script}");
+    (state, outcomes)
+}
+
+fn view(state: &ClusterState, settings: &QuorumSettings, nodeid: NodeId) -> NodeView {
+    state.view(settings, state.position(nodeid).unwrap())
+}
+
+#[test]
+fn all_nodes_start_quorate() {
+    let settings = QuorumSettings::plain(3);
+    let state = ClusterState::new(&settings).unwrap();
+    assert_eq!(summary(&state), "1:1 2:1 3:1");
+    let node = view(&state, &settings, 1);
+    assert_eq!((node.total_votes, node.expected_votes, node.quorum), (3, 3, 2));
+    assert_eq!(node.members, vec![1, 2, 3]);
+    assert_eq!(node.why, "3 of 3 votes >= quorum 2");
+}
+
+#[test]
+fn tv01_to_tv07_basic_arithmetic() {
+    check(&QuorumSettings::plain(3), "move 1:3", &["1:1 2:1 3:0"]);
+    check(&QuorumSettings::plain(4), "move 1:3,4", &["1:0 2:0 3:0 4:0"]);
+    check(&QuorumSettings::plain(4), "move 1:4", &["1:1 2:1 3:1 4:0"]);
+    check(&QuorumSettings::plain(5), "move 1:4,5", &["1:1 2:1 3:1 4:0 5:0"]);
+    check(&with_votes(&[3, 1, 1]), "move 1:2,3", &["1:1 2:0 3:0"]);
+    check(&QuorumSettings::plain(2), "move 1:2", &["1:0 2:0"]);
+    check(&with_votes(&[2, 1, 1, 1]), "move 1:3,4", &["1:1 2:1 3:0 4:0"]);
+}
+
+#[test]
+fn tv08_tv09_uint8_quorum_wrap_gives_split_brain() {
+    let settings = with_votes(&[200, 200, 200]);
+    let (state, outcomes) = check(&settings, "move 1:2,3", &["1:1 2:1 3:1"]);
+    assert!(outcomes[0].split_brain);
+    assert_eq!(view(&state, &settings, 1).quorum, 45);
+    assert!(view(&state, &settings, 1)
+        .why
+        .ends_with("(quorum wrapped modulo 256)"));
+    let (_, outcomes) = check(&with_votes(&[255, 255]), "move 1:2", &["1:1 2:1"]);
+    assert!(outcomes[0].split_brain);
+}
+
+#[test]
+fn tv10_expected_votes_above_reality() {
+    let settings = QuorumSettings {
+        expected_votes: Some(5),
+        ..QuorumSettings::plain(3)
+    };
+    check(&settings, "show; move 1:3", &["1:1 2:1 3:1", "1:0 2:0 3:0"]);
+}
+
+#[test]
+fn tv11_expected_votes_below_reality_boots_apart() {
+    let settings = QuorumSettings {
+        expected_votes: Some(1),
+        ..QuorumSettings::plain(3)
+    };
+    let (_, outcomes) = check_boot(&settings, "up 1; up 1:2", &["1:1 2:- 3:-", "1:1 2:1 3:-"]);
+    assert!(outcomes[1].split_brain);
+}
+
+fn two_node(count: u32) -> QuorumSettings {
+    QuorumSettings {
+        two_node: true,
+        ..QuorumSettings::plain(count)
+    }
+}
+
+#[test]
+fn tv12_two_node_split_keeps_both() {
+    let (state, outcomes) = check(&two_node(2), "move 1:2", &["1:1 2:1"]);
+    assert!(outcomes[0].split_brain);
+    assert!(view(&state, &two_node(2), 1)
+        .why
+        .starts_with("two_node: quorum forced to 1"));
+}
+
+#[test]
+fn tv13_two_node_implies_wait_for_all() {
+    let (state, _) = check_boot(
+        &two_node(2),
+        "up 1; up 2; down 2",
+        &["1:0 2:-", "1:1 2:1", "1:1 2:-"],
+    );
+    let _ = state;
+    let (state, _) = check_boot(&two_node(2), "up 1", &["1:0 2:-"]);
+    assert_eq!(
+        view(&state, &two_node(2), 1).why,
+        "waiting for all: saw 1 of 2 votes"
+    );
+}
+
+#[test]
+fn tv14_two_node_without_wait_for_all_boots_apart() {
+    let settings = QuorumSettings {
+        wait_for_all: Some(false),
+        ..two_node(2)
+    };
+    let (_, outcomes) = check_boot(&settings, "up 1; up 1:2", &["1:1 2:-", "1:1 2:1"]);
+    assert!(outcomes[1].split_brain);
+}
+
+#[test]
+fn tv15_tv16_two_node_left_on_with_more_nodes() {
+    check(&two_node(3), "move 1:3", &["1:1 2:1 3:1"]);
+    check(&two_node(4), "move 1:3,4", &["1:1 2:1 3:1 4:1"]);
+}
+
+#[test]
+fn tv17_two_node_restart_while_partitioned() {
+    check(
+        &two_node(2),
+        "move 1:2; down 2; up 1:2; heal",
+        &["1:1 2:1", "1:1 2:-", "1:1 2:0", "1:1 2:1"],
+    );
+}
+
+fn wfa(count: u32) -> QuorumSettings {
+    QuorumSettings {
+        wait_for_all: Some(true),
+        ..QuorumSettings::plain(count)
+    }
+}
+
+#[test]
+fn tv18_wait_for_all_at_boot() {
+    check_boot(
+        &wfa(3),
+        "up 1 2; up 3; down 3",
+        &["1:0 2:0 3:-", "1:1 2:1 3:1", "1:1 2:1 3:-"],
+    );
+}
+
+#[test]
+fn tv19_wait_for_all_re_arms_real_corosync_not_vqsim() {
+    // vqsim shows {1,2} quorate at the end (quirk Q6); real corosync keeps it inquorate.
+    let (state, _) = check(
+        &wfa(3),
+        "move 1:1; move 2:3; move 1:2",
+        &["1:0 2:1 3:1", "1:0 2:0 3:0", "1:0 2:0 3:0"],
+    );
+    assert_eq!(view(&state, &wfa(3), 1).why, "waiting for all: saw 2 of 3 votes");
+}
+
+#[test]
+fn tv20_joining_a_quorate_cluster_clears_wait_for_all() {
+    check(&wfa(3), "move 1:1; heal", &["1:0 2:1 3:1", "1:1 2:1 3:1"]);
+}
+
+#[test]
+fn tv21_without_wait_for_all_two_step_heal_is_quorate() {
+    check(
+        &QuorumSettings::plain(3),
+        "move 1:1; move 2:3; move 1:2",
+        &["1:0 2:1 3:1", "1:0 2:0 3:0", "1:1 2:1 3:0"],
+    );
+}
+
+#[test]
+fn tv22_one_step_heal_brings_a_quorate_member() {
+    check(&wfa(3), "move 1:1; move 1:2 2:3", &["1:0 2:1 3:1", "1:1 2:1 3:0"]);
+}
+
+fn lms(count: u32, window_ms: u32) -> QuorumSettings {
+    QuorumSettings {
+        last_man_standing: true,
+        last_man_standing_window_ms: window_ms,
+        ..QuorumSettings::plain(count)
+    }
+}
+
+#[test]
+fn tv23_last_man_standing_cascade() {
+    let settings = lms(5, 1000);
+    let (state, _) = check(
+        &settings,
+        "move 1:4,5; wait 1001; move 2:3; wait 1001; move 3:2",
+        &[
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+            "1:0 2:0 3:0 4:0 5:0",
+        ],
+    );
+    assert_eq!(view(&state, &settings, 1).expected_votes, 2);
+}
+
+#[test]
+fn tv24_last_man_standing_with_atb_reaches_one_node() {
+    let settings = QuorumSettings {
+        auto_tie_breaker: true,
+        wait_for_all: Some(true),
+        ..lms(5, 1000)
+    };
+    let (state, _) = check(
+        &settings,
+        "move 1:4,5; wait 1001; move 2:3; wait 1001; move 3:2; wait 1001",
+        &[
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+            "1:1 2:0 3:0 4:0 5:0",
+            "1:1 2:0 3:0 4:0 5:0",
+        ],
+    );
+    assert_eq!(view(&state, &settings, 1).expected_votes, 1);
+}
+
+#[test]
+fn tv25_tv26_last_man_standing_split_brain() {
+    let script = "move 1:4,5; wait 1001; move 1:3";
+    let (_, outcomes) = check(
+        &lms(5, 1000),
+        script,
+        &[
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:1 5:1",
+        ],
+    );
+    assert!(outcomes[2].split_brain);
+    let with_wfa = QuorumSettings {
+        wait_for_all: Some(true),
+        ..lms(5, 1000)
+    };
+    let (_, outcomes) = check(
+        &with_wfa,
+        script,
+        &[
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:1 5:1",
+        ],
+    );
+    assert!(outcomes[2].split_brain);
+    check(
+        &QuorumSettings::plain(5),
+        script,
+        &[
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:0 2:0 3:1 4:1 5:1",
+        ],
+    );
+}
+
+#[test]
+fn tv27_last_man_standing_disabled_by_a_two_vote_node() {
+    let settings = QuorumSettings {
+        last_man_standing: true,
+        ..with_votes(&[2, 1, 1, 1, 1])
+    };
+    let (state, _) = check(
+        &settings,
+        "move 1:5; wait 10001; move 2:4; wait 10001; move 3:3",
+        &[
+            "1:1 2:1 3:1 4:1 5:0",
+            "1:1 2:1 3:1 4:1 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:0 2:0 3:0 4:0 5:0",
+        ],
+    );
+    assert!(!view(&state, &settings, 1).flags.last_man_standing);
+}
+
+#[test]
+fn tv28_losing_more_nodes_inside_the_window_stops_the_cascade() {
+    check(
+        &lms(5, 3000),
+        "move 1:4,5; move 2:3; wait 3001",
+        &[
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:0 2:0 3:0 4:0 5:0",
+            "1:0 2:0 3:0 4:0 5:0",
+        ],
+    );
+}
+
+fn atb(count: u32, node: Option<TieBreaker>) -> QuorumSettings {
+    QuorumSettings {
+        auto_tie_breaker: true,
+        auto_tie_breaker_node: node,
+        ..QuorumSettings::plain(count)
+    }
+}
+
+#[test]
+fn tv29_to_tv31_auto_tie_breaker_modes() {
+    check(&atb(4, None), "move 1:3,4", &["1:1 2:1 3:0 4:0"]);
+    check(
+        &atb(4, Some(TieBreaker::Highest)),
+        "move 1:3,4",
+        &["1:0 2:0 3:1 4:1"],
+    );
+    check(
+        &atb(4, Some(TieBreaker::List(vec![3, 1]))),
+        "move 1:3,4",
+        &["1:0 2:0 3:1 4:1"],
+    );
+}
+
+#[test]
+fn tv32_atb_list_after_a_crash() {
+    check(
+        &atb(4, Some(TieBreaker::List(vec![3, 1]))),
+        "down 3; move 1:4",
+        &["1:1 2:1 3:- 4:1", "1:1 2:1 3:- 4:0"],
+    );
+}
+
+#[test]
+fn tv33_tv34_atb_odd_sum_and_wait_for_all_re_arm() {
+    let script = "move 1:5; move 1:3,4 2:5; move 1:5";
+    let (state, _) = check(
+        &atb(5, None),
+        script,
+        &[
+            "1:1 2:1 3:1 4:1 5:0",
+            "1:0 2:0 3:0 4:0 5:0",
+            "1:0 2:0 3:1 4:1 5:1",
+        ],
+    );
+    assert!(!view(&state, &atb(5, None), 1).flags.auto_tie_breaker);
+    // TV34: vqsim shows 3:1 4:1 at the end (quirk Q6); real corosync re-arms WFA.
+    let with_wfa = QuorumSettings {
+        wait_for_all: Some(true),
+        ..atb(5, None)
+    };
+    check(
+        &with_wfa,
+        script,
+        &[
+            "1:1 2:1 3:1 4:1 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+        ],
+    );
+}
+
+#[test]
+fn tv35_tv36_atb_at_boot() {
+    let list = atb(4, Some(TieBreaker::List(vec![1, 3])));
+    let (_, outcomes) = check_boot(&list, "up 1 2; up 1:3,4", &["1:1 2:1 3:- 4:-", "1:1 2:1 3:1 4:1"]);
+    assert!(outcomes[1].split_brain);
+    check_boot(
+        &atb(4, None),
+        "up 1 2; up 1:3,4",
+        &["1:0 2:0 3:- 4:-", "1:0 2:0 3:0 4:0"],
+    );
+}
+
+#[test]
+fn tv37_tie_breaker_follows_the_last_quorate_partition() {
+    check(
+        &atb(4, None),
+        "move 1:1; move 2:2",
+        &["1:0 2:1 3:1 4:1", "1:0 2:0 3:0 4:0"],
+    );
+}
+
+#[test]
+fn tv38_to_tv42_atb_votes_and_two_node() {
+    check(&atb(2, None), "move 1:2", &["1:1 2:0"]);
+    let v1113 = QuorumSettings {
+        auto_tie_breaker: true,
+        ..with_votes(&[1, 1, 1, 3])
+    };
+    check(&v1113, "move 1:4", &["1:1 2:1 3:1 4:0"]);
+    let v211 = QuorumSettings {
+        auto_tie_breaker: true,
+        ..with_votes(&[2, 1, 1])
+    };
+    check(&v211, "move 1:2,3", &["1:1 2:0 3:0"]);
+    let v2111 = QuorumSettings {
+        auto_tie_breaker: true,
+        wait_for_all: Some(true),
+        ..with_votes(&[2, 1, 1, 1])
+    };
+    check(&v2111, "move 1:2,3,4", &["1:0 2:1 3:1 4:1"]);
+    let two_node_atb = QuorumSettings {
+        auto_tie_breaker: true,
+        ..two_node(2)
+    };
+    let (state, _) = check(&two_node_atb, "move 1:2", &["1:1 2:0"]);
+    let flags = view(&state, &two_node_atb, 1).flags;
+    assert!(!flags.two_node && flags.wait_for_all && flags.auto_tie_breaker);
+}
+
+fn with_device(settings: QuorumSettings, votes: Option<u32>) -> QuorumSettings {
+    QuorumSettings {
+        device: Some(DeviceSettings {
+            model: "net".to_string(),
+            votes,
+            algorithm: None,
+            tie_breaker: None,
+            timeout_ms: 10_000,
+            sync_timeout_ms: 30_000,
+        }),
+        ..settings
+    }
+}
+
+#[test]
+fn qdevice_vote_is_per_node() {
+    // TV43 shape: 2 nodes + 1 device vote (E=3, q=2); only node 1 gets the vote.
+    let settings = with_device(QuorumSettings::plain(2), Some(1));
+    let (state, _) = check(&settings, "qdevice on 1; move 1:2", &["1:1 2:1", "1:1 2:0"]);
+    assert!(view(&state, &settings, 1).flags.qdevice_cast_vote);
+    // N nodes + default votes (N-1): any single node holding the vote is quorate.
+    let settings = with_device(QuorumSettings::plain(3), None);
+    let (state, _) = check(
+        &settings,
+        "qdevice on 1; move 1:2,3; qdevice off 1",
+        &["1:1 2:1 3:1", "1:1 2:0 3:0", "1:0 2:0 3:0"],
+    );
+    assert_eq!(view(&state, &settings, 2).expected_votes, 5);
+}
+
+#[test]
+fn tv48_ffsplit_on_odd_cluster_without_the_device_vote() {
+    check(
+        &with_device(QuorumSettings::plain(3), Some(1)),
+        "move 1:3",
+        &["1:0 2:0 3:0"],
+    );
+}
+
+#[test]
+fn tv49_tv57_to_tv61_startup_errors() {
+    let cases = [
+        (
+            with_device(two_node(2), Some(1)),
+            "configuration error: two_node and quorum device cannot be configured at the same time!",
+        ),
+        (
+            QuorumSettings {
+                auto_tie_breaker: true,
+                last_man_standing: true,
+                ..QuorumSettings::plain(3)
+            },
+            "configuration error: auto_tie_breaker & last_man_standing not available in odd sized cluster",
+        ),
+        (
+            with_device(lms(4, 1000), Some(1)),
+            "configuration error: quorum.device is not compatible with last_man_standing",
+        ),
+        (
+            with_device(with_votes(&[2, 1, 1]), None),
+            "configuration error: quorum.device.votes must be specified when not all nodes votes 1",
+        ),
+        (
+            with_device(
+                QuorumSettings {
+                    expected_votes: Some(3),
+                    ..QuorumSettings::plain(3)
+                },
+                None,
+            ),
+            "configuration error: quorum.device.votes must be specified when quorum.expected_votes is set",
+        ),
+        (
+            with_device(
+                QuorumSettings {
+                    expected_votes: Some(3),
+                    ..QuorumSettings::plain(3)
+                },
+                Some(2),
+            ),
+            "configuration error: quorum.device.votes is too high or expected_votes is too low",
+        ),
+    ];
+    for (settings, message) in cases {
+        assert_eq!(startup_error(&settings), Some(message));
+        let state = ClusterState::new(&settings).unwrap();
+        assert_eq!(summary(&state).matches('-').count(), settings.nodes.len());
+    }
+}
+
+#[test]
+fn tv50_tv51_setexpected_on_a_minority() {
+    let (_, outcomes) = check(
+        &QuorumSettings::plain(3),
+        "move 1:1; expected 1 on 1",
+        &["1:0 2:1 3:1", "1:1 2:1 3:1"],
+    );
+    assert!(outcomes[1].split_brain && !outcomes[1].rejected);
+    let (_, outcomes) = check(
+        &QuorumSettings::plain(3),
+        "move 1:1; expected 1 on 2",
+        &["1:0 2:1 3:1", "1:0 2:1 3:1"],
+    );
+    assert!(outcomes[1].rejected);
+    assert!(
+        outcomes[1].notes[0].contains("CS_ERR_INVALID_PARAM"),
+        "{:?}",
+        outcomes[1].notes
+    );
+}
+
+#[test]
+fn tv52_setexpected_on_a_quorate_cluster() {
+    let (_, outcomes) = check(
+        &QuorumSettings::plain(3),
+        "expected 6 on 1; expected 5 on 1; move 1:3",
+        &["1:1 2:1 3:1", "1:1 2:1 3:1", "1:0 2:0 3:0"],
+    );
+    assert!(outcomes[0].rejected && !outcomes[1].rejected);
+}
+
+#[test]
+fn tv53_reload_resets_last_man_standing() {
+    let settings = lms(5, 1000);
+    let (state, _) = check(
+        &settings,
+        "move 1:4,5; wait 1001; move 2:3; wait 1001; reload",
+        &[
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:1 4:0 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+            "1:1 2:1 3:0 4:0 5:0",
+            "1:0 2:0 3:0 4:0 5:0",
+        ],
+    );
+    assert_eq!(view(&state, &settings, 1).expected_votes, 5);
+}
+
+#[test]
+fn tv54_reload_undoes_setexpected() {
+    check(
+        &QuorumSettings::plain(3),
+        "move 1:1; expected 1 on 1; reload",
+        &["1:0 2:1 3:1", "1:1 2:1 3:1", "1:0 2:1 3:1"],
+    );
+}
+
+#[test]
+fn tv55_no_provider_is_always_quorate() {
+    let settings = QuorumSettings {
+        provider: Provider::None,
+        ..QuorumSettings::plain(3)
+    };
+    let (_, outcomes) = check(&settings, "move 1:3", &["1:1 2:1 3:1"]);
+    assert!(outcomes[0].split_brain);
+}
+
+#[test]
+fn tv56_two_node_by_reload() {
+    let settings = QuorumSettings::plain(3);
+    let mut state = ClusterState::new(&settings).unwrap();
+    let reloaded = two_node(3);
+    let outcome = state.reload(&reloaded);
+    assert!(!outcome.rejected);
+    let flags = view(&state, &reloaded, 1).flags;
+    assert!(flags.two_node && flags.wait_for_all && !flags.wait_for_all_status);
+    let step = parse("move 1:3").unwrap().steps.remove(0);
+    let outcome = state.apply(&reloaded, &step);
+    assert_eq!(summary(&state), "1:1 2:1 3:1");
+    assert!(outcome.split_brain);
+}
+
+#[test]
+fn reload_adding_a_node_raises_expected_votes() {
+    let settings = QuorumSettings::plain(3);
+    let mut state = ClusterState::new(&settings).unwrap();
+    let bigger = QuorumSettings::plain(4);
+    state.reload(&bigger);
+    assert_eq!(view(&state, &bigger, 1).expected_votes, 4);
+    let (_, summaries, _) = run(&bigger, state, "move 1:3; up 4");
+    assert_eq!(summaries, ["1:0 2:0 3:0 4:-", "1:1 2:1 3:0 4:1"]);
+}
+
+fn two_links(count: u32) -> QuorumSettings {
+    let mut settings = QuorumSettings::plain(count);
+    for node in &mut settings.nodes {
+        node.links = vec![0, 1];
+    }
+    settings
+}
+
+#[test]
+fn links_decide_memberships() {
+    check(
+        &two_links(3),
+        "link down 0; link down 1 3; link up 1 3; heal",
+        &["1:1 2:1 3:1", "1:1 2:1 3:0", "1:1 2:1 3:1", "1:1 2:1 3:1"],
+    );
+    let udpu = QuorumSettings {
+        transport: Transport::Udpu,
+        ..two_links(3)
+    };
+    check(&udpu, "link down 0", &["1:0 2:0 3:0"]);
+}
+
+#[test]
+fn partial_mesh_is_reported_and_not_predicted() {
+    let (state, outcomes) = check(
+        &QuorumSettings::plain(3),
+        "link down 0 between 1 3",
+        &["1:1 2:1 3:1"],
+    );
+    assert_eq!(outcomes[0].unstable.len(), 1);
+    assert_eq!(outcomes[0].unstable[0].nodes, vec![1, 2, 3]);
+    assert_eq!(outcomes[0].unstable[0].candidates, vec![vec![1, 2], vec![2, 3]]);
+    assert_eq!(state.ring(0).count_ones(), 3);
+}
+
+#[test]
+fn names_restart_isolate_and_unknown_nodes() {
+    check(
+        &QuorumSettings::plain(3),
+        "isolate node3; restart 1; heal",
+        &["1:1 2:1 3:0", "1:1 2:1 3:0", "1:1 2:1 3:1"],
+    );
+    let (_, outcomes) = check(&QuorumSettings::plain(3), "down 9", &["1:1 2:1 3:1"]);
+    assert!(outcomes[0].rejected);
+    assert_eq!(outcomes[0].notes, ["unknown node id 9"]);
+}
+
+#[test]
+fn ev_tracking_keeps_expected_votes_across_reload_and_restart() {
+    // Node 3 is stopped, then removed from the nodelist by a reload (as `pvecm delnode`).
+    let shrink = |tracking: bool| {
+        let settings = QuorumSettings {
+            expected_votes_tracking: tracking,
+            ..QuorumSettings::plain(3)
+        };
+        let smaller = QuorumSettings {
+            expected_votes_tracking: tracking,
+            ..QuorumSettings::plain(2)
+        };
+        let (mut state, _, _) = run(&settings, ClusterState::new(&settings).unwrap(), "down 3");
+        state.reload(&smaller);
+        (state, smaller)
+    };
+    let (state, smaller) = shrink(false);
+    assert_eq!(view(&state, &smaller, 1).expected_votes, 2);
+    let (state, smaller) = shrink(true);
+    assert_eq!(view(&state, &smaller, 1).expected_votes, 3);
+    let (state, summaries, _) = run(&smaller, state, "restart 1");
+    assert_eq!(summaries, ["1:1 2:1 3:-"]);
+    assert_eq!(view(&state, &smaller, 1).expected_votes, 3);
+}
+
+fn arb_step() -> impl Strategy<Value = String> {
+    let node = 1u32..=6;
+    prop_oneof![
+        (0u8..4, proptest::collection::vec(node.clone(), 1..4)).prop_map(|(p, ids)| format!(
+            "move {p}:{}",
+            ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+        )),
+        (0u8..4, node.clone()).prop_map(|(p, id)| format!("up {p}:{id}")),
+        node.clone().prop_map(|id| format!("down {id}")),
+        node.clone().prop_map(|id| format!("restart {id}")),
+        node.clone().prop_map(|id| format!("isolate {id}")),
+        (0u32..8, node.clone()).prop_map(|(votes, id)| format!("expected {votes} on {id}")),
+        (0u64..3000).prop_map(|ms| format!("wait {ms}")),
+        (0u8..2, any::<bool>()).prop_map(|(l, up)| format!("link {} {l}", if up { "up" } else { "down" })),
+        (0u8..2, node.clone(), node.clone()).prop_map(|(l, a, b)| format!("link down {l} between {a} {b}")),
+        (any::<bool>(), node.clone())
+            .prop_map(|(on, id)| format!("qdevice {} {id}", if on { "on" } else { "off" })),
+        Just("heal".to_string()),
+        Just("reload".to_string()),
+        Just("join 0 1 2 3".to_string()),
+    ]
+}
+
+fn arb_settings() -> impl Strategy<Value = QuorumSettings> {
+    (
+        proptest::collection::vec(1u32..4, 2..6),
+        any::<bool>(),
+        proptest::option::of(any::<bool>()),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(1u32..8),
+        any::<bool>(),
+    )
+        .prop_map(|(votes, two_node, wait_for_all, lms, atb, expected, device)| {
+            let mut settings = with_votes(&votes);
+            for node in &mut settings.nodes {
+                node.links = vec![0, 1];
+            }
+            settings.two_node = two_node;
+            settings.wait_for_all = wait_for_all;
+            settings.last_man_standing = lms;
+            settings.last_man_standing_window_ms = 1000;
+            settings.auto_tie_breaker = atb;
+            settings.expected_votes = expected;
+            if device {
+                settings = with_device(settings, Some(1));
+            }
+            settings
+        })
+}
+
+proptest! {
+    #[test]
+    fn random_scripts_never_panic(settings in arb_settings(), steps in proptest::collection::vec(arb_step(), 0..12)) {
+        let script = steps.join("\n");
+        let parsed = parse(&script).unwrap();
+        prop_assert_eq!(parse(&parsed.to_string()).unwrap(), parsed.clone());
+        let mut state = ClusterState::new(&settings).unwrap();
+        for step in &parsed.steps {
+            let outcome = state.apply(&settings, step);
+            prop_assert_eq!(outcome.split_brain, state.split_brain());
+            for view in state.views(&settings) {
+                prop_assert!(!view.why.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn plain_partition_quorum_is_majority(count in 2u32..8, groups in proptest::collection::vec(0u8..3, 8)) {
+        let settings = QuorumSettings::plain(count);
+        let mut state = ClusterState::new(&settings).unwrap();
+        let specs: Vec<String> = (1..=count).map(|id| format!("{}:{id}", groups[id as usize - 1])).collect();
+        let step = parse(&format!("move {}", specs.join(" "))).unwrap().steps.remove(0);
+        state.apply(&settings, &step);
+        for id in 1..=count {
+            let size = (1..=count).filter(|other| groups[*other as usize - 1] == groups[id as usize - 1]).count() as u32;
+            let pos = state.position(id).unwrap();
+            prop_assert_eq!(state.is_quorate(pos), size > count / 2);
+        }
+    }
+}
