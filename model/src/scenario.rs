@@ -17,6 +17,7 @@
 //! expected V on N             `corosync-quorumtool -e V` run on N
 //! reload [FILE]               `corosync-cfgtool -R` (FILE: the new corosync.conf)
 //! restart N ...               crash and start again
+//! stop N ...                  clean shutdown (`systemctl stop corosync`; LEAVING with allow_downscale)
 //! wait MS                     model time passes (LMS window)
 //! show                        no-op (vqsim compatibility)
 //! ```
@@ -123,6 +124,9 @@ pub enum Step {
     },
     /// `restart NODES`: crash and start again in the same partition.
     Restart(Vec<NodeRef>),
+    /// `stop NODES`: clean shutdown. With allow_downscale the node first announces that it
+    /// leaves (spec 2.5); otherwise it is the same as `down`.
+    Stop(Vec<NodeRef>),
     /// `wait MS`: model time passes.
     Wait(u64),
     /// `show`: no effect.
@@ -180,6 +184,10 @@ impl fmt::Display for Step {
             Step::Reload { file: Some(file) } => write!(f, "reload {file}"),
             Step::Restart(nodes) => {
                 f.write_str("restart ")?;
+                write_list(f, nodes, " ")
+            }
+            Step::Stop(nodes) => {
+                f.write_str("stop ")?;
                 write_list(f, nodes, " ")
             }
             Step::Wait(ms) => write!(f, "wait {ms}"),
@@ -394,7 +402,7 @@ fn single_node(cursor: &mut Cursor<'_>) -> Result<NodeRef, ScriptError> {
 }
 
 const COMMANDS: &str = "a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, \
-                        reload, restart, wait, show)";
+                        reload, restart, stop, wait, show)";
 
 fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
     let word = cursor.take(COMMANDS)?;
@@ -450,6 +458,7 @@ fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
             file: cursor.take("a file").ok().map(|token| token.text.to_string()),
         },
         "restart" => Step::Restart(nodes_rest(cursor)?),
+        "stop" => Step::Stop(nodes_rest(cursor)?),
         "wait" => Step::Wait(cursor.number::<u64>("a duration in milliseconds")?),
         "show" => Step::Show,
         _ => {
@@ -546,9 +555,9 @@ mod tests {
     fn extended_commands_and_semicolons() {
         check(
             "link down 0; link down 1 2,3 ; link up 0 between node1 node2\nisolate 3; heal\n\
-             expected 1 on 2 # pvecm expected 1\nreload new.conf; reload\nrestart 1 2; wait 1500",
+             expected 1 on 2 # pvecm expected 1\nreload new.conf; reload\nrestart 1 2; stop 3; wait 1500",
             "link down 0\nlink down 1 2,3\nlink up 0 between node1 node2\nisolate 3\nheal\n\
-             expected 1 on 2\nreload new.conf\nreload\nrestart 1 2\nwait 1500\n",
+             expected 1 on 2\nreload new.conf\nreload\nrestart 1 2\nstop 3\nwait 1500\n",
         );
     }
 
@@ -558,7 +567,7 @@ mod tests {
             "up 1\ndown x!",
             "error: line 2, column 6: expected a node id or node name, found `x!`\n",
         );
-        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, reload, restart, wait, show), found `frob`\n");
+        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, reload, restart, stop, wait, show), found `frob`\n");
         check(
             "expected 2 at 1",
             "error: line 1, column 12: expected `on`, found `at`\n",

@@ -321,6 +321,22 @@ impl ClusterState {
         }
     }
 
+    /// Clean shutdown of the node at `pos` (`votequorum_exec_exit_fn`): with allow_downscale
+    /// its ring first delivers a nodeinfo flagged LEAVING, then the node is gone.
+    fn stop(&mut self, pos: usize) {
+        if !self.nodes[pos].running {
+            return;
+        }
+        if let Some(info) = self.nodes[pos].votequorum.leaving_nodeinfo() {
+            for peer in self.ring_peers(pos).into_iter().filter(|peer| *peer != pos) {
+                self.nodes[peer]
+                    .votequorum
+                    .deliver_nodeinfo(&self.nodeids, &info, false);
+            }
+        }
+        self.crash(pos);
+    }
+
     /// Recomputes memberships and runs a ring change wherever one differs.
     fn settle(&mut self, settings: &QuorumSettings, outcome: &mut StepOutcome) {
         let links = self.links(settings);
@@ -652,6 +668,11 @@ impl ClusterState {
                 for pos in targets {
                     let group = self.group[pos];
                     self.boot(settings, pos, group, outcome);
+                }
+            }
+            Step::Stop(nodes) => {
+                for pos in self.resolve_all(settings, nodes)? {
+                    self.stop(pos);
                 }
             }
             Step::Wait(ms) => self.advance(*ms),

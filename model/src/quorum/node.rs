@@ -432,6 +432,15 @@ impl Votequorum {
         }
     }
 
+    /// The LEAVING nodeinfo a clean shutdown multicasts (only with allow_downscale).
+    pub(crate) fn leaving_nodeinfo(&self) -> Option<NodeInfo> {
+        self.allow_downscale.then(|| {
+            let mut info = self.nodeinfo();
+            info.flags.set(NodeFlags::LEAVING, true);
+            info
+        })
+    }
+
     fn set_wfa_status(&mut self, armed: bool) {
         self.wfa_status = armed;
         let me = self.me;

@@ -723,6 +723,7 @@ fn arb_step() -> impl Strategy<Value = String> {
         (0u8..4, node.clone()).prop_map(|(p, id)| format!("up {p}:{id}")),
         node.clone().prop_map(|id| format!("down {id}")),
         node.clone().prop_map(|id| format!("restart {id}")),
+        node.clone().prop_map(|id| format!("stop {id}")),
         node.clone().prop_map(|id| format!("isolate {id}")),
         (0u32..8, node.clone()).prop_map(|(votes, id)| format!("expected {votes} on {id}")),
         (0u64..3000).prop_map(|ms| format!("wait {ms}")),
@@ -745,23 +746,27 @@ fn arb_settings() -> impl Strategy<Value = QuorumSettings> {
         any::<bool>(),
         proptest::option::of(1u32..8),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(votes, two_node, wait_for_all, lms, atb, expected, device)| {
-            let mut settings = with_votes(&votes);
-            for node in &mut settings.nodes {
-                node.links = vec![0, 1];
-            }
-            settings.two_node = two_node;
-            settings.wait_for_all = wait_for_all;
-            settings.last_man_standing = lms;
-            settings.last_man_standing_window_ms = 1000;
-            settings.auto_tie_breaker = atb;
-            settings.expected_votes = expected;
-            if device {
-                settings = with_device(settings, Some(1));
-            }
-            settings
-        })
+        .prop_map(
+            |(votes, two_node, wait_for_all, lms, atb, expected, device, downscale)| {
+                let mut settings = with_votes(&votes);
+                for node in &mut settings.nodes {
+                    node.links = vec![0, 1];
+                }
+                settings.two_node = two_node;
+                settings.wait_for_all = wait_for_all;
+                settings.last_man_standing = lms;
+                settings.last_man_standing_window_ms = 1000;
+                settings.auto_tie_breaker = atb;
+                settings.expected_votes = expected;
+                settings.allow_downscale = downscale;
+                if device {
+                    settings = with_device(settings, Some(1));
+                }
+                settings
+            },
+        )
 }
 
 proptest! {
@@ -793,4 +798,30 @@ proptest! {
             prop_assert_eq!(state.is_quorate(pos), size > count / 2);
         }
     }
+}
+
+#[test]
+fn allow_downscale_clean_stop_lowers_expected_but_not_below_the_barrier() {
+    // Spec 2.5: E := remaining members, but quorum keeps E >= ev_barrier (5 here), so the
+    // man page's "down to configured expected_votes" is as far as it goes.
+    let settings = QuorumSettings {
+        allow_downscale: true,
+        ..QuorumSettings::plain(5)
+    };
+    let (state, _) = check(
+        &settings,
+        "stop 5; stop 4; stop 3",
+        &[
+            "1:1 2:1 3:1 4:1 5:-",
+            "1:1 2:1 3:1 4:- 5:-",
+            "1:0 2:0 3:- 4:- 5:-",
+        ],
+    );
+    assert_eq!(view(&state, &settings, 1).expected_votes, 2);
+    let (state, _) = check(
+        &QuorumSettings::plain(5),
+        "stop 5; stop 4",
+        &["1:1 2:1 3:1 4:1 5:-", "1:1 2:1 3:1 4:- 5:-"],
+    );
+    assert_eq!(view(&state, &QuorumSettings::plain(5), 1).expected_votes, 5);
 }
