@@ -211,12 +211,14 @@ impl ClusterState {
             .is_some_and(|slot| slot.running && (self.provider_none || slot.votequorum.quorate))
     }
 
-    /// The current ring of the node at `pos` (empty when down).
+    /// The current ring of the node at `pos` (empty when down; just itself when it booted
+    /// into an unstable group and has not formed a ring yet).
     pub fn ring(&self, pos: usize) -> NodeSet {
-        self.nodes
-            .get(pos)
-            .filter(|slot| slot.running)
-            .map_or(0, |slot| slot.votequorum.members)
+        match self.nodes.get(pos) {
+            Some(slot) if slot.running && slot.votequorum.members == 0 => bit(pos),
+            Some(slot) if slot.running => slot.votequorum.members,
+            _ => 0,
+        }
     }
 
     /// Two quorate nodes whose rings are disjoint: two memberships quorate at once.
