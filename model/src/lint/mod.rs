@@ -1,0 +1,280 @@
+//! Risk rules: what corosync silently accepts but hurts (split-brain, no redundancy, ignored
+//! keys, values other tools misread).
+//!
+//! Owns the single entry point `lint`, `LintOptions`, the Proxmox heuristic `is_proxmox`, the
+//! rule framework (`Checker`, `Violation`) and, in `registry` and `rules/`, one rule per file.
+//! It must not re-implement corosync's own refusals (that is `validate`), must not re-parse
+//! values the typed `config::Config` provides, and must not do IO or print.
+
+mod keys;
+pub mod registry;
+mod rules;
+
+use crate::config::Config;
+use crate::diag::{Diagnostic, Fix, Severity, Span};
+use crate::quorum::settings::QuorumSettings;
+use crate::syntax::{Document, Entry, KeyValue, LineKind, Section};
+use crate::validate::{self, HostFacts};
+
+pub use registry::{all_rules, rule_by_code_or_name, Rule, RuleStatus};
+
+/// What `lint` needs besides the file.
+#[derive(Clone, Debug, Default)]
+pub struct LintOptions {
+    /// Facts about the host running corosync, passed through to `validate::validate`.
+    pub host_facts: HostFacts,
+    /// Whether the file is managed by Proxmox VE (`pmxcfs`/`pvecm`). `None`: decide with
+    /// `is_proxmox`. The binary sets `Some(true)` for files under `/etc/pve/`.
+    pub proxmox: Option<bool>,
+}
+
+impl LintOptions {
+    /// Options for a file read from `path`: a file under `/etc/pve/` is Proxmox-managed, any
+    /// other path is left to `is_proxmox`.
+    pub fn for_path(path: &str) -> LintOptions {
+        LintOptions {
+            proxmox: path.starts_with("/etc/pve/").then_some(true),
+            ..LintOptions::default()
+        }
+    }
+}
+
+/// Lints one parsed file: corosync-parity validation (`validate::validate`) plus every rule
+/// of the registry that is not `Removed`, sorted by position (whole-file findings first).
+///
+/// The parser's own diagnostics are not included: the caller already has them from
+/// `syntax::parse` (and `Config::from_document`).
+pub fn lint(document: &Document, config: &Config, options: &LintOptions) -> Vec<Diagnostic> {
+    let mut diagnostics = validate::validate(document, config, &options.host_facts);
+    let mut checker = Checker {
+        document,
+        config,
+        quorum: config.quorum_settings(),
+        proxmox: options.proxmox.unwrap_or_else(|| is_proxmox(document)),
+        rule: None,
+        diagnostics: Vec::new(),
+    };
+    for rule in all_rules() {
+        if rule.status == RuleStatus::Removed {
+            continue;
+        }
+        checker.rule = Some(rule);
+        rule.run(&mut checker);
+    }
+    diagnostics.append(&mut checker.diagnostics);
+    sort_by_position(&mut diagnostics);
+    diagnostics
+}
+
+/// Sorts diagnostics by primary position; whole-file findings first, then by code. Stable,
+/// so one rule's findings at the same place keep their order.
+pub fn sort_by_position(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_key(|diagnostic| {
+        (
+            diagnostic.span.map(|span| (1, span.start)).unwrap_or((0, 0)),
+            diagnostic.code,
+        )
+    });
+}
+
+/// Whether `document` looks written by Proxmox VE (`pvecm`/`PVE::Corosync::write_conf`).
+///
+/// Heuristic, since a file does not say who wrote it. It is Proxmox-made when either
+/// - a comment mentions `/etc/pve/` (copies of the cluster file often say where they came
+///   from), or
+/// - every node has `quorum_votes` (PVE always writes it; other tools rarely do) and at least
+///   one of: the top-level sections are exactly `logging, nodelist, quorum, totem` in this
+///   order (PVE's writer sorts them), or totem has `link_mode: passive` and
+///   `ip_version: ipv4-6` (what `pvecm create` writes since PVE 6).
+pub fn is_proxmox(document: &Document) -> bool {
+    let mentions_pve = document
+        .lines()
+        .iter()
+        .any(|line| line.kind == LineKind::Comment && line.content().contains("/etc/pve/"));
+    if mentions_pve {
+        return true;
+    }
+    let nodes = document.sections_at("nodelist.node");
+    if nodes.is_empty() || !nodes.iter().all(|node| node.key("quorum_votes").is_some()) {
+        return false;
+    }
+    let top: Vec<&str> = document
+        .root()
+        .subsections()
+        .map(|section| section.name.as_str())
+        .collect();
+    let sorted_sections = top == ["logging", "nodelist", "quorum", "totem"];
+    let totem_value = |key: &str| {
+        document
+            .sections_at("totem")
+            .iter()
+            .rev()
+            .find_map(|totem| totem.value(key))
+    };
+    let pvecm_totem =
+        totem_value("link_mode") == Some("passive") && totem_value("ip_version") == Some("ipv4-6");
+    sorted_sections || pvecm_totem
+}
+
+/// What one finding of a rule says. Each rule has one violation struct whose fields hold the
+/// data of its message.
+pub(crate) trait Violation {
+    /// What is wrong, no trailing period.
+    fn message(&self) -> String;
+    /// What to do (help text), if there is more to say than the message.
+    fn help(&self) -> Option<String> {
+        None
+    }
+    /// An imperative fix title, if a fix is known.
+    fn fix_title(&self) -> Option<String> {
+        None
+    }
+    /// Whether the fix only changes config text (safe) or cluster behaviour (unsafe: it must
+    /// go through the planner).
+    fn fix_is_safe(&self) -> bool {
+        false
+    }
+}
+
+/// The state a rule's check function sees: the file, its typed config, and the findings so far.
+pub(crate) struct Checker<'a> {
+    /// The syntax tree (for spans and for what `Config` does not keep).
+    pub document: &'a Document,
+    /// The typed configuration.
+    pub config: &'a Config,
+    /// What votequorum reads (`Config::quorum_settings`), computed once.
+    pub quorum: QuorumSettings,
+    /// Whether the file is Proxmox-managed.
+    pub proxmox: bool,
+    rule: Option<&'static Rule>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    /// Records a finding of the running rule at `span` (`None`: the whole file).
+    pub fn report(&mut self, violation: &impl Violation, span: Option<Span>) -> &mut Diagnostic {
+        let (code, name, severity) = match self.rule {
+            Some(rule) => (rule.code, rule.name, rule.severity),
+            None => ("X000", "unknown-rule", Severity::Warning),
+        };
+        let mut diagnostic = Diagnostic::new(code, name, severity, violation.message());
+        diagnostic.span = span;
+        diagnostic.help = violation.help();
+        diagnostic.fix = violation.fix_title().map(|title| Fix {
+            title,
+            safe: violation.fix_is_safe(),
+        });
+        self.diagnostics.push(diagnostic);
+        let last = self.diagnostics.len() - 1;
+        &mut self.diagnostics[last]
+    }
+
+    /// Every section of the file with its path, depth first in file order.
+    pub fn all_sections(&self) -> Vec<&'a Section> {
+        fn walk<'s>(section: &'s Section, out: &mut Vec<&'s Section>) {
+            for entry in &section.entries {
+                if let Entry::Section(sub) = entry {
+                    out.push(sub);
+                    walk(sub, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.document.root(), &mut out);
+        out
+    }
+
+    /// The effective item `key` of the sections at `path` (the last one in the file wins,
+    /// as corosync merges repeated sections).
+    pub fn effective_key(&self, path: &str, key: &str) -> Option<&'a KeyValue> {
+        self.document
+            .sections_at(path)
+            .into_iter()
+            .rev()
+            .find_map(|section| section.key(key))
+    }
+
+    /// The span of the effective `key` at `path`, else of the first section at `path`.
+    pub fn span_of(&self, path: &str, key: &str) -> Option<Span> {
+        self.effective_key(path, key)
+            .map(|item| item.key_span)
+            .or_else(|| {
+                self.document
+                    .sections_at(path)
+                    .first()
+                    .map(|section| section.name_span)
+            })
+    }
+
+    /// The `nodelist.node` sections in file order.
+    pub fn nodes(&self) -> Vec<&'a Section> {
+        self.document.sections_at("nodelist.node")
+    }
+}
+
+/// The `ringN_addr` items of a node section, in file order, with their link number.
+pub(crate) fn ring_addresses(node: &Section) -> Vec<(u32, &KeyValue)> {
+    node.keys()
+        .filter_map(|item| keys::ring_number(&item.key).map(|number| (number, item)))
+        .collect()
+}
+
+/// A node's label for messages: its `name`, else `ring0_addr`, else `nodeid`, else its
+/// position.
+pub(crate) fn node_label(node: &Section, position: usize) -> String {
+    node.value("name")
+        .or_else(|| node.value("ring0_addr"))
+        .map(|value| format!("`{value}`"))
+        .or_else(|| node.value("nodeid").map(|id| format!("with nodeid {id}")))
+        .unwrap_or_else(|| format!("#{}", position + 1))
+}
+
+/// Facts derived from `QuorumSettings` that several quorum rules share.
+impl Checker<'_> {
+    /// `wait_for_all` as votequorum uses it: the written value, else `two_node`.
+    pub fn wait_for_all_effective(&self) -> bool {
+        self.quorum.wait_for_all.unwrap_or(self.quorum.two_node)
+    }
+
+    /// Sum of the nodelist votes (u64: no overflow).
+    pub fn node_vote_sum(&self) -> u64 {
+        self.quorum.nodes.iter().map(|node| u64::from(node.votes)).sum()
+    }
+
+    /// The votes the quorum device brings: the written value, else node count − 1 when
+    /// every node has one vote (votequorum's default), else 0.
+    pub fn device_votes(&self) -> u64 {
+        match &self.quorum.device {
+            None => 0,
+            Some(device) => match device.votes {
+                Some(votes) => u64::from(votes),
+                None if self.quorum.nodes.iter().all(|node| node.votes == 1) => {
+                    self.quorum.nodes.len().saturating_sub(1) as u64
+                }
+                None => 0,
+            },
+        }
+    }
+}
+
+/// The effective totem timing the timing rules need, in milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Timing {
+    /// `token` + (N − 2) · `token_coefficient` when more than 2 nodes have `ring0_addr`.
+    pub token_effective: u64,
+    /// The effective consensus timeout.
+    pub consensus: u64,
+    /// Whether `consensus` is written in the file (else it is 1.2 · token).
+    pub consensus_written: bool,
+}
+
+impl Checker<'_> {
+    /// The effective token and consensus timeouts (from `Config::effective`).
+    pub fn timing(&self) -> Timing {
+        Timing {
+            token_effective: u64::from(self.config.effective.token),
+            consensus: u64::from(self.config.effective.consensus),
+            consensus_written: self.config.totem.consensus.is_some(),
+        }
+    }
+}

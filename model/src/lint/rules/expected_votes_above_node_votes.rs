@@ -1,0 +1,88 @@
+//! Rule Q005 `expected-votes-above-node-votes`: owns this check only.
+//!
+//! ## What it does
+//! Flags `quorum.expected_votes` higher than the votes of the nodelist (plus the quorum
+//! device's votes).
+//!
+//! ## Why is this bad?
+//! Expected votes never fall on their own, so quorum stays higher than the nodes can
+//! provide: with three nodes and `expected_votes: 5`, quorum is 3 and losing a single node
+//! loses quorum for everyone (spec TV10). The cluster has no fault tolerance left.
+//!
+//! ## Example
+//! ```conf
+//! quorum {
+//!     provider: corosync_votequorum
+//!     expected_votes: 5
+//! }
+//! nodelist {
+//!     node {
+//!         nodeid: 1
+//!         ring0_addr: 10.0.0.1
+//!     }
+//!     node {
+//!         nodeid: 2
+//!         ring0_addr: 10.0.0.2
+//!     }
+//!     node {
+//!         nodeid: 3
+//!         ring0_addr: 10.0.0.3
+//!     }
+//! }
+//! ```
+//!
+//! ## Use instead
+//! ```conf
+//! quorum {
+//!     provider: corosync_votequorum
+//! }
+//! ```
+//!
+//! ## Fix safety
+//! Lowering expected votes lowers quorum: unsafe.
+//!
+//! ## References
+//! votequorum(5) `expected_votes`; spec section 2.7.
+
+use crate::lint::{Checker, Violation};
+
+/// expected_votes above the real vote total.
+struct ExpectedVotesAboveNodeVotes {
+    expected: u32,
+    total: u64,
+}
+
+impl Violation for ExpectedVotesAboveNodeVotes {
+    fn message(&self) -> String {
+        format!(
+            "`expected_votes: {}` is above the {} votes of the configuration, so quorum needs more nodes than a majority",
+            self.expected, self.total
+        )
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(
+            "remove `expected_votes` (votequorum then sums the nodelist votes) or set it to the vote total"
+                .to_string(),
+        )
+    }
+
+    fn fix_title(&self) -> Option<String> {
+        Some("remove `expected_votes`".to_string())
+    }
+}
+
+/// Q005
+pub(crate) fn expected_votes_above_node_votes(checker: &mut Checker) {
+    let Some(expected) = checker.quorum.expected_votes else {
+        return;
+    };
+    let total = checker.node_vote_sum() + checker.device_votes();
+    if checker.quorum.nodes.is_empty() || u64::from(expected) <= total {
+        return;
+    }
+    let span = checker
+        .effective_key("quorum", "expected_votes")
+        .map(|item| item.value_span);
+    checker.report(&ExpectedVotesAboveNodeVotes { expected, total }, span);
+}
