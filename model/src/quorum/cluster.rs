@@ -221,6 +221,18 @@ impl ClusterState {
         }
     }
 
+    /// Positions of the running, quorate nodes.
+    pub fn quorate_set(&self) -> NodeSet {
+        (0..self.nodes.len())
+            .filter(|pos| self.is_quorate(*pos))
+            .fold(0, |set, pos| set | bit(pos))
+    }
+
+    /// Positions of the running nodes.
+    pub fn up_nodes(&self) -> NodeSet {
+        self.up_set()
+    }
+
     /// Two quorate nodes whose rings are disjoint: two memberships quorate at once.
     pub fn split_brain(&self) -> bool {
         let rings: Vec<NodeSet> = (0..self.nodes.len())

@@ -19,7 +19,8 @@
 //! - Queries: [`ClusterState::views`] / [`ClusterState::view`] give a [`NodeView`] per node
 //!   (nodeid, name, up, members, quorate, votes, expected_votes, highest_expected, quorum,
 //!   total_votes, [`QuorumFlags`], `why`); cheap ones for hot loops: `is_up`, `is_quorate`,
-//!   `ring`, `split_brain`, `nodeids`, `position`, `now_ms`.
+//!   `ring`, `quorate_set`, `up_nodes`, `split_brain`, `nodeids`, `position`, `now_ms`
+//!   (positions index `nodeids()`; a [`NodeSet`] is a bit set of positions).
 //! - [`startup_error`]: the exit-20 message corosync gives for a configuration, if any.
 //! - [`membership::memberships`]: connectivity (links, partitions, link faults) to stable
 //!   memberships or unstable groups with their maximal cliques.
