@@ -131,12 +131,14 @@ registry! {
     "Q013" "auto-tie-breaker-node-invalid" auto_tie_breaker_node_invalid Preview Warning;
     "Q014" "last-man-standing-disabled-by-votes" last_man_standing_disabled_by_votes Preview Warning;
     "Q015" "auto-tie-breaker-node-without-auto-tie-breaker" auto_tie_breaker_node_without_auto_tie_breaker Preview Info;
+    "Q016" "allow-downscale-unsupported" allow_downscale_unsupported Preview Warning;
     "L001" "links-share-address" links_share_address Preview Warning;
     "L002" "single-link" single_link Preview Info;
     "L003" "duplicate-node-address" duplicate_node_address Preview Warning;
     "L004" "node-without-address" node_without_address Preview Warning;
     "L005" "bindnetaddr-ignored-with-nodelist" bindnetaddr_ignored_with_nodelist Preview Info;
     "L006" "legacy-interface-option" legacy_interface_option Preview Info;
+    "L007" "crypto-disabled" crypto_disabled Preview Warning;
     "S001" "unknown-key" unknown_key Preview Warning;
     "S002" "unknown-section" unknown_section Preview Warning;
     "S003" "duplicate-key" duplicate_key Preview Warning;

@@ -79,11 +79,11 @@ pub(crate) fn auto_tie_breaker_node_invalid(checker: &mut Checker) {
     if !checker.quorum.auto_tie_breaker {
         return;
     }
-    let Some(item) = checker.effective_key("quorum", "auto_tie_breaker_node") else {
+    let Some(setting) = &checker.config.quorum.auto_tie_breaker_node else {
         return;
     };
-    let value = item.value.clone();
-    let span = Some(item.value_span);
+    let value = setting.value.clone();
+    let span = Some(setting.value_span);
     let problem = match &checker.quorum.auto_tie_breaker_node {
         Some(TieBreaker::Invalid) => Some(Problem::Invalid),
         Some(TieBreaker::List(ids)) => {

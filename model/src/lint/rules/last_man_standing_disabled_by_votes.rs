@@ -75,13 +75,7 @@ pub(crate) fn last_man_standing_disabled_by_votes(checker: &mut Checker) {
     if !checker.quorum.last_man_standing {
         return;
     }
-    let Some((position, node)) = checker
-        .quorum
-        .nodes
-        .iter()
-        .enumerate()
-        .find(|(_, node)| node.votes != 1)
-    else {
+    let Some(node) = checker.quorum.nodes.iter().find(|node| node.votes != 1) else {
         return;
     };
     let violation = LastManStandingDisabledByVotes {
@@ -89,10 +83,13 @@ pub(crate) fn last_man_standing_disabled_by_votes(checker: &mut Checker) {
         votes: node.votes,
     };
     let votes_span = checker
-        .nodes()
-        .get(position)
-        .and_then(|section| section.key("quorum_votes"))
-        .map(|item| item.value_span);
+        .config
+        .nodelist
+        .nodes
+        .iter()
+        .filter_map(|node| node.quorum_votes.as_ref())
+        .find(|votes| votes.value != 1)
+        .map(|votes| votes.value_span);
     let span = checker.span_of("quorum", "last_man_standing");
     let diagnostic = checker.report(&violation, span);
     if let Some(votes_span) = votes_span {

@@ -3,12 +3,14 @@
 //! Owns nothing but the module list; the registry (`lint::registry`) maps codes to these
 //! check functions. It must not hold check logic.
 
+pub(crate) mod allow_downscale_unsupported;
 pub(crate) mod auto_tie_breaker_list_without_wait_for_all;
 pub(crate) mod auto_tie_breaker_node_invalid;
 pub(crate) mod auto_tie_breaker_node_without_auto_tie_breaker;
 pub(crate) mod auto_tie_breaker_odd_votes_disabled;
 pub(crate) mod bindnetaddr_ignored_with_nodelist;
 pub(crate) mod consensus_below_token_ratio;
+pub(crate) mod crypto_disabled;
 pub(crate) mod duplicate_key;
 pub(crate) mod duplicate_node_address;
 pub(crate) mod duplicate_node_name;

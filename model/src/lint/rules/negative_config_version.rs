@@ -37,11 +37,12 @@ use crate::lint::{Checker, Violation};
 /// A negative config_version.
 struct NegativeConfigVersion {
     value: String,
+    wrapped: u64,
 }
 
 impl Violation for NegativeConfigVersion {
     fn message(&self) -> String {
-        format!("`config_version: {}` wraps to a huge unsigned number", self.value)
+        format!("`config_version: {}` wraps to {}", self.value, self.wrapped)
     }
 
     fn help(&self) -> Option<String> {
@@ -51,20 +52,16 @@ impl Violation for NegativeConfigVersion {
 
 /// S011
 pub(crate) fn negative_config_version(checker: &mut Checker) {
-    let Some(item) = checker.effective_key("totem", "config_version") else {
+    let Some(setting) = &checker.config.totem.config_version else {
         return;
     };
-    let Some(digits) = item.value.strip_prefix('-') else {
-        return;
-    };
-    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+    if !setting.text.starts_with('-') {
         return;
     }
-    let span = item.value_span;
-    checker.report(
-        &NegativeConfigVersion {
-            value: item.value.clone(),
-        },
-        Some(span),
-    );
+    let violation = NegativeConfigVersion {
+        value: setting.text.clone(),
+        wrapped: setting.value,
+    };
+    let span = setting.value_span;
+    checker.report(&violation, Some(span));
 }

@@ -66,14 +66,12 @@ pub(crate) fn pve_config_version_missing(checker: &mut Checker) {
     if !checker.proxmox {
         return;
     }
-    match checker.effective_key("totem", "config_version") {
-        Some(item) => {
-            let trimmed = item.value.trim_start_matches('0');
-            if trimmed.is_empty() && !item.value.is_empty() {
-                let span = item.value_span;
-                checker.report(&PveConfigVersionMissing { zero: true }, Some(span));
-            }
+    match &checker.config.totem.config_version {
+        Some(setting) if setting.value == 0 => {
+            let span = setting.value_span;
+            checker.report(&PveConfigVersionMissing { zero: true }, Some(span));
         }
+        Some(_) => {}
         None => {
             let span = checker
                 .document

@@ -49,8 +49,9 @@ struct QdeviceFfsplitOddNodes {
 impl Violation for QdeviceFfsplitOddNodes {
     fn message(&self) -> String {
         format!(
-            "quorum device algorithm `ffsplit` with {} nodes makes quorum depend on the device",
-            self.nodes
+            "quorum device algorithm `ffsplit` with {} node{} makes quorum depend on the device",
+            self.nodes,
+            if self.nodes == 1 { "" } else { "s" }
         )
     }
 

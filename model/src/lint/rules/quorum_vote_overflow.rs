@@ -91,11 +91,13 @@ pub(crate) fn quorum_vote_overflow(checker: &mut Checker) {
         return;
     }
     let span = checker
-        .nodes()
-        .into_iter()
-        .filter_map(|node| node.key("quorum_votes"))
-        .max_by_key(|item| item.value.parse::<u64>().unwrap_or(0))
-        .map(|item| item.value_span)
+        .config
+        .nodelist
+        .nodes
+        .iter()
+        .filter_map(|node| node.quorum_votes.as_ref())
+        .max_by_key(|votes| votes.value)
+        .map(|votes| votes.value_span)
         .or_else(|| {
             checker
                 .effective_key("quorum", "expected_votes")
