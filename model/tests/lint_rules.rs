@@ -258,3 +258,24 @@ fn findings_are_sorted_by_position_with_whole_file_findings_first() {
         .first()
         .is_some_and(|diagnostic| diagnostic.span.is_none()));
 }
+
+#[test]
+fn lint_text_adds_parser_errors_once() {
+    let diagnostics = lint::lint_text(
+        "totem {\n  version: 2\n  token: 3000 # ms\n",
+        &LintOptions::default(),
+    );
+    let rendered: Vec<String> = diagnostics
+        .iter()
+        .map(|diagnostic| format!("{} {}", diagnostic.code, diagnostic.message))
+        .collect();
+    let count = |code: &str| {
+        diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.code == code)
+            .count()
+    };
+    assert_eq!(count("E001"), 1, "{rendered:#?}");
+    assert_eq!(count("S005"), 1, "{rendered:#?}");
+    assert!(count("E101") <= 1, "{rendered:#?}");
+}

@@ -22,7 +22,7 @@ pub use registry::{all_rules, rule_by_code_or_name, Rule, RuleStatus};
 #[derive(Clone, Debug, Default)]
 pub struct LintOptions {
     /// Facts about the host running corosync, passed through to `validate::validate`.
-    pub host_facts: HostFacts,
+    pub host: HostFacts,
     /// Whether the file is managed by Proxmox VE (`pmxcfs`/`pvecm`). `None`: decide with
     /// `is_proxmox`. The binary sets `Some(true)` for files under `/etc/pve/`.
     pub proxmox: Option<bool>,
@@ -45,7 +45,7 @@ impl LintOptions {
 /// The parser's own diagnostics are not included: the caller already has them from
 /// `syntax::parse` (and `Config::from_document`).
 pub fn lint(document: &Document, config: &Config, options: &LintOptions) -> Vec<Diagnostic> {
-    let mut diagnostics = validate::validate(document, config, &options.host_facts);
+    let mut diagnostics = validate::validate(document, config, &options.host);
     let mut checker = Checker {
         document,
         config,
@@ -62,6 +62,17 @@ pub fn lint(document: &Document, config: &Config, options: &LintOptions) -> Vec<
         rule.run(&mut checker);
     }
     diagnostics.append(&mut checker.diagnostics);
+    sort_by_position(&mut diagnostics);
+    diagnostics
+}
+
+/// Parses `text` and lints it: the parser's diagnostics (`syntax::parse`) plus everything
+/// `lint` reports, sorted by position. The convenience entry point for callers that hold
+/// text rather than a parsed document.
+pub fn lint_text(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
+    let (document, mut diagnostics) = crate::syntax::parse(text);
+    let (config, _already_in_validate) = Config::from_document(&document);
+    diagnostics.extend(lint(&document, &config, options));
     sort_by_position(&mut diagnostics);
     diagnostics
 }
