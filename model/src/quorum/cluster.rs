@@ -699,14 +699,13 @@ impl ClusterState {
     /// The view of every node of the universe, in position order.
     pub fn views(&self, settings: &QuorumSettings) -> Vec<NodeView> {
         (0..self.nodes.len())
-            .map(|pos| self.view(settings, pos))
+            .filter_map(|pos| self.view(settings, pos))
             .collect()
     }
 
-    /// The view of the node at `pos` (panics if `pos` is out of range: positions come from
-    /// `position` or `nodeids`).
-    pub fn view(&self, settings: &QuorumSettings, pos: usize) -> NodeView {
-        let nodeid = self.nodeids[pos];
+    /// The view of the node at `pos` (`None` if there is no such position).
+    pub fn view(&self, settings: &QuorumSettings, pos: usize) -> Option<NodeView> {
+        let nodeid = *self.nodeids.get(pos)?;
         let name = settings
             .nodes
             .iter()
@@ -714,7 +713,7 @@ impl ClusterState {
             .map_or(String::new(), |n| n.name.clone());
         let slot = &self.nodes[pos];
         if !slot.running {
-            return NodeView {
+            return Some(NodeView {
                 nodeid,
                 name,
                 up: false,
@@ -727,7 +726,7 @@ impl ClusterState {
                 total_votes: 0,
                 flags: QuorumFlags::default(),
                 why: "not running".to_string(),
-            };
+            });
         }
         let votequorum = &slot.votequorum;
         let own = votequorum.peers[pos];
@@ -764,7 +763,7 @@ impl ClusterState {
         if wrapped && !self.provider_none {
             why.push_str(" (quorum wrapped modulo 256)");
         }
-        NodeView {
+        Some(NodeView {
             nodeid,
             name,
             up: true,
@@ -777,6 +776,6 @@ impl ClusterState {
             total_votes: total,
             flags,
             why,
-        }
+        })
     }
 }

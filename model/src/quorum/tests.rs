@@ -71,7 +71,7 @@ fn check_boot(settings: &QuorumSettings, script: &str, expect: &[&str]) -> (Clus
 }
 
 fn view(state: &ClusterState, settings: &QuorumSettings, nodeid: NodeId) -> NodeView {
-    state.view(settings, state.position(nodeid).unwrap())
+    state.view(settings, state.position(nodeid).unwrap()).unwrap()
 }
 
 #[test]
