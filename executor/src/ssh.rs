@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::inventory::{Inventory, InventoryNode};
 use crate::status::{classify, Corosync, NodeReport};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -62,6 +63,11 @@ impl NodeSession {
         node: &InventoryNode,
         options: &SshOptions,
     ) -> Result<NodeSession> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&options.control_dir)
+            .map_err(|error| Error::io(&options.control_dir, error))?;
         let mut builder = SessionBuilder::default();
         builder
             .user(node.ssh_user.clone())
@@ -70,7 +76,6 @@ impl NodeSession {
             .known_hosts_check(KnownHosts::Strict)
             .user_known_hosts_file(&node.known_hosts)
             .control_directory(&options.control_dir)
-            .clean_history_control_directory(true)
             .connect_timeout(options.connect_timeout);
         if let Some(config) = &inventory.ssh_config {
             builder.config_file(config);

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// corosync's state on one node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Corosync {
     /// corosync answers; its quorum status.

@@ -3,5 +3,6 @@
 //! Each module is a scenario family; `support` holds shared helpers. Modules must not reach
 //! any network but loopback and the namespaces they create themselves.
 
+mod lab;
 mod parity;
 mod support;

@@ -60,6 +60,7 @@ exec sleep infinity
 
 /// Where the cluster of a new lab comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClusterSource {
     /// A corosync.conf; its addresses are rewritten to lab addresses.
     Config(PathBuf),
@@ -109,6 +110,7 @@ pub struct DownReport {
 
 /// How `status` reads the nodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Via {
     /// SSH when every node's sshd runs, else nsenter.
     Auto,

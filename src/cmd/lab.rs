@@ -1,0 +1,419 @@
+//! `quorate lab ...`: a real corosync cluster in network namespaces on this machine (root).
+//!
+//! Owns the clap arguments of `lab up|down|status|partition|link|heal|stop|start|exec`, the
+//! rendering of node reports (a table, or the JSON document of `lab status --format json`)
+//! and exit codes. It must not build or drive the lab itself: `executor::lab` does.
+//!
+//! JSON schema of `lab status --format json` (stable):
+//! `{"lab": NAME, "dir": DIR, "via": "ssh"|"nsenter", "nodes": [{"name", "nodeid", "address",
+//! "corosync": "running"|"stopped"|"unknown", "quorate": bool|null, "members": [ID...]|null,
+//! "total_votes", "expected_votes", "quorum": N|null, "flags": [..]|null, "ring_id": S|null,
+//! "error": S|null}]}`.
+
+use crate::{EXIT_ERROR, EXIT_OK};
+use clap::{Args, Subcommand, ValueEnum};
+use executor::lab::{self, ClusterSource, Lab, UpOptions, Via};
+use executor::status::{Corosync, NodeReport};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `quorate lab`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The lab directory (state, configs, keys, logs); one directory per lab.
+    #[arg(long, global = true, value_name = "DIR", default_value = lab::DEFAULT_DIR)]
+    pub dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+/// The lab's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build the lab: namespaces, bridges, sshd and corosync on every node; wait until the
+    /// cluster formed; write the inventory.
+    Up(UpArgs),
+    /// Remove every namespace, bridge, process and file of the lab (idempotent).
+    Down,
+    /// Per node: corosync running, membership, quorate, votes, expected, quorum.
+    Status(StatusArgs),
+    /// Split the cluster, e.g. `1,2|3` (node ids or names); nodes in different groups
+    /// cannot talk on any link.
+    Partition(PartitionArgs),
+    /// Cut or restore one corosync link.
+    #[command(subcommand)]
+    Link(LinkCommand),
+    /// Remove any partition and restore every link.
+    Heal(WaitArgs),
+    /// Stop corosync on a node.
+    Stop(NodeArgs),
+    /// Start corosync on a node.
+    Start(NodeArgs),
+    /// Run a command inside a node (its network, mount and UTS namespaces).
+    Exec(ExecArgs),
+}
+
+/// Arguments of `lab up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// A corosync.conf to run; its addresses are rewritten to lab addresses (198.18.0.0/15).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "nodes",
+        conflicts_with = "nodes"
+    )]
+    pub config: Option<PathBuf>,
+    /// Generate a knet cluster of N nodes instead.
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<usize>,
+    /// Number of corosync links of the generated cluster.
+    #[arg(long, value_name = "L", requires = "nodes", default_value_t = 1)]
+    pub links: u8,
+    /// Do not start corosync (sshd still runs).
+    #[arg(long)]
+    pub no_start: bool,
+}
+
+/// Output formats of `lab status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A table.
+    Human,
+    /// The stable JSON document described in the module documentation.
+    Json,
+}
+
+/// How `lab status` reads the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViaArg {
+    /// SSH when every node's sshd runs, else nsenter.
+    Auto,
+    /// nsenter into each node's namespaces.
+    Nsenter,
+    /// SSH with the lab inventory.
+    Ssh,
+}
+
+/// Arguments of `lab status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+    /// How to read the nodes.
+    #[arg(long, value_enum, default_value_t = ViaArg::Auto)]
+    pub via: ViaArg,
+}
+
+/// Whether to wait for the memberships to settle.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Return at once instead of waiting for the memberships to settle.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// Arguments of `lab partition`.
+#[derive(Debug, Args)]
+pub struct PartitionArgs {
+    /// Groups separated by `|`, nodes by `,`: `1,2|3`.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+    /// Waiting.
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `lab link down|up`.
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Cut link L for the given nodes (all when none given).
+    Down(LinkArgs),
+    /// Restore link L for the given nodes (all when none given).
+    Up(LinkArgs),
+}
+
+/// Arguments of `lab link down|up`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The link number.
+    #[arg(value_name = "L")]
+    pub link: u8,
+    /// Node names or ids.
+    #[arg(value_name = "NODE")]
+    pub nodes: Vec<String>,
+    /// Waiting.
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// Arguments naming one node.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Node name or id.
+    #[arg(value_name = "NODE")]
+    pub node: String,
+    /// Waiting.
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// Arguments of `lab exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Node name or id.
+    #[arg(value_name = "NODE")]
+    pub node: String,
+    /// The command, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// Runs `quorate lab ...`. Returns the exit code: 0 done, 2 the lab could not do it (or, for
+/// `status`, some node could not be read); `exec` returns the command's own exit code.
+pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    let dir = &args.dir;
+    match &args.command {
+        LabCommand::Up(up) => {
+            let source = match (&up.config, up.nodes) {
+                (Some(config), _) => ClusterSource::Config(config.clone()),
+                (None, Some(nodes)) => ClusterSource::Generated {
+                    nodes,
+                    links: up.links,
+                },
+                (None, None) => anyhow::bail!("give --config FILE or --nodes N"),
+            };
+            let options = UpOptions {
+                dir: dir.clone(),
+                source,
+                start: !up.no_start,
+            };
+            let started = Instant::now();
+            let report = lab::up(&options, &mut |line| {
+                let _ = writeln!(err, "lab: {line}");
+            })?;
+            writeln!(err, "lab: up in {:.1} s", started.elapsed().as_secs_f64())?;
+            for rewrite in &report.rewrites {
+                writeln!(
+                    out,
+                    "{} {}: {} -> {}",
+                    rewrite.place, rewrite.key, rewrite.from, rewrite.to
+                )?;
+            }
+            writeln!(out, "inventory: {}", report.inventory.display())?;
+            if !report.nodes.is_empty() {
+                render_table(&report.nodes, out)?;
+            }
+            Ok(EXIT_OK)
+        }
+        LabCommand::Down => {
+            let started = Instant::now();
+            let report = lab::down(dir, &mut |line| {
+                let _ = writeln!(err, "lab: {line}");
+            })?;
+            if report.namespaces.is_empty() && report.processes == 0 && !report.removed_dir {
+                writeln!(out, "no lab in {}: nothing to remove", dir.display())?;
+            } else {
+                writeln!(
+                    out,
+                    "removed lab in {}: {} namespaces, {} processes ({:.1} s)",
+                    dir.display(),
+                    report.namespaces.len(),
+                    report.processes,
+                    started.elapsed().as_secs_f64()
+                )?;
+            }
+            Ok(EXIT_OK)
+        }
+        LabCommand::Status(status) => {
+            let lab = Lab::open(dir)?;
+            let via = match status.via {
+                ViaArg::Auto => Via::Auto,
+                ViaArg::Nsenter => Via::Nsenter,
+                ViaArg::Ssh => Via::Ssh,
+            };
+            let (reports, used) = lab.status(via)?;
+            let via_name = if used == Via::Ssh { "ssh" } else { "nsenter" };
+            match status.format {
+                StatusFormat::Human => {
+                    writeln!(
+                        out,
+                        "lab {} in {} (read via {via_name})",
+                        lab.state().name,
+                        dir.display()
+                    )?;
+                    render_table(&reports, out)?;
+                }
+                StatusFormat::Json => {
+                    let document = StatusJson {
+                        lab: &lab.state().name,
+                        dir: dir.display().to_string(),
+                        via: via_name,
+                        nodes: reports.iter().map(NodeJson::from).collect(),
+                    };
+                    serde_json::to_writer_pretty(&mut *out, &document)?;
+                    writeln!(out)?;
+                }
+            }
+            let unknown = reports
+                .iter()
+                .any(|r| matches!(r.corosync, Corosync::Unknown { .. }));
+            Ok(if unknown { EXIT_ERROR } else { EXIT_OK })
+        }
+        LabCommand::Partition(partition) => {
+            let mut lab = Lab::open(dir)?;
+            let reports = lab.partition(&partition.spec, !partition.wait.no_wait)?;
+            render_table(&reports, out)?;
+            Ok(EXIT_OK)
+        }
+        LabCommand::Link(link) => {
+            let mut lab = Lab::open(dir)?;
+            let (args, up) = match link {
+                LinkCommand::Down(args) => (args, false),
+                LinkCommand::Up(args) => (args, true),
+            };
+            let reports = lab.set_link(args.link, &args.nodes, up, !args.wait.no_wait)?;
+            render_table(&reports, out)?;
+            Ok(EXIT_OK)
+        }
+        LabCommand::Heal(wait) => {
+            let mut lab = Lab::open(dir)?;
+            let reports = lab.heal(!wait.no_wait)?;
+            render_table(&reports, out)?;
+            Ok(EXIT_OK)
+        }
+        LabCommand::Stop(node) => {
+            let mut lab = Lab::open(dir)?;
+            let reports = lab.stop(&node.node, !node.wait.no_wait)?;
+            render_table(&reports, out)?;
+            Ok(EXIT_OK)
+        }
+        LabCommand::Start(node) => {
+            let mut lab = Lab::open(dir)?;
+            let reports = lab.start(&node.node, !node.wait.no_wait)?;
+            render_table(&reports, out)?;
+            Ok(EXIT_OK)
+        }
+        LabCommand::Exec(exec) => {
+            let lab = Lab::open(dir)?;
+            let output = lab.exec(&exec.node, &exec.command)?;
+            out.write_all(&output.stdout)?;
+            err.write_all(&output.stderr)?;
+            // A command killed by a signal exits like a shell reports it: 128 + signal,
+            // which std does not expose portably; 2 says "did not complete".
+            Ok(output
+                .status
+                .code()
+                .map_or(EXIT_ERROR, |code| code.clamp(0, 255) as u8))
+        }
+    }
+}
+
+/// The JSON document of `lab status`.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    lab: &'a str,
+    dir: String,
+    via: &'a str,
+    nodes: Vec<NodeJson>,
+}
+
+/// One node in the JSON document of `lab status`.
+#[derive(Serialize)]
+struct NodeJson {
+    name: String,
+    nodeid: u32,
+    address: String,
+    corosync: &'static str,
+    quorate: Option<bool>,
+    members: Option<Vec<u32>>,
+    total_votes: Option<u32>,
+    expected_votes: Option<u32>,
+    quorum: Option<u32>,
+    flags: Option<Vec<String>>,
+    ring_id: Option<String>,
+    error: Option<String>,
+}
+
+impl From<&NodeReport> for NodeJson {
+    fn from(report: &NodeReport) -> NodeJson {
+        let quorum = report.corosync.quorum();
+        NodeJson {
+            name: report.name.clone(),
+            nodeid: report.nodeid,
+            address: report.address.clone(),
+            corosync: match report.corosync {
+                Corosync::Running { .. } => "running",
+                Corosync::Stopped { .. } => "stopped",
+                Corosync::Unknown { .. } => "unknown",
+                _ => "unknown",
+            },
+            quorate: quorum.map(|q| q.quorate),
+            members: quorum.map(|q| q.member_ids()),
+            total_votes: quorum.map(|q| q.total_votes),
+            expected_votes: quorum.map(|q| q.expected_votes),
+            quorum: quorum.map(|q| q.quorum),
+            flags: quorum.map(|q| q.flags.clone()),
+            ring_id: quorum.map(|q| q.ring_id.clone()),
+            error: match &report.corosync {
+                Corosync::Unknown { error } => Some(error.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Renders node reports as an aligned table.
+fn render_table(reports: &[NodeReport], out: &mut dyn Write) -> std::io::Result<()> {
+    let header = [
+        "NODE", "ID", "ADDRESS", "COROSYNC", "QUORATE", "MEMBERS", "VOTES", "EXPECTED", "QUORUM",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    let mut notes = Vec::new();
+    for report in reports {
+        let mut row = vec![
+            report.name.clone(),
+            report.nodeid.to_string(),
+            report.address.clone(),
+        ];
+        match &report.corosync {
+            Corosync::Running { quorum } => {
+                let members: Vec<String> = quorum.member_ids().iter().map(u32::to_string).collect();
+                row.extend([
+                    "running".to_string(),
+                    if quorum.quorate { "yes" } else { "no" }.to_string(),
+                    members.join(","),
+                    quorum.total_votes.to_string(),
+                    quorum.expected_votes.to_string(),
+                    quorum.quorum.to_string(),
+                ]);
+            }
+            Corosync::Stopped { .. } => row.extend(["stopped", "-", "-", "-", "-", "-"].map(String::from)),
+            Corosync::Unknown { error } => {
+                row.extend(["unknown", "-", "-", "-", "-", "-"].map(String::from));
+                notes.push(format!("{}: {error}", report.name));
+            }
+            _ => row.extend(["unknown", "-", "-", "-", "-", "-"].map(String::from)),
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    for note in notes {
+        writeln!(out, "  {note}")?;
+    }
+    Ok(())
+}

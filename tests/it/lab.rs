@@ -1,0 +1,330 @@
+//! `quorate lab` against real corosync, sshd and namespaces (root; CI runs it).
+//!
+//! Owns the lab scenarios: a 3-node lab forms, reports quorum over SSH with the lab
+//! inventory, splits {1,2}|{3} for real, heals, runs commands inside nodes, and leaves
+//! nothing behind; a given config is rewritten to lab addresses. Each lab lives in its own
+//! directory and is removed by a Drop guard, also when an assertion fails. It must not touch
+//! any network but the lab's own namespaces.
+
+use executor::inventory::Inventory;
+use executor::status::Corosync;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Runs `quorate ARGS` in-process; returns (exit code, stdout, stderr).
+fn quorate(args: &[&str]) -> (u8, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let argv = std::iter::once("quorate").chain(args.iter().copied());
+    let code = quorate::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
+
+/// Runs `quorate lab --dir DIR ARGS` and insists on success.
+fn lab(dir: &Path, args: &[&str]) -> String {
+    let dir_text = dir.to_string_lossy();
+    let mut all = vec!["lab", "--dir", &dir_text];
+    all.extend_from_slice(args);
+    let (code, out, err) = quorate(&all);
+    assert_eq!(code, 0, "quorate {all:?} failed\nstdout:\n{out}\nstderr:\n{err}");
+    out
+}
+
+/// Removes the lab when the test ends, however it ends.
+struct LabGuard {
+    dir: PathBuf,
+}
+
+impl LabGuard {
+    fn new(test: &str) -> LabGuard {
+        LabGuard {
+            dir: PathBuf::from(format!("/run/quorate/it-{test}-{}", std::process::id())),
+        }
+    }
+}
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = executor::lab::down(&self.dir, &mut |_| {});
+    }
+}
+
+/// What the lab recorded: namespace prefix, namespace inodes and pids.
+struct Recorded {
+    prefix: String,
+    inodes: BTreeSet<u64>,
+    pids: Vec<u32>,
+}
+
+fn recorded(dir: &Path) -> Recorded {
+    let text = std::fs::read_to_string(dir.join("lab.json")).unwrap();
+    let state: Value = serde_json::from_str(&text).unwrap();
+    let inodes = state["namespaces"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .collect();
+    let mut pids = Vec::new();
+    for node in state["nodes"].as_array().unwrap() {
+        for key in ["holder_pid", "corosync_pid", "sshd_pid"] {
+            pids.extend(node[key].as_u64().map(|pid| pid as u32));
+        }
+    }
+    Recorded {
+        prefix: format!("qlab-{}-", state["name"].as_str().unwrap()),
+        inodes,
+        pids,
+    }
+}
+
+/// Live (non-zombie) processes whose network namespace is one of `inodes`, or among `pids`.
+fn live_processes(inodes: &BTreeSet<u64>, pids: &[u32]) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if stat.is_empty() || zombie {
+            continue;
+        }
+        let in_lab_netns =
+            std::fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| inodes.contains(&m.ino()));
+        if in_lab_netns || pids.contains(&pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Asserts that nothing of the lab is left: namespaces, processes, mounts, bridges, files.
+fn assert_nothing_left(dir: &Path, recorded: &Recorded) {
+    let namespaces: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let left: Vec<&String> = namespaces
+        .iter()
+        .filter(|name| name.starts_with(&recorded.prefix))
+        .collect();
+    assert!(left.is_empty(), "namespaces left: {left:?}");
+    assert_eq!(
+        live_processes(&recorded.inodes, &recorded.pids),
+        Vec::<u32>::new(),
+        "processes left"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir_text = dir.to_string_lossy();
+    let mount_left: Vec<&str> = mounts
+        .lines()
+        .filter(|line| line.contains(&recorded.prefix) || line.contains(dir_text.as_ref()))
+        .collect();
+    assert!(mount_left.is_empty(), "mounts left: {mount_left:?}");
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert!(
+        !links.contains("qlb-"),
+        "bridges left in the host namespace: {links}"
+    );
+    assert!(!dir.exists(), "lab directory {} left", dir.display());
+}
+
+/// One node of `lab status --format json`: (name, quorate, members, total votes).
+type StatusRow = (String, Option<bool>, Vec<u64>, Option<u64>);
+
+/// The nodes of `lab status --format json --via VIA`, in lab order.
+fn status_json(dir: &Path, via: &str) -> Vec<StatusRow> {
+    let text = lab(dir, &["status", "--format", "json", "--via", via]);
+    let document: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(document["via"], via);
+    document["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            assert_eq!(node["corosync"], "running", "{node}");
+            (
+                node["name"].as_str().unwrap().to_string(),
+                node["quorate"].as_bool(),
+                node["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_u64)
+                    .collect(),
+                node["total_votes"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn three_nodes_form_split_heal_and_leave_nothing() {
+    if !crate::support::reality_available("lab: three nodes") {
+        return;
+    }
+    let guard = LabGuard::new("three");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let recorded = recorded(&dir);
+
+    // Read over SSH with the lab inventory, through the library...
+    let inventory = Inventory::read(&dir.join("inventory.toml")).unwrap();
+    assert_eq!(inventory.nodes.len(), 3);
+    let reports = executor::ssh::read_cluster_blocking(
+        &inventory,
+        &executor::ssh::SshOptions {
+            control_dir: dir.join("ctl"),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for report in &reports {
+        let Corosync::Running { quorum } = &report.corosync else {
+            panic!("{} is not running: {:?}", report.name, report.corosync);
+        };
+        assert!(quorum.quorate, "{}", report.name);
+        assert_eq!(
+            (quorum.total_votes, quorum.expected_votes, quorum.quorum),
+            (3, 3, 2)
+        );
+        assert_eq!(quorum.member_ids(), vec![1, 2, 3]);
+    }
+    // ... and through `lab status`.
+    let all = vec![1, 2, 3];
+    for (name, quorate, members, votes) in status_json(&dir, "ssh") {
+        assert_eq!((quorate, &members, votes), (Some(true), &all, Some(3)), "{name}");
+    }
+
+    lab(&dir, &["partition", "1,2|3"]);
+    let split = status_json(&dir, "ssh");
+    assert_eq!(
+        split,
+        vec![
+            ("n1".to_string(), Some(true), vec![1, 2], Some(2)),
+            ("n2".to_string(), Some(true), vec![1, 2], Some(2)),
+            ("n3".to_string(), Some(false), vec![3], Some(1)),
+        ]
+    );
+
+    lab(&dir, &["heal"]);
+    for (name, quorate, members, votes) in status_json(&dir, "nsenter") {
+        assert_eq!((quorate, &members, votes), (Some(true), &all, Some(3)), "{name}");
+    }
+
+    // A node is its own host: hostname, /etc/corosync with a private authkey, its address.
+    assert_eq!(lab(&dir, &["exec", "n2", "--", "hostname"]), "n2\n");
+    assert_eq!(
+        lab(
+            &dir,
+            &["exec", "2", "--", "stat", "-c", "%a", "/etc/corosync/authkey"]
+        ),
+        "400\n"
+    );
+    let addresses = lab(
+        &dir,
+        &["exec", "n3", "--", "ip", "-o", "-4", "addr", "show", "dev", "l0"],
+    );
+    assert!(addresses.contains("198.18.0.3/24"), "{addresses}");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let (code, _, _) = quorate(&["lab", "--dir", &dir_text, "exec", "n1", "--", "false"]);
+    assert_eq!(code, 1);
+
+    let out = lab(&dir, &["down"]);
+    assert!(out.starts_with("removed lab in"), "{out}");
+    assert_nothing_left(&dir, &recorded);
+    let again = lab(&dir, &["down"]);
+    assert!(again.starts_with("no lab in"), "{again}");
+    drop(guard);
+}
+
+const GIVEN: &str = "# A production-like config: its addresses are not lab addresses.
+totem {
+  version: 2
+  cluster_name: prod
+  transport: knet
+  crypto_cipher: aes256
+  crypto_hash: sha256
+  token: 1000
+}
+
+nodelist {
+  node {
+    name: alpha
+    nodeid: 11
+    ring0_addr: 10.1.0.11
+    ring1_addr: 10.2.0.11
+  }
+  node {
+    name: beta
+    nodeid: 12
+    ring0_addr: 10.1.0.12
+    ring1_addr: 10.2.0.12
+  }
+}
+
+quorum {
+  provider: corosync_votequorum
+  two_node: 1
+}
+";
+
+#[test]
+fn a_given_config_runs_on_lab_addresses_and_keeps_its_structure() {
+    if !crate::support::reality_available("lab: given config") {
+        return;
+    }
+    let guard = LabGuard::new("given");
+    let dir = guard.dir.clone();
+    let config = std::env::temp_dir().join(format!("quorate-lab-given-{}.conf", std::process::id()));
+    std::fs::write(&config, GIVEN).unwrap();
+    let out = lab(&dir, &["up", "--config", &config.to_string_lossy()]);
+    let _ = std::fs::remove_file(&config);
+    for line in [
+        "alpha ring0_addr: 10.1.0.11 -> 198.18.0.1",
+        "alpha ring1_addr: 10.2.0.11 -> 198.18.1.1",
+        "beta ring0_addr: 10.1.0.12 -> 198.18.0.2",
+        "beta ring1_addr: 10.2.0.12 -> 198.18.1.2",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+    let running = lab(
+        &dir,
+        &["exec", "beta", "--", "cat", "/etc/corosync/corosync.conf"],
+    );
+    let expected = GIVEN
+        .replace("10.1.0.11", "198.18.0.1")
+        .replace("10.2.0.11", "198.18.1.1")
+        .replace("10.1.0.12", "198.18.0.2")
+        .replace("10.2.0.12", "198.18.1.2");
+    assert_eq!(running, expected);
+    let status = status_json(&dir, "ssh");
+    let ids = vec![11, 12];
+    for (name, quorate, members, votes) in &status {
+        assert_eq!((*quorate, members, *votes), (Some(true), &ids, Some(2)), "{name}");
+    }
+    // Cutting link 0 everywhere leaves link 1: the membership must not change.
+    lab(&dir, &["link", "down", "0"]);
+    lab(&dir, &["link", "up", "0", "alpha", "beta"]);
+    let recorded = recorded(&dir);
+    lab(&dir, &["down"]);
+    assert_nothing_left(&dir, &recorded);
+    drop(guard);
+}
