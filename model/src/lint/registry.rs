@@ -139,6 +139,8 @@ registry! {
     "L005" "bindnetaddr-ignored-with-nodelist" bindnetaddr_ignored_with_nodelist Preview Info;
     "L006" "legacy-interface-option" legacy_interface_option Preview Info;
     "L007" "crypto-disabled" crypto_disabled Preview Warning;
+    "L008" "authentication-without-encryption" authentication_without_encryption Preview Info;
+    "L009" "udp-interface-ignored" udp_interface_ignored Preview Info;
     "S001" "unknown-key" unknown_key Preview Warning;
     "S002" "unknown-section" unknown_section Preview Warning;
     "S003" "duplicate-key" duplicate_key Preview Warning;

@@ -77,6 +77,15 @@ pub(crate) fn expected_votes_above_node_votes(checker: &mut Checker) {
     let Some(expected) = checker.quorum.expected_votes else {
         return;
     };
+    // A device without `votes` next to `expected_votes` is a startup error (validation).
+    if checker
+        .quorum
+        .device
+        .as_ref()
+        .is_some_and(|device| device.votes.is_none())
+    {
+        return;
+    }
     let total = checker.node_vote_sum() + checker.device_votes();
     if checker.quorum.nodes.is_empty() || u64::from(expected) <= total {
         return;

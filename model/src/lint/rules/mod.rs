@@ -4,6 +4,7 @@
 //! check functions. It must not hold check logic.
 
 pub(crate) mod allow_downscale_unsupported;
+pub(crate) mod authentication_without_encryption;
 pub(crate) mod auto_tie_breaker_list_without_wait_for_all;
 pub(crate) mod auto_tie_breaker_node_invalid;
 pub(crate) mod auto_tie_breaker_node_without_auto_tie_breaker;
@@ -41,5 +42,6 @@ pub(crate) mod two_node_relies_on_fencing;
 pub(crate) mod two_node_with_auto_tie_breaker;
 pub(crate) mod two_node_with_more_than_two_nodes;
 pub(crate) mod two_node_without_wait_for_all;
+pub(crate) mod udp_interface_ignored;
 pub(crate) mod unknown_key;
 pub(crate) mod unknown_section;

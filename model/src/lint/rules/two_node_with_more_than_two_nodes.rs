@@ -72,7 +72,7 @@ impl Violation for TwoNodeWithMoreThanTwoNodes {
 /// Q003
 pub(crate) fn two_node_with_more_than_two_nodes(checker: &mut Checker) {
     let quorum = &checker.quorum;
-    if !quorum.two_node || quorum.auto_tie_breaker || quorum.nodes.len() <= 2 {
+    if !quorum.two_node || quorum.auto_tie_breaker || quorum.device.is_some() || quorum.nodes.len() <= 2 {
         return;
     }
     let violation = TwoNodeWithMoreThanTwoNodes {
