@@ -306,10 +306,11 @@ impl<'a> Cursor<'a> {
 
 const NODE_EXPECTED: &str = "a node id or node name";
 
+/// A node name: letters, digits, `_`, `-` and `.` (so an IPv4 `ring0_addr` used as the
+/// name works), but not a plain number (that is a nodeid).
 fn is_name(text: &str) -> bool {
-    text.chars()
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+    !text.is_empty()
+        && text.parse::<u32>().is_err()
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -592,7 +593,16 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        let script = parse("up 3:1,a 2; link down 2 between 1 2; qdevice off 4; join 0 1 2").unwrap();
+        let script =
+            parse("up 3:1,a 2; link down 2 between 1 2; qdevice off 10.0.0.4; join 0 1 2; isolate n-1.lan")
+                .unwrap();
+        assert_eq!(
+            script.steps[2],
+            Step::Qdevice {
+                on: false,
+                nodes: vec![NodeRef::Name("10.0.0.4".to_string())]
+            }
+        );
         assert_eq!(parse(&script.to_string()).unwrap().steps, script.steps);
     }
 }
