@@ -1,17 +1,11 @@
 //! The totem timings the lab waits by.
 //!
-//! Owns `Timing`: the effective token and consensus of a corosync.conf, computed as corosync
-//! 3.1 does (spec section 3.4, `totem_volatile_config_read`): the token coefficient applies
-//! per node beyond two among the nodelist entries that have `ring0_addr`, and consensus
-//! defaults to `(int)(1.2 * token_eff)`. It must not do IO. When `model::config` grows typed
-//! effective timings, this should read them from there instead.
+//! Owns `Timing`: the effective token and consensus of a corosync.conf, read from
+//! `model::config::Config`'s effective values (corosync 3.1's `totem_volatile_config_read`,
+//! spec section 3.4: the coefficient applies per node beyond two among the nodelist entries
+//! with `ring0_addr`; consensus defaults to `(int)(1.2 * token_eff)`). It must not do IO.
 
 use model::syntax::Document;
-
-/// corosync's default `totem.token` in ms.
-pub const DEFAULT_TOKEN_MS: u64 = 3000;
-/// corosync's default `totem.token_coefficient` in ms.
-pub const DEFAULT_TOKEN_COEFFICIENT_MS: u64 = 650;
 
 /// Effective totem timings of a configuration, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -23,34 +17,13 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// Reads the timings of `document`, falling back to corosync's defaults for missing or
+    /// The effective timings of `document`; corosync's defaults stand in for missing or
     /// unreadable values (corosync itself would refuse unreadable ones; `quorate lint` says so).
     pub fn of(document: &Document) -> Timing {
-        let totem = document.sections_at("totem");
-        // corosync merges repeated sections; the last item wins.
-        let value = |key: &str| -> Option<u64> {
-            totem
-                .iter()
-                .rev()
-                .find_map(|section| section.value(key))
-                .and_then(|v| v.trim().parse().ok())
-        };
-        let token = value("token").unwrap_or(DEFAULT_TOKEN_MS);
-        let coefficient = value("token_coefficient").unwrap_or(DEFAULT_TOKEN_COEFFICIENT_MS);
-        let ring0_nodes = document
-            .sections_at("nodelist.node")
-            .iter()
-            .filter(|node| node.value("ring0_addr").is_some())
-            .count() as u64;
-        let token_ms = if ring0_nodes > 2 {
-            token + (ring0_nodes - 2) * coefficient
-        } else {
-            token
-        };
-        let consensus_ms = value("consensus").unwrap_or(token_ms * 12 / 10);
+        let (config, _diagnostics) = model::config::Config::from_document(document);
         Timing {
-            token_ms,
-            consensus_ms,
+            token_ms: u64::from(config.effective.token),
+            consensus_ms: u64::from(config.effective.consensus),
         }
     }
 
