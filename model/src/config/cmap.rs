@@ -111,6 +111,8 @@ pub struct Flattened {
     pub uidgid: Vec<UidGidItem>,
     /// Parser-time refusals.
     pub diagnostics: Vec<Diagnostic>,
+    /// cmap keys whose value the parser refused (left out of `cmap`).
+    pub refused: std::collections::BTreeSet<String>,
 }
 
 /// The parser callback's state, chosen by a section's exact path and inherited by unknown
@@ -481,6 +483,7 @@ impl Walker {
                 _ => path.clone(),
             };
             if safe_atoq(&item.value, int_type).is_none() {
+                self.out.refused.insert(key_name.clone());
                 let (min, max) = int_type.range();
                 self.parser_error(
                     checks::INTEGER_OUT_OF_RANGE,
@@ -499,6 +502,7 @@ impl Walker {
         let is_u64 = (state == State::Totem && path == "totem.config_version")
             || (state == State::ResourcesPoll && item.key == "poll_period");
         if is_u64 && str_to_ull(&item.value).is_none() {
+            self.out.refused.insert(path.clone());
             self.error(
                 checks::UNSIGNED_OUT_OF_RANGE,
                 format!(
@@ -512,6 +516,7 @@ impl Walker {
         }
         if let Some((allowed, check, text)) = enum_rule(state, &path) {
             if !allowed.contains(&item.value.as_str()) {
+                self.out.refused.insert(path.clone());
                 self.parser_error(
                     check,
                     format!(

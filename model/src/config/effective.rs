@@ -140,6 +140,7 @@ impl Default for Effective {
             resources: super::Resources::default(),
             effective: Effective::placeholder(),
             cmap: super::cmap::Cmap::default(),
+            refused_keys: Default::default(),
         })
     }
 }

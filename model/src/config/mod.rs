@@ -389,6 +389,9 @@ pub struct Config {
     pub effective: Effective,
     /// The flat cmap view every typed field above was read from.
     pub cmap: Cmap,
+    /// cmap keys (e.g. `totem.crypto_hash`, `nodelist.node.1.nodeid`) whose value corosync's
+    /// parser refuses; they are absent from every field above.
+    pub refused_keys: std::collections::BTreeSet<String>,
 }
 
 fn string_setting(cmap: &Cmap, key: &str) -> Option<Setting<String>> {
@@ -434,6 +437,7 @@ impl Config {
             interface_sections,
             uidgid,
             mut diagnostics,
+            refused,
         } = cmap::flatten(document);
         let totem = read_totem(&cmap);
         let interfaces = read_interfaces(&cmap, &interface_sections);
@@ -476,6 +480,7 @@ impl Config {
             resources,
             effective: Effective::default(),
             cmap,
+            refused_keys: refused,
         };
         config.effective = effective::compute(&config);
         diagnostics.sort_by_key(|diagnostic| diagnostic.span.map(|span| span.start));

@@ -218,6 +218,10 @@ checks! {
     CRYPTO_WITHOUT_KNET = ("E139", "crypto-without-knet", "V17", CorosyncT,
         "crypto (crypto_cipher, crypto_hash or secauth) with udp or udpu",
         "parse error in config: crypto_cipher & crypto_hash are only valid for the Knet transport.");
+    /// V4: a link only remote nodes have, with no interface section keys, never gets a port.
+    LINK_WITHOUT_PORT = ("E140", "link-without-port", "V4", CorosyncT,
+        "a link that only other nodes have an address on, and no interface section configures, has no port",
+        "parse error in config: No multicast port specified for interface %u");
     /// 4.5: quorum provider.
     INVALID_QUORUM_PROVIDER = ("E201", "invalid-quorum-provider", "4.5 provider", CorosyncStartup,
         "quorum.provider is set but is not corosync_votequorum (or corosync_ykd)",

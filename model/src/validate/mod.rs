@@ -8,6 +8,11 @@
 //! `lint`).
 
 pub mod checks;
+pub mod local;
+mod startup;
+#[cfg(test)]
+mod tests;
+mod totem;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -17,7 +22,7 @@ use serde::Serialize;
 pub use checks::{Check, CHECKS};
 
 use crate::config::Config;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, RejectedBy};
 use crate::syntax::Document;
 
 /// What the binary knows about the host the configuration is meant for. Everything is
@@ -54,7 +59,24 @@ pub struct AuthkeyFacts {
 /// then the daemon's startup refusals.
 pub fn validate(document: &Document, config: &Config, host: &HostFacts) -> Vec<Diagnostic> {
     let (_, mut diagnostics) = Config::from_document(document);
-    let _ = (config, host);
-    diagnostics.sort_by_key(|diagnostic| diagnostic.span.map(|span| span.start));
+    let local = host
+        .local_node
+        .as_deref()
+        .and_then(|local| local::find_local_node(config, local, host.hosts.as_ref()));
+    let mut context = totem::Context {
+        config,
+        host,
+        local,
+        out: Vec::new(),
+    };
+    totem::check_totem(&mut context, document);
+    startup::check_startup(&mut context);
+    diagnostics.extend(context.out);
+    diagnostics.sort_by_key(|diagnostic| {
+        (
+            diagnostic.rejected_by == Some(RejectedBy::CorosyncStartup),
+            diagnostic.span.map(|span| span.start),
+        )
+    });
     diagnostics
 }

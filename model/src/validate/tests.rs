@@ -1,0 +1,313 @@
+//! Tests of corosync parity validation: every check against its test_data file (recorded
+//! from real corosync 3.1.7) and the passing variant, plus host-fact handling.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::config::Config;
+use crate::diag::Severity;
+use crate::syntax::parse;
+
+fn test_data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/validate")
+}
+
+/// The host the test_data files were verified on (see their `# host:` line).
+fn lab_host(config: &Config) -> HostFacts {
+    let authkey = config.authkey_path().map(|path| {
+        let len = match path.as_str() {
+            "/etc/corosync/authkey" => Some(256),
+            "/etc/corosync/authkey-short" => Some(100),
+            _ => None,
+        };
+        AuthkeyFacts {
+            os_error: len.is_none().then(|| "No such file or directory".to_string()),
+            path,
+            len,
+        }
+    });
+    HostFacts {
+        local_node: Some("198.18.0.1".to_string()),
+        authkey,
+        hosts: None,
+    }
+}
+
+/// Validates `text` as it would be on `host` (the lab host when `None`).
+fn check(text: &str, host: Option<HostFacts>) -> Vec<Diagnostic> {
+    let (document, _) = parse(text);
+    let (config, _) = Config::from_document(&document);
+    let host = host.unwrap_or_else(|| lab_host(&config));
+    validate(&document, &config, &host)
+}
+
+fn codes(diagnostics: &[Diagnostic]) -> Vec<&'static str> {
+    diagnostics.iter().map(|diagnostic| diagnostic.code).collect()
+}
+
+/// One test_data file with its header.
+struct Case {
+    name: String,
+    text: String,
+    corosync_t: String,
+    startup: Option<String>,
+    fix: (String, String),
+    also: Vec<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(test_data_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "conf"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let header = |prefix: &str| {
+                text.lines()
+                    .take_while(|line| line.starts_with('#'))
+                    .find_map(|line| line.strip_prefix(prefix).map(str::to_string))
+            };
+            let (from, to) = header("# fix: ")
+                .unwrap()
+                .split_once(" => ")
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .unwrap();
+            Case {
+                name: path.file_stem().unwrap().to_string_lossy().to_string(),
+                corosync_t: header("# corosync -t: ").unwrap(),
+                startup: header("# corosync startup: exit 20, "),
+                fix: (from.replace("\\n", "\n"), to.replace("\\n", "\n")),
+                also: header("# also: ")
+                    .map(|also| also.split(' ').map(str::to_string).collect())
+                    .unwrap_or_default(),
+                text,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_check_has_a_test_data_file() {
+    let names: Vec<String> = cases().into_iter().map(|case| case.name).collect();
+    for check in CHECKS {
+        let expected = format!("{}-{}", check.code, check.name);
+        assert!(
+            names.contains(&expected),
+            "missing model/test_data/validate/{expected}.conf"
+        );
+    }
+    assert_eq!(
+        names.len(),
+        CHECKS.len(),
+        "a test_data file without a check: {names:?}"
+    );
+}
+
+#[test]
+fn check_table_is_well_formed() {
+    let mut seen = std::collections::BTreeSet::new();
+    for check in CHECKS {
+        assert!(seen.insert(check.code), "duplicate code {}", check.code);
+        assert!(check
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        let startup = check.code.starts_with("E2");
+        assert_eq!(
+            startup,
+            check.rejected_by == RejectedBy::CorosyncStartup,
+            "{}",
+            check.code
+        );
+        assert!(!check.summary.ends_with('.'));
+        assert_eq!(checks::find(check.name), Some(check));
+        assert_eq!(checks::find(&check.code.to_lowercase()), Some(check));
+    }
+}
+
+#[test]
+fn test_data_files_fail_like_corosync_and_their_fix_passes() {
+    for case in cases() {
+        let code = &case.name[..4];
+        let diagnostics = check(&case.text, None);
+        let found = codes(&diagnostics);
+        assert!(
+            found.contains(&code),
+            "{}: expected {code}, got {diagnostics:#?}",
+            case.name
+        );
+        for other in &found {
+            assert!(
+                *other == code || case.also.iter().any(|also| also == other),
+                "{}: unexpected {other} in {diagnostics:#?}",
+                case.name
+            );
+        }
+        for diagnostic in &diagnostics {
+            assert_eq!(diagnostic.severity, Severity::Error);
+            assert!(
+                diagnostic.span.is_some(),
+                "{}: {diagnostic:?} has no span",
+                case.name
+            );
+            assert!(
+                !diagnostic.message.ends_with('.'),
+                "{}: {}",
+                case.name,
+                diagnostic.message
+            );
+        }
+        // corosync's own words, as recorded from the real binary.
+        let expected_help = match &case.startup {
+            Some(message) => {
+                assert_eq!(case.corosync_t, "rc=0", "{}", case.name);
+                format!("corosync startup: {message}")
+            }
+            None => {
+                let (_, message) = case.corosync_t.split_once(' ').unwrap();
+                format!("corosync -t: {message}")
+            }
+        };
+        let helps: Vec<_> = diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.code == code)
+            .filter_map(|diagnostic| diagnostic.help.clone())
+            .collect();
+        assert!(
+            helps.contains(&expected_help),
+            "{}: {expected_help:?} not in {helps:#?}",
+            case.name
+        );
+        // The passing variant (also verified with corosync -t and corosync-vqsim).
+        let body_start = case.text.find("\ntotem").map_or(0, |start| start + 1);
+        let (header, body) = case.text.split_at(body_start);
+        assert!(body.contains(&case.fix.0), "{}", case.name);
+        let fixed = format!("{header}{}", body.replacen(&case.fix.0, &case.fix.1, 1));
+        let after = check(&fixed, None);
+        assert!(
+            after.is_empty(),
+            "{}: the fixed file still has {after:#?}",
+            case.name
+        );
+    }
+}
+
+const TWO_NODES: &str = "totem {\n    version: 2\n    cluster_name: t\n}\nnodelist {\n    node {\n        name: alpha.example.org\n        nodeid: 1\n        ring0_addr: 198.18.0.1\n    }\n    node {\n        name: beta\n        nodeid: 2\n        ring0_addr: beta-ring\n    }\n}\n";
+
+fn host(local: &str, hosts: &[(&str, &str)]) -> HostFacts {
+    HostFacts {
+        local_node: Some(local.to_string()),
+        authkey: None,
+        hosts: (!hosts.is_empty()).then(|| {
+            hosts
+                .iter()
+                .map(|(name, address)| (name.to_string(), address.parse().unwrap()))
+                .collect::<BTreeMap<_, _>>()
+        }),
+    }
+}
+
+#[test]
+fn local_node_is_found_by_name_domain_address_or_hosts_map() {
+    let (document, _) = parse(TWO_NODES);
+    let (config, _) = Config::from_document(&document);
+    let find = |facts: HostFacts| {
+        local::find_local_node(
+            &config,
+            facts.local_node.as_deref().unwrap(),
+            facts.hosts.as_ref(),
+        )
+    };
+    assert_eq!(find(host("alpha.example.org", &[])), Some(0));
+    assert_eq!(find(host("beta.example.org", &[])), Some(1));
+    assert_eq!(find(host("198.18.0.1", &[])), Some(0));
+    assert_eq!(find(host("gamma", &[])), None);
+    assert_eq!(find(host("198.18.0.2", &[("beta-ring", "198.18.0.2")])), Some(1));
+    assert_eq!(
+        find(host(
+            "myhost",
+            &[("myhost", "198.18.0.2"), ("beta-ring", "198.18.0.2")]
+        )),
+        Some(1)
+    );
+}
+
+#[test]
+fn host_dependent_checks_run_only_when_asked() {
+    let text = "totem {\n    version: 2\n    secauth: on\n}\nnodelist {\n    node {\n        nodeid: 1\n        ring0_addr: 198.18.0.5\n    }\n}\n";
+    assert!(check(text, Some(HostFacts::default())).is_empty());
+    let facts = HostFacts {
+        local_node: Some("198.18.0.1".to_string()),
+        authkey: Some(AuthkeyFacts {
+            path: "/etc/corosync/authkey".to_string(),
+            len: None,
+            os_error: Some("Permission denied".to_string()),
+        }),
+        hosts: None,
+    };
+    let diagnostics = check(text, Some(facts));
+    assert_eq!(codes(&diagnostics), vec!["E113", "E126"]);
+    assert_eq!(
+        diagnostics[0].help.as_deref(),
+        Some("corosync -t: Could not open /etc/corosync/authkey: Permission denied")
+    );
+}
+
+#[test]
+fn hostnames_resolve_only_through_the_hosts_map_when_one_is_given() {
+    let local = host("198.18.0.1", &[]);
+    assert!(check(TWO_NODES, Some(local)).is_empty());
+    let diagnostics = check(TWO_NODES, Some(host("198.18.0.1", &[("other", "198.18.0.9")])));
+    assert_eq!(codes(&diagnostics), vec!["E124"]);
+    assert_eq!(
+        diagnostics[0].help.as_deref(),
+        Some("corosync -t: failed to parse node address 'beta-ring'")
+    );
+    let diagnostics = check(TWO_NODES, Some(host("198.18.0.1", &[("beta-ring", "fd00::2")])));
+    assert_eq!(codes(&diagnostics), vec!["E135"]);
+}
+
+#[test]
+fn all_errors_are_reported_not_just_the_first() {
+    let text = "totem {\n    version: 3\n    transport: udpu\n    link_mode: x\n    token: 10\n    token_coefficient: 0\n}\nnodelist {\n    node {\n        nodeid: 1\n        ring0_addr: 198.18.0.1\n        ring1_addr: 198.18.1.1\n    }\n    node {\n        nodeid: 1\n        ring0_addr: 198.18.0.2\n        ring1_addr: 198.18.1.2\n    }\n}\nquorum {\n    provider: corosync_votequorum\n    two_node: 1\n    device {\n        model: net\n    }\n}\n";
+    let diagnostics = check(text, Some(host("198.18.0.1", &[])));
+    let mut found = codes(&diagnostics);
+    found.sort_unstable();
+    found.dedup();
+    assert_eq!(
+        found,
+        vec!["E131", "E132", "E133", "E136", "E137", "E138", "E202"]
+    );
+    // Startup refusals come after everything corosync -t refuses.
+    assert_eq!(diagnostics.last().map(|d| d.code), Some("E202"));
+}
+
+#[test]
+fn atb_odd_rule_disables_atb_before_the_device_check() {
+    // ATB on an odd vote sum without WFA is switched off (a CRIT log), so it no longer
+    // conflicts with the quorum device.
+    let text = "totem {\n    version: 2\n}\nnodelist {\n    node {\n        nodeid: 1\n        ring0_addr: 198.18.0.1\n    }\n    node {\n        nodeid: 2\n        ring0_addr: 198.18.0.2\n    }\n    node {\n        nodeid: 3\n        ring0_addr: 198.18.0.3\n    }\n}\nquorum {\n    provider: corosync_votequorum\n    auto_tie_breaker: 1\n    device {\n        model: net\n    }\n}\n";
+    assert!(check(text, Some(HostFacts::default())).is_empty());
+    let with_wfa = text.replace(
+        "auto_tie_breaker: 1\n",
+        "auto_tie_breaker: 1\n    wait_for_all: 1\n",
+    );
+    assert_eq!(codes(&check(&with_wfa, Some(HostFacts::default()))), vec!["E205"]);
+}
+
+#[test]
+fn udp_nodeids_generated_from_addresses_can_collide() {
+    let text = "totem {\n    version: 2\n    transport: udpu\n}\nnodelist {\n    node {\n        ring0_addr: 198.18.0.1\n    }\n    node {\n        nodeid: 3323068417\n        ring0_addr: 198.18.0.2\n    }\n}\n";
+    let diagnostics = check(text, Some(HostFacts::default()));
+    assert_eq!(codes(&diagnostics), vec!["E136"]);
+    assert_eq!(
+        diagnostics[0].help.as_deref(),
+        Some("corosync -t: Nodeid 3323068417 appears twice in corosync.conf")
+    );
+    assert_eq!(diagnostics[0].labels.len(), 1);
+}
