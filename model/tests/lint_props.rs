@@ -1,6 +1,6 @@
 //! Property tests: the parser prints back any text byte for byte, and `lint` never panics,
-//! neither on arbitrary bytes nor on random corosync-like configurations. It must not hold
-//! rule logic.
+//! neither on arbitrary bytes nor on random corosync-like configurations, and every span it
+//! reports lies inside the text on character boundaries. It must not hold rule logic.
 
 use proptest::prelude::*;
 
@@ -14,7 +14,32 @@ fn lint_text(text: &str, proxmox: bool) -> usize {
         proxmox: Some(proxmox),
         ..LintOptions::default()
     };
-    lint::lint(&document, &config, &options).len()
+    let diagnostics = lint::lint(&document, &config, &options);
+    for diagnostic in &diagnostics {
+        let spans = diagnostic
+            .span
+            .into_iter()
+            .chain(diagnostic.labels.iter().map(|label| label.span));
+        for span in spans {
+            assert!(
+                span.start <= span.end && span.end <= text.len(),
+                "{} span {span:?} outside the text of {} bytes",
+                diagnostic.code,
+                text.len()
+            );
+            assert!(
+                text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+                "{} span {span:?} splits a character",
+                diagnostic.code
+            );
+        }
+        assert!(
+            !diagnostic.message.ends_with('.'),
+            "{} message ends with a period",
+            diagnostic.code
+        );
+    }
+    diagnostics.len()
 }
 
 /// Section names, known and not.

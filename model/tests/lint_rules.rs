@@ -279,3 +279,18 @@ fn lint_text_adds_parser_errors_once() {
     assert_eq!(count("S005"), 1, "{rendered:#?}");
     assert!(count("E101") <= 1, "{rendered:#?}");
 }
+
+#[test]
+fn rules_serialize_for_explain() {
+    let rule = lint::rule_by_code_or_name("links-share-address").expect("rule exists");
+    let json = serde_json::to_value(rule).expect("serializes");
+    assert_eq!(json["code"], "L001");
+    assert_eq!(json["status"], "preview");
+    assert_eq!(json["severity"], "warning");
+    assert!(json["documentation"]
+        .as_str()
+        .is_some_and(|text| text.starts_with("## What it does\n")));
+    assert!(json["summary"]
+        .as_str()
+        .is_some_and(|text| text.starts_with("Flags a node whose links")));
+}

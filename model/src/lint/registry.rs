@@ -63,6 +63,22 @@ impl std::fmt::Debug for Rule {
     }
 }
 
+/// JSON shape of a rule (for `quorate explain --format json`): code, name, status,
+/// severity, summary and the Markdown documentation.
+impl serde::Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct("Rule", 6)?;
+        state.serialize_field("code", self.code)?;
+        state.serialize_field("name", self.name)?;
+        state.serialize_field("status", &self.status)?;
+        state.serialize_field("severity", &self.severity)?;
+        state.serialize_field("summary", &self.summary())?;
+        state.serialize_field("documentation", &self.documentation())?;
+        state.end()
+    }
+}
+
 impl Rule {
     /// The rule's documentation in Markdown: its file's leading `//!` comment from the
     /// `## What it does` heading on (the line before it says what the file owns).
