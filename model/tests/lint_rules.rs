@@ -294,3 +294,28 @@ fn rules_serialize_for_explain() {
         .as_str()
         .is_some_and(|text| text.starts_with("Flags a node whose links")));
 }
+
+#[test]
+fn unknown_key_names_the_section_that_reads_it() {
+    check(
+        "totem {
+  version: 2
+  secauth: on
+  two_node: 1
+}
+quorum {
+  provider: corosync_votequorum
+}
+",
+        "totem {
+  version: 2
+  secauth: on
+  two_node: 1
+  ^^^^^^^^ S001 unknown key `two_node` in `totem`
+  = help: `two_node` is read in `quorum`, not here; corosync ignores it here without a warning
+}
+quorum {
+  provider: corosync_votequorum
+}",
+    );
+}

@@ -148,6 +148,7 @@ registry! {
     "Q014" "last-man-standing-disabled-by-votes" last_man_standing_disabled_by_votes Preview Warning;
     "Q015" "auto-tie-breaker-node-without-auto-tie-breaker" auto_tie_breaker_node_without_auto_tie_breaker Preview Info;
     "Q016" "allow-downscale-unsupported" allow_downscale_unsupported Preview Warning;
+    "Q017" "expected-votes-overridden-by-tracking" expected_votes_overridden_by_tracking Preview Warning;
     "L001" "links-share-address" links_share_address Preview Warning;
     "L002" "single-link" single_link Preview Info;
     "L003" "duplicate-node-address" duplicate_node_address Preview Warning;

@@ -18,6 +18,7 @@ pub(crate) mod duplicate_node_name;
 pub(crate) mod even_votes_without_tie_breaker;
 pub(crate) mod expected_votes_above_node_votes;
 pub(crate) mod expected_votes_below_node_votes;
+pub(crate) mod expected_votes_overridden_by_tracking;
 pub(crate) mod inline_comment;
 pub(crate) mod knet_ping_interval_above_timeout;
 pub(crate) mod last_man_standing_disabled_by_votes;

@@ -2,7 +2,8 @@
 //!
 //! ## What it does
 //! Flags a key that corosync does not read in its section, such as `tokken` in `totem` or
-//! `two_nodes` in `quorum`, and suggests the closest known key.
+//! `two_nodes` in `quorum`, and suggests the closest known key, or the section where
+//! corosync reads it (`two_node` written in `totem` belongs in `quorum`).
 //!
 //! ## Why is this bad?
 //! corosync stores every key it parses but only reads the ones it knows, and says nothing
@@ -36,7 +37,7 @@
 //! ## References
 //! corosync.conf(5) (every section), votequorum(5), corosync-qdevice(8).
 
-use crate::lint::keys::{closest, is_known_key, section_schema};
+use crate::lint::keys::{closest, is_known_key, section_schema, SCHEMAS};
 use crate::lint::{Checker, Violation};
 
 /// A key corosync does not read.
@@ -44,6 +45,8 @@ struct UnknownKey {
     key: String,
     section: String,
     suggestion: Option<&'static str>,
+    /// Another section where corosync reads this exact key.
+    belongs_in: Option<&'static str>,
 }
 
 impl Violation for UnknownKey {
@@ -56,6 +59,12 @@ impl Violation for UnknownKey {
     }
 
     fn help(&self) -> Option<String> {
+        if let Some(section) = self.belongs_in {
+            return Some(format!(
+                "`{}` is read in `{section}`, not here; corosync ignores it here without a warning",
+                self.key
+            ));
+        }
         Some(match self.suggestion {
             Some(known) => format!("did you mean `{known}`? corosync ignores unknown keys without a warning"),
             None => "corosync ignores unknown keys without a warning; remove it or check corosync.conf(5)"
@@ -64,6 +73,9 @@ impl Violation for UnknownKey {
     }
 
     fn fix_title(&self) -> Option<String> {
+        if let Some(section) = self.belongs_in {
+            return Some(format!("move `{}` to `{section}`", self.key));
+        }
         self.suggestion
             .map(|known| format!("rename `{}` to `{known}`", self.key))
     }
@@ -85,6 +97,10 @@ pub(crate) fn unknown_key(checker: &mut Checker) {
                 key: item.key.clone(),
                 section: section.path.clone(),
                 suggestion: closest(&item.key, schema.keys.iter().copied()),
+                belongs_in: SCHEMAS
+                    .iter()
+                    .find(|other| !other.path.is_empty() && other.keys.contains(&item.key.as_str()))
+                    .map(|other| other.path),
             };
             checker.report(&violation, Some(item.key_span));
         }
