@@ -353,3 +353,39 @@ fn a_given_config_runs_on_lab_addresses_and_keeps_its_structure() {
     assert_nothing_left(&dir, &recorded);
     drop(guard);
 }
+
+#[test]
+fn down_removes_a_lab_whose_state_file_is_lost() {
+    if !crate::support::reality_available("lab: lost state") {
+        return;
+    }
+    let guard = LabGuard::new("lost");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "2", "--no-start"]);
+    let recorded = recorded(&dir);
+    assert!(!live_processes(&recorded.inodes, &recorded.pids).is_empty());
+    // As if the tool had crashed before writing its state: namespaces are found by name.
+    std::fs::remove_file(dir.join("lab.json")).unwrap();
+    let out = lab(&dir, &["down"]);
+    assert!(out.contains("3 namespaces"), "{out}");
+    assert_nothing_left(&dir, &recorded);
+    drop(guard);
+}
+
+#[test]
+fn driving_a_missing_lab_says_how_to_make_one() {
+    if !crate::support::reality_available("lab: missing lab") {
+        return;
+    }
+    let dir = format!("/run/quorate/it-missing-{}", std::process::id());
+    let (code, out, err) = quorate(&["lab", "--dir", &dir, "status"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        format!("error: no lab in {dir}: run `quorate lab up` first\n")
+    );
+    let (code, _, err) = quorate(&["lab", "--dir", &dir, "up", "--nodes", "0"]);
+    assert_eq!(code, 2);
+    assert_eq!(err, "error: --nodes must be between 1 and 254, not 0\n");
+    assert!(!Path::new(&dir).exists());
+}
