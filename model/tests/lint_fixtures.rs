@@ -1,6 +1,6 @@
 //! Fixture tests of the lint rules: every rule has `test_data/lint/<CODE>/bad*.conf` that
 //! triggers it and `ok*.conf` that does not, complete documentation, and the rendered
-//! findings of all fixtures match `test_data/lint/expected.txt`. `docs/rules.md` is
+//! rule findings of all fixtures match `test_data/lint/expected.txt`. `docs/rules.md` is
 //! generated from the registry here too.
 //!
 //! Regenerate the expected files with `UPDATE_EXPECT=1 cargo test -p model --test lint_fixtures`.
@@ -148,16 +148,19 @@ fn no_fixture_directory_without_rule() {
     }
 }
 
+/// Renders the lint rules' findings on every fixture. Validation findings (codes `E...`) are
+/// left out: they belong to `validate`'s own tests, and this file must not go stale each
+/// time validation learns a new check.
 #[test]
 fn fixture_findings_match_expected() {
     let mut out = String::new();
     for rule in lint::all_rules() {
         for (name, text) in fixtures(rule.code) {
-            out.push_str(&render(
-                &format!("{}/{name}", rule.code),
-                &text,
-                &lint_text(&text),
-            ));
+            let findings: Vec<Diagnostic> = lint_text(&text)
+                .into_iter()
+                .filter(|diagnostic| lint::rule_by_code_or_name(diagnostic.code).is_some())
+                .collect();
+            out.push_str(&render(&format!("{}/{name}", rule.code), &text, &findings));
         }
     }
     expect_file(&fixtures_dir().join("expected.txt"), &out);
