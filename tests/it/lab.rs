@@ -389,3 +389,32 @@ fn driving_a_missing_lab_says_how_to_make_one() {
     assert_eq!(err, "error: --nodes must be between 1 and 254, not 0\n");
     assert!(!Path::new(&dir).exists());
 }
+
+#[test]
+fn lab_up_without_root_names_the_missing_privilege() {
+    if !crate::support::reality_available("lab: without root") {
+        return;
+    }
+    // Root can drop to `nobody` for one run of the real binary.
+    let dir = format!("/tmp/quorate-it-nobody-{}", std::process::id());
+    let output = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args([
+            env!("CARGO_BIN_EXE_quorate"),
+            "lab",
+            "--dir",
+            &dir,
+            "up",
+            "--nodes",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: the lab needs root privileges (effective uid 0); run it as root, e.g. with sudo\n"
+    );
+    assert!(!Path::new(&dir).exists());
+}
