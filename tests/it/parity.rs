@@ -15,7 +15,8 @@
 //!   distinct 198.18.x address and `/etc/netns/NAME/nsswitch.conf` says `hosts: files`, so no
 //!   lookup leaves the namespace;
 //! - the default key `/etc/corosync/authkey` is readable: `/etc/netns/NAME/corosync/` (256 random
-//!   bytes, mode 0400) is bind-mounted over `/etc/corosync` by `ip netns exec`;
+//!   bytes, mode 0400; plus `authkey-short`, 100 bytes, for R4 cases) is bind-mounted over
+//!   `/etc/corosync` by `ip netns exec`;
 //! - log files can be opened (corosync -t opens them): a tmpfs is mounted over the nearest
 //!   existing parent directory inside the namespace's private mount namespace, so nothing is
 //!   written on the host.
@@ -418,6 +419,8 @@ fn run_corosync(case: &Case, plan: &HostPlan) -> Result<CorosyncRun, String> {
         0o644,
     )?;
     netns.write_etc_file("corosync/authkey", &random_key()?, 0o400)?;
+    // The validation fixtures' convention for spec 4.2 R4: a key of 100 bytes (800 bits).
+    netns.write_etc_file("corosync/authkey-short", &random_key()?[..100], 0o400)?;
     netns.create_etc_dir("corosync/uidgid.d")?;
     let (rc, output) = run_case_script(&netns, case, plan, &case.path)?;
     if rc == 0 || !output.is_empty() {
