@@ -328,8 +328,7 @@ fn line_span(line: &Line) -> Span {
 /// bounded by memory, never by the call stack).
 fn build_tree(lines: &mut [Line], diagnostics: &mut Vec<Diagnostic>) -> Section {
     let mut stack: Vec<Section> = vec![Section::default()];
-    for index in 0..lines.len() {
-        let line = &lines[index];
+    for (index, line) in lines.iter_mut().enumerate() {
         match line.kind.clone() {
             LineKind::Blank | LineKind::Comment => {}
             LineKind::Invalid { message } => diagnostics.push(parse_error(message, line_span(line))),
@@ -359,7 +358,7 @@ fn build_tree(lines: &mut [Line], diagnostics: &mut Vec<Diagnostic>) -> Section 
             LineKind::SectionEnd => {
                 if stack.len() == 1 {
                     diagnostics.push(parse_error("Unexpected closing brace", line_span(line)));
-                    lines[index].kind = LineKind::Invalid {
+                    line.kind = LineKind::Invalid {
                         message: "Unexpected closing brace",
                     };
                     continue;

@@ -1,0 +1,123 @@
+//! Reading input files for the commands: paths or `-` for standard input.
+//!
+//! Owns the checks that make bad input a clear message instead of a panic: unreadable,
+//! too large, binary (NUL bytes) and non-UTF-8 files. It must not interpret corosync syntax.
+
+use std::io::Read;
+use std::path::Path;
+
+/// Files larger than this are refused: no corosync.conf is anywhere near it.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A file read for analysis.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The name to show (the path as given, or `<stdin>`).
+    pub name: String,
+    /// The text; invalid UTF-8 sequences are replaced by U+FFFD (see `not_utf8_at`).
+    pub text: String,
+    /// Byte offset of the first invalid UTF-8 sequence, if any.
+    pub not_utf8_at: Option<usize>,
+}
+
+/// Why a file could not be analysed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be opened or read.
+    #[error("cannot read {name}: {source}")]
+    Unreadable {
+        /// The path.
+        name: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is larger than `MAX_INPUT_BYTES`.
+    #[error("{name} is {size} bytes, more than the {max} bytes a corosync.conf could plausibly be; is it the right file?")]
+    TooLarge {
+        /// The path.
+        name: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The file has NUL bytes: it is not a text file.
+    #[error("{name} is a binary file (NUL byte at offset {offset}), not a corosync.conf")]
+    Binary {
+        /// The path.
+        name: String,
+        /// Where the first NUL byte is.
+        offset: usize,
+    },
+}
+
+/// Reads `path` (`-` for standard input) with the checks above.
+pub fn read_source(path: &str) -> Result<SourceFile, InputError> {
+    let (name, bytes) = if path == "-" {
+        let mut bytes = Vec::new();
+        let read = std::io::stdin()
+            .lock()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes);
+        read.map_err(|source| InputError::Unreadable {
+            name: "<stdin>".into(),
+            source,
+        })?;
+        ("<stdin>".to_string(), bytes)
+    } else {
+        let name = path.to_string();
+        let file = std::fs::File::open(Path::new(path)).map_err(|source| InputError::Unreadable {
+            name: name.clone(),
+            source,
+        })?;
+        let metadata = file.metadata().map_err(|source| InputError::Unreadable {
+            name: name.clone(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            return Err(InputError::Unreadable {
+                name,
+                source: std::io::Error::other("is a directory; give the corosync.conf file itself"),
+            });
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|source| InputError::Unreadable {
+                name: name.clone(),
+                source,
+            })?;
+        (name, bytes)
+    };
+    source_from_bytes(name, bytes)
+}
+
+/// Applies the size, binary and UTF-8 checks to bytes already read.
+pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<SourceFile, InputError> {
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge {
+            name,
+            size: bytes.len() as u64,
+            max: MAX_INPUT_BYTES,
+        });
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(InputError::Binary { name, offset });
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile {
+            name,
+            text,
+            not_utf8_at: None,
+        }),
+        Err(error) => {
+            let offset = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            Ok(SourceFile {
+                name,
+                text,
+                not_utf8_at: Some(offset),
+            })
+        }
+    }
+}
