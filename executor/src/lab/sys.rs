@@ -159,14 +159,20 @@ pub fn comm(pid: u32) -> Option<String> {
 
 /// Sends `signal` (`TERM`, `KILL`) to `pids`; processes already gone are ignored.
 pub fn kill(pids: &[u32], signal: &str) {
-    for pid in pids {
-        let pid = pid.to_string();
-        // The shell's builtin kill: no procps needed. Failure means the process is gone.
-        let _ = output(
-            "sh",
-            &["-c", r#"kill -s "$1" "$2" 2>/dev/null"#, "sh", signal, &pid],
-        );
+    if pids.is_empty() {
+        return;
     }
+    let pid_texts: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let mut args = vec![
+        "-c",
+        r#"signal=$1; shift; kill -s "$signal" "$@" 2>/dev/null"#,
+        "sh",
+        signal,
+    ];
+    args.extend(pid_texts.iter().map(String::as_str));
+    // The shell's builtin kill: no procps needed. It signals every pid it can; a failure
+    // only means some process was already gone.
+    let _ = output("sh", &args);
 }
 
 /// The inode of a namespace file (`/run/netns/NAME`, `/proc/PID/ns/net`).
