@@ -1113,3 +1113,24 @@ impl Lab {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_names_keep_namespace_prefixes_unambiguous() {
+        assert_eq!(lab_name(Path::new(DEFAULT_DIR)), "lab");
+        assert_eq!(lab_name(Path::new("/run/quorate/it-three-123")), "itthree123");
+        assert_eq!(lab_name(Path::new("/")), "lab");
+        assert_eq!(namespace_prefix("itthree123"), "qlab-itthree123-");
+    }
+
+    #[test]
+    fn sshd_listens_on_the_node_address_only() {
+        let config = sshd_config(&std::net::Ipv4Addr::new(198, 18, 0, 2));
+        assert!(config.contains("\nListenAddress 198.18.0.2\n"));
+        assert!(config.contains("\nPasswordAuthentication no\n"));
+        assert!(config.contains("\nHostKey /etc/ssh/ssh_host_ed25519_key\n"));
+    }
+}

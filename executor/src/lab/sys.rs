@@ -264,3 +264,44 @@ pub fn links_in(netns: &str) -> Result<Vec<String>> {
         .map(|name| name.split('@').next().unwrap_or(name).to_string())
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_programs_and_names_the_package_of_a_missing_one() {
+        assert!(which("sh").is_some());
+        assert_eq!(which("quorate-no-such-program"), None);
+        let error = resolve("quorate-no-such-program").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`quorate-no-such-program` not found in PATH: install the Debian package `?`"
+        );
+        let error = Error::MissingProgram {
+            program: "corosync".into(),
+            package: "corosync".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "`corosync` not found in PATH: install the Debian package `corosync`"
+        );
+    }
+
+    #[test]
+    fn tells_live_processes_from_gone_ones() {
+        assert!(alive(std::process::id()));
+        assert!(!alive(u32::MAX));
+        assert_eq!(comm(u32::MAX), None);
+    }
+
+    #[test]
+    fn a_failing_program_reports_its_status_and_stderr() {
+        let error = run("sh", &["-c", "echo oops >&2; exit 3"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`sh -c echo oops >&2; exit 3` failed: exit status: 3: oops"
+        );
+        assert_eq!(run("sh", &["-c", "echo fine"]).unwrap(), "fine\n");
+    }
+}
