@@ -522,7 +522,10 @@ impl Config {
     /// The node id corosync would generate from `node`'s ring0 address (IPv4 only).
     pub fn generated_nodeid(&self, node: &Node) -> Option<u32> {
         let ring0 = node.ring0_addr()?;
-        let address: std::net::Ipv4Addr = ring0.value.parse().ok()?;
+        let address = match crate::validate::local::parse_numeric(&ring0.value)? {
+            IpAddr::V4(address) => address,
+            IpAddr::V6(_) => return None,
+        };
         let mut nodeid = u32::from(address);
         if self
             .totem
@@ -901,8 +904,6 @@ fn read_quorum(document: &Document, cmap: &Cmap) -> Quorum {
 /// Parses a ring address the way this crate can without DNS: an IP literal, or a hostname
 /// looked up in `hosts` (`None` when it is a hostname and `hosts` does not know it).
 pub fn literal_or_mapped(address: &str, hosts: Option<&BTreeMap<String, IpAddr>>) -> Option<IpAddr> {
-    address
-        .parse::<IpAddr>()
-        .ok()
+    crate::validate::local::parse_numeric(address)
         .or_else(|| hosts.and_then(|hosts| hosts.get(address).copied()))
 }

@@ -20,17 +20,86 @@ pub enum Resolution {
     Unresolvable,
 }
 
-/// Resolves `text` as this crate can: literal, then hosts map.
+/// Resolves `text` as this crate can: an address literal as `getaddrinfo` reads it
+/// (including `inet_aton` forms such as `10.1` or `0xc6.18.0.2`, and IPv6 with a `%zone`),
+/// then the hosts map. Without a hosts map a hostname is assumed to resolve, except a name
+/// made only of digits and dots or one in the reserved `.invalid` domain, which no resolver
+/// answers.
 pub fn resolve(text: &str, hosts: Option<&BTreeMap<String, IpAddr>>) -> Resolution {
-    if let Ok(address) = text.parse::<IpAddr>() {
+    if let Some(address) = parse_numeric(text) {
         return Resolution::Address(address);
     }
     match hosts {
-        None => Resolution::Assumed,
         Some(hosts) => hosts
             .get(text)
             .map_or(Resolution::Unresolvable, |address| Resolution::Address(*address)),
+        // All digits and dots (not an address), or the reserved `.invalid` domain
+        // (RFC 6761): no resolver answers these.
+        None if (!text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.'))
+            || text
+                .to_ascii_lowercase()
+                .trim_end_matches('.')
+                .ends_with(".invalid") =>
+        {
+            Resolution::Unresolvable
+        }
+        None => Resolution::Assumed,
     }
+}
+
+/// A numeric host as glibc's `getaddrinfo` accepts it: `inet_aton` for IPv4, `inet_pton`
+/// for IPv6 with an optional `%scope`.
+pub fn parse_numeric(text: &str) -> Option<IpAddr> {
+    if let Some(address) = inet_aton(text) {
+        return Some(IpAddr::V4(address));
+    }
+    let without_scope = text.split_once('%').map_or(text, |(address, _)| address);
+    without_scope.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+}
+
+/// `inet_aton`: one to four parts in C notation (hex `0x`, octal `0`, decimal); the last
+/// part fills the remaining bytes.
+fn inet_aton(text: &str) -> Option<std::net::Ipv4Addr> {
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut values = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let (digits, radix) = if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (*part, 10)
+        };
+        if digits.is_empty() && radix != 8 {
+            return None;
+        }
+        if !digits.bytes().all(|byte| byte.is_ascii_hexdigit()) || digits.len() > 12 {
+            return None;
+        }
+        let value = if digits.is_empty() {
+            0
+        } else {
+            u64::from_str_radix(digits, radix).ok()?
+        };
+        values.push(value);
+    }
+    let (last, leading) = values.split_last()?;
+    if leading.iter().any(|value| *value > 255) {
+        return None;
+    }
+    let last_bits = 8 * (4 - leading.len() as u32);
+    if *last >= 1u64 << last_bits {
+        return None;
+    }
+    let mut address: u64 = 0;
+    for (position, value) in leading.iter().enumerate() {
+        address |= value << (24 - 8 * position as u32);
+    }
+    address |= last;
+    u32::try_from(address).ok().map(std::net::Ipv4Addr::from)
 }
 
 /// Nodes in the order corosync's icmap iterates them: by the decimal text of their
@@ -76,7 +145,7 @@ pub fn find_local_node(
         }
     }
     let mut local_addresses: Vec<IpAddr> = Vec::new();
-    if let Ok(address) = local.parse::<IpAddr>() {
+    if let Some(address) = parse_numeric(local) {
         local_addresses.push(address);
     }
     if let Some(address) = hosts.and_then(|hosts| hosts.get(local)) {
@@ -93,7 +162,7 @@ pub fn find_local_node(
             }
         }
         let numeric = nodes.iter().find_map(|node| {
-            let same = |text: &str| text.parse::<IpAddr>().is_ok_and(|parsed| parsed == *address);
+            let same = |text: &str| parse_numeric(text) == Some(*address);
             let matches = node.name.as_ref().is_some_and(|name| same(&name.value))
                 || node.ring0_addr().is_some_and(|ring0| same(&ring0.value));
             matches.then_some(node.index)

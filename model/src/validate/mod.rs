@@ -59,14 +59,22 @@ pub struct AuthkeyFacts {
 /// then the daemon's startup refusals.
 pub fn validate(document: &Document, config: &Config, host: &HostFacts) -> Vec<Diagnostic> {
     let (_, mut diagnostics) = Config::from_document(document);
-    let local = host
+    let found = host
         .local_node
         .as_deref()
         .and_then(|local| local::find_local_node(config, local, host.hosts.as_ref()));
+    // When the local node is not found, corosync 3.1.7's find_local_node still returns the
+    // position of the last node it looked at (the last in icmap order) and uses it as the
+    // local node for bind addresses and the local nodeid check, before it reports V2.
+    let assumed = found.or_else(|| {
+        host.local_node.as_ref()?;
+        local::icmap_order(config).last().map(|node| node.index)
+    });
     let mut context = totem::Context {
         config,
         host,
-        local,
+        local: assumed,
+        local_found: found.is_some(),
         out: Vec::new(),
     };
     totem::check_totem(&mut context, document);

@@ -311,3 +311,26 @@ fn udp_nodeids_generated_from_addresses_can_collide() {
     );
     assert_eq!(diagnostics[0].labels.len(), 1);
 }
+
+#[test]
+fn numeric_hosts_parse_like_getaddrinfo() {
+    let parse = |text: &str| local::parse_numeric(text).map(|address| address.to_string());
+    assert_eq!(parse("198.18.0.2").as_deref(), Some("198.18.0.2"));
+    assert_eq!(parse("3323068418").as_deref(), Some("198.18.0.2"));
+    assert_eq!(parse("198.18.2").as_deref(), Some("198.18.0.2"));
+    assert_eq!(parse("0xc6.18.0.2").as_deref(), Some("198.18.0.2"));
+    assert_eq!(parse("0306.18.0.2").as_deref(), Some("198.18.0.2"));
+    assert_eq!(parse("fe80::1%lo").as_deref(), Some("fe80::1"));
+    assert_eq!(parse("198.18.0.770"), None);
+    assert_eq!(parse("1.2.3.4.5"), None);
+    assert_eq!(parse("node1"), None);
+    assert_eq!(
+        local::resolve("198.18.0.770", None),
+        local::Resolution::Unresolvable
+    );
+    assert_eq!(local::resolve("node1", None), local::Resolution::Assumed);
+    assert_eq!(
+        local::resolve("node3.invalid", None),
+        local::Resolution::Unresolvable
+    );
+}

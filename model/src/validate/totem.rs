@@ -21,8 +21,11 @@ use crate::quorum::settings::Transport;
 pub(super) struct Context<'a> {
     pub config: &'a Config,
     pub host: &'a HostFacts,
-    /// Position of the local node, when `HostFacts::local_node` is given and found.
+    /// Position of the node corosync treats as local: the one found for
+    /// `HostFacts::local_node`, or when it is not found the last node in icmap order.
     pub local: Option<u32>,
+    /// Whether `HostFacts::local_node` was found in the nodelist.
+    pub local_found: bool,
     pub out: Vec<Diagnostic>,
 }
 
@@ -70,6 +73,7 @@ pub(super) fn check_totem(context: &mut Context<'_>, document: &crate::syntax::D
     transport_and_crypto(context);
     link_mode(context);
     interfaces(context);
+    local_bind_addresses(context);
     nodeids_and_addresses(context);
     links(context, document);
     version_and_timeouts(context, document);
@@ -240,7 +244,11 @@ fn interfaces(context: &mut Context<'_>) {
             );
             continue;
         }
-        if let Some(bindnetaddr) = interface.bindnetaddr.as_ref() {
+        if let Some(bindnetaddr) = interface
+            .bindnetaddr
+            .as_ref()
+            .filter(|_| !bindnetaddr_replaced(context, *linknumber))
+        {
             if !bindnetaddr_replaced(context, *linknumber)
                 && context.parse_address(&bindnetaddr.value).is_err()
             {
@@ -281,6 +289,35 @@ fn interfaces(context: &mut Context<'_>) {
     }
 }
 
+/// R8 for the bind addresses corosync takes from the local node's ring addresses
+/// (`config_convert_nodelist_to_interface`): they are parsed with `ip_version` before any
+/// other node address.
+fn local_bind_addresses(context: &mut Context<'_>) {
+    let config = context.config;
+    let Some(local) = context.local.and_then(|index| config.node_at(index)) else {
+        return;
+    };
+    for (ring, address) in &local.ring_addrs {
+        let Ok(link) = u8::try_from(*ring) else {
+            continue;
+        };
+        if link >= 8 || !bindnetaddr_replaced(context, link) {
+            continue;
+        }
+        if context.parse_address(&address.value).is_err() {
+            context.push(
+                checks::INVALID_INTERFACE_ADDRESS,
+                format!(
+                    "the local node's ring{ring}_addr \"{}\", used as bind address, is not an address for ip_version",
+                    address.value
+                ),
+                Some(address.value_span),
+                format!("failed to parse bindnet address '{}'", address.value),
+            );
+        }
+    }
+}
+
 /// R7 (ring addresses), R10, R11, R12, R13, R14 (`totem_config_read` and
 /// `put_nodelist_members_to_config`).
 fn nodeids_and_addresses(context: &mut Context<'_>) {
@@ -294,12 +331,8 @@ fn nodeids_and_addresses(context: &mut Context<'_>) {
             .contains(&format!("nodelist.node.{}.nodeid", node.index))
     });
     if let Some(local) = local_node.filter(|_| !local_refused) {
-        let nodeid = local
-            .nodeid
-            .as_ref()
-            .map(|nodeid| nodeid.value)
-            .or(config.totem.nodeid.as_ref().map(|nodeid| nodeid.value))
-            .unwrap_or(0);
+        // corosync 3.1.7 ignores totem.nodeid here [verified with corosync -t].
+        let nodeid = local.nodeid.as_ref().map_or(0, |nodeid| nodeid.value);
         let span = value_span(&local.nodeid).or(local.span());
         if nodeid == 0 && transport == Transport::Knet {
             context.push(
@@ -442,7 +475,7 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
     if let Some(local) = context.host.local_node.clone() {
         let node0 = config.node_at(0);
         let nodelist_exists = node0.is_some_and(|node| node.name.is_some() || node.ring0_addr().is_some());
-        if context.local.is_none() || !nodelist_exists {
+        if !context.local_found || !nodelist_exists {
             let message = if nodelist_exists {
                 format!("the local node \"{local}\" is not in the nodelist (by name or ring0_addr)")
             } else {
@@ -494,7 +527,7 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
         let processed = interface
             .is_some_and(|interface| transport != Transport::Udp || interface.bindnetaddr.is_some())
             || bindnetaddr_replaced(context, link.linknumber);
-        if !processed && context.local.is_some() {
+        if !processed && context.local_found {
             context.push(
                 checks::LINK_WITHOUT_PORT,
                 format!(
@@ -871,33 +904,38 @@ fn version_and_timeouts(context: &mut Context<'_>, document: &crate::syntax::Doc
     );
 }
 
-/// V14: any two nodes with the same nodeid, explicit or generated from an IPv4 ring0_addr
-/// (corosync 3.1.7 compares every node with every earlier one).
+/// V14, with corosync 3.1.7's iteration quirk: node P is compared only with the nodes that
+/// come before the first node whose position is >= P in icmap's string order (so with 11 or
+/// more nodes, duplicates among positions 2..9 go unnoticed) [verified with corosync -t].
+/// Node ids are explicit, or generated from an IPv4 ring0_addr.
 fn duplicate_nodeids(context: &mut Context<'_>) {
     let config = context.config;
-    let mut seen: Vec<(u32, Option<Span>)> = Vec::new();
+    let order: Vec<&Node> = icmap_order(config)
+        .into_iter()
+        .filter(|node| {
+            !config
+                .refused_keys
+                .contains(&format!("nodelist.node.{}.nodeid", node.index))
+        })
+        .collect();
+    let nodeid_of = |node: &Node| match node.nodeid.as_ref() {
+        Some(nodeid) => Some((nodeid.value, Some(nodeid.value_span), false)),
+        None => config
+            .generated_nodeid(node)
+            .map(|nodeid| (nodeid, node.ring0_addr().map(|ring0| ring0.value_span), true)),
+    };
     let mut found = Vec::new();
-    for node in icmap_order(config) {
-        if config
-            .refused_keys
-            .contains(&format!("nodelist.node.{}.nodeid", node.index))
+    for node in &order {
+        let Some((nodeid, span, generated)) = nodeid_of(node) else {
+            continue;
+        };
+        let earlier = order.iter().take_while(|other| other.index < node.index);
+        if let Some(first_span) = earlier
+            .filter_map(|other| nodeid_of(other))
+            .find(|(other_id, _, _)| *other_id == nodeid)
+            .map(|(_, first_span, _)| first_span)
         {
-            continue;
-        }
-        let (nodeid, span) = match node.nodeid.as_ref() {
-            Some(nodeid) => (Some(nodeid.value), Some(nodeid.value_span)),
-            None => (
-                config.generated_nodeid(node),
-                node.ring0_addr().map(|ring0| ring0.value_span),
-            ),
-        };
-        let Some(nodeid) = nodeid else {
-            continue;
-        };
-        if let Some((_, first_span)) = seen.iter().find(|(seen_id, _)| *seen_id == nodeid) {
-            found.push((nodeid, span, *first_span, node.nodeid.is_none()));
-        } else {
-            seen.push((nodeid, span));
+            found.push((nodeid, span, first_span, generated));
         }
     }
     for (nodeid, span, first_span, generated) in found {
