@@ -324,14 +324,29 @@ fn line_span(line: &Line) -> Span {
     Span::new(start, line.offset + content.len())
 }
 
-/// Builds the section tree with an explicit stack (no recursion, so nesting depth is only
-/// bounded by memory, never by the call stack).
+/// Builds the section tree with an explicit stack (no recursion). Sections nested so deep
+/// that their cmap path reaches `ICMAP_KEYNAME_MAXLEN` are refused by corosync and not
+/// kept in the tree, so the tree depth stays below 128 whatever the input.
 fn build_tree(lines: &mut [Line], diagnostics: &mut Vec<Diagnostic>) -> Section {
     let mut stack: Vec<Section> = vec![Section::default()];
+    // Depth of sections skipped because their cmap path is too long (see below).
+    let mut phantom_depth = 0usize;
     for (index, line) in lines.iter_mut().enumerate() {
         match line.kind.clone() {
             LineKind::Blank | LineKind::Comment => {}
             LineKind::Invalid { message } => diagnostics.push(parse_error(message, line_span(line))),
+            LineKind::SectionStart { .. } | LineKind::SectionEnd | LineKind::KeyValue { .. }
+                if phantom_depth > 0 =>
+            {
+                // Inside a section whose path is already too long: corosync stopped at its
+                // opening line. Track the braces only, so that nesting depth (and memory)
+                // stay bounded whatever the input.
+                match line.kind {
+                    LineKind::SectionStart { .. } => phantom_depth += 1,
+                    LineKind::SectionEnd => phantom_depth -= 1,
+                    _ => {}
+                }
+            }
             LineKind::SectionStart { name } => {
                 let parent_path = stack.last().map(|s| s.path.clone()).unwrap_or_default();
                 let name_text = line.raw[name.0..name.1].to_string();
@@ -340,6 +355,8 @@ fn build_tree(lines: &mut [Line], diagnostics: &mut Vec<Diagnostic>) -> Section 
                         "Start of section makes total cmap path too long",
                         line_span(line),
                     ));
+                    phantom_depth = 1;
+                    continue;
                 }
                 let path = if parent_path.is_empty() {
                     name_text.clone()
@@ -788,5 +805,25 @@ mod tests {
         assert_eq!(unlinked.to_text(), added.to_text());
         let removed = added.remove_node("2").unwrap_or_else(|| added.clone());
         assert_eq!(removed.to_text(), text);
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded_and_reported_once() {
+        let depth = 100_000;
+        let text = "a {\n".repeat(depth) + &"}\n".repeat(depth);
+        let (document, diagnostics) = parse(&text);
+        assert_eq!(document.to_text(), text);
+        let too_long: Vec<_> = diagnostics
+            .iter()
+            .filter(|d| d.message.contains("too long"))
+            .collect();
+        assert_eq!(too_long.len(), 1);
+        assert!(
+            diagnostics.iter().all(|d| !d.message.contains("brace")),
+            "braces balance"
+        );
+        let unbalanced = "a {\n".repeat(300);
+        let (_, diagnostics) = parse(&unbalanced);
+        assert!(diagnostics.iter().any(|d| d.message == "Missing closing brace"));
     }
 }
