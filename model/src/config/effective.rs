@@ -28,6 +28,16 @@ pub enum IpVersion {
 }
 
 impl IpVersion {
+    /// The `totem.ip_version` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpVersion::Ipv4 => "ipv4",
+            IpVersion::Ipv6 => "ipv6",
+            IpVersion::Ipv4Then6 => "ipv4-6",
+            IpVersion::Ipv6Then4 => "ipv6-4",
+        }
+    }
+
     /// Whether an address of this family is accepted (`totemip_parse` with this version).
     pub fn allows(self, address: std::net::IpAddr) -> bool {
         match self {

@@ -387,7 +387,7 @@ pub struct Config {
     pub resources: Resources,
     /// The values corosync computes (defaults, effective token, ping timers, ...).
     pub effective: Effective,
-    /// The flat cmap view every typed field above was read from.
+    /// The flat cmap view every typed field above was read from (`totem.key` redacted).
     pub cmap: Cmap,
     /// cmap keys (e.g. `totem.crypto_hash`, `nodelist.node.1.nodeid`) whose value corosync's
     /// parser refuses; they are absent from every field above.
@@ -483,6 +483,10 @@ impl Config {
             refused_keys: refused,
         };
         config.effective = effective::compute(&config);
+        // The inline key is a secret: keep only its length (in `totem.key_len`).
+        if let Some(key) = config.cmap.entries.get_mut("totem.key") {
+            key.value = "<redacted>".to_string();
+        }
         diagnostics.sort_by_key(|diagnostic| diagnostic.span.map(|span| span.start));
         (config, diagnostics)
     }

@@ -275,3 +275,16 @@ fn logging_values_are_checked_like_logconfig() {
     );
     assert!(config.logging.logger_subsys.contains_key("QUORUM"));
 }
+
+#[test]
+fn config_serializes_to_json_without_secrets() {
+    let (config, _) = check(&cluster(3, "    key: 0123456789abcdef\n"));
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(json["effective"]["token"], 3650);
+    assert_eq!(
+        json["nodelist"]["nodes"][2]["ring_addrs"]["0"]["value"],
+        "198.18.0.4"
+    );
+    assert_eq!(json["totem"]["key_len"]["text"], "<redacted>");
+    assert!(!json.to_string().contains("0123456789abcdef"));
+}

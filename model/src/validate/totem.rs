@@ -249,14 +249,13 @@ fn interfaces(context: &mut Context<'_>) {
             .as_ref()
             .filter(|_| !bindnetaddr_replaced(context, *linknumber))
         {
-            if !bindnetaddr_replaced(context, *linknumber)
-                && context.parse_address(&bindnetaddr.value).is_err()
-            {
+            if context.parse_address(&bindnetaddr.value).is_err() {
                 context.push(
                     checks::INVALID_INTERFACE_ADDRESS,
                     format!(
-                        "bindnetaddr \"{}\" is not an address for ip_version",
-                        bindnetaddr.value
+                        "bindnetaddr \"{}\" is not an address for ip_version {}",
+                        bindnetaddr.value,
+                        config.effective.ip_version.as_str()
                     ),
                     Some(bindnetaddr.value_span),
                     format!("failed to parse bindnet address '{}'", bindnetaddr.value),
@@ -268,8 +267,9 @@ fn interfaces(context: &mut Context<'_>) {
                 context.push(
                     checks::INVALID_INTERFACE_ADDRESS,
                     format!(
-                        "mcastaddr \"{}\" is not an address for ip_version",
-                        mcastaddr.value
+                        "mcastaddr \"{}\" is not an address for ip_version {}",
+                        mcastaddr.value,
+                        config.effective.ip_version.as_str()
                     ),
                     Some(mcastaddr.value_span),
                     format!("failed to parse mcast address '{}'", mcastaddr.value),
@@ -308,8 +308,9 @@ fn local_bind_addresses(context: &mut Context<'_>) {
             context.push(
                 checks::INVALID_INTERFACE_ADDRESS,
                 format!(
-                    "the local node's ring{ring}_addr \"{}\", used as bind address, is not an address for ip_version",
-                    address.value
+                    "the local node's ring{ring}_addr \"{}\", used as bind address, is not an address for ip_version {}",
+                    address.value,
+                    config.effective.ip_version.as_str()
                 ),
                 Some(address.value_span),
                 format!("failed to parse bindnet address '{}'", address.value),
@@ -420,7 +421,10 @@ fn nodeids_and_addresses(context: &mut Context<'_>) {
             if context.parse_address(&address.value).is_err() {
                 let reason = match resolve(&address.value, context.hosts()) {
                     Resolution::Unresolvable => "does not resolve (not in the hosts map)".to_string(),
-                    _ => format!("is not allowed by ip_version {:?}", config.effective.ip_version),
+                    _ => format!(
+                        "is not allowed by ip_version {}",
+                        config.effective.ip_version.as_str()
+                    ),
                 };
                 context.push(
                     checks::INVALID_NODE_ADDRESS,
@@ -511,7 +515,9 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
                         "udp link {} has no mcastaddr and there is no cluster_name to derive one",
                         link.linknumber
                     ),
-                    interface_span.or(nodelist_span),
+                    interface_span
+                        .or(value_span(&config.totem.transport))
+                        .or(nodelist_span),
                     format!(
                         "parse error in config: No multicast address specified for interface {}",
                         link.linknumber
@@ -743,12 +749,23 @@ fn multi_link(context: &mut Context<'_>, nodelist_span: Option<Span>) {
         context.push(
             checks::UNEVEN_LINK_COUNT,
             format!(
-                "link {} has {} nodes but link {} has {members}",
-                link.linknumber, link.member_count, links[0].linknumber
+                "link {} has {} but link {} has {}",
+                link.linknumber,
+                node_count(link.member_count),
+                links[0].linknumber,
+                node_count(members)
             ),
             span,
             "parse error in config: Not all nodes have the same number of links".to_string(),
         );
+    }
+}
+
+fn node_count(count: u32) -> String {
+    if count == 1 {
+        "1 node".to_string()
+    } else {
+        format!("{count} nodes")
     }
 }
 
