@@ -1,1 +1,3 @@
 //! Runs the model: what-if scenarios, exhaustive analysis, model checking.
+
+pub mod whatif;

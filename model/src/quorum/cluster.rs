@@ -199,6 +199,11 @@ impl ClusterState {
         self.nodeids.iter().position(|id| *id == nodeid)
     }
 
+    /// The partition (script group, as in `split P:N`) the node at `pos` is in, if known.
+    pub fn partition(&self, pos: usize) -> Option<u8> {
+        self.group.get(pos).copied()
+    }
+
     /// Whether the node at `pos` runs.
     pub fn is_up(&self, pos: usize) -> bool {
         self.nodes.get(pos).is_some_and(|slot| slot.running)
