@@ -66,8 +66,12 @@ pub fn validate(document: &Document, config: &Config, host: &HostFacts) -> Vec<D
     // When the local node is not found, corosync 3.1.7's find_local_node still returns the
     // position of the last node it looked at (the last in icmap order) and uses it as the
     // local node for bind addresses and the local nodeid check, before it reports V2.
+    // Without the nodelist read (position 0 has neither name nor ring0_addr) corosync fails
+    // V2 on any host, and the same fallback applies.
     let assumed = found.or_else(|| {
-        host.local_node.as_ref()?;
+        if host.local_node.is_none() && totem::nodes_loaded(config) {
+            return None;
+        }
         local::icmap_order(config).last().map(|node| node.index)
     });
     let mut context = totem::Context {

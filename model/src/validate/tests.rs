@@ -334,3 +334,52 @@ fn numeric_hosts_parse_like_getaddrinfo() {
         local::Resolution::Unresolvable
     );
 }
+
+#[test]
+fn without_name_or_ring0_at_position_0_corosync_ignores_the_nodelist() {
+    // Verified with corosync -t: "No valid name found for local host" on any host, and the
+    // last node (icmap order) still lends its ring addresses as bind addresses.
+    let text = "totem {\n    version: 2\n}\nnodelist {\n    node {\n        nodeid: 1\n    }\n    node {\n        nodeid: 2\n        ring0_addr: 198.18.0.2\n        ring9_addr: 198.18.9.2\n    }\n}\n";
+    let diagnostics = check(text, Some(HostFacts::default()));
+    assert_eq!(codes(&diagnostics), vec!["E126", "E117"]);
+}
+
+#[test]
+fn an_unfound_local_node_falls_back_to_the_last_node() {
+    // corosync 3.1.7 uses the last node it looked at as "local" for the nodeid check.
+    let text = "totem {\n    version: 2\n}\nnodelist {\n    node {\n        nodeid: 1\n        ring0_addr: 198.18.0.5\n    }\n    node {\n        ring0_addr: 198.18.0.6\n    }\n}\n";
+    let diagnostics = check(text, Some(host("198.18.0.1", &[])));
+    assert_eq!(codes(&diagnostics), vec!["E126", "E120"]);
+    let diagnostics = check(text, Some(HostFacts::default()));
+    assert_eq!(codes(&diagnostics), vec!["E121"]);
+}
+
+#[test]
+fn duplicate_nodeids_follow_icmap_string_order() {
+    // Verified with corosync -t: with 12 nodes a duplicate between positions 4 and 10 is not
+    // noticed (position 10 is compared only with 0 and 1), one between 1 and 11 is.
+    let cluster = |duplicate: (u32, u32)| {
+        let mut text = String::from("totem {\n    version: 2\n}\nnodelist {\n");
+        for position in 0..12u32 {
+            let nodeid = if position == duplicate.1 {
+                duplicate.0 + 1
+            } else {
+                position + 1
+            };
+            text.push_str(&format!(
+                "    node {{\n        name: n{position}\n        nodeid: {nodeid}\n        ring0_addr: 198.18.0.{}\n    }}\n",
+                position + 1
+            ));
+        }
+        text + "}\n"
+    };
+    assert!(check(&cluster((4, 10)), Some(HostFacts::default())).is_empty());
+    assert_eq!(
+        codes(&check(&cluster((1, 11)), Some(HostFacts::default()))),
+        vec!["E136"]
+    );
+    assert_eq!(
+        codes(&check(&cluster((0, 5)), Some(HostFacts::default()))),
+        vec!["E136"]
+    );
+}

@@ -298,10 +298,21 @@ fn local_bind_addresses(context: &mut Context<'_>) {
         return;
     };
     for (ring, address) in &local.ring_addrs {
-        let Ok(link) = u8::try_from(*ring) else {
+        let link = u8::try_from(*ring).unwrap_or(u8::MAX);
+        if link >= 8 {
+            // With the nodelist read, the node-level check reports this ring; without it,
+            // only this conversion sees it.
+            if !nodes_loaded(config) {
+                context.push(
+                    checks::LINK_NUMBER_TOO_HIGH,
+                    format!("ring{ring}_addr: link {ring} is above the maximum 7"),
+                    Some(address.key_span),
+                    format!("parse error in config: interface ring number {ring} is bigger than allowed maximum 7"),
+                );
+            }
             continue;
-        };
-        if link >= 8 || !bindnetaddr_replaced(context, link) {
+        }
+        if !bindnetaddr_replaced(context, link) {
             continue;
         }
         if context.parse_address(&address.value).is_err() {
@@ -323,6 +334,9 @@ fn local_bind_addresses(context: &mut Context<'_>) {
 /// `put_nodelist_members_to_config`).
 fn nodeids_and_addresses(context: &mut Context<'_>) {
     let config = context.config;
+    if !nodes_loaded(config) {
+        return;
+    }
     let transport = config.effective.transport;
     // The local node, checked first by totem_config_read.
     let local_node = context.local.and_then(|index| config.node_at(index));
@@ -437,6 +451,14 @@ fn nodeids_and_addresses(context: &mut Context<'_>) {
     }
 }
 
+/// Whether corosync reads the nodelist at all: only when the node at position 0 has a
+/// `name` or a `ring0_addr` (`totem_config_read`).
+pub(super) fn nodes_loaded(config: &Config) -> bool {
+    config
+        .node_at(0)
+        .is_some_and(|node| node.name.is_some() || node.ring0_addr().is_some())
+}
+
 /// Whether corosync can generate a nodeid from `node`'s ring0_addr (`generate_nodeid`
 /// parses it as IPv4; a hostname resolving to IPv4 works too).
 fn generates_nodeid(context: &Context<'_>, node: &Node) -> bool {
@@ -468,7 +490,20 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
         .sections_at("nodelist")
         .first()
         .map(|section| section.name_span);
-    if effective.links.is_empty() {
+    let any_link = if nodes_loaded(config) {
+        !effective.links.is_empty()
+    } else {
+        // Only interface sections and the bind addresses taken from the node corosync
+        // falls back to as local (the last in icmap order) configure links.
+        let interface_links = config.interfaces.iter().any(|(link, interface)| {
+            *link < 8 && (effective.transport != Transport::Udp || interface.bindnetaddr.is_some())
+        });
+        let fallback_links = icmap_order(config)
+            .last()
+            .is_some_and(|node| node.ring_addrs.keys().any(|ring| *ring < 8));
+        interface_links || fallback_links
+    };
+    if !any_link {
         context.push(
             checks::NO_INTERFACES,
             "no link is configured: no node has a ringN_addr".to_string(),
@@ -476,19 +511,21 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
             "parse error in config: No interfaces defined".to_string(),
         );
     }
-    if let Some(local) = context.host.local_node.clone() {
-        let node0 = config.node_at(0);
-        let nodelist_exists = node0.is_some_and(|node| node.name.is_some() || node.ring0_addr().is_some());
-        if !context.local_found || !nodelist_exists {
-            let message = if nodelist_exists {
-                format!("the local node \"{local}\" is not in the nodelist (by name or ring0_addr)")
-            } else {
-                "the node at position 0 has neither name nor ring0_addr, so corosync does not look for the local node"
-                    .to_string()
-            };
+    if !nodes_loaded(config) {
+        // corosync reads the nodelist (and looks for the local node) only when position 0
+        // has a name or ring0_addr; otherwise V2 fails on every host.
+        context.push(
+            checks::LOCAL_NODE_NOT_FOUND,
+            "the node at position 0 has neither name nor ring0_addr, so corosync ignores the nodelist"
+                .to_string(),
+            config.node_at(0).and_then(Node::span).or(nodelist_span),
+            "parse error in config: No valid name found for local host".to_string(),
+        );
+    } else if let Some(local) = context.host.local_node.clone() {
+        if !context.local_found {
             context.push(
                 checks::LOCAL_NODE_NOT_FOUND,
-                message,
+                format!("the local node \"{local}\" is not in the nodelist (by name or ring0_addr)"),
                 nodelist_span,
                 "parse error in config: No valid name found for local host".to_string(),
             );
@@ -533,7 +570,7 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
         let processed = interface
             .is_some_and(|interface| transport != Transport::Udp || interface.bindnetaddr.is_some())
             || bindnetaddr_replaced(context, link.linknumber);
-        if !processed && context.local_found {
+        if !processed && context.local_found && nodes_loaded(config) {
             context.push(
                 checks::LINK_WITHOUT_PORT,
                 format!(
@@ -663,6 +700,9 @@ fn multicast_family(context: &mut Context<'_>, linknumber: u8, mcast: &Setting<S
 /// V13: one IP family per link, compared with the link's first member.
 fn mixed_families(context: &mut Context<'_>, linknumber: u8) {
     let config = context.config;
+    if !nodes_loaded(config) {
+        return;
+    }
     let members: Vec<(IpAddr, &Setting<String>)> = icmap_order(config)
         .into_iter()
         .filter_map(|node| node.ring_addrs.get(&u32::from(linknumber)))
@@ -699,6 +739,9 @@ fn mixed_families(context: &mut Context<'_>, linknumber: u8) {
 /// count needs a name, and every link the same member count.
 fn multi_link(context: &mut Context<'_>, nodelist_span: Option<Span>) {
     let config = context.config;
+    if !nodes_loaded(config) {
+        return;
+    }
     let links = &config.effective.links;
     if links.len() < 2 {
         return;

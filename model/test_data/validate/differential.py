@@ -112,6 +112,10 @@ M = [
  sub('        name: node2\n','        name: node2\n        sub {\n        }\n'),
  sub('totem {','totem {\n    interface {\n        linknumber: 0\n        member {\n            memberaddr: 198.18.0.2\n        }\n    }'),
  sub('        name: node3\n','        name: node3\n        ring0_addr: node3.invalid\n'),
+ sub('        name: node1\n        nodeid: 1\n        ring0_addr: 198.18.0.1\n', '        nodeid: 1\n        ring1_addr: 198.18.1.1\n'),
+ sub('        name: node1\n        nodeid: 1\n        ring0_addr: 198.18.0.1\n', '        nodeid: 1\n'),
+ sub('        name: node1\n        nodeid: 1\n        ring0_addr: 198.18.0.1\n', '        name: node1\n'),
+ sub('        nodeid: 1\n        ring0_addr: 198.18.0.1\n', '        nodeid: 1\n        ring0_addr: 198.18.0.1\n        extra {\n        }\n'),
 ]
 
 def many(t):
