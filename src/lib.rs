@@ -40,6 +40,8 @@ pub enum Command {
     Show(cmd::show::ShowArgs),
     /// A real corosync cluster in network namespaces on this machine (root).
     Lab(cmd::lab::LabArgs),
+    /// Per-node quorum after each step of a scenario (`-s 'split 1:1'`), or `--all`.
+    Whatif(cmd::whatif::WhatifArgs),
 }
 
 /// Runs quorate with `args` (including the program name), writing to `out` and `err`.
@@ -67,6 +69,7 @@ where
         Command::Explain(args) => cmd::explain::run(args, out, err),
         Command::Show(args) => cmd::show::run(args, out, err),
         Command::Lab(args) => cmd::lab::run(args, out, err),
+        Command::Whatif(args) => cmd::whatif::run(args, out, err),
     };
     match result {
         Ok(code) => code,

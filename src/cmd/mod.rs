@@ -4,3 +4,5 @@ pub mod explain;
 pub mod lab;
 pub mod lint;
 pub mod show;
+pub mod whatif;
+pub mod whatif_all;

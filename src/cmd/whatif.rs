@@ -1,0 +1,445 @@
+//! `quorate whatif FILE -s SCRIPT | --script-file F | --all`: per-node quorum after each step.
+//!
+//! Owns the arguments, reading the configuration, the script and the files a `reload FILE`
+//! names, the warnings about a configuration corosync would refuse, and the rendering of
+//! `sim::whatif::Report` (a table per step, or JSON). `--all` is handed to
+//! `cmd::whatif_all`. It must not decide quorum: `sim::whatif` and `model::quorum` do.
+
+use crate::cmd::lint::ColorChoice;
+use crate::input::read_source;
+use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use clap::{ArgGroup, Args, ValueEnum};
+use model::quorum::QuorumSettings;
+use model::{Diagnostic, LineIndex, RejectedBy, Severity};
+use sim::whatif::{NodeRow, Report, StepReport, WhatifError, WhatifOptions};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Output formats of `whatif`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhatifFormat {
+    /// One block per step: the command, then a row per node.
+    Human,
+    /// The report as JSON (`{"steps":[{"command":..,"split_brain":..,"nodes":[..]}]}`).
+    Json,
+}
+
+/// Arguments of `quorate whatif`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("scenario").required(true).args(["script", "script_file", "all"])))]
+pub struct WhatifArgs {
+    /// The corosync.conf; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// The scenario, e.g. `split 1:1; heal` (steps separated by `;` or newlines).
+    #[arg(short = 's', long = "script", value_name = "SCRIPT")]
+    pub script: Option<String>,
+    /// Read the scenario from a file (`reload FILE` inside it is relative to its directory).
+    #[arg(long, value_name = "F")]
+    pub script_file: Option<String>,
+    /// Exhaustive analysis: every partition and failure, instead of one scenario.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = WhatifFormat::Human)]
+    pub format: WhatifFormat,
+    /// Add Proxmox VE consequences (read-only /etc/pve, HA self-fencing); default: on when
+    /// the file looks written by Proxmox.
+    #[arg(long, overrides_with = "no_proxmox")]
+    pub proxmox: bool,
+    /// No Proxmox VE consequences.
+    #[arg(long, overrides_with = "proxmox")]
+    pub no_proxmox: bool,
+    /// Colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Reads a corosync.conf into the votequorum settings; `Err` says why it cannot be used.
+fn settings_from(path: &str) -> Result<(String, QuorumSettings), String> {
+    let source = read_source(path).map_err(|error| error.to_string())?;
+    let (document, _) = model::syntax::parse(&source.text);
+    let (config, _) = model::config::Config::from_document(&document);
+    Ok((source.text, config.quorum_settings()))
+}
+
+/// What corosync refuses in `text` (corosync -t or startup), as warning lines for stderr.
+fn refusals(name: &str, text: &str, proxmox: bool) -> Vec<String> {
+    let options = model::lint::LintOptions {
+        proxmox: Some(proxmox),
+        ..model::lint::LintOptions::default()
+    };
+    let index = LineIndex::new(text);
+    model::lint::lint_text(text, &options)
+        .iter()
+        .filter(|diagnostic| diagnostic.severity == Severity::Error)
+        .filter_map(|diagnostic: &Diagnostic| {
+            let by = diagnostic.rejected_by?;
+            let (line, column) = crate::render::position(&index, text, diagnostic);
+            let consequence = match by {
+                RejectedBy::CorosyncT => "corosync -t rejects it and corosync would not start",
+                RejectedBy::CorosyncStartup => "corosync would refuse to start (exit 20)",
+            };
+            Some(format!(
+                "warning: {name}:{line}:{column}: {} [{}]: {consequence}",
+                diagnostic.message, diagnostic.code
+            ))
+        })
+        .collect()
+}
+
+/// Runs `quorate whatif`.
+pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    let source = match read_source(&args.file) {
+        Ok(source) => source,
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let (document, _) = model::syntax::parse(&source.text);
+    let (config, _) = model::config::Config::from_document(&document);
+    let settings = config.quorum_settings();
+    let proxmox = if args.proxmox {
+        true
+    } else if args.no_proxmox {
+        false
+    } else {
+        args.file.starts_with("/etc/pve/") || model::lint::is_proxmox(&document)
+    };
+    let warnings = refusals(&source.name, &source.text, proxmox);
+    for warning in &warnings {
+        writeln!(err, "{warning}")?;
+    }
+    if !warnings.is_empty() {
+        writeln!(
+            err,
+            "warning: {}: the simulation goes on with the values corosync would otherwise read",
+            source.name
+        )?;
+    }
+    if args.all {
+        return crate::cmd::whatif_all::run(args, &settings, &config, out, err);
+    }
+    let (script_name, script_text, base) = match (&args.script, &args.script_file) {
+        (Some(script), _) => ("<script>".to_string(), script.clone(), None),
+        (None, Some(path)) => match read_source(path) {
+            Ok(script) => {
+                let base = Path::new(path).parent().map(Path::to_path_buf);
+                (script.name, script.text, base)
+            }
+            Err(error) => {
+                writeln!(err, "error: {error}")?;
+                return Ok(EXIT_ERROR);
+            }
+        },
+        (None, None) => {
+            writeln!(
+                err,
+                "error: give a scenario with -s SCRIPT, --script-file F, or --all"
+            )?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let mut reload_warnings = Vec::new();
+    let mut reload = |file: &str| -> Result<QuorumSettings, String> {
+        let path = resolve_reload(base.as_deref(), file);
+        let shown = path.display().to_string();
+        let (text, reloaded) = settings_from(&shown)?;
+        reload_warnings.extend(refusals(&shown, &text, proxmox));
+        Ok(reloaded)
+    };
+    let options = WhatifOptions { proxmox };
+    let result = sim::whatif::evaluate(&settings, &script_text, &options, &mut reload);
+    for warning in &reload_warnings {
+        writeln!(err, "{warning}")?;
+    }
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            write_script_error(err, &script_name, &script_text, &error)?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    if let Some(error) = &report.startup_error {
+        writeln!(
+            err,
+            "warning: {}: corosync would refuse to start on every node (exit 20): {error}",
+            source.name
+        )?;
+    }
+    match args.format {
+        WhatifFormat::Json => {
+            let value = serde_json::json!({
+                "file": source.name,
+                "proxmox": proxmox,
+                "startup_error": report.startup_error,
+                "split_brain": report.split_brain,
+                "unstable": report.unstable,
+                "steps": report.steps,
+            });
+            serde_json::to_writer_pretty(&mut *out, &value)?;
+            writeln!(out)?;
+        }
+        WhatifFormat::Human => {
+            let style = Style {
+                color: match args.color {
+                    ColorChoice::Always => true,
+                    ColorChoice::Never => false,
+                    ColorChoice::Auto => {
+                        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                    }
+                },
+            };
+            out.write_all(human(&report, proxmox, style).as_bytes())?;
+        }
+    }
+    Ok(if report.split_brain {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// `reload FILE`: relative to the script file's directory when it exists there, else to
+/// the current directory.
+fn resolve_reload(base: Option<&Path>, file: &str) -> PathBuf {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    if let Some(base) = base {
+        let beside = base.join(path);
+        if beside.exists() {
+            return beside;
+        }
+    }
+    path.to_path_buf()
+}
+
+fn write_script_error(
+    err: &mut dyn Write,
+    script_name: &str,
+    script_text: &str,
+    error: &WhatifError,
+) -> std::io::Result<()> {
+    let Some((line, column)) = error.position() else {
+        return writeln!(err, "error: {error}");
+    };
+    writeln!(err, "error: {script_name}:{line}:{column}: {}", error.detail())?;
+    if let Some(text) = script_text.lines().nth((line as usize).saturating_sub(1)) {
+        writeln!(err, "  | {text}")?;
+        let pad: String = text
+            .chars()
+            .take((column as usize).saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        writeln!(err, "  | {pad}^")?;
+    }
+    Ok(())
+}
+
+/// ANSI styling, on only for terminals (or `--color always`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// A membership as `{1,2,3}`.
+fn set(ids: &[u32]) -> String {
+    let inner: Vec<String> = ids.iter().map(u32::to_string).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+/// The short form of a flag in the table.
+fn short_flag(flag: &str) -> &str {
+    match flag {
+        "two_node" => "2node",
+        "wait_for_all" => "WFA",
+        "wait_for_all_status" => "WFA-armed",
+        "last_man_standing" => "LMS",
+        "last_man_standing_timer" => "LMS-timer",
+        "auto_tie_breaker" => "ATB",
+        "allow_downscale" => "AD",
+        "qdevice_cast_vote" => "QDEV",
+        other => other,
+    }
+}
+
+fn cells(node: &NodeRow, proxmox: bool) -> Vec<String> {
+    let name = if node.name.is_empty() {
+        node.nodeid.to_string()
+    } else {
+        format!("{} {}", node.nodeid, node.name)
+    };
+    let mut row = if node.up {
+        let flags: Vec<&str> = node.flags.iter().map(|flag| short_flag(flag)).collect();
+        vec![
+            name,
+            node.partition.map_or("-".to_string(), |p| p.to_string()),
+            set(&node.members),
+            if node.quorate { "yes" } else { "no" }.to_string(),
+            node.votes.to_string(),
+            node.expected_votes.to_string(),
+            node.highest_expected.to_string(),
+            node.quorum.to_string(),
+            if flags.is_empty() {
+                "-".to_string()
+            } else {
+                flags.join(",")
+            },
+        ]
+    } else {
+        let mut row = vec![name, "-".into(), "-".into(), "down".into()];
+        row.extend(std::iter::repeat_n("-".to_string(), 5));
+        row
+    };
+    if proxmox {
+        let pve = match node.proxmox.as_ref().map(|p| p.etc_pve) {
+            Some("read-write") => "rw",
+            Some("read-only") => "ro",
+            _ => "-",
+        };
+        row.push(pve.to_string());
+    }
+    row.push(node.why.clone());
+    row
+}
+
+fn step_heading(step: &StepReport) -> String {
+    let mut heading = format!("== {}", step.command);
+    if let Some(line) = step.line {
+        heading.push_str(&format!("  (line {line}"));
+        if step.time_ms > 0 {
+            heading.push_str(&format!(", t={} ms", step.time_ms));
+        }
+        heading.push(')');
+    }
+    heading
+}
+
+/// The human rendering: one block per step.
+fn human(report: &Report, proxmox: bool, style: Style) -> String {
+    let mut headers = vec![
+        "node", "part", "members", "quorate", "votes", "expected", "highest", "quorum", "flags",
+    ];
+    if proxmox {
+        headers.push("/etc/pve");
+    }
+    headers.push("why");
+    let mut text = String::new();
+    for step in &report.steps {
+        text.push_str(&style.paint("1", &step_heading(step)));
+        text.push('\n');
+        if step.split_brain {
+            let sets: Vec<String> = step.quorate_memberships.iter().map(|m| set(m)).collect();
+            let line = format!("SPLIT-BRAIN: {} are quorate at once", sets.join(" and "));
+            text.push_str(&format!("  {}\n", style.paint("1;31", &line)));
+        }
+        for group in &step.unstable_memberships {
+            let candidates: Vec<String> = group.candidates.iter().map(|m| set(m)).collect();
+            let line = format!(
+                "UNSTABLE: corosync will flap in {}; candidate memberships {}",
+                set(&group.nodes),
+                candidates.join(" ")
+            );
+            text.push_str(&format!("  {}\n", style.paint("1;33", &line)));
+        }
+        for note in &step.notes {
+            let prefix = if step.rejected && !note.starts_with("proxmox:") {
+                "rejected: "
+            } else {
+                ""
+            };
+            text.push_str(&format!("  {prefix}{note}\n"));
+        }
+        let rows: Vec<Vec<String>> = step.nodes.iter().map(|node| cells(node, proxmox)).collect();
+        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        for row in &rows {
+            for (index, cell) in row.iter().enumerate() {
+                widths[index] = widths[index].max(cell.chars().count());
+            }
+        }
+        let last = headers.len() - 1;
+        let pad = |cell: &str, width: usize| {
+            format!("{cell}{}", " ".repeat(width.saturating_sub(cell.chars().count())))
+        };
+        let header_line: Vec<String> = headers
+            .iter()
+            .enumerate()
+            .map(|(index, h)| {
+                if index == last {
+                    h.to_string()
+                } else {
+                    pad(h, widths[index])
+                }
+            })
+            .collect();
+        text.push_str(&format!(
+            "  {}\n",
+            style.paint("2", header_line.join("  ").trim_end())
+        ));
+        for (row, node) in rows.iter().zip(&step.nodes) {
+            let line: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(index, cell)| {
+                    let padded = if index == last {
+                        cell.clone()
+                    } else {
+                        pad(cell, widths[index])
+                    };
+                    match (index, node.up, node.quorate) {
+                        (3, true, true) => style.paint("32", &padded),
+                        (3, true, false) => style.paint("31", &padded),
+                        (3, false, _) => style.paint("2", &padded),
+                        _ => padded,
+                    }
+                })
+                .collect();
+            text.push_str(&format!("  {}\n", line.join("  ").trim_end()));
+        }
+        if proxmox {
+            for node in &step.nodes {
+                if let Some(consequence) = &node.proxmox {
+                    if consequence.etc_pve != "read-write" && (consequence.self_fence || !node.up) {
+                        text.push_str(&format!("  pve {}: {}\n", node.nodeid, consequence.summary));
+                    }
+                }
+            }
+        }
+        text.push('\n');
+    }
+    let split: Vec<String> = report
+        .steps
+        .iter()
+        .filter(|step| step.split_brain)
+        .map(|step| format!("`{}`", step.command))
+        .collect();
+    if split.is_empty() {
+        text.push_str(&format!(
+            "no split-brain in {} step(s){}\n",
+            report.steps.len(),
+            if report.unstable {
+                "; some steps are UNSTABLE (nothing predicted there)"
+            } else {
+                ""
+            }
+        ));
+    } else {
+        let line = format!("SPLIT-BRAIN after {}", split.join(", "));
+        text.push_str(&style.paint("1;31", &line));
+        text.push('\n');
+    }
+    text
+}
