@@ -87,6 +87,8 @@ struct HostFacts {
     nodes: Vec<NodeEntry>,
     /// Every `logfile` value anywhere in the file (corosync -t opens them).
     logfiles: Vec<String>,
+    /// `totem.keyfile` (the last one wins, as in corosync).
+    keyfile: Option<String>,
 }
 
 impl HostFacts {
@@ -112,6 +114,8 @@ impl HostFacts {
                 let in_node = stack.len() == 2 && stack[0] == "nodelist" && stack[1] == "node";
                 if key == "logfile" {
                     facts.logfiles.push(value);
+                } else if key == "keyfile" && stack.len() == 1 && stack[0] == "totem" {
+                    facts.keyfile = Some(value);
                 } else if in_node {
                     if let Some(node) = facts.nodes.last_mut() {
                         if key == "name" {
@@ -159,14 +163,18 @@ fn is_plain_hostname(text: &str) -> bool {
 /// How the namespace is set up for one case, decided before anything is created.
 #[derive(Debug)]
 struct HostPlan {
-    /// Addresses put on the veth link (node 1's, made local).
+    /// Addresses put on the veth link, or on lo for loopback ones (node 1's, made local).
     local_addresses: Vec<IpAddr>,
     /// `/etc/hosts` lines after localhost: (address, name).
     hosts: Vec<(IpAddr, String)>,
     /// uname nodename inside the namespace.
     hostname: String,
-    /// What quorate is told the local node is (`--local-node`), if there is one.
-    local_node: Option<String>,
+    /// What quorate is told the local node is (`--local-node`): node 1's name or ring0
+    /// address when the namespace made node 1 local, else the nodename, which is all
+    /// corosync has to go on then.
+    local_node: String,
+    /// The key file corosync reads if crypto is on, as a path inside the namespace.
+    keyfile: String,
     /// Where the log files go.
     logs: LogPlan,
 }
@@ -189,13 +197,18 @@ impl HostPlan {
                 // The convention of the targeted fixtures: node 1 is 198.18.0.1, whatever the
                 // file says, so that a file without that address really has no local node.
                 local_addresses.push(TARGETED_LOCAL_ADDRESS.parse().unwrap());
-                local_node = Some(TARGETED_LOCAL_ADDRESS.to_string());
+                local_node = TARGETED_LOCAL_ADDRESS.to_string();
             }
             Origin::Corpus => {
                 let node_one = facts.node_one().cloned();
+                let mut loopback_is_local = false;
                 for address in node_one.iter().flat_map(|node| node.ring_addresses.iter()) {
                     if let Ok(literal) = address.parse::<IpAddr>() {
-                        if !literal.is_loopback() && !literal.is_unspecified() && !literal.is_multicast() {
+                        let already_on_lo = literal == IpAddr::from([127, 0, 0, 1])
+                            || literal == IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]);
+                        if already_on_lo {
+                            loopback_is_local = true;
+                        } else if !literal.is_unspecified() && !literal.is_multicast() {
                             local_addresses.push(literal);
                         }
                     } else if let Some(mapped) = hostname_addresses.get(address) {
@@ -209,16 +222,28 @@ impl HostPlan {
                         hostname = name.to_string();
                     }
                 }
-                local_node =
-                    node_one.and_then(|node| node.name.or_else(|| node.ring_addresses.first().cloned()));
+                // Claim node 1 is local only when the namespace really made it so (by address
+                // or by nodename); otherwise corosync only has the nodename to go on, and
+                // quorate must be told just that.
+                let made_local =
+                    loopback_is_local || !local_addresses.is_empty() || hostname != NEUTRAL_HOSTNAME;
+                local_node = node_one
+                    .filter(|_| made_local)
+                    .and_then(|node| node.name.or_else(|| node.ring_addresses.first().cloned()))
+                    .unwrap_or_else(|| hostname.clone());
             }
         }
         let logs = plan_log_directories(&case.path, &facts.logfiles);
+        let keyfile = facts
+            .keyfile
+            .clone()
+            .unwrap_or_else(|| DEFAULT_KEYFILE.to_string());
         HostPlan {
             local_addresses,
             hosts,
             hostname,
             local_node,
+            keyfile,
             logs,
         }
     }
@@ -402,11 +427,12 @@ fn strip_pid_and_host(line: &str) -> &str {
 }
 
 /// Runs `corosync -t` on `case` in a fresh namespace prepared by `plan`.
-fn run_corosync(case: &Case, plan: &HostPlan) -> Result<CorosyncRun, String> {
+fn run_corosync(case: &Case, plan: &HostPlan, keys: &KeyDir) -> Result<CorosyncRun, String> {
     let netns = Netns::create()?;
     netns.add_veth_pair("qv0", "qv1")?;
     for address in &plan.local_addresses {
-        netns.add_address("qv0", *address)?;
+        // 127.0.0.1 and ::1 are on lo already; other loopback addresses go there too.
+        netns.add_address(if address.is_loopback() { "lo" } else { "qv0" }, *address)?;
     }
     let mut hosts = String::from("127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n");
     for (address, name) in &plan.hosts {
@@ -418,9 +444,10 @@ fn run_corosync(case: &Case, plan: &HostPlan) -> Result<CorosyncRun, String> {
         b"passwd: files\ngroup: files\nhosts: files\n",
         0o644,
     )?;
-    netns.write_etc_file("corosync/authkey", &random_key()?, 0o400)?;
-    // The validation fixtures' convention for spec 4.2 R4: a key of 100 bytes (800 bits).
-    netns.write_etc_file("corosync/authkey-short", &random_key()?[..100], 0o400)?;
+    for (name, _) in KEY_FILES {
+        let key = fs::read(keys.dir.join(name)).map_err(|err| format!("cannot read key {name}: {err}"))?;
+        netns.write_etc_file(&format!("corosync/{name}"), &key, 0o400)?;
+    }
     netns.create_etc_dir("corosync/uidgid.d")?;
     let (rc, output) = run_case_script(&netns, case, plan, &case.path)?;
     if rc == 0 || !output.is_empty() {
@@ -511,14 +538,13 @@ struct QuorateVerdict {
     summary: String,
 }
 
-/// Runs `quorate lint --format json` on `case` with the same host facts corosync got.
+/// Runs `quorate lint --format json` on `case` with the same host facts corosync got:
+/// `--local-node` and, as `--authkey`, the host file holding the key corosync reads.
 /// This is the only place that knows the CLI and its JSON shape.
 fn run_quorate(case: &Case, plan: &HostPlan, authkey: &Path) -> Result<QuorateVerdict, String> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quorate"));
     command.args(["lint", "--format", "json"]);
-    if let Some(local_node) = &plan.local_node {
-        command.args(["--local-node", local_node]);
-    }
+    command.args(["--local-node", &plan.local_node]);
     command.arg("--authkey").arg(authkey).arg(&case.path);
     let output = command
         .output()
@@ -569,34 +595,52 @@ fn run_quorate(case: &Case, plan: &HostPlan, authkey: &Path) -> Result<QuorateVe
     })
 }
 
-/// A temporary authkey file for quorate, removed with its directory on drop.
-struct TempKey {
-    path: PathBuf,
+/// The key files of the namespace's `/etc/corosync`: (name, length). `authkey` is the default
+/// key; `authkey-short` (800 bits) is the validation fixtures' convention for spec 4.2 R4.
+const KEY_FILES: [(&str, usize); 2] = [("authkey", 256), ("authkey-short", 100)];
+
+/// Where corosync looks for its key when the config names none.
+const DEFAULT_KEYFILE: &str = "/etc/corosync/authkey";
+
+/// A host directory holding the random key files ([`KEY_FILES`], mode 0400). Every namespace
+/// gets copies of these bytes as its `/etc/corosync`, and quorate is shown the same files, so
+/// both tools see one host. Removed on drop.
+struct KeyDir {
+    dir: PathBuf,
 }
 
-impl TempKey {
-    fn create() -> TempKey {
+impl KeyDir {
+    fn create() -> KeyDir {
         use std::os::unix::fs::OpenOptionsExt;
-        let dir = std::env::temp_dir().join(format!("qrt-parity-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("qrt-parity-keys-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("authkey");
-        let _ = fs::remove_file(&path);
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o400)
-            .open(&path)
-            .unwrap();
-        std::io::Write::write_all(&mut file, &random_key().unwrap()).unwrap();
-        TempKey { path }
+        let key_dir = KeyDir { dir };
+        for (name, len) in KEY_FILES {
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o400)
+                .open(key_dir.dir.join(name))
+                .unwrap();
+            std::io::Write::write_all(&mut file, &random_key().unwrap()[..len]).unwrap();
+        }
+        key_dir
+    }
+
+    /// The host path holding what corosync finds at `namespace_path` inside the namespace:
+    /// files under `/etc/corosync/` come from this directory, any other path is the host's.
+    fn host_path(&self, namespace_path: &str) -> PathBuf {
+        match namespace_path.strip_prefix("/etc/corosync/") {
+            Some(name) => self.dir.join(name),
+            None => PathBuf::from(namespace_path),
+        }
     }
 }
 
-impl Drop for TempKey {
+impl Drop for KeyDir {
     fn drop(&mut self) {
-        if let Some(dir) = self.path.parent() {
-            let _ = fs::remove_dir_all(dir);
-        }
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -719,13 +763,12 @@ fn quorate_lint_agrees_with_corosync_t() {
     let mut agree = 0usize;
     let mut disagreements = Vec::new();
     let mut compared = 0usize;
-    // The key quorate is shown: a real 256-byte, mode 0400 file like the one corosync reads.
-    let authkey = TempKey::create();
+    let keys = KeyDir::create();
 
     for case in &cases {
         let text = String::from_utf8_lossy(&fs::read(&case.path).unwrap()).into_owned();
         let plan = HostPlan::for_case(case, &text);
-        let corosync = match run_corosync(case, &plan) {
+        let corosync = match run_corosync(case, &plan, &keys) {
             Ok(run) => run,
             Err(err) => {
                 problems.push(format!("{}: {err}", case.label));
@@ -777,7 +820,7 @@ fn quorate_lint_agrees_with_corosync_t() {
             continue;
         }
         compared += 1;
-        match run_quorate(case, &plan, &authkey.path) {
+        match run_quorate(case, &plan, &keys.host_path(&plan.keyfile)) {
             Ok(verdict) if verdict.rejects == (corosync.rc != 0) => agree += 1,
             Ok(verdict) => disagreements.push((case, corosync.clone(), verdict.summary, verdict.rejects)),
             Err(err) => disagreements.push((case, corosync.clone(), err, false)),
@@ -893,7 +936,13 @@ logging {
     };
     let plan = HostPlan::for_case(&case, text);
     assert_eq!(plan.hostname, "beta");
-    assert_eq!(plan.local_node.as_deref(), Some("beta"));
+    assert_eq!(plan.local_node, "beta");
+    assert_eq!(plan.keyfile, DEFAULT_KEYFILE);
+    let no_nodes = HostPlan::for_case(&case, "totem {\n\tkeyfile: /etc/corosync/k\n}\n");
+    assert_eq!(
+        (no_nodes.local_node.as_str(), no_nodes.keyfile.as_str()),
+        (NEUTRAL_HOSTNAME, "/etc/corosync/k")
+    );
     let beta_ring1 = plan
         .hosts
         .iter()
