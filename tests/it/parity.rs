@@ -8,9 +8,10 @@
 //! non-zero. Disagreements must be listed in `tests/data/parity/known-differences.tsv`.
 //!
 //! How the namespace makes a file pass the host checks (spec 4.4 and 4.2 R3/R14, M1):
-//! - node 1 (the node with `nodeid: 1`, else the first node; for targeted cases always
-//!   198.18.0.1) becomes local: its ring addresses are put on a veth link inside the namespace
-//!   and uname's nodename is set to its `name` (`unshare --uts`);
+//! - node 1 (the node with `nodeid: 1`, else the first node; for targeted cases and the
+//!   validation fixtures always 198.18.0.1) becomes local: its ring addresses are put on a veth
+//!   link inside the namespace (loopback ones on lo) and uname's nodename is set to its `name`
+//!   (`unshare --uts`), else to `qrt-parity`;
 //! - every ring address that is a host name resolves: `/etc/netns/NAME/hosts` maps each to a
 //!   distinct 198.18.x address and `/etc/netns/NAME/nsswitch.conf` says `hosts: files`, so no
 //!   lookup leaves the namespace;
@@ -20,6 +21,10 @@
 //! - log files can be opened (corosync -t opens them): a tmpfs is mounted over the nearest
 //!   existing parent directory inside the namespace's private mount namespace, so nothing is
 //!   written on the host.
+//!
+//! quorate is told the same host: `--local-node` is node 1's name or ring0 address when the
+//! namespace made node 1 local, else the nodename; `--authkey` is the host copy of the key file
+//! corosync reads in the namespace.
 //!
 //! `QUORATE_PARITY_RECORD=1` only runs corosync and rewrites `tests/data/parity/corosync-results.tsv`
 //! (a reference for people writing validation); the real test always runs the real corosync.
@@ -72,7 +77,7 @@ struct Case {
     origin: Origin,
 }
 
-/// The nodelist entry treated as the local node.
+/// One `nodelist.node` section, as far as the namespace needs it.
 #[derive(Debug, Default, Clone)]
 struct NodeEntry {
     name: Option<String>,
