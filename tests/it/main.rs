@@ -7,3 +7,4 @@ mod cli_lint;
 mod lab;
 mod parity;
 mod support;
+mod whatif;
