@@ -8,3 +8,4 @@ mod lab;
 mod parity;
 mod support;
 mod whatif;
+mod vqsim;

@@ -3,6 +3,7 @@
 //! Nothing here asserts product behaviour; it only prepares the ground real software runs on.
 
 pub mod netns;
+pub mod vqsim;
 
 /// Whether a test that drives real system software (namespaces, corosync) may run.
 ///
