@@ -359,7 +359,8 @@ fn nodeids_and_addresses(context: &mut Context<'_>) {
                 span,
                 "Knet requires an explicit nodeid for the local node".to_string(),
             );
-        } else if nodeid == 0 && !generates_nodeid(context, local) {
+        } else if nodeid == 0 && (local.ring0_addr().is_none() || !generates_nodeid(context, local)) {
+            // Without a ring0_addr there is nothing to generate the local nodeid from.
             context.push(
                 checks::IPV6_NODEID_MISSING,
                 format!(
@@ -540,18 +541,32 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
         let interface = config.interfaces.get(&link.linknumber);
         let interface_span = interface.and_then(|interface| interface.sections.first().copied());
         if transport == Transport::Udp {
-            let explicit = interface.and_then(|interface| interface.mcastaddr.as_ref());
             let processed = interface.is_some_and(|interface| interface.bindnetaddr.is_some())
                 || bindnetaddr_replaced(context, link.linknumber);
+            // corosync reads a udp link's interface keys only when it has a bindnetaddr
+            // (written, or taken from the local node's address on that link).
+            let explicit = interface
+                .and_then(|interface| interface.mcastaddr.as_ref())
+                .filter(|_| processed);
             let derived = processed && config.totem.cluster_name.is_some();
             let broadcast_address = broadcast && link.linknumber == 0;
-            if explicit.is_none() && !derived && !broadcast_address {
-                context.push(
-                    checks::NO_MULTICAST_ADDRESS,
+            // Without a known local node, whether it has an address on this link is unknown.
+            let knowable = processed || context.local.is_some();
+            if explicit.is_none() && !derived && !broadcast_address && knowable {
+                let message = if processed {
                     format!(
                         "udp link {} has no mcastaddr and there is no cluster_name to derive one",
                         link.linknumber
-                    ),
+                    )
+                } else {
+                    format!(
+                        "udp link {} gets no multicast address: the local node has no address on it and no interface section gives it a bindnetaddr",
+                        link.linknumber
+                    )
+                };
+                context.push(
+                    checks::NO_MULTICAST_ADDRESS,
+                    message,
                     interface_span
                         .or(value_span(&config.totem.transport))
                         .or(nodelist_span),
