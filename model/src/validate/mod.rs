@@ -6,6 +6,30 @@
 //! stops at its first error; we report all of them, so one run shows every problem. It
 //! must not do IO (the binary fills `HostFacts`) and must not emit risk warnings (that is
 //! `lint`).
+//!
+//! Every check is verified against the real binaries: `model/test_data/validate/` holds one
+//! file per check with `corosync -t`'s (or corosync-vqsim's) output on its first lines,
+//! `regenerate.py` re-records them and `differential.py` compares thousands of random
+//! variants with `corosync -t` and corosync-vqsim.
+//!
+//! Choices where a pure crate cannot know what the host knows:
+//! - Hostnames: a ring address that is not an address literal (as `getaddrinfo` reads it,
+//!   `inet_aton` forms included) is assumed to resolve, to a family `ip_version` allows,
+//!   unless `HostFacts::hosts` is given, which then stands in for DNS and /etc/hosts. Names
+//!   of only digits and dots, and names in the reserved `.invalid` domain, never resolve.
+//! - The local node: `HostFacts::local_node` stands in for uname and the host's addresses.
+//!   Without it V2 is not reported and the local-node variants of R8/R10/R13 become their
+//!   remote-node forms. When it is given but not found, corosync 3.1.7 still treats the last
+//!   node in icmap order as local (for bind addresses and the local nodeid check), and so
+//!   do we.
+//! - The key file: R3/R4 need `HostFacts::authkey`.
+//!
+//! Not modelled: T3 (`ip_dscp`, 3.1.10 only; 3.1.7 ignores the key), `uidgid` users or
+//! groups unknown to the host (`The '%s' user is not found in /etc/passwd`), startup's
+//! `Unable to load ev_tracking file!` (state directory), the 3.1.8+ knet ping timer refusal,
+//! `key is too long` (unreachable: a line holds at most 510 bytes), and
+//! `nodelist or quorum.expected_votes must be configured!`, which only a file that
+//! `corosync -t` already refuses can reach.
 
 pub mod checks;
 pub mod local;
