@@ -1,3 +1,4 @@
 //! Runs the model: what-if scenarios, exhaustive analysis, model checking.
 
 pub mod whatif;
+pub mod exhaustive;

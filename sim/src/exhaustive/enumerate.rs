@@ -1,0 +1,816 @@
+//! The machinery behind `analyze`: symmetry classes, the orbit enumeration with weights,
+//! and the per-membership cache of engine answers.
+//!
+//! It must not decide votequorum behaviour: every quorate/inquorate answer comes from
+//! `model::quorum::ClusterState`. The only rules applied here are the engine's own
+//! documented ones (memberships do not influence each other; nodes of a partial mesh keep
+//! their state; split-brain is two quorate nodes with disjoint rings).
+
+use super::{
+    describe, ids_in, link_steps, refs, replay_shows_split_brain, witness_script, Analysis, Case, ClassCount,
+    DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, OutcomeClass, Scenario,
+    ScenarioCounts, SplitBrain, Witness,
+};
+use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
+use model::quorum::{ClusterState, NodeId, NodeSet, QuorumSettings, TieBreaker, Transport};
+use model::scenario::{LinkScope, NodeSpec, Step};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A cheap hasher for `NodeSet` keys (the cache is hit millions of times).
+#[derive(Default)]
+struct SetHasher(u64);
+
+impl Hasher for SetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*byte)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        let folded = (value as u64) ^ ((value >> 64) as u64).rotate_left(29);
+        let mixed = (self.0 ^ folded).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = mixed ^ (mixed >> 29);
+    }
+}
+
+type SetMap<V> = HashMap<NodeSet, V, BuildHasherDefault<SetHasher>>;
+
+fn bit(pos: usize) -> NodeSet {
+    1u128 << pos
+}
+
+fn positions(set: NodeSet) -> impl Iterator<Item = usize> {
+    let mut rest = set;
+    std::iter::from_fn(move || {
+        if rest == 0 {
+            return None;
+        }
+        let pos = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        Some(pos)
+    })
+}
+
+/// The links of `nodeid` as membership sees them (udp/udpu: link 0 only).
+fn link_mask(settings: &QuorumSettings, nodeid: NodeId) -> u8 {
+    let mask = settings
+        .nodes
+        .iter()
+        .find(|node| node.nodeid == nodeid)
+        .map_or(0, |node| {
+            node.links
+                .iter()
+                .filter(|link| **link < 8)
+                .fold(0u8, |mask, link| mask | 1 << link)
+        });
+    match settings.transport {
+        Transport::Knet => mask,
+        Transport::Udp | Transport::Udpu => mask & 1,
+    }
+}
+
+/// Whether auto_tie_breaker can single out `nodeid` by its id (then it has no symmetric peer).
+fn id_matters(settings: &QuorumSettings, nodeid: NodeId) -> bool {
+    if !settings.auto_tie_breaker {
+        return false;
+    }
+    match &settings.auto_tie_breaker_node {
+        Some(TieBreaker::Invalid) => false,
+        // With a list only the listed ids matter, unless last_man_standing also looks at
+        // the lowest node id.
+        Some(TieBreaker::List(list)) if !settings.last_man_standing => list.contains(&nodeid),
+        _ => true,
+    }
+}
+
+/// Groups the positions of `node_ids` into classes of interchangeable nodes: same votes,
+/// same links, and not singled out by auto_tie_breaker. Classes are ordered by their first
+/// position; positions ascend inside a class.
+pub fn symmetry_classes(settings: &QuorumSettings, node_ids: &[NodeId]) -> Vec<Vec<usize>> {
+    let mut keys: Vec<(u32, u8, Option<NodeId>)> = Vec::new();
+    let mut classes: Vec<Vec<usize>> = Vec::new();
+    for (pos, nodeid) in node_ids.iter().enumerate() {
+        let votes = settings
+            .nodes
+            .iter()
+            .find(|node| node.nodeid == *nodeid)
+            .map_or(0, |node| node.votes);
+        let key = (
+            votes,
+            link_mask(settings, *nodeid),
+            id_matters(settings, *nodeid).then_some(*nodeid),
+        );
+        match keys.iter().position(|existing| *existing == key) {
+            Some(index) => classes[index].push(pos),
+            None => {
+                keys.push(key);
+                classes.push(vec![pos]);
+            }
+        }
+    }
+    classes
+}
+
+/// Bell(n), saturating at `u128::MAX`.
+pub(crate) fn bell(n: usize) -> u128 {
+    let mut row = vec![1u128];
+    for _ in 0..n {
+        let mut next = Vec::with_capacity(row.len() + 1);
+        next.push(*row.last().unwrap_or(&1));
+        for value in &row {
+            let last = *next.last().unwrap_or(&0);
+            next.push(last.saturating_add(*value));
+        }
+        row = next;
+    }
+    row[0]
+}
+
+/// One set of failed links and the adjacency it leaves.
+struct LinkSet {
+    links_down: u8,
+    /// Per position: the nodes it can talk to.
+    adjacent: Vec<NodeSet>,
+    /// Every pair of runnable nodes can talk: every block is one clique.
+    complete: bool,
+}
+
+/// What a scenario ended in, in one case.
+#[derive(Clone, Copy)]
+struct Eval {
+    class: OutcomeClass,
+    any_quorate: bool,
+}
+
+/// Accumulators per number of down nodes.
+#[derive(Clone, Default)]
+struct SizeTally {
+    total: u128,
+    lose: u128,
+    cold_lose: u128,
+    /// Representatives of the down sets that lose quorum (running case), with weights.
+    losses: Vec<(NodeSet, u128)>,
+}
+
+/// Witness ordering: failed links, blocks, down nodes, then discovery order.
+type WitnessKey = (u32, usize, u32, u64);
+
+pub(super) struct Analyzer<'a> {
+    settings: &'a QuorumSettings,
+    options: ExhaustiveOptions,
+    node_ids: Vec<NodeId>,
+    classes: Vec<Vec<usize>>,
+    class_masks: Vec<NodeSet>,
+    /// `prefix[c][k]`: the first `k` positions of class `c`.
+    prefix: Vec<Vec<NodeSet>>,
+    all_singletons: bool,
+    all_links: u8,
+    link_sets: Vec<LinkSet>,
+    runnable: NodeSet,
+    initial: ClusterState,
+    stopped: ClusterState,
+    initial_quorate: NodeSet,
+    initial_rings: Vec<NodeSet>,
+    binomial: Vec<Vec<u128>>,
+    running_cache: SetMap<u32>,
+    cold_cache: SetMap<u32>,
+    cold_unstable_cache: HashMap<(NodeSet, u8), NodeSet>,
+    engine_runs: u64,
+    evaluated: u64,
+    leaves: u64,
+    total: u128,
+    class_counts: [[u128; 6]; 2],
+    split_counts: [u128; 2],
+    sizes: Vec<SizeTally>,
+    witness: Option<(WitnessKey, Scenario, Case)>,
+    rings: Vec<NodeSet>,
+    /// Block count vectors, `depth * classes.len()` flat.
+    vectors: Vec<u32>,
+    blocks: Vec<NodeSet>,
+    down: NodeSet,
+    remaining: Vec<u32>,
+}
+
+impl<'a> Analyzer<'a> {
+    pub(super) fn new(
+        settings: &'a QuorumSettings,
+        options: &ExhaustiveOptions,
+    ) -> Result<Analyzer<'a>, ExhaustiveError> {
+        let initial = ClusterState::new(settings)?;
+        let stopped = ClusterState::stopped(settings)?;
+        let node_ids = initial.nodeids().to_vec();
+        let count = node_ids.len();
+        let classes = if options.symmetry {
+            symmetry_classes(settings, &node_ids)
+        } else {
+            (0..count).map(|pos| vec![pos]).collect()
+        };
+        let class_masks: Vec<NodeSet> = classes
+            .iter()
+            .map(|class| class.iter().fold(0, |set, pos| set | bit(*pos)))
+            .collect();
+        let prefix: Vec<Vec<NodeSet>> = classes
+            .iter()
+            .map(|class| {
+                let mut masks = vec![0 as NodeSet];
+                for pos in class {
+                    let last = *masks.last().unwrap_or(&0);
+                    masks.push(last | bit(*pos));
+                }
+                masks
+            })
+            .collect();
+        let link_masks: Vec<u8> = node_ids
+            .iter()
+            .map(|nodeid| link_mask(settings, *nodeid))
+            .collect();
+        let all_links = link_masks.iter().fold(0u8, |all, mask| all | mask);
+        let runnable = initial.up_nodes();
+        let link_sets: Vec<LinkSet> = (0..=all_links)
+            .filter(|set| set & !all_links == 0 && (*set != all_links || all_links == 0))
+            .map(|links_down| {
+                let faults = LinkFaults {
+                    links_down,
+                    node_links_down: vec![0; count],
+                    pair_links_down: Vec::new(),
+                };
+                let group = vec![0u8; count];
+                let adjacent = adjacency(&Connectivity {
+                    links: &link_masks,
+                    up: runnable,
+                    group: &group,
+                    faults: &faults,
+                });
+                let complete = positions(runnable).all(|pos| adjacent[pos] | bit(pos) == runnable);
+                LinkSet {
+                    links_down,
+                    adjacent,
+                    complete,
+                }
+            })
+            .collect();
+        let lower_bound = bell(classes.len() + 1).saturating_mul(link_sets.len() as u128);
+        if lower_bound > u128::from(options.max_evaluated) {
+            return Err(ExhaustiveError::TooManyScenarios {
+                limit: options.max_evaluated,
+            });
+        }
+        let mut binomial = vec![vec![0u128; count + 1]; count + 1];
+        for n in 0..=count {
+            binomial[n][0] = 1;
+            for k in 1..=n {
+                binomial[n][k] = binomial[n - 1][k - 1]
+                    .checked_add(binomial[n - 1][k])
+                    .ok_or(ExhaustiveError::CountOverflow)?;
+            }
+        }
+        let initial_quorate = initial.quorate_set();
+        let initial_rings = (0..count).map(|pos| initial.ring(pos)).collect();
+        let all_singletons = classes.iter().all(|class| class.len() == 1);
+        let class_count = classes.len();
+        Ok(Analyzer {
+            settings,
+            options: *options,
+            node_ids,
+            classes,
+            class_masks,
+            prefix,
+            all_singletons,
+            all_links,
+            link_sets,
+            runnable,
+            initial,
+            stopped,
+            initial_quorate,
+            initial_rings,
+            binomial,
+            running_cache: SetMap::default(),
+            cold_cache: SetMap::default(),
+            cold_unstable_cache: HashMap::new(),
+            engine_runs: 0,
+            evaluated: 0,
+            leaves: 0,
+            total: 0,
+            class_counts: [[0; 6]; 2],
+            split_counts: [0; 2],
+            sizes: vec![SizeTally::default(); count + 1],
+            witness: None,
+            rings: Vec::new(),
+            vectors: Vec::new(),
+            blocks: Vec::new(),
+            down: 0,
+            remaining: vec![0; class_count],
+        })
+    }
+
+    /// Enumerates every orbit: each down vector, then each multiset of block vectors.
+    pub(super) fn run(&mut self, progress: &mut dyn FnMut(u64)) -> Result<(), ExhaustiveError> {
+        let class_count = self.classes.len();
+        let mut down_vector = vec![0u32; class_count];
+        loop {
+            let mut weight: u128 = 1;
+            let mut down: NodeSet = 0;
+            for class in 0..class_count {
+                let size = self.classes[class].len();
+                let taken = down_vector[class] as usize;
+                weight = weight
+                    .checked_mul(self.binomial[size][taken])
+                    .ok_or(ExhaustiveError::CountOverflow)?;
+                down |= self.prefix[class][taken];
+                self.remaining[class] = (size - taken) as u32;
+            }
+            self.down = down;
+            self.next_block(0, 1, weight, progress)?;
+            let mut class = 0;
+            loop {
+                if class == class_count {
+                    return Ok(());
+                }
+                if (down_vector[class] as usize) < self.classes[class].len() {
+                    down_vector[class] += 1;
+                    break;
+                }
+                down_vector[class] = 0;
+                class += 1;
+            }
+        }
+    }
+
+    /// Chooses the block at `depth` (or evaluates the scenario when no node is left).
+    /// `run` counts the blocks before it equal to the previous one (for the weight).
+    fn next_block(
+        &mut self,
+        depth: usize,
+        run: u128,
+        weight: u128,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ExhaustiveError> {
+        let class_count = self.classes.len();
+        let Some(first) = self.remaining.iter().position(|count| *count > 0) else {
+            return self.leaf(weight, progress);
+        };
+        self.vectors.resize((depth + 1) * class_count, 0);
+        let base = depth * class_count;
+        let mut tight = depth > 0;
+        for class in 0..first {
+            self.vectors[base + class] = 0;
+            if depth > 0 && self.vectors[base - class_count + class] > 0 {
+                tight = false;
+            }
+        }
+        self.place(depth, first, first, tight, run, weight, progress)
+    }
+
+    /// Chooses coordinate `class` of the block at `depth`: blocks come in non-increasing
+    /// lexicographic order, and each block holds at least one node of the first class that
+    /// still has nodes (otherwise a later, larger block would be needed).
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &mut self,
+        depth: usize,
+        class: usize,
+        first: usize,
+        tight: bool,
+        run: u128,
+        weight: u128,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ExhaustiveError> {
+        let class_count = self.classes.len();
+        let base = depth * class_count;
+        if class == class_count {
+            return self.commit(depth, tight, run, weight, progress);
+        }
+        let previous = if depth > 0 {
+            self.vectors[base - class_count + class]
+        } else {
+            u32::MAX
+        };
+        let mut high = self.remaining[class];
+        if tight {
+            high = high.min(previous);
+        }
+        let low = u32::from(class == first);
+        if low > high {
+            return Ok(());
+        }
+        for value in (low..=high).rev() {
+            self.vectors[base + class] = value;
+            self.place(
+                depth,
+                class + 1,
+                first,
+                tight && value == previous,
+                run,
+                weight,
+                progress,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The block at `depth` is chosen: update the weight, recurse, restore.
+    fn commit(
+        &mut self,
+        depth: usize,
+        equal: bool,
+        run: u128,
+        weight: u128,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ExhaustiveError> {
+        let class_count = self.classes.len();
+        let base = depth * class_count;
+        let new_run = if equal { run + 1 } else { 1 };
+        let mut new_weight = weight;
+        let mut mask: NodeSet = 0;
+        for class in 0..class_count {
+            let value = self.vectors[base + class];
+            if value == 0 {
+                continue;
+            }
+            let left = self.remaining[class] as usize;
+            new_weight = new_weight
+                .checked_mul(self.binomial[left][value as usize])
+                .ok_or(ExhaustiveError::CountOverflow)?;
+            let used = self.classes[class].len() - left;
+            let prefix = &self.prefix[class];
+            mask |= prefix[used + value as usize] & !prefix[used];
+        }
+        new_weight /= new_run;
+        for class in 0..class_count {
+            self.remaining[class] -= self.vectors[base + class];
+        }
+        self.blocks.push(mask);
+        let result = self.next_block(depth + 1, new_run, new_weight, progress);
+        self.blocks.pop();
+        for class in 0..class_count {
+            self.remaining[class] += self.vectors[base + class];
+        }
+        result
+    }
+
+    /// One canonical (down set, partition) with every link failure set.
+    fn leaf(&mut self, weight: u128, progress: &mut dyn FnMut(u64)) -> Result<(), ExhaustiveError> {
+        self.leaves += 1;
+        if self.leaves & 0x3fff == 0 {
+            progress(self.evaluated);
+        }
+        for index in 0..self.link_sets.len() {
+            self.evaluated += 1;
+            if self.evaluated > self.options.max_evaluated {
+                return Err(ExhaustiveError::TooManyScenarios {
+                    limit: self.options.max_evaluated,
+                });
+            }
+            self.total = self
+                .total
+                .checked_add(weight)
+                .ok_or(ExhaustiveError::CountOverflow)?;
+            let running = self.evaluate(Case::Running, index);
+            let running_split = running.class == OutcomeClass::SplitBrain;
+            let cold = self.evaluate(Case::ColdStart, index);
+            let cold_split = cold.class == OutcomeClass::SplitBrain;
+            for (case, eval) in [(0, running), (1, cold)] {
+                let slot = &mut self.class_counts[case][eval.class.index()];
+                *slot = slot.saturating_add(weight);
+            }
+            let links_down = self.link_sets[index].links_down;
+            if links_down == 0 && self.blocks.len() <= 1 {
+                let size = self.down.count_ones() as usize;
+                let tally = &mut self.sizes[size];
+                tally.total = tally.total.saturating_add(weight);
+                if !running.any_quorate {
+                    tally.lose = tally.lose.saturating_add(weight);
+                    tally.losses.push((self.down, weight));
+                }
+                if !cold.any_quorate {
+                    tally.cold_lose = tally.cold_lose.saturating_add(weight);
+                }
+            }
+            for (case, split) in [(Case::Running, running_split), (Case::ColdStart, cold_split)] {
+                if !split {
+                    continue;
+                }
+                let slot = &mut self.split_counts[usize::from(case == Case::ColdStart)];
+                *slot = slot.saturating_add(weight);
+                let key = (
+                    links_down.count_ones(),
+                    self.blocks.len(),
+                    self.down.count_ones(),
+                    self.evaluated,
+                );
+                if self.witness.as_ref().is_none_or(|(best, _, _)| key < *best) {
+                    self.witness = Some((
+                        key,
+                        Scenario {
+                            down: self.down,
+                            blocks: self.blocks.clone(),
+                            links_down,
+                        },
+                        case,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The canonical representative of `set`: the same count of nodes per class, taken
+    /// from the start of each class.
+    fn canonical(&self, set: NodeSet) -> NodeSet {
+        if self.all_singletons {
+            return set;
+        }
+        self.class_masks
+            .iter()
+            .zip(&self.prefix)
+            .fold(0, |canon, (mask, prefix)| {
+                canon | prefix[(set & mask).count_ones() as usize]
+            })
+    }
+
+    /// Evaluates the current scenario with link set `index` in `case`.
+    fn evaluate(&mut self, case: Case, index: usize) -> Eval {
+        let mut rings = std::mem::take(&mut self.rings);
+        rings.clear();
+        let mut running_nodes = 0u32;
+        let mut quorate_nodes = 0u32;
+        let mut unstable = false;
+        for block_index in 0..self.blocks.len() {
+            let block = self.blocks[block_index] & self.runnable;
+            if block == 0 {
+                continue;
+            }
+            running_nodes += block.count_ones();
+            if self.link_sets[index].complete {
+                quorate_nodes += self.stable(case, block, &mut rings);
+                continue;
+            }
+            let mut rest = block;
+            while rest != 0 {
+                let component = self.component(index, block, rest.trailing_zeros() as usize);
+                rest &= !component;
+                let adjacent = &self.link_sets[index].adjacent;
+                let clique = positions(component).all(|pos| (adjacent[pos] | bit(pos)) & component == component);
+                if clique {
+                    quorate_nodes += self.stable(case, component, &mut rings);
+                } else {
+                    unstable = true;
+                    quorate_nodes += self.unstable(case, component, index, &mut rings);
+                }
+            }
+        }
+        let split = rings
+            .iter()
+            .enumerate()
+            .any(|(at, a)| rings[at + 1..].iter().any(|b| a & b == 0));
+        self.rings = rings;
+        let class = if running_nodes == 0 {
+            OutcomeClass::AllDown
+        } else if split {
+            OutcomeClass::SplitBrain
+        } else if unstable {
+            OutcomeClass::Unstable
+        } else if quorate_nodes == 0 {
+            OutcomeClass::NoneQuorate
+        } else if quorate_nodes == running_nodes {
+            OutcomeClass::AllQuorate
+        } else {
+            OutcomeClass::OneQuorate
+        };
+        Eval {
+            class,
+            any_quorate: quorate_nodes > 0,
+        }
+    }
+
+    /// The connected component of `start` inside `within` under link set `index`.
+    fn component(&self, index: usize, within: NodeSet, start: usize) -> NodeSet {
+        let adjacent = &self.link_sets[index].adjacent;
+        let mut component = bit(start);
+        let mut frontier = component;
+        while frontier != 0 {
+            let mut next = 0;
+            for pos in positions(frontier) {
+                next |= adjacent[pos];
+            }
+            next &= within;
+            frontier = next & !component;
+            component |= next;
+        }
+        component
+    }
+
+    /// A stable membership `members`: its quorate node count (cached), ring recorded.
+    fn stable(&mut self, case: Case, members: NodeSet, rings: &mut Vec<NodeSet>) -> u32 {
+        let canon = self.canonical(members);
+        let cached = match case {
+            Case::Running => self.running_cache.get(&canon),
+            Case::ColdStart => self.cold_cache.get(&canon),
+        };
+        let quorate = match cached {
+            Some(quorate) => *quorate,
+            None => {
+                let quorate = self.run_engine(case, canon);
+                match case {
+                    Case::Running => self.running_cache.insert(canon, quorate),
+                    Case::ColdStart => self.cold_cache.insert(canon, quorate),
+                };
+                quorate
+            }
+        };
+        if quorate > 0 {
+            rings.push(members);
+        }
+        quorate
+    }
+
+    /// The engine's answer for one stable membership (canonical positions).
+    fn run_engine(&mut self, case: Case, members: NodeSet) -> u32 {
+        self.engine_runs += 1;
+        let (mut state, step) = match case {
+            Case::Running => {
+                let others = self.runnable & !members;
+                (
+                    self.initial.clone(),
+                    Step::Down(refs(&ids_in(&self.node_ids, others))),
+                )
+            }
+            Case::ColdStart => (
+                self.stopped.clone(),
+                Step::Up(vec![NodeSpec {
+                    partition: None,
+                    nodes: refs(&ids_in(&self.node_ids, members)),
+                }]),
+            ),
+        };
+        state.apply(self.settings, &step);
+        (state.quorate_set() & members).count_ones()
+    }
+
+    /// A partial mesh `nodes`: running, its nodes keep their fully joined state (and ring);
+    /// cold, they booted but never formed a ring (each is its own ring).
+    fn unstable(&mut self, case: Case, nodes: NodeSet, index: usize, rings: &mut Vec<NodeSet>) -> u32 {
+        match case {
+            Case::Running => {
+                let quorate = nodes & self.initial_quorate;
+                for pos in positions(quorate) {
+                    let ring = self.initial_rings[pos];
+                    if !rings.contains(&ring) {
+                        rings.push(ring);
+                    }
+                }
+                quorate.count_ones()
+            }
+            Case::ColdStart => {
+                let canon = self.canonical(nodes);
+                let links_down = self.link_sets[index].links_down;
+                let canon_quorate = match self.cold_unstable_cache.get(&(canon, links_down)) {
+                    Some(quorate) => *quorate,
+                    None => {
+                        self.engine_runs += 1;
+                        let mut state = self.stopped.clone();
+                        for step in link_steps(links_down) {
+                            state.apply(self.settings, &step);
+                        }
+                        state.apply(
+                            self.settings,
+                            &Step::Up(vec![NodeSpec {
+                                partition: None,
+                                nodes: refs(&ids_in(&self.node_ids, canon)),
+                            }]),
+                        );
+                        let quorate = state.quorate_set() & canon;
+                        self.cold_unstable_cache.insert((canon, links_down), quorate);
+                        quorate
+                    }
+                };
+                // Nodes of one class inside one group are interchangeable: map per class.
+                let quorate = self
+                    .class_masks
+                    .iter()
+                    .filter(|mask| canon_quorate & **mask != 0)
+                    .fold(0, |set, mask| set | (nodes & mask));
+                for pos in positions(quorate) {
+                    rings.push(bit(pos));
+                }
+                quorate.count_ones()
+            }
+        }
+    }
+
+    /// What one whole link failing alone does to the fully joined cluster.
+    fn single_link_failures(&self) -> Vec<LinkFailure> {
+        (0..8u8)
+            .filter(|link| self.all_links >> link & 1 == 1)
+            .map(|link| {
+                let mut state = self.initial.clone();
+                let outcome = state.apply(
+                    self.settings,
+                    &Step::Link {
+                        link,
+                        up: false,
+                        scope: LinkScope::All,
+                    },
+                );
+                let changes_membership = !outcome.unstable.is_empty()
+                    || positions(self.runnable).any(|pos| state.ring(pos) != self.initial_rings[pos]);
+                LinkFailure {
+                    link,
+                    changes_membership,
+                    quorum_kept: state.quorate_set() != 0,
+                    split_brain: outcome.split_brain,
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn finish(self) -> Analysis {
+        let ids = |set: NodeSet| ids_in(&self.node_ids, set);
+        let tolerated = |lose: &dyn Fn(&SizeTally) -> bool| -> Option<u32> {
+            match self.sizes.iter().position(lose) {
+                Some(0) => None,
+                Some(size) => Some(size as u32 - 1),
+                None => Some(self.sizes.len().saturating_sub(1) as u32),
+            }
+        };
+        let always_tolerated = tolerated(&|tally| tally.lose > 0);
+        let cold_tolerated = tolerated(&|tally| tally.cold_lose > 0);
+        let smallest_total_loss = self
+            .sizes
+            .iter()
+            .find(|tally| tally.lose > 0)
+            .map(|tally| {
+                tally
+                    .losses
+                    .iter()
+                    .map(|(down, count)| DownSet {
+                        down: ids(*down),
+                        count: *count,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let failure_sizes = self
+            .sizes
+            .iter()
+            .enumerate()
+            .map(|(size, tally)| FailureSize {
+                nodes_down: size as u32,
+                total: tally.total,
+                lose_quorum: tally.lose,
+                cold_start_lose_quorum: tally.cold_lose,
+            })
+            .collect();
+        let witness = self.witness.as_ref().map(|(_, scenario, case)| {
+            let script = witness_script(&self.node_ids, scenario, *case);
+            Witness {
+                replay_verified: replay_shows_split_brain(self.settings, &script),
+                script,
+                case: *case,
+                description: describe(&self.node_ids, scenario),
+            }
+        });
+        let classes = OutcomeClass::ALL
+            .iter()
+            .map(|class| ClassCount {
+                class: *class,
+                running: self.class_counts[0][class.index()],
+                cold_start: self.class_counts[1][class.index()],
+            })
+            .collect();
+        Analysis {
+            node_ids: self.node_ids.clone(),
+            symmetry_classes: self
+                .classes
+                .iter()
+                .map(|class| class.iter().map(|pos| self.node_ids[*pos]).collect())
+                .collect(),
+            links: (0..8u8).filter(|link| self.all_links >> link & 1 == 1).collect(),
+            startup_error: model::quorum::startup_error(self.settings).map(|error| error.to_string()),
+            scenarios: ScenarioCounts {
+                total: self.total,
+                evaluated: self.evaluated,
+                link_failure_sets: self.link_sets.len() as u32,
+                engine_runs: self.engine_runs,
+            },
+            always_tolerated_node_failures: always_tolerated,
+            cold_start_tolerated_missing_nodes: cold_tolerated,
+            failure_sizes,
+            smallest_total_loss,
+            split_brain: SplitBrain {
+                possible: self.witness.is_some(),
+                running: self.split_counts[0],
+                cold_start: self.split_counts[1],
+                witness,
+            },
+            single_link_failures: self.single_link_failures(),
+            classes,
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! Exhaustive failure analysis (`quorate whatif FILE --all`): every way the nodes can fail,
+//! evaluated with the votequorum engine, folded into counts and a summary.
+//!
+//! Owns `analyze`, its options, the result types (`Analysis` and its parts) and the witness
+//! scripts. The votequorum semantics live in `model::quorum`; this module only enumerates
+//! scenarios, asks the engine about each distinct membership once, and combines the answers.
+//! It must not do IO, read clocks or render anything (progress is a callback; the binary
+//! decides when and how to show it).
+//!
+//! # What is enumerated
+//!
+//! A *scenario* is a triple (down set, partition of the other nodes, failed links):
+//!
+//! - every node is either down or up, and the up nodes are split into a set partition
+//!   (blocks: nodes in different blocks cannot talk). Equivalently: a set partition of the
+//!   n nodes plus one extra marker element, whose block is the down set. For n nodes there
+//!   are Bell(n + 1) of them (10 nodes: 678,570, of which 115,975 = Bell(10) have every node
+//!   up);
+//! - every set F of whole links that fail (knet `ringN_addr` links, at every node), except
+//!   "every configured link": that is full isolation, which the partition into singletons
+//!   already covers. With L configured links there are 2^L − 1 such sets (one link: only
+//!   "no link failure"; udp/udpu count as one link).
+//!
+//! The total is Bell(n + 1) × (2^L − 1). Each scenario is evaluated twice:
+//!
+//! - **running**: the cluster was fully joined (`ClusterState::new`), then the whole failure
+//!   happens at once: one ring change per resulting membership. Nodes in a partial mesh
+//!   (an unstable group, spec 3.3) keep their previous, fully joined state;
+//! - **cold start**: every node stopped (`ClusterState::stopped`, no ev_tracking file), the
+//!   links in F down, then the up nodes boot together, each inside its block.
+//!
+//! Model time does not pass (no LMS window expires) and no quorum device casts its vote.
+//!
+//! # How it stays fast
+//!
+//! Memberships do not influence each other: a membership's outcome depends only on its own
+//! node set (and the starting state, which is the same for every scenario). So the engine
+//! runs once per distinct membership and case, and every scenario is combined from cached
+//! answers. On top of that, nodes that are interchangeable (same votes, same links, and not
+//! singled out by their node id: auto_tie_breaker makes ids matter) form symmetry classes;
+//! only one canonical scenario per orbit is evaluated (blocks as count vectors per class,
+//! in non-increasing lexicographic order) and weighted by the number of concrete scenarios
+//! it stands for, so every count equals the count of the plain enumeration.
+
+mod enumerate;
+#[cfg(test)]
+mod tests;
+
+use model::quorum::{ClusterState, NodeId, NodeSet, QuorumSettings, TooManyNodes};
+use model::scenario::{self, LinkScope, NodeRef, NodeSpec, Step};
+use serde::Serialize;
+
+pub use enumerate::symmetry_classes;
+
+/// Options of one analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExhaustiveOptions {
+    /// Use symmetry classes (off: every node is its own class, the plain enumeration).
+    pub symmetry: bool,
+    /// Give up (with `ExhaustiveError::TooManyScenarios`) after this many canonical scenarios.
+    pub max_evaluated: u64,
+}
+
+impl Default for ExhaustiveOptions {
+    fn default() -> ExhaustiveOptions {
+        ExhaustiveOptions {
+            symmetry: true,
+            max_evaluated: 20_000_000,
+        }
+    }
+}
+
+/// Why the analysis cannot be done.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExhaustiveError {
+    /// The configuration has more node ids than the engine models.
+    #[error(transparent)]
+    TooManyNodes(#[from] TooManyNodes),
+    /// Even after symmetry reduction there are too many scenarios.
+    #[error(
+        "more than {limit} distinct scenarios to evaluate even after symmetry reduction: \
+         the cluster has too many distinguishable nodes for an exhaustive analysis"
+    )]
+    TooManyScenarios {
+        /// The limit that was reached.
+        limit: u64,
+    },
+    /// A scenario count does not fit in 128 bits.
+    #[error("the number of scenarios does not fit in 128 bits: the cluster is too large to count exhaustively")]
+    CountOverflow,
+}
+
+/// Which starting point a scenario is evaluated from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Case {
+    /// A fully joined cluster suffers the failure.
+    Running,
+    /// The nodes boot inside the failure.
+    ColdStart,
+}
+
+impl Case {
+    /// `running` or `cold-start`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Case::Running => "running",
+            Case::ColdStart => "cold-start",
+        }
+    }
+}
+
+/// What a scenario ends in. Checked in this order: the first that applies wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeClass {
+    /// No node runs.
+    AllDown,
+    /// Two disjoint memberships are quorate at once.
+    SplitBrain,
+    /// Some group is a partial mesh: totem cannot settle, nothing is predicted for it.
+    Unstable,
+    /// Nodes run, none is quorate.
+    NoneQuorate,
+    /// Every running node is quorate (in one membership).
+    AllQuorate,
+    /// One membership is quorate, the other running nodes are not.
+    OneQuorate,
+}
+
+impl OutcomeClass {
+    /// Every class, in report order.
+    pub const ALL: [OutcomeClass; 6] = [
+        OutcomeClass::AllQuorate,
+        OutcomeClass::OneQuorate,
+        OutcomeClass::NoneQuorate,
+        OutcomeClass::SplitBrain,
+        OutcomeClass::Unstable,
+        OutcomeClass::AllDown,
+    ];
+
+    /// The stable kebab-case name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeClass::AllQuorate => "all-quorate",
+            OutcomeClass::OneQuorate => "one-quorate",
+            OutcomeClass::NoneQuorate => "none-quorate",
+            OutcomeClass::SplitBrain => "split-brain",
+            OutcomeClass::Unstable => "unstable",
+            OutcomeClass::AllDown => "all-down",
+        }
+    }
+
+    /// A short phrase for humans.
+    pub fn label(self) -> &'static str {
+        match self {
+            OutcomeClass::AllQuorate => "every running node quorate",
+            OutcomeClass::OneQuorate => "one partition keeps quorum",
+            OutcomeClass::NoneQuorate => "nobody quorate",
+            OutcomeClass::SplitBrain => "split-brain",
+            OutcomeClass::Unstable => "partial mesh (membership undefined)",
+            OutcomeClass::AllDown => "no node running",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            OutcomeClass::AllQuorate => 0,
+            OutcomeClass::OneQuorate => 1,
+            OutcomeClass::NoneQuorate => 2,
+            OutcomeClass::SplitBrain => 3,
+            OutcomeClass::Unstable => 4,
+            OutcomeClass::AllDown => 5,
+        }
+    }
+}
+
+/// How many scenarios there are and how many were evaluated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScenarioCounts {
+    /// Concrete scenarios: Bell(n + 1) × link failure sets (each evaluated in both cases).
+    pub total: u128,
+    /// Canonical scenarios evaluated after symmetry reduction.
+    pub evaluated: u64,
+    /// Whole-link failure sets per partition (2^L − 1).
+    pub link_failure_sets: u32,
+    /// Engine runs (distinct memberships, both cases).
+    pub engine_runs: u64,
+}
+
+/// Node failures of one size (no partition, no link failure), from a running cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailureSize {
+    /// How many nodes are down.
+    pub nodes_down: u32,
+    /// How many down sets of that size there are.
+    pub total: u128,
+    /// How many of them leave no quorate node (running case).
+    pub lose_quorum: u128,
+    /// How many of them leave no quorate node when the rest boot from cold.
+    pub cold_start_lose_quorum: u128,
+}
+
+/// A set of down nodes, standing for `count` symmetric sets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DownSet {
+    /// The representative's node ids, ascending.
+    pub down: Vec<NodeId>,
+    /// How many concrete down sets it stands for (itself included).
+    pub count: u128,
+}
+
+/// A scenario that is split-brain, as a script `quorate whatif FILE -s` replays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Witness {
+    /// The scenario language script (lines separated by `\n`).
+    pub script: String,
+    /// Which case showed the split-brain.
+    pub case: Case,
+    /// The scenario in words, e.g. `partition 1 | 2`.
+    pub description: String,
+    /// Replaying `script` from a fully started cluster shows the split-brain (checked here).
+    pub replay_verified: bool,
+}
+
+/// Split-brain findings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SplitBrain {
+    /// Some scenario (either case) is split-brain.
+    pub possible: bool,
+    /// Split-brain scenarios, running case.
+    pub running: u128,
+    /// Split-brain scenarios, cold-start case.
+    pub cold_start: u128,
+    /// The smallest one: fewest failed links, then fewest blocks, then fewest down nodes.
+    pub witness: Option<Witness>,
+}
+
+/// What one whole link failing (and nothing else) does to a running cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkFailure {
+    /// The link number.
+    pub link: u8,
+    /// Some node's membership changes (or becomes undefined).
+    pub changes_membership: bool,
+    /// Some node is still quorate afterwards.
+    pub quorum_kept: bool,
+    /// Two memberships are quorate afterwards.
+    pub split_brain: bool,
+}
+
+/// The count of one outcome class in both cases.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClassCount {
+    /// The class.
+    pub class: OutcomeClass,
+    /// Scenarios in that class, running case.
+    pub running: u128,
+    /// Scenarios in that class, cold-start case.
+    pub cold_start: u128,
+}
+
+/// The result of `analyze`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    /// Node ids of the universe, in nodelist order.
+    pub node_ids: Vec<NodeId>,
+    /// The symmetry classes used (node ids per class).
+    pub symmetry_classes: Vec<Vec<NodeId>>,
+    /// Configured links (knet link numbers; udp/udpu: link 0).
+    pub links: Vec<u8>,
+    /// Why corosync refuses to start on every node, if it does (then nothing ever runs).
+    pub startup_error: Option<String>,
+    /// Counts.
+    pub scenarios: ScenarioCounts,
+    /// Largest k such that every failure of at most k nodes leaves a quorate membership
+    /// (running case). `None`: even the intact cluster is not quorate.
+    pub always_tolerated_node_failures: Option<u32>,
+    /// Same for a cold start with k nodes missing. `None`: a full cold start is not quorate.
+    pub cold_start_tolerated_missing_nodes: Option<u32>,
+    /// Per number of down nodes: how many such failures lose quorum everywhere.
+    pub failure_sizes: Vec<FailureSize>,
+    /// The smallest down sets after which no node is quorate (running case).
+    pub smallest_total_loss: Vec<DownSet>,
+    /// Split-brain findings.
+    pub split_brain: SplitBrain,
+    /// Each configured link failing alone.
+    pub single_link_failures: Vec<LinkFailure>,
+    /// Outcome classes, in `OutcomeClass::ALL` order.
+    pub classes: Vec<ClassCount>,
+}
+
+/// Runs the exhaustive analysis of `settings`. `progress` is called now and then with the
+/// number of canonical scenarios evaluated so far.
+pub fn analyze(
+    settings: &QuorumSettings,
+    options: &ExhaustiveOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Analysis, ExhaustiveError> {
+    let mut analyzer = enumerate::Analyzer::new(settings, options)?;
+    analyzer.run(progress)?;
+    Ok(analyzer.finish())
+}
+
+/// A scenario by concrete node sets (positions of the universe).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Scenario {
+    /// Down nodes.
+    pub down: NodeSet,
+    /// The blocks of up nodes.
+    pub blocks: Vec<NodeSet>,
+    /// Failed links (bit L = link L).
+    pub links_down: u8,
+}
+
+fn ids_in(node_ids: &[NodeId], set: NodeSet) -> Vec<NodeId> {
+    let mut ids: Vec<NodeId> = (0..node_ids.len())
+        .filter(|pos| set >> pos & 1 == 1)
+        .map(|pos| node_ids[pos])
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn refs(ids: &[NodeId]) -> Vec<NodeRef> {
+    ids.iter().map(|id| NodeRef::Id(*id)).collect()
+}
+
+fn link_steps(links_down: u8) -> Vec<Step> {
+    (0..8u8)
+        .filter(|link| links_down >> link & 1 == 1)
+        .map(|link| Step::Link {
+            link,
+            up: false,
+            scope: LinkScope::All,
+        })
+        .collect()
+}
+
+/// The script that replays `scenario` in `case` from a fully started cluster.
+///
+/// Running: one `split` puts every block after the first into its own partition and every
+/// down node alone into a partition of its own (so that its crash later changes nobody's
+/// membership), then the links fail, then the down nodes crash. Without link failures this
+/// is exactly the one-step failure. Cold start: every node crashes, the links fail, then
+/// the up nodes boot, each block in its partition, in one step.
+pub(crate) fn witness_script(node_ids: &[NodeId], scenario: &Scenario, case: Case) -> String {
+    let mut steps = Vec::new();
+    let down = ids_in(node_ids, scenario.down);
+    match case {
+        Case::Running => {
+            let mut specs = Vec::new();
+            let mut partition = 1u8;
+            for block in scenario.blocks.iter().skip(1) {
+                specs.push(NodeSpec {
+                    partition: Some(partition),
+                    nodes: refs(&ids_in(node_ids, *block)),
+                });
+                partition = partition.saturating_add(1);
+            }
+            for id in &down {
+                specs.push(NodeSpec {
+                    partition: Some(partition),
+                    nodes: vec![NodeRef::Id(*id)],
+                });
+                partition = partition.saturating_add(1);
+            }
+            if !specs.is_empty() {
+                steps.push(Step::Move(specs));
+            }
+            steps.extend(link_steps(scenario.links_down));
+            if !down.is_empty() {
+                steps.push(Step::Down(refs(&down)));
+            }
+        }
+        Case::ColdStart => {
+            steps.push(Step::Down(refs(node_ids)));
+            steps.extend(link_steps(scenario.links_down));
+            let specs: Vec<NodeSpec> = scenario
+                .blocks
+                .iter()
+                .enumerate()
+                .map(|(index, block)| NodeSpec {
+                    partition: (index > 0).then(|| u8::try_from(index).unwrap_or(u8::MAX)),
+                    nodes: refs(&ids_in(node_ids, *block)),
+                })
+                .collect();
+            if !specs.is_empty() {
+                steps.push(Step::Up(specs));
+            }
+        }
+    }
+    let lines: Vec<String> = steps.iter().map(|step| step.to_string()).collect();
+    lines.join("\n")
+}
+
+/// `partition 1,2 | 3` plus down nodes and failed links, for humans.
+pub(crate) fn describe(node_ids: &[NodeId], scenario: &Scenario) -> String {
+    let list = |set: NodeSet| {
+        ids_in(node_ids, set)
+            .iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut parts = Vec::new();
+    if scenario.blocks.len() > 1 {
+        let blocks: Vec<String> = scenario.blocks.iter().map(|block| list(*block)).collect();
+        parts.push(format!("partition {}", blocks.join(" | ")));
+    }
+    if scenario.down != 0 {
+        parts.push(format!("down {}", list(scenario.down)));
+    }
+    if scenario.links_down != 0 {
+        let links: Vec<String> = (0..8u8)
+            .filter(|link| scenario.links_down >> link & 1 == 1)
+            .map(|link| link.to_string())
+            .collect();
+        parts.push(format!("link {} down", links.join(",")));
+    }
+    if parts.is_empty() {
+        "no failure".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Replays `script` from `ClusterState::new` and says whether the final state is
+/// split-brain.
+pub fn replay_shows_split_brain(settings: &QuorumSettings, script: &str) -> bool {
+    let Ok(parsed) = scenario::parse(script) else {
+        return false;
+    };
+    let Ok(mut state) = ClusterState::new(settings) else {
+        return false;
+    };
+    for step in &parsed.steps {
+        state.apply(settings, step);
+    }
+    state.split_brain()
+}

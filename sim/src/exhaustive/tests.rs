@@ -1,0 +1,389 @@
+//! Tests of the exhaustive analysis: counts against Bell numbers, symmetry reduction against
+//! the plain enumeration, the membership cache against whole-scenario engine runs, and the
+//! split-brain findings of the spec's test vectors.
+
+use super::enumerate::bell;
+use super::*;
+use model::quorum::{NodeSettings, TieBreaker, Transport};
+
+fn analyze_with(settings: &QuorumSettings, symmetry: bool) -> Analysis {
+    let options = ExhaustiveOptions {
+        symmetry,
+        ..ExhaustiveOptions::default()
+    };
+    analyze(settings, &options, &mut |_| {}).unwrap()
+}
+
+fn with_votes(votes: &[u32]) -> QuorumSettings {
+    let mut settings = QuorumSettings::plain(votes.len() as u32);
+    for (node, vote) in settings.nodes.iter_mut().zip(votes) {
+        node.votes = *vote;
+    }
+    settings
+}
+
+fn two_node(wait_for_all: Option<bool>) -> QuorumSettings {
+    let mut settings = QuorumSettings::plain(2);
+    settings.two_node = true;
+    settings.wait_for_all = wait_for_all;
+    settings
+}
+
+/// Configurations with interesting symmetry: equal and unequal votes, options, links.
+fn variety() -> Vec<(&'static str, QuorumSettings)> {
+    let mut list = vec![
+        ("plain 3", QuorumSettings::plain(3)),
+        ("plain 5", QuorumSettings::plain(5)),
+        ("votes 1 1 2 3", with_votes(&[1, 1, 2, 3])),
+        ("votes 2 1 1 1 2 1", with_votes(&[2, 1, 1, 1, 2, 1])),
+        ("two_node", two_node(None)),
+        ("two_node wfa 0", two_node(Some(false))),
+    ];
+    let mut expected = QuorumSettings::plain(4);
+    expected.expected_votes = Some(3);
+    list.push(("4 nodes expected_votes 3", expected));
+    let mut wait = QuorumSettings::plain(5);
+    wait.wait_for_all = Some(true);
+    list.push(("5 nodes wait_for_all", wait));
+    let mut atb = QuorumSettings::plain(4);
+    atb.auto_tie_breaker = true;
+    list.push(("4 nodes atb lowest", atb));
+    let mut atb_list = QuorumSettings::plain(6);
+    atb_list.auto_tie_breaker = true;
+    atb_list.auto_tie_breaker_node = Some(TieBreaker::List(vec![4]));
+    list.push(("6 nodes atb list 4", atb_list));
+    let mut lms = QuorumSettings::plain(5);
+    lms.last_man_standing = true;
+    list.push(("5 nodes lms", lms));
+    let mut links = QuorumSettings::plain(5);
+    for (node, node_links) in links.nodes.iter_mut().zip([vec![0, 1], vec![0, 1], vec![0], vec![1], vec![0, 1]]) {
+        node.links = node_links;
+    }
+    list.push(("5 nodes mixed links", links));
+    let mut udpu = with_votes(&[1, 1, 1, 2]);
+    udpu.transport = Transport::Udpu;
+    for node in &mut udpu.nodes {
+        node.links = vec![0, 1];
+    }
+    list.push(("udpu with two addresses", udpu));
+    list
+}
+
+#[test]
+fn totals_are_bell_numbers_times_link_sets() {
+    for count in 1..=6u32 {
+        let settings = QuorumSettings::plain(count);
+        for symmetry in [true, false] {
+            let analysis = analyze_with(&settings, symmetry);
+            assert_eq!(analysis.scenarios.total, bell(count as usize + 1), "{count} nodes");
+            assert_eq!(analysis.scenarios.link_failure_sets, 1);
+        }
+    }
+    assert_eq!(bell(10), 115_975);
+    assert_eq!(bell(11), 678_570);
+    let mut two_links = QuorumSettings::plain(4);
+    for node in &mut two_links.nodes {
+        node.links = vec![0, 1];
+    }
+    let analysis = analyze_with(&two_links, true);
+    assert_eq!(analysis.scenarios.link_failure_sets, 3);
+    assert_eq!(analysis.scenarios.total, bell(5) * 3);
+}
+
+#[test]
+fn symmetry_reduction_gives_the_counts_of_the_plain_enumeration() {
+    for (name, settings) in variety() {
+        let reduced = analyze_with(&settings, true);
+        let plain = analyze_with(&settings, false);
+        assert_eq!(reduced.scenarios.total, plain.scenarios.total, "{name}");
+        assert_eq!(reduced.classes, plain.classes, "{name}");
+        assert_eq!(reduced.failure_sizes, plain.failure_sizes, "{name}");
+        assert_eq!(reduced.split_brain.running, plain.split_brain.running, "{name}");
+        assert_eq!(reduced.split_brain.cold_start, plain.split_brain.cold_start, "{name}");
+        assert_eq!(
+            reduced.always_tolerated_node_failures, plain.always_tolerated_node_failures,
+            "{name}"
+        );
+        let losses = |analysis: &Analysis| -> u128 {
+            analysis
+                .smallest_total_loss
+                .iter()
+                .map(|set| set.count)
+                .sum()
+        };
+        assert_eq!(losses(&reduced), losses(&plain), "{name}");
+        assert!(
+            reduced.scenarios.evaluated <= plain.scenarios.evaluated,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn identical_nodes_collapse_to_integer_partitions() {
+    let analysis = analyze_with(&QuorumSettings::plain(8), true);
+    // Orbits: a down count k and an integer partition of 8 - k: sum of p(0..=8).
+    let partitions = [1u64, 1, 2, 3, 5, 7, 11, 15, 22];
+    assert_eq!(analysis.scenarios.evaluated, partitions.iter().sum::<u64>());
+    assert_eq!(analysis.symmetry_classes.len(), 1);
+}
+
+/// All set partitions of `0..count` as restricted growth strings.
+fn set_partitions(count: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut current = vec![0usize; count];
+    fn go(index: usize, max: usize, current: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if index == current.len() {
+            out.push(current.clone());
+            return;
+        }
+        for block in 0..=max + 1 {
+            current[index] = block;
+            go(index + 1, max.max(block), current, out);
+        }
+    }
+    if count == 0 {
+        out.push(Vec::new());
+    } else {
+        go(1, 0, &mut current, &mut out);
+    }
+    out
+}
+
+/// The class of the final state of a whole-scenario engine run.
+fn class_of(state: &ClusterState) -> OutcomeClass {
+    let up = state.up_nodes();
+    let quorate = state.quorate_set();
+    if up == 0 {
+        OutcomeClass::AllDown
+    } else if state.split_brain() {
+        OutcomeClass::SplitBrain
+    } else if quorate == 0 {
+        OutcomeClass::NoneQuorate
+    } else if quorate == up {
+        OutcomeClass::AllQuorate
+    } else {
+        OutcomeClass::OneQuorate
+    }
+}
+
+/// Brute force without the cache: every (down set, partition) as a script through the
+/// engine, both cases, classified from the final state.
+fn brute_force(settings: &QuorumSettings) -> Vec<ClassCount> {
+    let initial = ClusterState::new(settings).unwrap();
+    let node_ids = initial.nodeids().to_vec();
+    let count = node_ids.len();
+    let mut counts: Vec<ClassCount> = OutcomeClass::ALL
+        .iter()
+        .map(|class| ClassCount {
+            class: *class,
+            running: 0,
+            cold_start: 0,
+        })
+        .collect();
+    for labels in set_partitions(count + 1) {
+        // Element `count` marks the down block.
+        let down_label = labels[count];
+        let mut down: NodeSet = 0;
+        let mut blocks: Vec<NodeSet> = Vec::new();
+        let mut block_labels: Vec<usize> = Vec::new();
+        for (pos, label) in labels[..count].iter().enumerate() {
+            if *label == down_label {
+                down |= 1 << pos;
+                continue;
+            }
+            match block_labels.iter().position(|existing| existing == label) {
+                Some(index) => blocks[index] |= 1 << pos,
+                None => {
+                    block_labels.push(*label);
+                    blocks.push(1 << pos);
+                }
+            }
+        }
+        let scenario = Scenario {
+            down,
+            blocks,
+            links_down: 0,
+        };
+        for case in [Case::Running, Case::ColdStart] {
+            let script = witness_script(&node_ids, &scenario, case);
+            let parsed = model::scenario::parse(&script).unwrap();
+            let mut state = initial.clone();
+            for step in &parsed.steps {
+                let outcome = state.apply(settings, step);
+                assert!(!outcome.rejected, "{script}: {:?}", outcome.notes);
+            }
+            let class = class_of(&state);
+            let entry = counts.iter_mut().find(|entry| entry.class == class).unwrap();
+            match case {
+                Case::Running => entry.running += 1,
+                Case::ColdStart => entry.cold_start += 1,
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn cached_memberships_agree_with_whole_scenario_engine_runs() {
+    for (name, settings) in variety() {
+        let one_link = settings.nodes.iter().all(|node| node.links == [0]);
+        if !one_link || settings.nodes.len() > 5 {
+            continue;
+        }
+        let analysis = analyze_with(&settings, true);
+        assert_eq!(analysis.classes, brute_force(&settings), "{name}");
+    }
+}
+
+#[test]
+fn two_node_splits_in_the_running_case_tv12() {
+    let settings = two_node(None);
+    let analysis = analyze_with(&settings, true);
+    assert!(analysis.split_brain.possible);
+    let witness = analysis.split_brain.witness.unwrap();
+    assert_eq!(witness.case, Case::Running);
+    assert_eq!(witness.script, "move 1:2");
+    assert_eq!(witness.description, "partition 1 | 2");
+    assert!(witness.replay_verified);
+    assert!(replay_shows_split_brain(&settings, &witness.script));
+    // wait_for_all (on by default with two_node) protects the cold start.
+    assert_eq!(analysis.split_brain.cold_start, 0);
+}
+
+#[test]
+fn two_node_without_wait_for_all_splits_at_cold_start() {
+    let settings = two_node(Some(false));
+    let analysis = analyze_with(&settings, true);
+    assert!(analysis.split_brain.cold_start > 0);
+    let cold = analyze_with(&settings, true);
+    assert!(cold.split_brain.witness.unwrap().replay_verified);
+    // The same scenario as a cold start: boot each node alone.
+    let script = "down 1 2\nup 1 1:2";
+    assert!(replay_shows_split_brain(&settings, script));
+}
+
+#[test]
+fn low_expected_votes_split_only_at_cold_start() {
+    let mut settings = QuorumSettings::plain(4);
+    settings.expected_votes = Some(3);
+    let analysis = analyze_with(&settings, true);
+    assert_eq!(analysis.split_brain.running, 0);
+    assert!(analysis.split_brain.possible);
+    let witness = analysis.split_brain.witness.unwrap();
+    assert_eq!(witness.case, Case::ColdStart);
+    assert_eq!(witness.description, "partition 1,2 | 3,4");
+    assert_eq!(witness.script, "down 1 2 3 4\nup 1,2 1:3,4");
+    assert!(witness.replay_verified);
+}
+
+#[test]
+fn plain_clusters_tolerate_a_minority_and_never_split() {
+    for (count, tolerated) in [(3u32, 1u32), (5, 2), (4, 1)] {
+        let analysis = analyze_with(&QuorumSettings::plain(count), true);
+        assert!(!analysis.split_brain.possible, "{count} nodes");
+        assert!(analysis.split_brain.witness.is_none());
+        assert_eq!(analysis.always_tolerated_node_failures, Some(tolerated), "{count} nodes");
+        let smallest = &analysis.smallest_total_loss;
+        assert_eq!(smallest.len(), 1, "one representative for identical nodes");
+        assert_eq!(smallest[0].down.len() as u32, tolerated + 1);
+        let expected: u128 = (0..=tolerated).fold(1u128, |acc, k| acc * u128::from(count - k))
+            / (1..=u128::from(tolerated + 1)).product::<u128>();
+        assert_eq!(smallest[0].count, expected, "C({count}, {})", tolerated + 1);
+    }
+}
+
+#[test]
+fn heavy_node_failure_is_the_smallest_total_loss() {
+    // 1+1+3 votes: quorum 3; losing the 3-vote node loses quorum everywhere.
+    let analysis = analyze_with(&with_votes(&[1, 1, 3]), true);
+    assert_eq!(analysis.always_tolerated_node_failures, Some(0));
+    assert_eq!(
+        analysis.smallest_total_loss,
+        vec![DownSet {
+            down: vec![3],
+            count: 1
+        }]
+    );
+}
+
+#[test]
+fn single_link_failures_matter_only_without_redundancy() {
+    let one = analyze_with(&QuorumSettings::plain(3), true);
+    assert_eq!(
+        one.single_link_failures,
+        vec![LinkFailure {
+            link: 0,
+            changes_membership: true,
+            quorum_kept: false,
+            split_brain: false,
+        }]
+    );
+    let mut two = QuorumSettings::plain(3);
+    for node in &mut two.nodes {
+        node.links = vec![0, 1];
+    }
+    let analysis = analyze_with(&two, true);
+    assert_eq!(analysis.single_link_failures.len(), 2);
+    assert!(analysis
+        .single_link_failures
+        .iter()
+        .all(|failure| !failure.changes_membership && failure.quorum_kept));
+    let mut mixed = two.clone();
+    mixed.nodes[2].links = vec![0];
+    let analysis = analyze_with(&mixed, true);
+    let changes: Vec<bool> = analysis
+        .single_link_failures
+        .iter()
+        .map(|failure| failure.changes_membership)
+        .collect();
+    assert_eq!(changes, vec![true, false]);
+}
+
+#[test]
+fn partial_mesh_is_its_own_class() {
+    // Node 3 has only link 0, node 4 only link 1: with every link up, 3 and 4 cannot talk.
+    let mut settings = QuorumSettings::plain(4);
+    for (node, links) in settings.nodes.iter_mut().zip([vec![0, 1], vec![0, 1], vec![0], vec![1]]) {
+        node.links = links;
+    }
+    let analysis = analyze_with(&settings, true);
+    let unstable = analysis
+        .classes
+        .iter()
+        .find(|entry| entry.class == OutcomeClass::Unstable)
+        .unwrap();
+    assert!(unstable.running > 0);
+    assert!(unstable.cold_start > 0);
+}
+
+#[test]
+fn nodes_without_links_never_run() {
+    let mut settings = QuorumSettings::plain(3);
+    settings.nodes.push(NodeSettings {
+        nodeid: 4,
+        name: "node4".to_string(),
+        votes: 1,
+        links: Vec::new(),
+    });
+    let analysis = analyze_with(&settings, true);
+    assert_eq!(analysis.scenarios.total, bell(5));
+    // 3 of 4 expected votes: one more failure loses quorum.
+    assert_eq!(analysis.always_tolerated_node_failures, Some(0));
+}
+
+#[test]
+fn too_many_distinguishable_nodes_is_an_error() {
+    let mut settings = QuorumSettings::plain(20);
+    settings.auto_tie_breaker = true;
+    let error = analyze(&settings, &ExhaustiveOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(matches!(error, ExhaustiveError::TooManyScenarios { .. }));
+}
+
+#[test]
+fn thirty_two_identical_nodes_are_fast_to_enumerate() {
+    let analysis = analyze_with(&QuorumSettings::plain(32), true);
+    assert_eq!(analysis.scenarios.total, bell(33));
+    assert_eq!(analysis.always_tolerated_node_failures, Some(15));
+    assert!(!analysis.split_brain.possible);
+}
