@@ -24,7 +24,7 @@ fn cluster(nodes: u32, totem_extra: &str) -> String {
 
 #[test]
 fn effective_timing_matches_the_reference_table() {
-    // Spec 3.4: (nodes, coefficient, token, retransmit, hold, consensus, ping timeout, interval).
+    // Spec 3.4, every row also read back from a running corosync 3.1.7: (nodes, coefficient, token, retransmit, hold, consensus, ping timeout, interval).
     type Row = (u32, Option<u32>, u32, u32, u32, u32, u32, u32);
     let table: &[Row] = &[
         (2, None, 3000, 714, 561, 3600, 1500, 750),
@@ -55,6 +55,39 @@ fn effective_timing_matches_the_reference_table() {
             "{nodes} nodes"
         );
         assert_eq!(effective.token + effective.consensus, token + consensus);
+    }
+}
+
+#[test]
+fn effective_timing_matches_the_real_daemon_in_odd_cases() {
+    // Read back from a running corosync 3.1.7 (`corosync-cmapctl -b runtime.config`).
+    let cases: &[(u32, &str, [u32; 6])] = &[
+        (
+            3,
+            "    token: 1000\n    token_retransmits_before_loss_const: 10\n    interface {\n        linknumber: 0\n        knet_pong_count: 5\n    }\n",
+            [1650, 161, 118, 1980, 330, 165],
+        ),
+        // uint32 wrap-around: 4294967295 + 650.
+        (3, "    token: 4294967295\n", [649, 154, 113, 778, 324, 162]),
+        (6, "    token_coefficient: 0\n    consensus: 9000\n", [3000, 714, 561, 9000, 1500, 750]),
+    ];
+    for (nodes, extra, expected) in cases {
+        let (config, diagnostics) = check(&cluster(*nodes, extra));
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let effective = &config.effective;
+        let link = &effective.links[0];
+        assert_eq!(
+            [
+                effective.token,
+                effective.token_retransmit,
+                effective.hold,
+                effective.consensus,
+                link.knet_ping_timeout,
+                link.knet_ping_interval
+            ],
+            *expected,
+            "{extra}"
+        );
     }
 }
 
