@@ -316,9 +316,9 @@ impl<'a> Analyzer<'a> {
         loop {
             let mut weight: u128 = 1;
             let mut down: NodeSet = 0;
-            for class in 0..class_count {
+            for (class, taken) in down_vector.iter().enumerate() {
                 let size = self.classes[class].len();
-                let taken = down_vector[class] as usize;
+                let taken = *taken as usize;
                 weight = weight
                     .checked_mul(self.binomial[size][taken])
                     .ok_or(ExhaustiveError::CountOverflow)?;
@@ -556,7 +556,8 @@ impl<'a> Analyzer<'a> {
                 let component = self.component(index, block, rest.trailing_zeros() as usize);
                 rest &= !component;
                 let adjacent = &self.link_sets[index].adjacent;
-                let clique = positions(component).all(|pos| (adjacent[pos] | bit(pos)) & component == component);
+                let clique =
+                    positions(component).all(|pos| (adjacent[pos] | bit(pos)) & component == component);
                 if clique {
                     quorate_nodes += self.stable(case, component, &mut rings);
                 } else {

@@ -87,7 +87,9 @@ pub enum ExhaustiveError {
         limit: u64,
     },
     /// A scenario count does not fit in 128 bits.
-    #[error("the number of scenarios does not fit in 128 bits: the cluster is too large to count exhaustively")]
+    #[error(
+        "the number of scenarios does not fit in 128 bits: the cluster is too large to count exhaustively"
+    )]
     CountOverflow,
 }
 

@@ -56,7 +56,12 @@ fn variety() -> Vec<(&'static str, QuorumSettings)> {
     lms.last_man_standing = true;
     list.push(("5 nodes lms", lms));
     let mut links = QuorumSettings::plain(5);
-    for (node, node_links) in links.nodes.iter_mut().zip([vec![0, 1], vec![0, 1], vec![0], vec![1], vec![0, 1]]) {
+    for (node, node_links) in
+        links
+            .nodes
+            .iter_mut()
+            .zip([vec![0, 1], vec![0, 1], vec![0], vec![1], vec![0, 1]])
+    {
         node.links = node_links;
     }
     list.push(("5 nodes mixed links", links));
@@ -75,7 +80,11 @@ fn totals_are_bell_numbers_times_link_sets() {
         let settings = QuorumSettings::plain(count);
         for symmetry in [true, false] {
             let analysis = analyze_with(&settings, symmetry);
-            assert_eq!(analysis.scenarios.total, bell(count as usize + 1), "{count} nodes");
+            assert_eq!(
+                analysis.scenarios.total,
+                bell(count as usize + 1),
+                "{count} nodes"
+            );
             assert_eq!(analysis.scenarios.link_failure_sets, 1);
         }
     }
@@ -99,23 +108,18 @@ fn symmetry_reduction_gives_the_counts_of_the_plain_enumeration() {
         assert_eq!(reduced.classes, plain.classes, "{name}");
         assert_eq!(reduced.failure_sizes, plain.failure_sizes, "{name}");
         assert_eq!(reduced.split_brain.running, plain.split_brain.running, "{name}");
-        assert_eq!(reduced.split_brain.cold_start, plain.split_brain.cold_start, "{name}");
+        assert_eq!(
+            reduced.split_brain.cold_start, plain.split_brain.cold_start,
+            "{name}"
+        );
         assert_eq!(
             reduced.always_tolerated_node_failures, plain.always_tolerated_node_failures,
             "{name}"
         );
-        let losses = |analysis: &Analysis| -> u128 {
-            analysis
-                .smallest_total_loss
-                .iter()
-                .map(|set| set.count)
-                .sum()
-        };
+        let losses =
+            |analysis: &Analysis| -> u128 { analysis.smallest_total_loss.iter().map(|set| set.count).sum() };
         assert_eq!(losses(&reduced), losses(&plain), "{name}");
-        assert!(
-            reduced.scenarios.evaluated <= plain.scenarios.evaluated,
-            "{name}"
-        );
+        assert!(reduced.scenarios.evaluated <= plain.scenarios.evaluated, "{name}");
     }
 }
 
@@ -283,7 +287,11 @@ fn plain_clusters_tolerate_a_minority_and_never_split() {
         let analysis = analyze_with(&QuorumSettings::plain(count), true);
         assert!(!analysis.split_brain.possible, "{count} nodes");
         assert!(analysis.split_brain.witness.is_none());
-        assert_eq!(analysis.always_tolerated_node_failures, Some(tolerated), "{count} nodes");
+        assert_eq!(
+            analysis.always_tolerated_node_failures,
+            Some(tolerated),
+            "{count} nodes"
+        );
         let smallest = &analysis.smallest_total_loss;
         assert_eq!(smallest.len(), 1, "one representative for identical nodes");
         assert_eq!(smallest[0].down.len() as u32, tolerated + 1);
@@ -344,7 +352,11 @@ fn single_link_failures_matter_only_without_redundancy() {
 fn partial_mesh_is_its_own_class() {
     // Node 3 has only link 0, node 4 only link 1: with every link up, 3 and 4 cannot talk.
     let mut settings = QuorumSettings::plain(4);
-    for (node, links) in settings.nodes.iter_mut().zip([vec![0, 1], vec![0, 1], vec![0], vec![1]]) {
+    for (node, links) in settings
+        .nodes
+        .iter_mut()
+        .zip([vec![0, 1], vec![0, 1], vec![0], vec![1]])
+    {
         node.links = links;
     }
     let analysis = analyze_with(&settings, true);
