@@ -23,6 +23,10 @@ use super::node::{bit, positions, startup_error, NodeFlags, NodeSet, Votequorum,
 use super::settings::{NodeId, Provider, QuorumSettings, Transport};
 use crate::scenario::{LinkScope, NodeRef, Step};
 
+// Model-checker queries and the symmetry image (reads private fields, so a child module).
+#[path = "checking.rs"]
+mod checking;
+
 /// A cluster has more distinct node ids than `MAX_NODES`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the quorum model handles at most {max} nodes, the configuration has {count}", max = MAX_NODES)]

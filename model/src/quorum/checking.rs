@@ -1,0 +1,223 @@
+//! What a model checker needs from `ClusterState` beyond the scenario driver: cheap queries
+//! (partitions, link faults, the next timer, wait_for_all armed) and the symmetry image.
+//!
+//! Owns `ClusterState::permuted` (the same cluster with node states moved between positions,
+//! every per-node field moved consistently) and `ClusterState::symmetry_representative`
+//! (a canonical member of a state's class under permutations of interchangeable nodes,
+//! partition relabelling and time shift). It must not change any transition: everything
+//! here is a read or builds a new value, and deciding which nodes are interchangeable is
+//! the caller's job (same votes and links, not named by auto_tie_breaker).
+//! A child module of `cluster` (it reads the private fields), kept in its own file.
+
+use crate::quorum::membership::LinkFaults;
+use crate::quorum::node::{bit, positions, AtbMode, NodeSet, PeerState};
+use crate::quorum::settings::NodeId;
+use crate::quorum::ClusterState;
+use std::hash::{Hash, Hasher};
+
+impl ClusterState {
+    /// Partition label per position (meaningful for running nodes only).
+    pub fn partitions(&self) -> &[u8] {
+        &self.group
+    }
+
+    /// The link faults in force.
+    pub fn link_faults(&self) -> &LinkFaults {
+        &self.faults
+    }
+
+    /// The earliest pending timer (an armed LMS window) of a running node, in model ms.
+    pub fn next_timer_ms(&self) -> Option<u64> {
+        self.nodes
+            .iter()
+            .filter(|slot| slot.running)
+            .filter_map(|slot| slot.votequorum.lms_deadline)
+            .min()
+    }
+
+    /// Whether the node at `pos` runs with wait_for_all armed (waiting to see all votes).
+    pub fn wait_for_all_armed(&self, pos: usize) -> bool {
+        self.nodes
+            .get(pos)
+            .is_some_and(|slot| slot.running && slot.votequorum.wait_for_all && slot.votequorum.wfa_status)
+    }
+
+    /// The same cluster with the state of the node at position `p` moved to position
+    /// `perm[p]` (node ids stay with their positions). Every per-node field moves: the slot,
+    /// the partition label, link faults, and inside each votequorum state its own position,
+    /// peer table, member sets and remembered node ids. `lowest_node_id`/`highest_node_id`
+    /// are cleared on nodes whose auto_tie_breaker is off (no transition reads them then).
+    /// `None` when `perm` is not a permutation of the positions.
+    ///
+    /// Sound as a symmetry only when the permuted nodes have the same configuration and are
+    /// not named by auto_tie_breaker; the caller decides that.
+    pub fn permuted(&self, perm: &[usize]) -> Option<ClusterState> {
+        let count = self.nodeids.len();
+        if perm.len() != count {
+            return None;
+        }
+        let mut seen: NodeSet = 0;
+        for target in perm {
+            if *target >= count || seen & bit(*target) != 0 {
+                return None;
+            }
+            seen |= bit(*target);
+        }
+        let map_set = |set: NodeSet| positions(set).fold(0, |image, pos| image | bit(perm[pos]));
+        let map_id = |nodeid: NodeId| {
+            self.position(nodeid)
+                .map_or(nodeid, |pos| self.nodeids[perm[pos]])
+        };
+        let mut image = self.clone();
+        for (pos, slot) in self.nodes.iter().enumerate() {
+            let mut moved = slot.clone();
+            if moved.running {
+                let votequorum = &mut moved.votequorum;
+                votequorum.me = perm[votequorum.me];
+                for (peer_pos, peer) in slot.votequorum.peers.iter().enumerate() {
+                    votequorum.peers[perm[peer_pos]] = *peer;
+                }
+                votequorum.members = map_set(votequorum.members);
+                votequorum.previous_members = map_set(votequorum.previous_members);
+                let atb_off = votequorum.atb == AtbMode::Off && votequorum.atb_initial == AtbMode::Off;
+                if atb_off {
+                    votequorum.lowest_node_id = None;
+                    votequorum.highest_node_id = None;
+                } else {
+                    votequorum.lowest_node_id = votequorum.lowest_node_id.map(map_id);
+                    votequorum.highest_node_id = votequorum.highest_node_id.map(map_id);
+                }
+                for mode in [&mut votequorum.atb, &mut votequorum.atb_initial] {
+                    if let AtbMode::List(list) = mode {
+                        list.iter_mut().for_each(|nodeid| *nodeid = map_id(*nodeid));
+                    }
+                }
+            }
+            image.nodes[perm[pos]] = moved;
+            image.group[perm[pos]] = self.group[pos];
+            image.faults.node_links_down[perm[pos]] = self.faults.node_links_down[pos];
+        }
+        image.faults.pair_links_down = self
+            .faults
+            .pair_links_down
+            .iter()
+            .map(|(link, a, b)| {
+                let (a, b) = (perm[usize::from(*a)] as u8, perm[usize::from(*b)] as u8);
+                (*link, a.min(b), a.max(b))
+            })
+            .collect();
+        image.faults.pair_links_down.sort_unstable();
+        Some(image)
+    }
+
+    /// A canonical member of this state's class: within each class of interchangeable
+    /// positions (`classes`, disjoint, each ascending) nodes are sorted by a
+    /// position-independent signature, partition labels of running nodes are renumbered in
+    /// order of first appearance (stopped nodes get 0: every start names its partition),
+    /// and time is shifted so that `now` is 0 (only deadlines relative to now matter).
+    /// Equal signatures keep their order, so two equivalent states may still get different
+    /// representatives (less reduction, never unsound). Positions outside every class stay.
+    pub fn symmetry_representative(&self, classes: &[Vec<usize>]) -> ClusterState {
+        let count = self.nodeids.len();
+        let signatures: Vec<u64> = (0..count).map(|pos| self.signature(pos)).collect();
+        let mut perm: Vec<usize> = (0..count).collect();
+        for class in classes {
+            if class.iter().any(|pos| *pos >= count) {
+                continue;
+            }
+            let mut sorted = class.clone();
+            sorted.sort_by_key(|pos| (signatures[*pos], *pos));
+            let mut targets = class.clone();
+            targets.sort_unstable();
+            for (source, target) in sorted.iter().zip(targets) {
+                perm[*source] = target;
+            }
+        }
+        let mut image = self.permuted(&perm).unwrap_or_else(|| self.clone());
+        let mut labels: Vec<u8> = Vec::new();
+        for pos in 0..count {
+            if !image.nodes[pos].running {
+                image.group[pos] = 0;
+                continue;
+            }
+            let label = image.group[pos];
+            let index = match labels.iter().position(|known| *known == label) {
+                Some(index) => index,
+                None => {
+                    labels.push(label);
+                    labels.len() - 1
+                }
+            };
+            image.group[pos] = index as u8;
+        }
+        let now = image.now_ms;
+        for slot in image.nodes.iter_mut() {
+            if let Some(deadline) = slot.votequorum.lms_deadline.as_mut() {
+                *deadline = deadline.saturating_sub(now);
+            }
+        }
+        image.now_ms = 0;
+        image
+    }
+
+    /// A hash of what the node at `pos` is, independent of positions and labels.
+    fn signature(&self, pos: usize) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let slot = &self.nodes[pos];
+        slot.running.hash(&mut hasher);
+        slot.disk_ev_barrier.hash(&mut hasher);
+        self.faults.node_links_down[pos].hash(&mut hasher);
+        let pair_degree = self
+            .faults
+            .pair_links_down
+            .iter()
+            .filter(|(_, a, b)| usize::from(*a) == pos || usize::from(*b) == pos)
+            .count();
+        pair_degree.hash(&mut hasher);
+        if slot.running {
+            let same_partition = (0..self.nodes.len())
+                .filter(|other| self.nodes[*other].running && self.group[*other] == self.group[pos])
+                .count();
+            same_partition.hash(&mut hasher);
+            let votequorum = &slot.votequorum;
+            let own = votequorum.peers[votequorum.me];
+            (own.state as u8, own.votes, own.expected_votes, own.flags).hash(&mut hasher);
+            // The peer table as a multiset: order-independent sum of element hashes.
+            let peers_sum = votequorum
+                .peers
+                .iter()
+                .filter(|peer| peer.state != PeerState::Unknown)
+                .map(|peer| {
+                    let mut peer_hasher = std::collections::hash_map::DefaultHasher::new();
+                    (peer.state as u8, peer.votes, peer.expected_votes, peer.flags).hash(&mut peer_hasher);
+                    peer_hasher.finish()
+                })
+                .fold(0u64, u64::wrapping_add);
+            peers_sum.hash(&mut hasher);
+            (
+                votequorum.quorum,
+                votequorum.quorate,
+                votequorum.two_node,
+                votequorum.wait_for_all,
+                votequorum.wfa_status,
+                votequorum.lms,
+                votequorum
+                    .lms_deadline
+                    .map(|deadline| deadline.saturating_sub(self.now_ms)),
+            )
+                .hash(&mut hasher);
+            (
+                votequorum.members.count_ones(),
+                votequorum.previous_members.count_ones(),
+                (votequorum.members & votequorum.previous_members).count_ones(),
+                votequorum.qdevice_votes,
+                votequorum.allow_downscale,
+                votequorum.ev_tracking,
+                votequorum.ev_barrier,
+                votequorum.ev_tracking_barrier,
+            )
+                .hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+}

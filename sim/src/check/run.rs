@@ -1,0 +1,357 @@
+//! Running the checker on a `QuorumModel`: verdicts, shortest counterexamples, the Explorer.
+//!
+//! Owns `check` (an exhaustive DFS, with symmetry reduction when it is sound, then a
+//! single-threaded BFS without symmetry for the shortest counterexample of each violated
+//! property), the report types and `explore` (stateright's web Explorer). It must not
+//! print or read files: progress goes to a caller's callback, results are values.
+
+use super::quorum_model::{
+    ModelError, ModelOptions, QuorumModel, ISOLATED_NODE_NEVER_QUORATE, NO_SPLIT_BRAIN, QUORUM_REGAINED,
+};
+use model::quorum::{NodeId, QuorumSettings};
+use model::scenario::Step;
+use serde::Serialize;
+use stateright::{Checker, HasDiscoveries, Model};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+/// Options of one `check` run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// The model: fault budget and operator actions.
+    pub model: ModelOptions,
+    /// The longest behaviour explored, in steps (`None`: only the budget bounds it).
+    pub depth: Option<usize>,
+    /// Worker threads of the exhaustive run (the counterexample search uses one).
+    pub threads: usize,
+    /// Use symmetry reduction when the configuration allows it.
+    pub symmetry: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            model: ModelOptions::default(),
+            depth: None,
+            threads: 1,
+            symmetry: true,
+        }
+    }
+}
+
+/// Whether a violated property is a safety problem (exit 1) or an availability one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PropertyKind {
+    /// Something bad must never happen (split-brain).
+    Safety,
+    /// Something good must come back (quorum).
+    Liveness,
+}
+
+/// The verdict on one property.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PropertyVerdict {
+    /// The property's name, e.g. `no-split-brain`.
+    pub name: &'static str,
+    /// Safety or liveness.
+    pub kind: PropertyKind,
+    /// No reachable state (within the budget and depth) violates it.
+    pub holds: bool,
+    /// The shortest behaviour that violates it, as scenario steps from the running cluster
+    /// (`quorate whatif`'s start); empty when it holds.
+    #[serde(serialize_with = "serialize_steps")]
+    pub counterexample: Vec<Step>,
+    /// A remark on the verdict (e.g. that two_node relies on fencing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn serialize_steps<S: serde::Serializer>(steps: &[Step], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(steps.iter().map(|step| step.to_string()))
+}
+
+/// What a `check` run found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// One verdict per property, in a fixed order.
+    pub properties: Vec<PropertyVerdict>,
+    /// Unique states of the exhaustive run (representatives when symmetry is on).
+    pub states: usize,
+    /// States generated, repeats included.
+    pub generated: usize,
+    /// The longest behaviour explored, in steps.
+    pub depth: usize,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+    /// The node ids symmetry reduction treated as interchangeable, per class (empty: off).
+    pub symmetry: Vec<Vec<NodeId>>,
+    /// The fault budget used.
+    pub max_faults: u8,
+    /// The depth bound used, if any.
+    pub max_depth: Option<usize>,
+}
+
+impl CheckReport {
+    /// The first violated safety property, if any.
+    pub fn first_violated_safety(&self) -> Option<&PropertyVerdict> {
+        self.properties
+            .iter()
+            .find(|verdict| verdict.kind == PropertyKind::Safety && !verdict.holds)
+    }
+
+    /// Whether some safety property is violated.
+    pub fn safety_violated(&self) -> bool {
+        self.first_violated_safety().is_some()
+    }
+}
+
+/// Progress of a running check, handed to the caller about once a second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// `exhaustive` or `counterexample`.
+    pub phase: &'static str,
+    /// Unique states so far.
+    pub states: usize,
+    /// The longest behaviour so far, in steps.
+    pub depth: usize,
+    /// Time since the phase started.
+    pub elapsed: Duration,
+}
+
+/// The kind of each property, by name.
+pub fn property_kind(name: &str) -> PropertyKind {
+    if name == QUORUM_REGAINED {
+        PropertyKind::Liveness
+    } else {
+        PropertyKind::Safety
+    }
+}
+
+/// Runs `checker` to the end, calling `progress` about once a second.
+fn wait<M, C>(checker: C, phase: &'static str, progress: &mut dyn FnMut(&Progress)) -> C
+where
+    M: Model,
+    C: Checker<M>,
+{
+    let start = Instant::now();
+    let mut last = Instant::now();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(20));
+        if last.elapsed() >= Duration::from_secs(1) {
+            last = Instant::now();
+            progress(&Progress {
+                phase,
+                states: checker.unique_state_count(),
+                depth: checker.max_depth().saturating_sub(1),
+                elapsed: start.elapsed(),
+            });
+        }
+    }
+    checker.join()
+}
+
+/// The stateright depth bound for behaviours of at most `steps` steps (init is depth 1, and
+/// states at the bound itself are generated but not evaluated).
+fn checker_depth(steps: usize) -> usize {
+    steps.saturating_add(2)
+}
+
+/// Model-checks `settings`: every property's verdict, with the shortest counterexample of
+/// each violated one. `progress` is called about once a second while it runs.
+pub fn check(
+    settings: &QuorumSettings,
+    options: &CheckOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<CheckReport, ModelError> {
+    let start = Instant::now();
+    let quorum_model = QuorumModel::new(settings, options.model)?;
+    let quorum_model = if options.symmetry {
+        quorum_model
+    } else {
+        quorum_model.without_symmetry()
+    };
+    let symmetric = !quorum_model.symmetry_classes().is_empty();
+    let symmetry: Vec<Vec<NodeId>> = if symmetric {
+        let init = quorum_model.init_states();
+        let nodeids = init
+            .first()
+            .map(|state| state.cluster.nodeids().to_vec())
+            .unwrap_or_default();
+        quorum_model
+            .symmetry_classes()
+            .iter()
+            .map(|class| {
+                class
+                    .iter()
+                    .filter_map(|pos| nodeids.get(*pos).copied())
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let names: Vec<&'static str> = quorum_model
+        .properties()
+        .iter()
+        .map(|property| property.name)
+        .collect();
+
+    let mut builder = quorum_model.clone().checker().threads(options.threads.max(1));
+    if let Some(depth) = options.depth {
+        builder = builder.target_max_depth(checker_depth(depth));
+    }
+    if symmetric {
+        builder = builder.symmetry();
+    }
+    let exhaustive = wait(builder.spawn_dfs(), "exhaustive", progress);
+    let violated: BTreeSet<&'static str> = exhaustive.discoveries().keys().copied().collect();
+    let states = exhaustive.unique_state_count();
+    let generated = exhaustive.state_count();
+    let depth = exhaustive.max_depth().saturating_sub(1);
+
+    let mut paths = exhaustive.discoveries();
+    if !violated.is_empty() {
+        // stateright 0.31's BFS overwrites an `always` discovery with every later violating
+        // state it evaluates, so one BFS run does not yield the shortest path. Iterative
+        // deepening does: with the bound at `steps`, every path found has at most `steps`
+        // steps, and none exists with fewer (else the previous bound had found it).
+        let plain = quorum_model.without_symmetry();
+        let longest = paths
+            .values()
+            .map(|path| path.clone().into_actions().len())
+            .max()
+            .unwrap_or(0);
+        let limit = options.depth.map_or(longest, |depth| depth.min(longest));
+        let mut remaining = violated.clone();
+        for steps in 0..=limit {
+            if remaining.is_empty() {
+                break;
+            }
+            let bounded = wait(
+                plain
+                    .clone()
+                    .checker()
+                    .threads(1)
+                    .target_max_depth(checker_depth(steps))
+                    .finish_when(HasDiscoveries::AllOf(remaining.clone()))
+                    .spawn_bfs(),
+                "counterexample",
+                progress,
+            );
+            for (name, path) in bounded.discoveries() {
+                if remaining.remove(name) {
+                    paths.insert(name, path);
+                }
+            }
+        }
+    }
+
+    let properties = names
+        .iter()
+        .map(|name| {
+            let counterexample: Vec<Step> = paths
+                .get(name)
+                .map(|path| {
+                    let steps = path.clone().into_vec();
+                    let mut script = steps
+                        .first()
+                        .map(|(init, _)| quorum_model.prefix_for(init))
+                        .unwrap_or_default();
+                    script.extend(steps.into_iter().filter_map(|(_, action)| action.map(|a| a.step)));
+                    script
+                })
+                .unwrap_or_default();
+            let holds = !violated.contains(name);
+            PropertyVerdict {
+                name,
+                kind: property_kind(name),
+                holds,
+                note: note(settings, name, holds),
+                counterexample,
+            }
+        })
+        .collect();
+    Ok(CheckReport {
+        properties,
+        states,
+        generated,
+        depth,
+        seconds: start.elapsed().as_secs_f64(),
+        symmetry,
+        max_faults: options.model.max_faults,
+        max_depth: options.depth,
+    })
+}
+
+/// What a verdict should say beyond holds/violated.
+fn note(settings: &QuorumSettings, name: &str, holds: bool) -> Option<String> {
+    if holds {
+        return None;
+    }
+    let wait_for_all = settings.wait_for_all.unwrap_or(settings.two_node);
+    match name {
+        NO_SPLIT_BRAIN | ISOLATED_NODE_NEVER_QUORATE if settings.two_node => Some(
+            "requires fencing: with two_node both nodes stay quorate when they lose each other; only \
+             fencing (the fence race) stops both from running services"
+                .to_string(),
+        ),
+        NO_SPLIT_BRAIN if settings.last_man_standing => Some(
+            "last_man_standing assumes the nodes that left are dead or fenced; nodes cut off alive \
+             can come back as a second quorate partition"
+                .to_string(),
+        ),
+        QUORUM_REGAINED if wait_for_all => Some(
+            "wait_for_all: a node that starts waits until it has seen all votes, even with a majority \
+             present"
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// Why the Explorer could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExploreError {
+    /// The model cannot be built.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The address cannot be bound (taken, not local, bad syntax).
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Checks that `address` can be bound now (stateright's server panics when it cannot).
+pub fn bind_test(address: &str) -> Result<(), ExploreError> {
+    std::net::TcpListener::bind(address)
+        .map(drop)
+        .map_err(|source| ExploreError::Bind {
+            address: address.to_string(),
+            source,
+        })
+}
+
+/// Serves stateright's Explorer for `settings` on `address`; blocks while it serves.
+/// `ready` is called once the address was found free, just before serving.
+pub fn explore(
+    settings: &QuorumSettings,
+    options: &CheckOptions,
+    address: &str,
+    ready: &mut dyn FnMut(),
+) -> Result<(), ExploreError> {
+    let quorum_model = QuorumModel::new(settings, options.model)?.without_symmetry();
+    bind_test(address)?;
+    ready();
+    let mut builder = quorum_model.checker().threads(options.threads.max(1));
+    if let Some(depth) = options.depth {
+        builder = builder.target_max_depth(checker_depth(depth));
+    }
+    let _checker = builder.serve(address);
+    Ok(())
+}
