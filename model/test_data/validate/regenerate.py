@@ -2,9 +2,10 @@
 """Regenerates and re-verifies model/test_data/validate/*.conf against the real corosync.
 
 Each case is a complete corosync.conf that corosync 3.1.7 accepts except for one error.
-The first line records what `corosync -t` printed; `# fix:` gives a replacement that turns
-the file into a passing one, which is verified too (rc=0, and for startup cases no
-votequorum error in corosync-vqsim). Needs root, a network namespace NETNS with 198.18.0.1 on
+The first line records what `corosync -t` printed; for startup refusals the second line
+records the real daemon's exit status and reason (also checked against corosync-vqsim where
+it applies). `# fix:` gives a replacement that turns the file into a passing one, which is
+verified too (rc=0; for startup cases the daemon keeps running and vqsim reports nothing). Needs root, a network namespace NETNS with 198.18.0.1 on
 an interface, and /etc/netns/NETNS/corosync/ holding `authkey` (256 bytes) and
 `authkey-short` (100 bytes), which `ip netns exec` mounts over /etc/corosync.
 
@@ -163,6 +164,24 @@ def vqsim_errors(text):
     return sorted({line[len(prefix):] for line in (result.stdout + result.stderr).splitlines() if line.startswith(prefix)})
 
 
+def daemon_start(text):
+    """Starts the real corosync daemon on text in a private mount namespace (own /run and
+    state directory) inside NETNS. Returns (exit status, startup refusal reason or None);
+    status 124 means it was still running when stopped after a few seconds."""
+    with tempfile.TemporaryDirectory() as directory:
+        conf = os.path.join(directory, "corosync.conf")
+        with open(conf, "w") as handle:
+            handle.write(text)
+        for sub in ("lib", "log"):
+            os.mkdir(os.path.join(directory, sub))
+        script = (f"mount -t tmpfs tmpfs /run && mount --bind {directory}/lib /var/lib/corosync && "
+                  f"mount --bind {directory}/log /var/log/corosync && exec timeout 6 corosync -f -c {conf}")
+        result = subprocess.run(["ip", "netns", "exec", NETNS, "unshare", "-m", "--propagation", "private",
+                                 "sh", "-c", script], capture_output=True, text=True, check=False)
+    match = re.search(r"failed to load for reason '(.*)'", result.stdout + result.stderr)
+    return result.returncode, match.group(1) if match else None
+
+
 def main():
     failures = 0
     for name, edits, fix, also in CASES:
@@ -178,13 +197,12 @@ def main():
         fixed_rc, fixed_lines = corosync_t(fixed)
         header = [f"# corosync -t: rc={rc} {' | '.join(lines)}".rstrip()]
         if name.startswith("E2"):
+            status, reason = daemon_start(text)
+            fixed_status, fixed_reason = daemon_start(fixed)
             errors = vqsim_errors(text)
-            fixed_errors = vqsim_errors(fixed)
-            detail = errors[0] if errors else "Invalid quorum provider"
-            header.append(f"# corosync startup: exit 20, {detail}")
-            if not errors:
-                header.append("# note: quorum provider selection (vsf_quorum.c) is not in corosync-vqsim; not run")
-            ok = rc == 0 and fixed_rc == 0 and not fixed_errors
+            header.append(f"# corosync startup: exit {status}, {reason}")
+            ok = (rc == 0 and fixed_rc == 0 and status == 20 and fixed_status == 124 and fixed_reason is None
+                  and not vqsim_errors(fixed) and (not errors or errors[0] == reason))
         else:
             ok = rc != 0 and fixed_rc == 0
         escape = lambda s: s.replace("\n", "\\n")
