@@ -1,13 +1,67 @@
-//! `quorate whatif FILE --all`: exhaustive partition analysis (placeholder).
+//! `quorate whatif FILE --all`: the exhaustive failure analysis, rendered.
 //!
-//! Owned by the engineer building `sim::exhaustive`; this placeholder only lets the `--all`
-//! flag of `quorate whatif` compile and fail cleanly until the real command replaces it. It
-//! must not hold analysis logic.
+//! Owns the rendering of `sim::exhaustive::Analysis` (a human summary then the outcome
+//! classes, or JSON), the progress line on stderr and the exit code (1 when some scenario is
+//! split-brain, else 0; 2 when the analysis cannot be done). It must not decide quorum:
+//! `sim::exhaustive` enumerates and `model::quorum` answers.
+//!
+//! # JSON shape (`--format json`, stable: fields are only ever added)
+//!
+//! ```text
+//! {
+//!   "file": "corosync.conf",
+//!   "nodes": 5,                       // node ids in the configuration
+//!   "node_ids": [1, 2, 3, 4, 5],
+//!   "links": [0],                     // configured links (udp/udpu: [0])
+//!   "startup_error": null,            // why corosync refuses to start, if it does
+//!   "scenarios": {
+//!     "total": 203,                   // Bell(nodes + 1) x link_failure_sets
+//!     "evaluated": 18,                // canonical scenarios after symmetry reduction
+//!     "link_failure_sets": 1,         // 2^links - 1 (all links down = full isolation)
+//!     "engine_runs": 10,
+//!     "symmetry_classes": [[1, 2, 3, 4, 5]]
+//!   },
+//!   "summary": {
+//!     "always_tolerated_node_failures": 2,       // null: the intact cluster is not quorate
+//!     "cold_start_tolerated_missing_nodes": 2,   // null: a full cold start is not quorate
+//!     "smallest_total_loss": [{"down": [1, 2, 3], "count": 10}],
+//!     "split_brain": {
+//!       "possible": false,
+//!       "running": 0,                 // split-brain scenarios from a running cluster
+//!       "cold_start": 0,              // split-brain scenarios from a cold start
+//!       "witness": null               // or {"script": "move 1:2", "case": "running"|"cold-start",
+//!                                     //     "description": "partition 1 | 2", "replay_verified": true}
+//!     },
+//!     "single_link_failures": [
+//!       {"link": 0, "changes_membership": true, "quorum_kept": false, "split_brain": false}
+//!     ]
+//!   },
+//!   "failure_sizes": [                // node failures only (no partition, no link failure)
+//!     {"nodes_down": 0, "total": 1, "lose_quorum": 0, "cold_start_lose_quorum": 0}, ...
+//!   ],
+//!   "classes": [                      // every class, always in this order
+//!     {"class": "all-quorate", "label": "every running node quorate", "running": 16, "cold_start": 16},
+//!     {"class": "one-quorate", ...}, {"class": "none-quorate", ...}, {"class": "split-brain", ...},
+//!     {"class": "unstable", ...}, {"class": "all-down", ...}
+//!   ]
+//! }
+//! ```
+//!
+//! Counts are exact JSON integers and may exceed 64 bits (32 nodes: about 1.9e27 scenarios).
+//! `script` separates steps with `\n`; `quorate whatif FILE -s "$script"` replays it from a
+//! fully started cluster.
 
-use crate::cmd::whatif::WhatifArgs;
+use crate::cmd::whatif::{WhatifArgs, WhatifFormat};
+use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use serde::Serialize;
+use sim::exhaustive::{analyze, Analysis, ClassCount, ExhaustiveOptions, FailureSize, OutcomeClass};
 use std::io::Write;
+use std::time::{Duration, Instant};
 
-/// Runs `quorate whatif FILE --all`. Not built yet: always an error (exit 2).
+/// How many representatives of the smallest total loss the human output lists.
+const SHOWN_LOSSES: usize = 3;
+
+/// Runs `quorate whatif FILE --all` on the settings `cmd::whatif` read from FILE.
 pub fn run(
     args: &WhatifArgs,
     settings: &model::quorum::QuorumSettings,
@@ -15,6 +69,353 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let _ = (args, settings, config, out, err);
-    anyhow::bail!("quorate whatif --all is not built yet")
+    let _ = config;
+    let file = if args.file == "-" {
+        "<stdin>"
+    } else {
+        args.file.as_str()
+    };
+    let analysis = match analyze_with_progress(settings, err) {
+        Ok(analysis) => analysis,
+        Err(error) => {
+            writeln!(err, "error: {file}: {error}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    match args.format {
+        WhatifFormat::Json => write_json(out, file, &analysis)?,
+        WhatifFormat::Human => out.write_all(human(file, &analysis).as_bytes())?,
+    }
+    Ok(exit_code(&analysis))
+}
+
+/// 1 when some scenario is split-brain, else 0.
+pub fn exit_code(analysis: &Analysis) -> u8 {
+    if analysis.split_brain.possible {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Runs the analysis; after the first second, shows how far it got on `err`.
+pub fn analyze_with_progress(
+    settings: &model::quorum::QuorumSettings,
+    err: &mut dyn Write,
+) -> Result<Analysis, sim::exhaustive::ExhaustiveError> {
+    let start = Instant::now();
+    let mut shown = false;
+    let result = analyze(settings, &ExhaustiveOptions::default(), &mut |evaluated| {
+        if start.elapsed() >= Duration::from_secs(1) {
+            shown = true;
+            let _ = write!(
+                err,
+                "\rwhatif --all: {} scenarios evaluated...",
+                grouped(evaluated.into())
+            );
+            let _ = err.flush();
+        }
+    });
+    if shown {
+        let _ = writeln!(err);
+    }
+    result
+}
+
+/// `1234567` as `1,234,567`.
+fn grouped(value: u128) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn plural(count: u32, word: &str) -> String {
+    if count == 1 {
+        format!("{count} {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
+fn id_list(ids: &[model::quorum::NodeId]) -> String {
+    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// The JSON document (see the module documentation).
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    file: &'a str,
+    nodes: usize,
+    node_ids: &'a [model::quorum::NodeId],
+    links: &'a [u8],
+    startup_error: &'a Option<String>,
+    scenarios: JsonScenarios<'a>,
+    summary: JsonSummary<'a>,
+    failure_sizes: &'a [FailureSize],
+    classes: Vec<JsonClass<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonScenarios<'a> {
+    total: u128,
+    evaluated: u64,
+    link_failure_sets: u32,
+    engine_runs: u64,
+    symmetry_classes: &'a [Vec<model::quorum::NodeId>],
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    always_tolerated_node_failures: Option<u32>,
+    cold_start_tolerated_missing_nodes: Option<u32>,
+    smallest_total_loss: &'a [sim::exhaustive::DownSet],
+    split_brain: &'a sim::exhaustive::SplitBrain,
+    single_link_failures: &'a [sim::exhaustive::LinkFailure],
+}
+
+#[derive(Serialize)]
+struct JsonClass<'a> {
+    class: &'a str,
+    label: &'a str,
+    running: u128,
+    cold_start: u128,
+}
+
+/// Writes the analysis as pretty JSON (the shape in the module documentation).
+pub fn write_json(out: &mut dyn Write, file: &str, analysis: &Analysis) -> anyhow::Result<()> {
+    let report = JsonReport {
+        file,
+        nodes: analysis.node_ids.len(),
+        node_ids: &analysis.node_ids,
+        links: &analysis.links,
+        startup_error: &analysis.startup_error,
+        scenarios: JsonScenarios {
+            total: analysis.scenarios.total,
+            evaluated: analysis.scenarios.evaluated,
+            link_failure_sets: analysis.scenarios.link_failure_sets,
+            engine_runs: analysis.scenarios.engine_runs,
+            symmetry_classes: &analysis.symmetry_classes,
+        },
+        summary: JsonSummary {
+            always_tolerated_node_failures: analysis.always_tolerated_node_failures,
+            cold_start_tolerated_missing_nodes: analysis.cold_start_tolerated_missing_nodes,
+            smallest_total_loss: &analysis.smallest_total_loss,
+            split_brain: &analysis.split_brain,
+            single_link_failures: &analysis.single_link_failures,
+        },
+        failure_sizes: &analysis.failure_sizes,
+        classes: analysis
+            .classes
+            .iter()
+            .map(
+                |ClassCount {
+                     class,
+                     running,
+                     cold_start,
+                 }| JsonClass {
+                    class: class.name(),
+                    label: class.label(),
+                    running: *running,
+                    cold_start: *cold_start,
+                },
+            )
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The `lose` count of the failures of `nodes_down` nodes, and how many there are.
+fn losses(
+    sizes: &[FailureSize],
+    nodes_down: u32,
+    lose: impl Fn(&FailureSize) -> u128,
+) -> Option<(u128, u128)> {
+    sizes
+        .iter()
+        .find(|size| size.nodes_down == nodes_down)
+        .map(|size| (lose(size), size.total))
+}
+
+/// `every one` or `some (3 of 10)`.
+fn how_many(lost: u128, total: u128) -> String {
+    if lost == total {
+        "every one".to_string()
+    } else {
+        format!("some ({} of {})", grouped(lost), grouped(total))
+    }
+}
+
+/// `any 2 nodes can fail; some 3-node failures leave nobody quorate (4 of 10)`.
+fn failure_sentence(analysis: &Analysis) -> String {
+    let Some(tolerated) = analysis.always_tolerated_node_failures else {
+        return "the intact cluster is not quorate".to_string();
+    };
+    let next = tolerated + 1;
+    let first = if tolerated == 0 {
+        "no node failure is always survived".to_string()
+    } else {
+        format!("any {} can fail", plural(tolerated, "node"))
+    };
+    match losses(&analysis.failure_sizes, next, |size| size.lose_quorum) {
+        Some((lost, total)) => format!(
+            "{first}; with {} down, {} leaves nobody quorate",
+            plural(next, "node"),
+            how_many(lost, total)
+        ),
+        None => first,
+    }
+}
+
+/// `quorate with any 1 node missing; with 2 missing, every one leaves nobody quorate`.
+fn cold_start_sentence(analysis: &Analysis) -> String {
+    let Some(tolerated) = analysis.cold_start_tolerated_missing_nodes else {
+        return "even with every node booting, nobody becomes quorate".to_string();
+    };
+    let next = tolerated + 1;
+    let first = if tolerated == 0 {
+        "needs every node".to_string()
+    } else {
+        format!("quorate with any {} missing", plural(tolerated, "node"))
+    };
+    match losses(&analysis.failure_sizes, next, |size| size.cold_start_lose_quorum) {
+        Some((lost, total)) => format!(
+            "{first}; with {next} missing, {} leaves nobody quorate",
+            how_many(lost, total)
+        ),
+        None => first,
+    }
+}
+
+/// The human report: summary first, then the outcome classes.
+pub fn human(file: &str, analysis: &Analysis) -> String {
+    let mut text = String::new();
+    let nodes = analysis.node_ids.len() as u32;
+    let links = analysis.links.len() as u32;
+    text.push_str(&format!(
+        "quorate whatif {file} --all: {}, {}\n",
+        plural(nodes, "node"),
+        plural(links, "link")
+    ));
+    let link_sets = match analysis.scenarios.link_failure_sets {
+        1 => "links intact".to_string(),
+        sets => format!("{sets} combinations of failed links"),
+    };
+    text.push_str(&format!(
+        "  {} scenarios (each node up or down, every partition of the up nodes, {link_sets}), \
+         {} evaluated after symmetry reduction; each from a running cluster and from a cold start\n",
+        grouped(analysis.scenarios.total),
+        grouped(analysis.scenarios.evaluated.into()),
+    ));
+    if let Some(error) = &analysis.startup_error {
+        text.push_str(&format!(
+            "  corosync refuses to start with this configuration ({error}): no node ever runs\n"
+        ));
+    }
+    text.push_str("\nSummary\n");
+    text.push_str(&format!("  Node failures:  {}\n", failure_sentence(analysis)));
+    if let Some(first) = analysis.smallest_total_loss.first() {
+        let sets: u128 = analysis.smallest_total_loss.iter().map(|set| set.count).sum();
+        let examples: Vec<String> = analysis
+            .smallest_total_loss
+            .iter()
+            .take(SHOWN_LOSSES)
+            .map(|set| format!("down {}", id_list(&set.down)))
+            .collect();
+        let more = if analysis.smallest_total_loss.len() > SHOWN_LOSSES || sets > examples.len() as u128 {
+            format!(" ({} such sets)", grouped(sets))
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "  Total loss:     smallest with {} down: {}{more}\n",
+            plural(first.down.len() as u32, "node"),
+            examples.join("; "),
+        ));
+    }
+    text.push_str(&format!("  Cold start:     {}\n", cold_start_sentence(analysis)));
+    let split = &analysis.split_brain;
+    match &split.witness {
+        None => text.push_str("  Split-brain:    none\n"),
+        Some(witness) => {
+            text.push_str(&format!(
+                "  Split-brain:    POSSIBLE: {} running, {} cold-start scenarios\n",
+                grouped(split.running),
+                grouped(split.cold_start)
+            ));
+            text.push_str(&format!(
+                "                  smallest: {} ({})\n",
+                witness.description,
+                witness.case.name()
+            ));
+            let oneline = witness.script.replace('\n', "; ");
+            text.push_str(&format!(
+                "                  replay:   quorate whatif {file} -s '{oneline}'\n"
+            ));
+            if !witness.replay_verified {
+                text.push_str(
+                    "                  (the replay runs the failure in several steps and may not show it)\n",
+                );
+            }
+        }
+    }
+    if analysis.single_link_failures.is_empty() {
+        text.push_str("  Single links:   no configured link\n");
+    }
+    for (index, failure) in analysis.single_link_failures.iter().enumerate() {
+        let effect = if !failure.changes_membership {
+            "changes no membership".to_string()
+        } else if failure.split_brain {
+            "changes membership: SPLIT-BRAIN".to_string()
+        } else if failure.quorum_kept {
+            "changes membership; some node keeps quorum".to_string()
+        } else {
+            "changes membership; nobody keeps quorum".to_string()
+        };
+        let head = if index == 0 {
+            "  Single links:   "
+        } else {
+            "                  "
+        };
+        text.push_str(&format!("{head}link {} down alone {effect}\n", failure.link));
+    }
+    text.push_str("\nOutcome classes");
+    let width = OutcomeClass::ALL
+        .iter()
+        .map(|class| class.label().len())
+        .max()
+        .unwrap_or(0);
+    let running: Vec<String> = analysis
+        .classes
+        .iter()
+        .map(|entry| grouped(entry.running))
+        .collect();
+    let cold: Vec<String> = analysis
+        .classes
+        .iter()
+        .map(|entry| grouped(entry.cold_start))
+        .collect();
+    let running_width = running.iter().map(String::len).max().unwrap_or(0).max(7);
+    let cold_width = cold.iter().map(String::len).max().unwrap_or(0).max(10);
+    text.push_str(&format!(
+        "{:pad$}  {:>running_width$}  {:>cold_width$}\n",
+        "",
+        "running",
+        "cold start",
+        pad = width + 2 - "Outcome classes".len().min(width + 2)
+    ));
+    for ((entry, running), cold) in analysis.classes.iter().zip(&running).zip(&cold) {
+        text.push_str(&format!(
+            "  {:width$}  {running:>running_width$}  {cold:>cold_width$}\n",
+            entry.class.label()
+        ));
+    }
+    text
 }
