@@ -323,7 +323,15 @@ fn snapshot(
         let proxmox = options
             .proxmox
             .then(|| consequence(track, &view, now, any_quorate));
-        nodes.push(row(state, pos, view, proxmox));
+        let flapping = snap
+            .unstable
+            .iter()
+            .any(|group| group.nodes.contains(&view.nodeid));
+        let mut node_row = row(state, pos, view, proxmox);
+        if flapping {
+            node_row.why.push_str(" (unstable: previous state kept)");
+        }
+        nodes.push(node_row);
     }
     quorate_memberships.sort();
     let mut notes = snap.notes;

@@ -356,7 +356,7 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
             text.push_str(&format!("  {}\n", style.paint("1;33", &line)));
         }
         for note in &step.notes {
-            let prefix = if step.rejected && !note.starts_with("proxmox:") {
+            let prefix = if step.rejected && !note.starts_with("proxmox:") && !note.contains("rejected") {
                 "rejected: "
             } else {
                 ""

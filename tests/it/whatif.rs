@@ -3,7 +3,7 @@
 //! links, partial mesh, `reload FILE`, script errors and Proxmox consequences.
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runs quorate in-process; returns (exit code, stdout, stderr).
 fn quorate(args: &[&str]) -> (u8, String, String) {
@@ -43,7 +43,7 @@ fn conf(count: u32, links: u32, quorum: &str) -> String {
     )
 }
 
-fn write(dir: &PathBuf, name: &str, text: &str) -> String {
+fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
