@@ -40,6 +40,8 @@ pub enum Command {
     Show(cmd::show::ShowArgs),
     /// A real corosync cluster in network namespaces on this machine (root).
     Lab(cmd::lab::LabArgs),
+    /// Model-check quorum safety over time; counterexamples as whatif scripts.
+    Check(cmd::check::CheckArgs),
     /// Per-node quorum after each step of a scenario (`-s 'split 1:1'`), or `--all`.
     Whatif(cmd::whatif::WhatifArgs),
 }
@@ -69,6 +71,7 @@ where
         Command::Explain(args) => cmd::explain::run(args, out, err),
         Command::Show(args) => cmd::show::run(args, out, err),
         Command::Lab(args) => cmd::lab::run(args, out, err),
+        Command::Check(args) => cmd::check::run(args, out, err),
         Command::Whatif(args) => cmd::whatif::run(args, out, err),
     };
     match result {

@@ -1,0 +1,258 @@
+//! `quorate check FILE`: model-check quorum safety over time; counterexamples as scripts.
+//!
+//! Owns the clap arguments, reading the file, progress on stderr, rendering (human, JSON,
+//! script) and the exit code; `--explore` serves stateright's Explorer. The checking itself
+//! is `sim::check`; this file must not decide verdicts.
+
+use crate::input::read_source;
+use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use clap::{Args, ValueEnum};
+use model::quorum::QuorumSettings;
+use serde::Serialize;
+use sim::check::{CheckOptions, CheckReport, ModelOptions, OperatorActions, Progress};
+use std::io::Write;
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A verdict per property, counterexamples as scripts, statistics.
+    Human,
+    /// `{"properties":[{"name","holds","counterexample":[..]}],"states","seconds",..}`.
+    Json,
+    /// The first violated safety property's counterexample, one step per line (for
+    /// `quorate whatif FILE -s "$(quorate check FILE --format script)"`).
+    Script,
+}
+
+/// The operator actions `--operator` enables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OperatorAction {
+    /// `expected V on N` (`corosync-quorumtool -e`, `pvecm expected`).
+    Expected,
+    /// `reload` (`corosync-cfgtool -R`).
+    Reload,
+}
+
+/// Default address of the Explorer.
+pub const DEFAULT_EXPLORE_ADDRESS: &str = "127.0.0.1:3000";
+
+/// Arguments of `quorate check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The corosync.conf to check; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Fault budget: crashes, partitions and link failures (and operator actions) along one
+    /// behaviour. Starts, heals and waiting are free.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub max_faults: u8,
+    /// The longest behaviour explored, in steps (default: only the budget bounds it).
+    #[arg(long, value_name = "D")]
+    pub depth: Option<usize>,
+    /// Let the checker also act as an operator: `--operator` alone enables all, or a list
+    /// such as `--operator expected,reload`.
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 0.., value_name = "ACTIONS")]
+    pub operator: Option<Vec<OperatorAction>>,
+    /// Worker threads of the exhaustive run.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
+    /// Do not reduce the state space by symmetry (slower; for comparison).
+    #[arg(long)]
+    pub no_symmetry: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Serve stateright's Explorer (a web UI to step through the model) on this address
+    /// instead of checking; keep it on loopback.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_EXPLORE_ADDRESS)]
+    pub explore: Option<String>,
+}
+
+impl CheckArgs {
+    /// The sim options these arguments ask for.
+    pub fn options(&self) -> CheckOptions {
+        let operator = match &self.operator {
+            None => OperatorActions::default(),
+            Some(list) if list.is_empty() => OperatorActions {
+                expected: true,
+                reload: true,
+            },
+            Some(list) => OperatorActions {
+                expected: list.contains(&OperatorAction::Expected),
+                reload: list.contains(&OperatorAction::Reload),
+            },
+        };
+        CheckOptions {
+            model: ModelOptions {
+                max_faults: self.max_faults,
+                operator,
+            },
+            depth: self.depth,
+            threads: self.threads.max(1),
+            symmetry: !self.no_symmetry,
+        }
+    }
+}
+
+/// Reads `path` into votequorum settings.
+fn settings_from(path: &str) -> Result<(String, QuorumSettings), String> {
+    let source = read_source(path).map_err(|error| error.to_string())?;
+    let (document, _) = model::syntax::parse(&source.text);
+    let (config, _) = model::config::Config::from_document(&document);
+    Ok((source.name, config.quorum_settings()))
+}
+
+/// The JSON document of `--format json` (schema: README, `quorate check`).
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    file: &'a str,
+    #[serde(flatten)]
+    report: &'a CheckReport,
+}
+
+/// Runs the check of `settings` with progress lines on `err` (used by `lint --prove` too).
+pub fn check_settings(
+    settings: &QuorumSettings,
+    options: &CheckOptions,
+    err: &mut dyn Write,
+) -> Result<CheckReport, sim::check::ModelError> {
+    let mut progress = |progress: &Progress| {
+        let _ = writeln!(
+            err,
+            "checking ({}): {} states, depth {}, {:.0} s",
+            progress.phase,
+            progress.states,
+            progress.depth,
+            progress.elapsed.as_secs_f64()
+        );
+    };
+    sim::check::check(settings, options, &mut progress)
+}
+
+/// Runs `quorate check`.
+pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    let (name, settings) = match settings_from(&args.file) {
+        Ok(read) => read,
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    if let Some(startup) = model::quorum::startup_error(&settings) {
+        writeln!(
+            err,
+            "warning: {name}: corosync would refuse to start ({startup}); every node stays down"
+        )?;
+    }
+    let options = args.options();
+    if let Some(address) = &args.explore {
+        let mut ready = || {
+            let _ = writeln!(err, "Explorer for {name} on http://{address}/ (Ctrl-C to stop)");
+            let _ = err.flush();
+        };
+        return match sim::check::explore(&settings, &options, address, &mut ready) {
+            Ok(()) => Ok(EXIT_OK),
+            Err(error) => {
+                writeln!(err, "error: {error}")?;
+                Ok(EXIT_ERROR)
+            }
+        };
+    }
+    let report = match check_settings(&settings, &options, err) {
+        Ok(report) => report,
+        Err(error) => {
+            writeln!(err, "error: {name}: {error}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    match args.format {
+        CheckFormat::Human => out.write_all(human(&name, &args.file, &report).as_bytes())?,
+        CheckFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &JsonReport {
+                    file: &name,
+                    report: &report,
+                },
+            )?;
+            writeln!(out)?;
+        }
+        CheckFormat::Script => {
+            if let Some(verdict) = report.first_violated_safety() {
+                for step in &verdict.counterexample {
+                    writeln!(out, "{step}")?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if report.safety_violated() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The human report.
+pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
+    let mut text = format!(
+        "{name}: model-checked with a fault budget of {}{}\n",
+        report.max_faults,
+        report
+            .max_depth
+            .map_or(String::new(), |depth| format!(" and at most {depth} steps"))
+    );
+    let width = report
+        .properties
+        .iter()
+        .map(|verdict| verdict.name.len())
+        .max()
+        .unwrap_or(0);
+    for verdict in &report.properties {
+        let status = if verdict.holds {
+            "holds".to_string()
+        } else {
+            let kind = match verdict.kind {
+                sim::check::PropertyKind::Safety => "VIOLATED",
+                sim::check::PropertyKind::Liveness => "violated (availability)",
+            };
+            format!("{kind} in {} step(s):", verdict.counterexample.len())
+        };
+        text.push_str(&format!("  {:width$}  {status}\n", verdict.name));
+        for step in &verdict.counterexample {
+            text.push_str(&format!("      {step}\n"));
+        }
+        if let Some(note) = &verdict.note {
+            text.push_str(&format!("    note: {note}\n"));
+        }
+        if !verdict.holds {
+            let script: Vec<String> = verdict
+                .counterexample
+                .iter()
+                .map(|step| step.to_string())
+                .collect();
+            text.push_str(&format!(
+                "    replay: quorate whatif {path} -s '{}'\n",
+                script.join("; ")
+            ));
+        }
+    }
+    let symmetry = if report.symmetry.is_empty() {
+        "no symmetry reduction".to_string()
+    } else {
+        let classes: Vec<String> = report
+            .symmetry
+            .iter()
+            .map(|class| {
+                let ids: Vec<String> = class.iter().map(|id| id.to_string()).collect();
+                format!("{{{}}}", ids.join(","))
+            })
+            .collect();
+        format!("symmetry over nodes {}", classes.join(" "))
+    };
+    text.push_str(&format!(
+        "{} states ({} generated, {symmetry}), depth {}, {:.2} s\n",
+        report.states, report.generated, report.depth, report.seconds
+    ));
+    text
+}
