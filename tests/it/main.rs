@@ -9,3 +9,4 @@ mod parity;
 mod support;
 mod whatif;
 mod vqsim;
+mod whatif_all;

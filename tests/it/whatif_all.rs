@@ -1,0 +1,189 @@
+//! `quorate whatif FILE --all` end to end through the library entry point (`quorate::run`):
+//! the JSON contract, exit codes, the human summary, and split-brain witnesses that replay
+//! both through `quorate whatif -s` and directly through the engine.
+
+use model::quorum::ClusterState;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Runs quorate in-process; returns (exit code, stdout, stderr).
+fn quorate(args: &[&str]) -> (u8, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut argv = vec!["quorate"];
+    argv.extend_from_slice(args);
+    let code = quorate::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
+
+/// A knet cluster of `count` nodes (ids 1..=count) with `links` addresses each and the
+/// given `quorum` lines, written to a temporary file.
+fn conf(name: &str, count: u32, links: u32, quorum: &str) -> PathBuf {
+    let mut text = String::from("totem {\n    version: 2\n    cluster_name: test\n    transport: knet\n}\n");
+    text.push_str("nodelist {\n");
+    for nodeid in 1..=count {
+        text.push_str(&format!(
+            "    node {{\n        nodeid: {nodeid}\n        name: node{nodeid}\n"
+        ));
+        for link in 0..links {
+            text.push_str(&format!("        ring{link}_addr: 198.18.{link}.{nodeid}\n"));
+        }
+        text.push_str("    }\n");
+    }
+    text.push_str("}\nquorum {\n    provider: corosync_votequorum\n");
+    for line in quorum.lines() {
+        text.push_str(&format!("    {line}\n"));
+    }
+    text.push_str("}\n");
+    let dir = std::env::temp_dir().join(format!("quorate-whatif-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.conf"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn json(path: &PathBuf) -> (u8, Value) {
+    let (code, out, err) = quorate(&["whatif", path.to_str().unwrap(), "--all", "--format", "json"]);
+    assert!(!out.is_empty(), "no output; stderr: {err}");
+    (code, serde_json::from_str(&out).unwrap())
+}
+
+fn class(report: &Value, name: &str, case: &str) -> u64 {
+    report["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["class"] == name)
+        .unwrap()[case]
+        .as_u64()
+        .unwrap()
+}
+
+/// Replays `script` with the engine directly: parse, then `ClusterState::apply` each step.
+fn engine_replay_splits(path: &PathBuf, script: &str) -> bool {
+    let text = std::fs::read_to_string(path).unwrap();
+    let (document, _) = model::syntax::parse(&text);
+    let (config, _) = model::config::Config::from_document(&document);
+    let settings = config.quorum_settings();
+    let parsed = model::scenario::parse(script).unwrap();
+    let mut state = ClusterState::new(&settings).unwrap();
+    for step in &parsed.steps {
+        state.apply(&settings, step);
+    }
+    state.split_brain()
+}
+
+#[test]
+fn two_node_split_brain_in_the_running_case_tv12() {
+    let path = conf("tv12", 2, 1, "two_node: 1");
+    let (code, report) = json(&path);
+    assert_eq!(code, 1, "split-brain exits 1");
+    let split = &report["summary"]["split_brain"];
+    assert_eq!(split["possible"], true);
+    assert_eq!(split["witness"]["case"], "running");
+    assert_eq!(split["witness"]["script"], "move 1:2");
+    assert_eq!(split["witness"]["replay_verified"], true);
+    assert_eq!(split["cold_start"], 0, "wait_for_all protects the cold start");
+    let script = split["witness"]["script"].as_str().unwrap();
+    assert!(engine_replay_splits(&path, script));
+    let (replay_code, out, _) = quorate(&["whatif", path.to_str().unwrap(), "-s", script]);
+    assert_eq!(replay_code, 1, "{out}");
+    assert!(out.contains("SPLIT-BRAIN"), "{out}");
+}
+
+#[test]
+fn two_node_without_wait_for_all_splits_at_cold_start() {
+    let path = conf("two-node-wfa0", 2, 1, "two_node: 1\nwait_for_all: 0");
+    let (code, report) = json(&path);
+    assert_eq!(code, 1);
+    assert_eq!(class(&report, "split-brain", "cold_start"), 1);
+    assert_eq!(class(&report, "split-brain", "running"), 1);
+}
+
+#[test]
+fn low_expected_votes_split_two_two_at_cold_start() {
+    let path = conf("ev3", 4, 1, "expected_votes: 3");
+    let (code, report) = json(&path);
+    assert_eq!(code, 1);
+    let split = &report["summary"]["split_brain"];
+    assert_eq!(split["running"], 0, "a joined cluster raised expected votes to 4");
+    assert_eq!(split["witness"]["case"], "cold-start");
+    assert_eq!(split["witness"]["description"], "partition 1,2 | 3,4");
+    let script = split["witness"]["script"].as_str().unwrap();
+    assert_eq!(script, "down 1 2 3 4\nup 1,2 1:3,4");
+    assert!(engine_replay_splits(&path, script));
+    let (replay_code, _, _) = quorate(&["whatif", path.to_str().unwrap(), "-s", script]);
+    assert_eq!(replay_code, 1);
+}
+
+#[test]
+fn plain_clusters_tolerate_a_minority_and_never_split() {
+    for (count, tolerated, total) in [(3u32, 1u64, 15u64), (5, 2, 203)] {
+        let path = conf(&format!("plain{count}"), count, 1, "");
+        let (code, report) = json(&path);
+        assert_eq!(code, 0, "{count} nodes");
+        assert_eq!(report["nodes"], count);
+        assert_eq!(report["scenarios"]["total"], total, "Bell({})", count + 1);
+        let summary = &report["summary"];
+        assert_eq!(summary["always_tolerated_node_failures"], tolerated);
+        assert_eq!(summary["split_brain"]["possible"], false);
+        assert!(summary["split_brain"]["witness"].is_null());
+        assert_eq!(class(&report, "split-brain", "running"), 0);
+        let losses = summary["smallest_total_loss"].as_array().unwrap();
+        assert_eq!(losses[0]["down"].as_array().unwrap().len() as u64, tolerated + 1);
+        let sum: u64 = [
+            "all-quorate",
+            "one-quorate",
+            "none-quorate",
+            "split-brain",
+            "unstable",
+            "all-down",
+        ]
+        .iter()
+        .map(|name| class(&report, name, "running"))
+        .sum();
+        assert_eq!(sum, total, "classes partition the scenarios");
+    }
+}
+
+#[test]
+fn human_summary_comes_first() {
+    let path = conf("plain5-human", 5, 1, "");
+    let (code, out, _) = quorate(&["whatif", path.to_str().unwrap(), "--all"]);
+    assert_eq!(code, 0);
+    let summary = out.find("Summary").unwrap();
+    let classes = out.find("Outcome classes").unwrap();
+    assert!(summary < classes, "{out}");
+    assert!(out.contains("any 2 nodes can fail"), "{out}");
+    assert!(out.contains("Split-brain:    none"), "{out}");
+    assert!(out.contains("link 0 down alone changes membership"), "{out}");
+    assert!(out.contains("203 scenarios"), "{out}");
+}
+
+#[test]
+fn redundant_links_make_single_link_failures_harmless() {
+    let path = conf("two-links", 3, 2, "");
+    let (code, report) = json(&path);
+    assert_eq!(code, 0);
+    assert_eq!(report["scenarios"]["link_failure_sets"], 3);
+    assert_eq!(report["scenarios"]["total"], 15 * 3);
+    let failures = report["summary"]["single_link_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 2);
+    for failure in failures {
+        assert_eq!(failure["changes_membership"], false, "{failure}");
+        assert_eq!(failure["quorum_kept"], true);
+    }
+}
+
+#[test]
+fn large_symmetric_cluster_counts_beyond_64_bits() {
+    let path = conf("plain32", 32, 1, "");
+    let (code, out, _) = quorate(&["whatif", path.to_str().unwrap(), "--all", "--format", "json"]);
+    assert_eq!(code, 0);
+    // Bell(33) does not fit in 64 bits; it is written as an exact JSON integer.
+    assert!(out.contains("\"total\": 1629595892846007606764728147"), "{out}");
+}
