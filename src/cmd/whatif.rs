@@ -111,7 +111,14 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     for warning in &warnings {
         writeln!(err, "{warning}")?;
     }
-    if !warnings.is_empty() {
+    if let Some(error) = model::quorum::startup_error(&settings) {
+        writeln!(
+            err,
+            "warning: {}: corosync would refuse to start on every node (exit 20: {error}); \
+             the simulation keeps every node down",
+            source.name
+        )?;
+    } else if !warnings.is_empty() {
         writeln!(
             err,
             "warning: {}: the simulation goes on with the values corosync would otherwise read",
@@ -161,13 +168,6 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             return Ok(EXIT_ERROR);
         }
     };
-    if let Some(error) = &report.startup_error {
-        writeln!(
-            err,
-            "warning: {}: corosync would refuse to start on every node (exit 20): {error}",
-            source.name
-        )?;
-    }
     match args.format {
         WhatifFormat::Json => {
             let value = serde_json::json!({
