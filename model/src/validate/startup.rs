@@ -36,15 +36,12 @@ pub(super) fn check_startup(context: &mut Context<'_>) {
             return;
         }
     }
-    // votequorum_read_nodelist_configuration counts the nodes with a ring0_addr.
-    let ring0_nodes: Vec<_> = config
+    // votequorum 3.1.7 counts every node position, with or without a ring address
+    // [verified: a node with only name and quorum_votes raises expected votes].
+    let node_count = config.nodelist.nodes.len() as u32;
+    let node_expected_votes = config
         .nodelist
         .nodes
-        .iter()
-        .filter(|node| node.ring0_addr().is_some())
-        .collect();
-    let node_count = ring0_nodes.len() as u32;
-    let node_expected_votes = ring0_nodes
         .iter()
         .fold(0u32, |sum, node| sum.wrapping_add(node.votes()));
     let device = quorum.device.as_ref().filter(|device| device.is_configured());

@@ -383,3 +383,16 @@ fn duplicate_nodeids_follow_icmap_string_order() {
         vec!["E136"]
     );
 }
+
+#[test]
+fn votequorum_counts_nodes_without_ring_addresses() {
+    // Verified by starting corosync 3.1.7: a node with only a name and quorum_votes counts
+    // for expected votes, so it makes the vote sum odd and the votes unequal.
+    let text = "totem {\n    version: 2\n}\nnodelist {\n    node {\n        name: n1\n        nodeid: 1\n        ring0_addr: 198.18.0.1\n    }\n    node {\n        name: n2\n        nodeid: 2\n        ring0_addr: 198.18.0.2\n    }\n    node {\n        name: n3\n        quorum_votes: 2\n    }\n}\nquorum {\n    provider: corosync_votequorum\n    device {\n        model: net\n    }\n}\n";
+    assert_eq!(codes(&check(text, Some(HostFacts::default()))), vec!["E208"]);
+    let atb = text.replace("        quorum_votes: 2\n", "").replace(
+        "    device {\n        model: net\n    }\n",
+        "    auto_tie_breaker: 1\n    last_man_standing: 1\n",
+    );
+    assert_eq!(codes(&check(&atb, Some(HostFacts::default()))), vec!["E203"]);
+}
