@@ -19,13 +19,16 @@ use crate::quorum::settings::Transport;
 
 /// Shared inputs of the checks.
 pub(super) struct Context<'a> {
+    /// The typed configuration.
     pub config: &'a Config,
+    /// What the caller knows about the host.
     pub host: &'a HostFacts,
     /// Position of the node corosync treats as local: the one found for
     /// `HostFacts::local_node`, or when it is not found the last node in icmap order.
     pub local: Option<u32>,
     /// Whether `HostFacts::local_node` was found in the nodelist.
     pub local_found: bool,
+    /// The findings so far.
     pub out: Vec<Diagnostic>,
 }
 
