@@ -198,7 +198,8 @@ struct HaTrack {
     armed: bool,
     /// Model time at which it lost quorum while armed.
     lost_at: Option<u64>,
-    /// Model time at which it went down (or self-fenced), for recovery on the quorate side.
+    /// Model time of its last agent lock renewal before it went down (when it lost quorum,
+    /// or when it went down while quorate): recovery on the quorate side counts from there.
     down_at: Option<u64>,
 }
 
@@ -355,12 +356,8 @@ fn snapshot(
 fn update_track(track: &mut HaTrack, view: &NodeView, now: u64) {
     if !view.up {
         if track.down_at.is_none() {
-            track.down_at = Some(
-                track
-                    .lost_at
-                    .map_or(now, |lost| lost + PVE_SELF_FENCE_MS)
-                    .min(now),
-            );
+            // Its agent lock was last renewed when it lost quorum, or now if it still had it.
+            track.down_at = Some(track.lost_at.unwrap_or(now));
         }
         track.armed = false;
         track.lost_at = None;
@@ -409,8 +406,9 @@ fn consequence(track: &HaTrack, view: &NodeView, now: u64, any_quorate: bool) ->
     }
     match track.lost_at {
         Some(lost) => {
-            let left = PVE_SELF_FENCE_MS.saturating_sub(now.saturating_sub(lost));
-            let summary = if left == 0 {
+            let since = now.saturating_sub(lost);
+            let left = PVE_SELF_FENCE_MS.saturating_sub(since);
+            let mut summary = if left == 0 {
                 "/etc/pve read-only; an HA-managed node has self-fenced by now (watchdog reset)".to_string()
             } else {
                 format!(
@@ -418,6 +416,17 @@ fn consequence(track: &HaTrack, view: &NodeView, now: u64, any_quorate: bool) ->
                     left.div_ceil(1000)
                 )
             };
+            if any_quorate {
+                let recovery = PVE_RECOVERY_MS.saturating_sub(since);
+                if recovery == 0 {
+                    summary.push_str("; its HA services have been recovered on the quorate side");
+                } else {
+                    summary.push_str(&format!(
+                        "; the quorate side recovers its HA services in about {} s",
+                        recovery.div_ceil(1000)
+                    ));
+                }
+            }
             ProxmoxConsequence {
                 etc_pve: "read-only",
                 self_fence: true,
