@@ -520,6 +520,22 @@ impl<'a> Analyzer<'a> {
         Ok(())
     }
 
+    /// The classes (running, cold start) of one concrete scenario, for tests against
+    /// whole-scenario engine runs. `None` if its link set is not enumerated.
+    #[cfg(test)]
+    pub(super) fn classify(&mut self, scenario: &Scenario) -> Option<(OutcomeClass, OutcomeClass)> {
+        let index = self
+            .link_sets
+            .iter()
+            .position(|set| set.links_down == scenario.links_down)?;
+        self.down = scenario.down;
+        self.blocks = scenario.blocks.clone();
+        let running = self.evaluate(Case::Running, index).class;
+        let cold = self.evaluate(Case::ColdStart, index).class;
+        self.blocks.clear();
+        Some((running, cold))
+    }
+
     /// The canonical representative of `set`: the same count of nodes per class, taken
     /// from the start of each class.
     fn canonical(&self, set: NodeSet) -> NodeSet {
