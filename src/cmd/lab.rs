@@ -1,6 +1,7 @@
 //! `quorate lab ...`: a real corosync cluster in network namespaces on this machine (root).
 //!
-//! Owns the clap arguments of `lab up|down|status|partition|link|heal|stop|start|exec`, the
+//! Owns the clap arguments of `lab up|down|status|partition|link|heal|stop|start|exec|replay`
+//! (`replay` is run and rendered in `lab_replay.rs`), the
 //! rendering of node reports (a table, or the JSON document of `lab status --format json`)
 //! and exit codes. It must not build or drive the lab itself: `executor::lab` does.
 //!
@@ -18,6 +19,10 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
+
+// `lab replay`'s running and rendering, in a file of its own.
+#[path = "lab_replay.rs"]
+mod replay;
 
 /// Arguments of `quorate lab`.
 #[derive(Debug, Args)]
@@ -54,6 +59,9 @@ pub enum LabCommand {
     Start(NodeArgs),
     /// Run a command inside a node (its network, mount and UTS namespaces).
     Exec(ExecArgs),
+    /// Run a what-if script on the lab and print reality next to `quorate whatif`'s
+    /// prediction, node by node after every step; exit 1 on any mismatch.
+    Replay(ReplayArgs),
 }
 
 /// Arguments of `lab up`.
@@ -171,6 +179,25 @@ pub struct ExecArgs {
     /// The command, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// Arguments of `lab replay`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scenario").required(true).args(["script", "script_file"])))]
+pub struct ReplayArgs {
+    /// The scenario, e.g. `split 1:1 2:2,3; heal` (steps separated by `;` or newlines).
+    #[arg(short = 's', long = "script", value_name = "SCRIPT")]
+    pub script: Option<String>,
+    /// Read the scenario from a file.
+    #[arg(long, value_name = "F")]
+    pub script_file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+    /// Restart corosync on every node first (all together, no partition, every link up), so
+    /// that the lab starts where the prediction starts.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 /// Runs `quorate lab ...`. Returns the exit code: 0 done, 2 the lab could not do it (or, for
@@ -298,6 +325,7 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
             render_table(&reports, out)?;
             Ok(EXIT_OK)
         }
+        LabCommand::Replay(replay) => replay::run(dir, replay, out, err),
         LabCommand::Exec(exec) => {
             let lab = Lab::open(dir)?;
             let output = lab.exec(&exec.node, &exec.command)?;

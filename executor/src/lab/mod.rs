@@ -14,6 +14,7 @@
 //! namespace, mounts or files outside the lab directory.
 
 pub mod layout;
+pub mod replay;
 pub mod state;
 pub mod sys;
 pub mod timing;
