@@ -396,3 +396,136 @@ fn votequorum_counts_nodes_without_ring_addresses() {
     );
     assert_eq!(codes(&check(&atb, Some(HostFacts::default()))), vec!["E203"]);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines that reach deep into the checks: sections, typed keys, addresses, odd numbers.
+    fn line() -> impl Strategy<Value = String> {
+        let keys = prop::sample::select(vec![
+            "version",
+            "transport",
+            "nodeid",
+            "ring0_addr",
+            "ring1_addr",
+            "ring9_addr",
+            "name",
+            "quorum_votes",
+            "linknumber",
+            "mcastaddr",
+            "bindnetaddr",
+            "mcastport",
+            "ttl",
+            "knet_link_priority",
+            "knet_pong_count",
+            "knet_ping_interval",
+            "token",
+            "token_coefficient",
+            "consensus",
+            "join",
+            "hold",
+            "token_retransmit",
+            "token_retransmits_before_loss_const",
+            "ip_version",
+            "crypto_cipher",
+            "crypto_hash",
+            "secauth",
+            "keyfile",
+            "key",
+            "link_mode",
+            "two_node",
+            "expected_votes",
+            "model",
+            "votes",
+            "auto_tie_breaker",
+            "auto_tie_breaker_node",
+            "last_man_standing",
+            "wait_for_all",
+            "provider",
+            "subsys",
+            "debug",
+            "uid",
+            "config_version",
+            "clear_node_high_bit",
+            "broadcast",
+        ]);
+        let values = prop::sample::select(vec![
+            "0",
+            "1",
+            "2",
+            "3",
+            "7",
+            "8",
+            "255",
+            "65535",
+            "65536",
+            "4294967295",
+            "-1",
+            "x",
+            "",
+            "yes",
+            "on",
+            "knet",
+            "udp",
+            "udpu",
+            "ipv4",
+            "ipv6",
+            "198.18.0.1",
+            "198.18.0.2",
+            "fd00::1",
+            "239.192.0.1",
+            "host.invalid",
+            "3323068418",
+            "aes256",
+            "sha1",
+            "none",
+            "net",
+            "lowest",
+            "1 2",
+            "corosync_votequorum",
+        ]);
+        let sections = prop::sample::select(vec![
+            "totem {",
+            "interface {",
+            "nodelist {",
+            "node {",
+            "quorum {",
+            "device {",
+            "net {",
+            "logging {",
+            "logger_subsys {",
+            "uidgid {",
+            "member {",
+            "system {",
+            "resources {",
+            "}",
+            "}",
+        ]);
+        prop_oneof![
+            (keys, values).prop_map(|(key, value)| format!("{key}: {value}")),
+            sections.prop_map(str::to_string),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn validate_never_panics(lines in prop::collection::vec(line(), 0..60), local in prop::option::of(prop::sample::select(vec!["198.18.0.1", "node1", "fd00::1"]))) {
+            let text = lines.join("\n");
+            let facts = HostFacts {
+                local_node: local.map(str::to_string),
+                authkey: Some(AuthkeyFacts { path: "/k".to_string(), len: Some(3), os_error: None }),
+                hosts: Some(BTreeMap::from([("node1".to_string(), "198.18.0.1".parse().unwrap())])),
+            };
+            let diagnostics = check(&text, Some(facts));
+            for diagnostic in diagnostics {
+                prop_assert_eq!(diagnostic.severity, Severity::Error);
+                prop_assert!(diagnostic.rejected_by.is_some());
+            }
+            let (document, _) = parse(&text);
+            let (config, _) = Config::from_document(&document);
+            let _ = config.quorum_settings();
+        }
+    }
+}
