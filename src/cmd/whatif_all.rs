@@ -43,7 +43,8 @@
 //!     {"class": "all-quorate", "label": "every running node quorate", "running": 16, "cold_start": 16},
 //!     {"class": "one-quorate", ...}, {"class": "none-quorate", ...}, {"class": "split-brain", ...},
 //!     {"class": "unstable", ...}, {"class": "all-down", ...}
-//!   ]
+//!   ],
+//!   "notes": ["last_man_standing: every scenario is evaluated right after the failure, ..."]
 //! }
 //! ```
 //!
@@ -159,6 +160,7 @@ struct JsonReport<'a> {
     summary: JsonSummary<'a>,
     failure_sizes: &'a [FailureSize],
     classes: Vec<JsonClass<'a>>,
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -226,6 +228,7 @@ pub fn write_json(out: &mut dyn Write, file: &str, analysis: &Analysis) -> anyho
                 },
             )
             .collect(),
+        notes: &analysis.notes,
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)?;
@@ -244,16 +247,20 @@ fn losses(
         .map(|size| (lose(size), size.total))
 }
 
-/// `every one` or `some (3 of 10)`.
+/// `every one leaves` or `some (3 of 10) leave`, then ` nobody quorate`.
 fn how_many(lost: u128, total: u128) -> String {
     if lost == total {
-        "every one".to_string()
+        "every one leaves nobody quorate".to_string()
     } else {
-        format!("some ({} of {})", grouped(lost), grouped(total))
+        format!(
+            "some ({} of {}) leave nobody quorate",
+            grouped(lost),
+            grouped(total)
+        )
     }
 }
 
-/// `any 2 nodes can fail; some 3-node failures leave nobody quorate (4 of 10)`.
+/// `any 2 nodes can fail; with 3 nodes down, some (4 of 10) leave nobody quorate`.
 fn failure_sentence(analysis: &Analysis) -> String {
     let Some(tolerated) = analysis.always_tolerated_node_failures else {
         return "the intact cluster is not quorate".to_string();
@@ -266,7 +273,7 @@ fn failure_sentence(analysis: &Analysis) -> String {
     };
     match losses(&analysis.failure_sizes, next, |size| size.lose_quorum) {
         Some((lost, total)) => format!(
-            "{first}; with {} down, {} leaves nobody quorate",
+            "{first}; with {} down, {}",
             plural(next, "node"),
             how_many(lost, total)
         ),
@@ -286,10 +293,7 @@ fn cold_start_sentence(analysis: &Analysis) -> String {
         format!("quorate with any {} missing", plural(tolerated, "node"))
     };
     match losses(&analysis.failure_sizes, next, |size| size.cold_start_lose_quorum) {
-        Some((lost, total)) => format!(
-            "{first}; with {next} missing, {} leaves nobody quorate",
-            how_many(lost, total)
-        ),
+        Some((lost, total)) => format!("{first}; with {next} missing, {}", how_many(lost, total)),
         None => first,
     }
 }
@@ -318,6 +322,9 @@ pub fn human(file: &str, analysis: &Analysis) -> String {
         text.push_str(&format!(
             "  corosync refuses to start with this configuration ({error}): no node ever runs\n"
         ));
+    }
+    for note in &analysis.notes {
+        text.push_str(&format!("  note: {note}\n"));
     }
     text.push_str("\nSummary\n");
     text.push_str(&format!("  Node failures:  {}\n", failure_sentence(analysis)));

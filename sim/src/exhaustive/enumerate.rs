@@ -828,6 +828,7 @@ impl<'a> Analyzer<'a> {
             },
             single_link_failures: self.single_link_failures(),
             classes,
+            notes: super::notes(self.settings),
         }
     }
 }

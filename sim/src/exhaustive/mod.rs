@@ -291,6 +291,36 @@ pub struct Analysis {
     pub single_link_failures: Vec<LinkFailure>,
     /// Outcome classes, in `OutcomeClass::ALL` order.
     pub classes: Vec<ClassCount>,
+    /// What the analysis leaves out for this configuration (LMS windows, qdevice votes,
+    /// ev_tracking files), as sentences.
+    pub notes: Vec<String>,
+}
+
+/// The modelling limits that matter for `settings`, as sentences.
+pub(crate) fn notes(settings: &QuorumSettings) -> Vec<String> {
+    let mut notes = Vec::new();
+    if settings.last_man_standing {
+        notes.push(
+            "last_man_standing: every scenario is evaluated right after the failure, before any \
+             window expires (`whatif -s` with `wait` shows what follows)"
+                .to_string(),
+        );
+    }
+    if settings.device.is_some() {
+        notes.push(
+            "the quorum device casts no vote in any scenario (qnetd is not modelled; \
+             `whatif -s` with `qdevice on` shows its effect)"
+                .to_string(),
+        );
+    }
+    if settings.expected_votes_tracking || settings.allow_downscale {
+        notes.push(
+            "cold starts boot without an ev_tracking file (a first boot); a witness replayed \
+             after a full start keeps that file"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 /// Runs the exhaustive analysis of `settings`. `progress` is called now and then with the
