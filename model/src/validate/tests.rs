@@ -529,3 +529,27 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn local_node_by_hostname_matches_corosync() {
+    // Verified with `unshare -u` (hostname) + corosync -t: the hostname, or its first labels,
+    // names the local node even when its address is not on the host.
+    let base = std::fs::read_to_string(test_data_dir().join("E131-unsupported-totem-version.conf")).unwrap();
+    let text = base
+        .replace("version: 3", "version: 2")
+        .replace("ring0_addr: 198.18.0.1", "ring0_addr: 198.18.0.77")
+        .replace(
+            "        name: node2\n        nodeid: 2\n",
+            "        name: node2\n",
+        );
+    let with_local = |local: &str| {
+        let (document, _) = parse(&text);
+        let (config, _) = Config::from_document(&document);
+        let mut facts = lab_host(&config);
+        facts.local_node = Some(local.to_string());
+        codes(&validate(&document, &config, &facts))
+    };
+    assert_eq!(with_local("node2"), vec!["E120"]);
+    assert_eq!(with_local("node2.x"), vec!["E120"]);
+    assert_eq!(with_local("node1"), vec!["E121"]);
+}
