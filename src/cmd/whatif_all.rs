@@ -313,9 +313,13 @@ pub fn human(file: &str, analysis: &Analysis) -> String {
         sets => format!("{sets} combinations of failed links"),
     };
     text.push_str(&format!(
-        "  {} scenarios (each node up or down, every partition of the up nodes, {link_sets}), \
+        "  {} (each node up or down, every partition of the up nodes, {link_sets}), \
          {} evaluated after symmetry reduction; each from a running cluster and from a cold start\n",
-        grouped(analysis.scenarios.total),
+        if analysis.scenarios.total == 1 {
+            "1 scenario".to_string()
+        } else {
+            format!("{} scenarios", grouped(analysis.scenarios.total))
+        },
         grouped(analysis.scenarios.evaluated.into()),
     ));
     if let Some(error) = &analysis.startup_error {
@@ -328,7 +332,9 @@ pub fn human(file: &str, analysis: &Analysis) -> String {
     }
     text.push_str("\nSummary\n");
     text.push_str(&format!("  Node failures:  {}\n", failure_sentence(analysis)));
-    if let Some(first) = analysis.smallest_total_loss.first() {
+    if analysis.always_tolerated_node_failures.is_none() {
+        text.push_str("  Total loss:     already without any failure\n");
+    } else if let Some(first) = analysis.smallest_total_loss.first() {
         let sets: u128 = analysis.smallest_total_loss.iter().map(|set| set.count).sum();
         let examples: Vec<String> = analysis
             .smallest_total_loss
