@@ -44,6 +44,10 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Per-node quorum after each step of a scenario (`-s 'split 1:1'`), or `--all`.
     Whatif(cmd::whatif::WhatifArgs),
+    /// Shell completions for bash, zsh, fish, elvish or powershell.
+    Completions(cmd::completions::CompletionsArgs),
+    /// The man page (roff), generated from the command definitions.
+    Man(cmd::completions::ManArgs),
 }
 
 /// Runs quorate with `args` (including the program name), writing to `out` and `err`.
@@ -73,6 +77,8 @@ where
         Command::Lab(args) => cmd::lab::run(args, out, err),
         Command::Check(args) => cmd::check::run(args, out, err),
         Command::Whatif(args) => cmd::whatif::run(args, out, err),
+        Command::Completions(args) => cmd::completions::run_completions(args, out),
+        Command::Man(args) => cmd::completions::run_man(args, out),
     };
     match result {
         Ok(code) => code,

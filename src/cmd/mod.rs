@@ -1,6 +1,7 @@
 //! One module per subcommand; each parses nothing itself (clap does) and calls one library function.
 
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod lab;
 pub mod lint;

@@ -337,3 +337,16 @@ fn show_prints_effective_values_and_never_the_inline_key() {
     assert!(text.contains("token 3650"), "{text}");
     assert!(!text.contains("SECRETSECRET"));
 }
+
+#[test]
+fn completions_and_man_page_come_from_clap() {
+    let (code, out, _) = quorate(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    for command in ["lint", "whatif", "check", "lab", "explain"] {
+        assert!(out.contains(command), "bash completion lacks {command}");
+    }
+    let (code, man, _) = quorate(&["man"]);
+    assert_eq!(code, 0);
+    assert!(man.contains(".TH quorate 1"), "{man}");
+    assert_eq!(quorate(&["completions", "tcsh"]).0, 2);
+}
