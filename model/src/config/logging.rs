@@ -33,7 +33,9 @@ pub(super) fn read_logging(cmap: &Cmap) -> Logging {
     logging
 }
 
-const YES_NO: &[&str] = &["yes", "no"];
+/// `to_stderr`, `to_logfile` and `to_syslog` take yes/no and also on/off (verified with
+/// `corosync -t` 3.1.7 on a corpus file with `to_stderr: on`).
+const YES_NO: &[&str] = &["yes", "no", "on", "off"];
 const ON_OFF: &[&str] = &["on", "off"];
 /// `qb_log_facility2int` names (case-sensitive).
 const FACILITIES: &[&str] = &[

@@ -266,7 +266,14 @@ fn interfaces(context: &mut Context<'_>) {
             }
         }
         if let Some(mcastaddr) = interface.mcastaddr.as_ref() {
-            if context.parse_address(&mcastaddr.value).is_err() {
+            // A multicast group is never a host name in practice, and corosync's lookup of
+            // one would need DNS: without a hosts map a non-literal is refused, as corosync
+            // refuses it wherever the name does not resolve (parity case R8).
+            let literal_or_known = match resolve(&mcastaddr.value, context.hosts()) {
+                Resolution::Assumed => false,
+                _ => context.parse_address(&mcastaddr.value).is_ok(),
+            };
+            if !literal_or_known {
                 context.push(
                     checks::INVALID_INTERFACE_ADDRESS,
                     format!(
