@@ -6,6 +6,7 @@
 mod cli_lint;
 mod lab;
 mod parity;
+mod reality;
 mod support;
 mod whatif;
 mod vqsim;

@@ -1,0 +1,401 @@
+//! Model against reality: `quorate lab replay` on real corosync 3.1.7 against `quorate whatif`.
+//!
+//! Owns the reality suite: for each configuration (3, 4 and 5 nodes; two_node; wait_for_all;
+//! auto_tie_breaker; two knet links) a lab is brought up, a scenario script is replayed on it
+//! (partitions, crash and clean stop, start, single-link loss, both links down between a pair,
+//! heal in one step and in two, `corosync-quorumtool -e`, reload), every node is read over
+//! SSH after every step, and its quorum state (quorate, members, total votes, expected votes,
+//! quorum) must equal what `quorate whatif` prints for the same configuration and script.
+//! Known differences are asserted as they are, with a FIXME, and written down in
+//! docs/known-limitations.md. Labs run one at a time (a lock), each in its own directory,
+//! removed by a Drop guard also when an assertion fails. The configurations use `token: 1000`
+//! to keep the suite's real corosync time short. It must not touch any network but the lab's
+//! own namespaces.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// One lab at a time: real corosync rounds are timing-sensitive on a 2-core machine.
+static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs `quorate ARGS` in-process; returns (exit code, stdout, stderr).
+fn quorate(args: &[&str]) -> (u8, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let argv = std::iter::once("quorate").chain(args.iter().copied());
+    let code = quorate::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
+
+/// Removes the lab (and the config file given to it) when the test ends, however it ends.
+struct LabGuard {
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = executor::lab::down(&self.dir, &mut |_| {});
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
+
+/// A knet corosync.conf of `nodes` nodes on `links` links with `quorum` lines added to the
+/// quorum section. Addresses are rewritten to lab addresses by `lab up`.
+fn config(name: &str, nodes: u32, links: u8, quorum: &[&str]) -> String {
+    let mut text = format!(
+        "totem {{\n  version: 2\n  cluster_name: {name}\n  transport: knet\n  crypto_cipher: aes256\n  \
+         crypto_hash: sha256\n  token: 1000\n}}\n\nnodelist {{\n"
+    );
+    for nodeid in 1..=nodes {
+        text.push_str(&format!("  node {{\n    name: n{nodeid}\n    nodeid: {nodeid}\n"));
+        for link in 0..links {
+            text.push_str(&format!("    ring{link}_addr: 10.{link}.0.{nodeid}\n"));
+        }
+        text.push_str("  }\n");
+    }
+    text.push_str("}\n\nquorum {\n  provider: corosync_votequorum\n");
+    for line in quorum {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text.push_str(
+        "}\n\nlogging {\n  to_logfile: yes\n  logfile: /var/log/corosync/corosync.log\n  to_syslog: no\n  \
+         to_stderr: no\n  timestamp: on\n}\n",
+    );
+    text
+}
+
+/// The fields compared, from a whatif node row or a replay reading, as one string.
+fn whatif_reading(row: &Value) -> String {
+    if row["up"] == Value::Bool(false) {
+        return "stopped".into();
+    }
+    format!(
+        "running quorate={} members={} total={} expected={} quorum={}",
+        row["quorate"], row["members"], row["total_votes"], row["expected_votes"], row["quorum"]
+    )
+}
+
+fn replay_reading(reading: &Value) -> String {
+    if reading["corosync"] != "running" {
+        return reading["corosync"].as_str().unwrap_or("?").to_string();
+    }
+    format!(
+        "running quorate={} members={} total={} expected={} quorum={}",
+        reading["quorate"],
+        reading["members"],
+        reading["total_votes"],
+        reading["expected_votes"],
+        reading["quorum"]
+    )
+}
+
+/// What a replay found: the JSON report and, per step, per node, the mismatched fields.
+struct Replayed {
+    report: Value,
+    human: String,
+}
+
+impl Replayed {
+    /// `(step index, node name, mismatched fields)` for every node that differs.
+    fn mismatches(&self) -> Vec<(usize, String, Vec<String>)> {
+        let mut found = Vec::new();
+        for (index, step) in self.report["steps"].as_array().unwrap().iter().enumerate() {
+            for node in step["nodes"].as_array().unwrap() {
+                let fields: Vec<String> = node["mismatches"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap().to_string())
+                    .collect();
+                if !fields.is_empty() {
+                    found.push((index, node["name"].as_str().unwrap().to_string(), fields));
+                }
+            }
+        }
+        found
+    }
+
+    /// The real reading of `node` after step `index` (0 is the start).
+    fn real(&self, index: usize, node: &str) -> String {
+        let step = &self.report["steps"][index];
+        let row = step["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["name"] == node)
+            .unwrap_or_else(|| panic!("no node {node} in step {index}"));
+        replay_reading(&row["real"])
+    }
+}
+
+/// Brings up a lab for `config_text`, replays `script` on it, and checks that the replay's
+/// predictions are exactly `quorate whatif`'s for the lab's corosync.conf, that every step
+/// was compared and settled, and that every node could be read. Returns the replay.
+fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
+    let _one_at_a_time = ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let pid = std::process::id();
+    let guard = LabGuard {
+        dir: PathBuf::from(format!("/run/quorate/rt-{name}-{pid}")),
+        config: std::env::temp_dir().join(format!("quorate-reality-{name}-{pid}.conf")),
+    };
+    std::fs::write(&guard.config, config_text).unwrap();
+    let dir = guard.dir.to_string_lossy().into_owned();
+    let config = guard.config.to_string_lossy().into_owned();
+    let (code, out, err) = quorate(&["lab", "--dir", &dir, "up", "--config", &config]);
+    assert_eq!(code, 0, "lab up failed\n{out}\n{err}");
+
+    let (code, json, err) = quorate(&["lab", "--dir", &dir, "replay", "-s", script, "--format", "json"]);
+    assert!(code <= 1, "lab replay failed (exit {code})\n{json}\n{err}");
+    let report: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        report["mismatches"] != 0,
+        code == 1,
+        "exit code {code} vs\n{json}"
+    );
+
+    // The prediction is exactly what `quorate whatif` prints for the lab's configuration.
+    let lab_config = format!("{dir}/corosync.conf");
+    let (_, whatif_json, whatif_err) = quorate(&["whatif", &lab_config, "-s", script, "--format", "json"]);
+    let whatif: Value = serde_json::from_str(&whatif_json)
+        .unwrap_or_else(|error| panic!("whatif output is not JSON ({error}): {whatif_json}\n{whatif_err}"));
+    let predicted_steps = whatif["steps"].as_array().unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), predicted_steps.len(), "{json}");
+    for (step, predicted) in steps.iter().zip(predicted_steps) {
+        assert_eq!(step["command"], predicted["command"]);
+        assert_eq!(step["compared"], true, "{step}");
+        assert_eq!(step["settled"], true, "{step}");
+        for node in step["nodes"].as_array().unwrap() {
+            let row = predicted["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["nodeid"] == node["nodeid"])
+                .unwrap();
+            assert_eq!(
+                replay_reading(&node["predicted"]),
+                whatif_reading(row),
+                "step `{}`, node {}",
+                step["command"],
+                node["name"]
+            );
+            assert_ne!(node["real"]["corosync"], "unknown", "{step}");
+        }
+    }
+    drop(guard);
+    Replayed {
+        human: render(&report),
+        report,
+    }
+}
+
+/// A compact human view of a replay, for assertion messages.
+fn render(report: &Value) -> String {
+    let mut text = String::new();
+    for step in report["steps"].as_array().unwrap() {
+        text.push_str(&format!("{} ({} ms)\n", step["command"], step["settle_ms"]));
+        for node in step["nodes"].as_array().unwrap() {
+            let predicted = replay_reading(&node["predicted"]);
+            let real = replay_reading(&node["real"]);
+            let mark = if predicted == real { " " } else { "!" };
+            text.push_str(&format!(
+                " {mark} {}: predicted {predicted}\n       real      {real}\n",
+                node["name"]
+            ));
+        }
+    }
+    text
+}
+
+/// Asserts that reality agreed with the prediction everywhere.
+fn assert_agrees(replayed: &Replayed) {
+    assert_eq!(
+        replayed.mismatches(),
+        Vec::new(),
+        "reality differs from the prediction:\n{}",
+        replayed.human
+    );
+}
+
+#[test]
+fn three_nodes_two_links_partition_link_loss_stop_start_crash() {
+    if !crate::support::reality_available("reality: three nodes, two links") {
+        return;
+    }
+    let replayed = replay(
+        "plain3",
+        &config("plain3", 3, 2, &[]),
+        "split 1:1,2 2:3\nheal\nlink down 0\nlink down 1 3\nheal\nstop 3\nup 3\ndown 1\nup 1",
+    );
+    assert_agrees(&replayed);
+    // TV01: {1,2} keeps quorum, {3} loses it.
+    assert_eq!(
+        replayed.real(1, "n3"),
+        "running quorate=false members=[3] total=1 expected=3 quorum=2"
+    );
+    // One link of two down everywhere: nobody notices.
+    assert_eq!(
+        replayed.real(3, "n3"),
+        "running quorate=true members=[1,2,3] total=3 expected=3 quorum=2"
+    );
+    // Node 3 then loses its other link: it is cut off.
+    assert_eq!(
+        replayed.real(4, "n1"),
+        "running quorate=true members=[1,2] total=2 expected=3 quorum=2"
+    );
+    assert_eq!(replayed.real(6, "n3"), "stopped");
+}
+
+#[test]
+fn three_nodes_wait_for_all_heal_in_one_step_and_in_two() {
+    if !crate::support::reality_available("reality: wait_for_all") {
+        return;
+    }
+    let replayed = replay(
+        "wfa3",
+        &config("wfa3", 3, 1, &["wait_for_all: 1"]),
+        // TV20: heal in one step; TV19: via {1}|{2}|{3} to {1,2}; TV22: {1} and {2} meet at once.
+        "split 1:1 2:2,3\nheal\nsplit 1:1 2:2,3\nsplit 1:1 2:2 3:3\nsplit 1:1,2 2:3\nheal\n\
+         split 1:1 2:2,3\nsplit 1:1,2 2:3\nheal",
+    );
+    // TV20: node 1 joins a quorate cluster.
+    assert_eq!(
+        replayed.real(2, "n1"),
+        "running quorate=true members=[1,2,3] total=3 expected=3 quorum=2"
+    );
+    // TV19 (real corosync, not vqsim): nobody in {1,2} was quorate in its previous ring.
+    assert_eq!(
+        replayed.real(5, "n1"),
+        "running quorate=false members=[1,2] total=2 expected=3 quorum=2"
+    );
+    // FIXME(docs/known-limitations.md, "one-step move with wait_for_all"): the model says
+    // {1,2} is quorate after step 8 (TV22); real corosync leaves node 2 inquorate, and node 1
+    // too when node 2 first forms a ring alone. Every other step agrees.
+    let mismatches = replayed.mismatches();
+    let quorate_only = vec!["quorate".to_string()];
+    assert!(
+        mismatches.iter().all(|(step, node, fields)| *step == 8
+            && (node == "n1" || node == "n2")
+            && *fields == quorate_only),
+        "{mismatches:?}\n{}",
+        replayed.human
+    );
+    assert!(
+        mismatches.iter().any(|(_, node, _)| node == "n2"),
+        "TV22 agrees now: update docs/known-limitations.md\n{}",
+        replayed.human
+    );
+    assert!(replayed
+        .real(8, "n2")
+        .starts_with("running quorate=false members=[1,2]"));
+}
+
+#[test]
+fn four_nodes_two_two_split_expected_votes_and_reload() {
+    if !crate::support::reality_available("reality: four nodes") {
+        return;
+    }
+    let replayed = replay(
+        "plain4",
+        &config("plain4", 4, 1, &[]),
+        "split 1:1,2 2:3,4\nexpected 2 on 1\nreload\nheal\nsplit 1:1,2,3 2:4",
+    );
+    assert_agrees(&replayed);
+    // TV02: neither half is quorate.
+    assert_eq!(
+        replayed.real(1, "n1"),
+        "running quorate=false members=[1,2] total=2 expected=4 quorum=3"
+    );
+    // `corosync-quorumtool -e 2` on an inquorate half makes it quorate (split-brain tool).
+    assert_eq!(
+        replayed.real(2, "n2"),
+        "running quorate=true members=[1,2] total=2 expected=2 quorum=2"
+    );
+    // A reload puts the configured expected votes back.
+    assert_eq!(
+        replayed.real(3, "n1"),
+        "running quorate=false members=[1,2] total=2 expected=4 quorum=3"
+    );
+}
+
+#[test]
+fn four_nodes_auto_tie_breaker_lowest() {
+    if !crate::support::reality_available("reality: auto_tie_breaker") {
+        return;
+    }
+    let replayed = replay(
+        "atb4",
+        &config("atb4", 4, 1, &["auto_tie_breaker: 1"]),
+        "split 1:1,2 2:3,4\nheal\ndown 1\nsplit 1:2 2:3,4",
+    );
+    assert_agrees(&replayed);
+    // TV29: the half with the lowest node id wins the tie.
+    assert_eq!(
+        replayed.real(1, "n1"),
+        "running quorate=true members=[1,2] total=2 expected=4 quorum=3"
+    );
+    assert_eq!(
+        replayed.real(1, "n3"),
+        "running quorate=false members=[3,4] total=2 expected=4 quorum=3"
+    );
+}
+
+#[test]
+fn two_nodes_two_node_split_and_two_links_between_a_pair() {
+    if !crate::support::reality_available("reality: two_node") {
+        return;
+    }
+    let replayed = replay(
+        "two2",
+        &config("two2", 2, 2, &["two_node: 1"]),
+        "link down 0 between 1 2\nlink down 1 between 1 2\nheal\nsplit 1:1 2:2\nheal\nstop 2\nup 2",
+    );
+    assert_agrees(&replayed);
+    // One link of two down between the pair: no change.
+    assert_eq!(
+        replayed.real(1, "n2"),
+        "running quorate=true members=[1,2] total=2 expected=2 quorum=1"
+    );
+    // TV12: both links down between them, then a plain split: both stay quorate.
+    for step in [2, 4] {
+        for node in ["n1", "n2"] {
+            assert!(
+                replayed
+                    .real(step, node)
+                    .starts_with("running quorate=true members=["),
+                "{}",
+                replayed.human
+            );
+        }
+    }
+}
+
+#[test]
+fn five_nodes_partitions_join_and_isolate() {
+    if !crate::support::reality_available("reality: five nodes") {
+        return;
+    }
+    let replayed = replay(
+        "plain5",
+        &config("plain5", 5, 1, &[]),
+        "split 1:1,2,3 2:4,5\nsplit 1:1,2 2:3 3:4,5\njoin 1 2 3\nisolate 5\nrestart 5",
+    );
+    assert_agrees(&replayed);
+    // TV04: the three-node side keeps quorum.
+    assert_eq!(
+        replayed.real(1, "n3"),
+        "running quorate=true members=[1,2,3] total=3 expected=5 quorum=3"
+    );
+    assert_eq!(
+        replayed.real(1, "n4"),
+        "running quorate=false members=[4,5] total=2 expected=5 quorum=3"
+    );
+}
