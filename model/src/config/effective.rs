@@ -151,6 +151,7 @@ impl Default for Effective {
             effective: Effective::placeholder(),
             cmap: super::cmap::Cmap::default(),
             refused_keys: Default::default(),
+            value_diagnostics: Vec::new(),
         })
     }
 }

@@ -392,6 +392,11 @@ pub struct Config {
     /// cmap keys (e.g. `totem.crypto_hash`, `nodelist.node.1.nodeid`) whose value corosync's
     /// parser refuses; they are absent from every field above.
     pub refused_keys: std::collections::BTreeSet<String>,
+    /// The diagnostics `from_document` returned (value refusals, logging errors), kept so
+    /// that `validate` does not read the document a second time. Invariant: this config was
+    /// built from the document it is validated with.
+    #[serde(skip)]
+    pub value_diagnostics: Vec<Diagnostic>,
 }
 
 fn string_setting(cmap: &Cmap, key: &str) -> Option<Setting<String>> {
@@ -481,6 +486,7 @@ impl Config {
             effective: Effective::default(),
             cmap,
             refused_keys: refused,
+            value_diagnostics: Vec::new(),
         };
         config.effective = effective::compute(&config);
         // The inline key is a secret: keep only its length (in `totem.key_len`).
@@ -488,6 +494,7 @@ impl Config {
             key.value = "<redacted>".to_string();
         }
         diagnostics.sort_by_key(|diagnostic| diagnostic.span.map(|span| span.start));
+        config.value_diagnostics = diagnostics.clone();
         (config, diagnostics)
     }
 

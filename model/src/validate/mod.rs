@@ -79,10 +79,10 @@ pub struct AuthkeyFacts {
 }
 
 /// Every corosync parity error in the file: the value refusals of
-/// `Config::from_document` (so do not add those again), then corosync -t's totem checks,
+/// `Config::from_document` (kept in `Config::value_diagnostics`; do not add those again), then corosync -t's totem checks,
 /// then the daemon's startup refusals.
 pub fn validate(document: &Document, config: &Config, host: &HostFacts) -> Vec<Diagnostic> {
-    let (_, mut diagnostics) = Config::from_document(document);
+    let mut diagnostics = config.value_diagnostics.clone();
     let found = host
         .local_node
         .as_deref()
