@@ -276,25 +276,46 @@ impl Vqsim {
         }
     }
 
-    /// Polls `show` until the state is consistent (see [`is_consistent`]) and two polls
-    /// `SETTLE_POLL` apart agree; returns that state. Fails after `SETTLE_TIMEOUT`.
+    /// Polls `show` until the state is consistent (see [`is_consistent`]) and stays the same
+    /// for a quiet period: at least `SETTLE_QUIET`, and twice as long as it took to become
+    /// consistent (a loaded machine delays vqsim's 10 ms sync timers and message relays).
+    /// Returns that state. Fails after `SETTLE_TIMEOUT`.
     pub fn settle(&mut self) -> Result<Vec<NodeState>, String> {
-        const SETTLE_POLL: Duration = Duration::from_millis(20);
+        const SETTLE_POLL: Duration = Duration::from_millis(15);
+        const SETTLE_QUIET: Duration = Duration::from_millis(40);
         const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
-        let deadline = Instant::now() + SETTLE_TIMEOUT;
-        let mut previous: Option<Vec<NodeState>> = None;
+        let started = Instant::now();
+        let deadline = started + SETTLE_TIMEOUT;
+        // The last consistent state and when it was first seen.
+        let mut stable: Option<(Vec<NodeState>, Instant)> = None;
         loop {
             thread::sleep(SETTLE_POLL);
             let states = self.show()?;
-            if is_consistent(&states) && previous.as_ref() == Some(&states) {
-                return Ok(states);
+            let now = Instant::now();
+            if !is_consistent(&states) {
+                stable = None;
+            } else {
+                match &stable {
+                    Some((seen, since)) if *seen == states => {
+                        let quiet = SETTLE_QUIET.max(since.duration_since(started) * 2);
+                        if now.duration_since(*since) >= quiet {
+                            return Ok(states);
+                        }
+                    }
+                    _ => stable = Some((states.clone(), now)),
+                }
             }
-            if Instant::now() > deadline {
+            if now > deadline {
                 let shown: Vec<String> = states.iter().map(ToString::to_string).collect();
                 return Err(self.failure(&format!("state did not settle: {}", shown.join("; "))));
             }
-            previous = Some(states);
         }
+    }
+
+    /// Waits `pause`, then settles again: a second look before calling a result final.
+    pub fn settle_after(&mut self, pause: Duration) -> Result<Vec<NodeState>, String> {
+        thread::sleep(pause);
+        self.settle()
     }
 
     /// Runs one command and returns the settled state after it.
