@@ -111,9 +111,13 @@ fn step_block(step: &StepComparison, text: &mut String) {
         "agrees"
     };
     text.push_str(&format!(
-        "{}{line} ({lab_did}settled{} in {:.1} s): {verdict}\n",
+        "{}{line} ({lab_did}{} {:.1} s): {verdict}\n",
         step.command,
-        if step.settled { "" } else { " NOT" },
+        if step.settled {
+            "settled in"
+        } else {
+            "did not settle in"
+        },
         step.settle_ms as f64 / 1000.0
     ));
     let header = [

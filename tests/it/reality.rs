@@ -189,6 +189,9 @@ fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
             );
             assert_ne!(node["real"]["corosync"], "unknown", "{step}");
         }
+        // `corosync-quorumtool -e` is accepted or refused as the model says.
+        let notes = step["notes"].to_string();
+        assert!(!notes.contains("but the model"), "{step}");
     }
     drop(guard);
     Replayed {
@@ -306,7 +309,7 @@ fn four_nodes_two_two_split_expected_votes_and_reload() {
     let replayed = replay(
         "plain4",
         &config("plain4", 4, 1, &[]),
-        "split 1:1,2 2:3,4\nexpected 2 on 1\nreload\nheal\nsplit 1:1,2,3 2:4",
+        "split 1:1,2 2:3,4\nexpected 2 on 1\nreload\nheal\nsplit 1:1,2,3 2:4\nexpected 2 on 1",
     );
     assert_agrees(&replayed);
     // TV02: neither half is quorate.
@@ -324,6 +327,13 @@ fn four_nodes_two_two_split_expected_votes_and_reload() {
         replayed.real(3, "n1"),
         "running quorate=false members=[1,2] total=2 expected=4 quorum=3"
     );
+    // TV52: on a quorate partition, expected votes below the votes present are refused.
+    assert_eq!(
+        replayed.real(6, "n1"),
+        "running quorate=true members=[1,2,3] total=3 expected=4 quorum=3"
+    );
+    let refused = replayed.report["steps"][6]["notes"].to_string();
+    assert!(refused.contains("rejected"), "{refused}");
 }
 
 #[test]

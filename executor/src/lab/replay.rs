@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 /// How long nothing may change before a reading counts as settled, when no ring change is
 /// expected that polling could see (votequorum messages travel in milliseconds).
-const QUIET: Duration = Duration::from_millis(1500);
+const QUIET: Duration = Duration::from_millis(1000);
 
 /// Extra quiet time on top of token + consensus after link changes: losing the active knet
 /// link can cost a token and form a new ring with the same members.
@@ -337,7 +337,18 @@ pub fn replay(
         };
         let had_faults = driver.faults.any();
         driver.tracker.apply(&driver.settings, step);
-        let (actions, mut notes) = driver.perform(lab, step)?;
+        let Performed {
+            actions,
+            mut notes,
+            refused,
+        } = driver.perform(lab, step)?;
+        if let Some(refused) = refused.filter(|refused| *refused != predicted.rejected) {
+            notes.push(format!(
+                "lab: corosync-quorumtool -e was {} but the model {} it",
+                if refused { "refused" } else { "accepted" },
+                if predicted.rejected { "rejects" } else { "accepts" }
+            ));
+        }
         let long_quiet = matches!(step, Step::Link { .. }) || (matches!(step, Step::Heal) && had_faults);
         let quiet = if long_quiet {
             Duration::from_millis(lab.state.timing.membership_change_ms()) + LINK_QUIET_SLACK
@@ -383,6 +394,16 @@ fn summary_line(step: &StepComparison) -> String {
         step.command,
         step.settle_ms as f64 / 1000.0
     )
+}
+
+/// What the lab did for one step.
+struct Performed {
+    /// The actions, for the reader.
+    actions: Vec<String>,
+    /// Remarks (a command that failed).
+    notes: Vec<String>,
+    /// For `expected`: whether corosync-quorumtool refused the new value.
+    refused: Option<bool>,
 }
 
 /// The replay's own bookkeeping next to the lab.
@@ -440,11 +461,11 @@ impl Driver {
         Ok(())
     }
 
-    /// Does what `step` says to the lab (the tracker has applied it already). Returns the
-    /// actions taken and notes.
-    fn perform(&mut self, lab: &mut Lab, step: &Step) -> Result<(Vec<String>, Vec<String>)> {
+    /// Does what `step` says to the lab (the tracker has applied it already).
+    fn perform(&mut self, lab: &mut Lab, step: &Step) -> Result<Performed> {
         let mut actions = Vec::new();
         let mut notes = Vec::new();
+        let mut refused = None;
         // 1. Nodes that go away.
         match step {
             Step::Down(nodes) | Step::Restart(nodes) => {
@@ -508,9 +529,10 @@ impl Driver {
                 let votes_text = votes.to_string();
                 actions.push(format!("corosync-quorumtool -e {votes} on {name}"));
                 let output = node_command(lab, index, &["corosync-quorumtool", "-e", &votes_text])?;
+                refused = Some(!output.status.success());
                 if !output.status.success() {
                     notes.push(format!(
-                        "lab: corosync-quorumtool -e {votes} on {name} failed ({}): {}",
+                        "lab: corosync-quorumtool -e {votes} on {name} was refused ({}): {}",
                         output.status,
                         String::from_utf8_lossy(&output.stderr).trim()
                     ));
@@ -536,7 +558,11 @@ impl Driver {
             }
             _ => {}
         }
-        Ok((actions, notes))
+        Ok(Performed {
+            actions,
+            notes,
+            refused,
+        })
     }
 
     /// Records a `link down|up` step in the faults, as the model does.
