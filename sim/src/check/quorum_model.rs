@@ -89,6 +89,16 @@ pub struct CheckState {
     classes: Arc<Vec<Vec<usize>>>,
 }
 
+impl CheckState {
+    /// The same state (budget, stability, symmetry classes) with another cluster state.
+    pub fn with_cluster(&self, cluster: ClusterState) -> CheckState {
+        CheckState {
+            cluster,
+            ..self.clone()
+        }
+    }
+}
+
 impl PartialEq for CheckState {
     fn eq(&self, other: &Self) -> bool {
         self.spent == other.spent && self.unstable == other.unstable && self.cluster == other.cluster
@@ -117,9 +127,6 @@ impl fmt::Debug for CheckState {
 
 impl Representative for CheckState {
     fn representative(&self) -> Self {
-        if self.classes.is_empty() {
-            return self.clone();
-        }
         CheckState {
             cluster: self.cluster.symmetry_representative(&self.classes),
             spent: self.spent,
@@ -249,7 +256,11 @@ impl QuorumModel {
             device.votes.map_or(count.saturating_sub(1) as u64, u64::from)
         });
         let total_votes = votes.iter().map(|votes| u64::from(*votes)).sum::<u64>() + device_votes;
-        let classes = Arc::new(symmetry_classes(settings, &votes, &links));
+        let classes = Arc::new(if node_symmetry_sound(settings, options) {
+            symmetry_classes(settings, &votes, &links)
+        } else {
+            Vec::new()
+        });
         Ok(QuorumModel {
             settings: settings.clone(),
             options,
@@ -284,7 +295,8 @@ impl QuorumModel {
         self.options
     }
 
-    /// The classes of interchangeable positions symmetry reduction permutes (empty: none).
+    /// The classes of interchangeable positions symmetry reduction permutes (empty: nodes
+    /// are not permuted; partition labels and time are still canonicalised).
     pub fn symmetry_classes(&self) -> &[Vec<usize>] {
         &self.classes
     }
@@ -331,6 +343,33 @@ impl QuorumModel {
             .map(|votes| u64::from(*votes))
             .sum()
     }
+}
+
+/// Whether swapping nodes of equal configuration is a symmetry of the engine for `settings`.
+///
+/// The engine delivers the nodeinfo messages of a ring change in ascending nodeid order, and
+/// a node records a non-quorate sender's expected votes as its own current value (spec 1.2),
+/// so once nodes disagree about expected votes the delivery order changes what they record,
+/// and a node's nodeid (its place in that order) matters. Expected votes provably stay equal
+/// on every node only without last_man_standing, allow_downscale, a quorum device, operator
+/// actions, and with `quorum.expected_votes` (if set) at least the vote sum (else a ring
+/// with more votes raises some nodes' value). wait_for_all (also implied by two_node) makes
+/// a receiver's armed/disarmed status depend on delivery order too (found by the tests).
+/// auto_tie_breaker names nodes by id. In every
+/// other case only partition relabelling and the time shift are used (always sound).
+/// `sim/src/check/tests.rs` checks the commutation on every reachable state of small models.
+fn node_symmetry_sound(settings: &QuorumSettings, options: ModelOptions) -> bool {
+    let vote_sum: u64 = settings.nodes.iter().map(|node| u64::from(node.votes)).sum();
+    !settings.auto_tie_breaker
+        && !settings.last_man_standing
+        && !settings.allow_downscale
+        && settings.device.is_none()
+        && !settings.wait_for_all.unwrap_or(settings.two_node)
+        && !options.operator.expected
+        && !options.operator.reload
+        && settings
+            .expected_votes
+            .is_none_or(|expected| u64::from(expected) >= vote_sum)
 }
 
 /// Classes of positions that are interchangeable: same votes and links, and no

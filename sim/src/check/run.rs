@@ -201,7 +201,7 @@ pub fn check(
     if let Some(depth) = options.depth {
         builder = builder.target_max_depth(checker_depth(depth));
     }
-    if symmetric {
+    if options.symmetry {
         builder = builder.symmetry();
     }
     let exhaustive = wait(builder.spawn_dfs(), "exhaustive", progress);
