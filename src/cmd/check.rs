@@ -90,6 +90,7 @@ impl CheckArgs {
             depth: self.depth,
             threads: self.threads.max(1),
             symmetry: !self.no_symmetry,
+            stop_at: None,
         }
     }
 }
@@ -166,7 +167,15 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
         }
     };
     match args.format {
-        CheckFormat::Human => out.write_all(human(&name, &args.file, &report).as_bytes())?,
+        CheckFormat::Human => {
+            out.write_all(human(&name, &args.file, &report).as_bytes())?;
+            if !report.complete {
+                writeln!(
+                    out,
+                    "(stopped at the first violation: other verdicts are incomplete)"
+                )?;
+            }
+        }
         CheckFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
@@ -255,4 +264,74 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
         report.states, report.generated, report.depth, report.seconds
     ));
     text
+}
+
+/// Lint rules whose findings are split-brain claims `lint --prove` checks.
+pub const SPLIT_BRAIN_RULES: &[&str] = &[
+    "two-node-without-wait-for-all",
+    "two-node-relies-on-fencing",
+    "two-node-with-more-than-two-nodes",
+    "two-node-with-auto-tie-breaker",
+    "expected-votes-below-node-votes",
+    "last-man-standing-split-brain",
+    "auto-tie-breaker-list-without-wait-for-all",
+    "quorum-vote-overflow",
+    "no-quorum-provider",
+];
+
+/// The fault budget `lint --prove` uses.
+pub const PROVE_MAX_FAULTS: u8 = 2;
+
+/// `lint --prove`: when `diagnostics` hold a split-brain rule, model-checks `text` (stopping
+/// at the first split-brain) and appends the outcome to each such diagnostic's help: the
+/// counterexample as a whatif script, or that none exists within the budget.
+pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Write) {
+    if !diagnostics
+        .iter()
+        .any(|diagnostic| SPLIT_BRAIN_RULES.contains(&diagnostic.name))
+    {
+        return;
+    }
+    let (document, _) = model::syntax::parse(text);
+    let settings = model::config::Config::from_document(&document)
+        .0
+        .quorum_settings();
+    let options = CheckOptions {
+        model: ModelOptions {
+            max_faults: PROVE_MAX_FAULTS,
+            operator: OperatorActions::default(),
+        },
+        stop_at: Some(sim::check::NO_SPLIT_BRAIN),
+        ..CheckOptions::default()
+    };
+    let note = match check_settings(&settings, &options, err) {
+        Ok(report) => match report
+            .properties
+            .iter()
+            .find(|verdict| verdict.name == sim::check::NO_SPLIT_BRAIN)
+        {
+            Some(verdict) if !verdict.holds => {
+                let script: Vec<String> = verdict.counterexample.iter().map(|step| step.to_string()).collect();
+                format!(
+                    "quorate check found a split-brain in {} step(s): `{}`",
+                    script.len(),
+                    script.join("; ")
+                )
+            }
+            _ => format!(
+                "quorate check: no split-brain within a fault budget of {PROVE_MAX_FAULTS} (proved within budget, {} states)",
+                report.states
+            ),
+        },
+        Err(error) => format!("quorate check could not run: {error}"),
+    };
+    for diagnostic in diagnostics
+        .iter_mut()
+        .filter(|diagnostic| SPLIT_BRAIN_RULES.contains(&diagnostic.name))
+    {
+        diagnostic.help = Some(match diagnostic.help.take() {
+            Some(help) => format!("{help}\n{note}"),
+            None => note.clone(),
+        });
+    }
 }

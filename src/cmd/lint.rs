@@ -60,6 +60,10 @@ pub struct LintArgs {
     /// Colour.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Model-check each split-brain finding (`quorate check`): attach a counterexample or
+    /// a "proved within budget" note to its help.
+    #[arg(long)]
+    pub prove: bool,
 }
 
 /// Codes of the findings about the input file itself (documented by `quorate explain`).
@@ -167,7 +171,10 @@ pub fn run(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     for path in &args.files {
         match read_source(path) {
             Ok(source) => {
-                let diagnostics = lint_source(&source, &options);
+                let mut diagnostics = lint_source(&source, &options);
+                if args.prove {
+                    crate::cmd::check::prove(&source.text, &mut diagnostics, err);
+                }
                 reports.push(FileReport {
                     path: source.name,
                     text: source.text,

@@ -26,6 +26,9 @@ pub struct CheckOptions {
     pub threads: usize,
     /// Use symmetry reduction when the configuration allows it.
     pub symmetry: bool,
+    /// Stop the exhaustive run as soon as this property is violated (`lint --prove` asks
+    /// only about split-brain); the other verdicts are then incomplete (`complete` false).
+    pub stop_at: Option<&'static str>,
 }
 
 impl Default for CheckOptions {
@@ -35,6 +38,7 @@ impl Default for CheckOptions {
             depth: None,
             threads: 1,
             symmetry: true,
+            stop_at: None,
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct CheckReport {
     pub max_faults: u8,
     /// The depth bound used, if any.
     pub max_depth: Option<usize>,
+    /// Every verdict is final: the run was not stopped early by `stop_at`.
+    pub complete: bool,
 }
 
 impl CheckReport {
@@ -204,8 +210,12 @@ pub fn check(
     if options.symmetry {
         builder = builder.symmetry();
     }
+    if let Some(name) = options.stop_at {
+        builder = builder.finish_when(HasDiscoveries::AnyOf([name].into_iter().collect()));
+    }
     let exhaustive = wait(builder.spawn_dfs(), "exhaustive", progress);
     let violated: BTreeSet<&'static str> = exhaustive.discoveries().keys().copied().collect();
+    let complete = options.stop_at.is_none_or(|name| !violated.contains(name));
     let states = exhaustive.unique_state_count();
     let generated = exhaustive.state_count();
     let depth = exhaustive.max_depth().saturating_sub(1);
@@ -281,6 +291,7 @@ pub fn check(
         symmetry,
         max_faults: options.model.max_faults,
         max_depth: options.depth,
+        complete,
     })
 }
 
