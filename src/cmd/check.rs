@@ -247,7 +247,7 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
         }
     }
     let symmetry = if report.symmetry.is_empty() {
-        "no symmetry reduction".to_string()
+        "nodes not interchangeable here: only partition labels and time are reduced".to_string()
     } else {
         let classes: Vec<String> = report
             .symmetry

@@ -234,6 +234,21 @@ fn fixed_pve1_holds_within_the_budget() {
 }
 
 #[test]
+fn quorum_regained_is_an_availability_verdict() {
+    let dir = temp_dir("regained");
+    // expected_votes above the vote sum: two of three nodes never make quorum.
+    let file = write(&dir, "corosync.conf", &conf(3, "  expected_votes: 5\n"));
+    let (code, report) = check_json(&file, &[]);
+    assert_eq!(code, 0, "availability is not a safety violation");
+    let verdict = property(&report, "quorum-regained");
+    assert_eq!(verdict["holds"], false);
+    assert_eq!(verdict["kind"], "liveness");
+    assert_eq!(counterexample(&report, "quorum-regained").len(), 1);
+    assert_eq!(property(&report, "no-split-brain")["holds"], true);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn human_report_shows_verdicts_counterexample_and_replay_line() {
     let dir = temp_dir("human");
     let file = write(&dir, "corosync.conf", &conf(2, "  two_node: 1\n"));

@@ -218,7 +218,11 @@ pub fn check(
     let complete = options.stop_at.is_none_or(|name| !violated.contains(name));
     let states = exhaustive.unique_state_count();
     let generated = exhaustive.state_count();
-    let depth = exhaustive.max_depth().saturating_sub(1);
+    // States at the bound are generated (and counted in max_depth) but not evaluated.
+    let depth = exhaustive
+        .max_depth()
+        .saturating_sub(1)
+        .min(options.depth.unwrap_or(usize::MAX));
 
     let mut paths = exhaustive.discoveries();
     if !violated.is_empty() {
@@ -313,8 +317,8 @@ fn note(settings: &QuorumSettings, name: &str, holds: bool) -> Option<String> {
                 .to_string(),
         ),
         QUORUM_REGAINED if wait_for_all => Some(
-            "wait_for_all: a node that starts waits until it has seen all votes, even with a majority \
-             present"
+            "wait_for_all: a node that starts, or that lost quorum, waits until it has seen all votes \
+             again, even with a majority present"
                 .to_string(),
         ),
         _ => None,
