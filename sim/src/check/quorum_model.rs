@@ -10,7 +10,7 @@
 //! - Two initial states: the running cluster (`ClusterState::new`, all nodes booted together
 //!   in partition 0) and the cold cluster (the same after `down` of every node), from which
 //!   nodes start one by one with `up P:N`, to find boot-time split-brains.
-//! - A fault is a crash (`down N`), a move that separates nodes (`move P:N,...`, a subset of
+//! - A fault is a crash (`down N`; with allow_downscale also a clean `stop N`), a move that separates nodes (`move P:N,...`, a subset of
 //!   one partition to another partition or a new one), or a link going down (whole link, at
 //!   one node, or between two nodes). Starts, merges of whole partitions, `link up` and
 //!   `heal` are recoveries and cost nothing. Operator actions (`expected V on N`, `reload`)
@@ -425,9 +425,16 @@ impl Model for QuorumModel {
             if up & bit(pos) != 0 {
                 if budget {
                     actions.push(CheckAction {
-                        step: Step::Down(vec![node]),
+                        step: Step::Down(vec![node.clone()]),
                         kind: ActionKind::Fault,
                     });
+                    // A clean shutdown differs from a crash only with allow_downscale.
+                    if self.settings.allow_downscale {
+                        actions.push(CheckAction {
+                            step: Step::Stop(vec![node]),
+                            kind: ActionKind::Fault,
+                        });
+                    }
                 }
             } else if self.links[pos] != 0 {
                 for target in &targets {
