@@ -409,3 +409,51 @@ fn five_nodes_partitions_join_and_isolate() {
         "running quorate=false members=[4,5] total=2 expected=5 quorum=3"
     );
 }
+
+#[test]
+fn replay_refuses_what_the_lab_cannot_do_before_doing_anything() {
+    if !crate::support::reality_available("reality: replay errors") {
+        return;
+    }
+    let _one_at_a_time = ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let pid = std::process::id();
+    let guard = LabGuard {
+        dir: PathBuf::from(format!("/run/quorate/rt-errors-{pid}")),
+        config: std::env::temp_dir().join(format!("quorate-reality-errors-{pid}.conf")),
+    };
+    let dir = guard.dir.to_string_lossy().into_owned();
+    let (code, out, err) = quorate(&["lab", "--dir", &dir, "up", "--nodes", "2", "--no-start"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let replay = |script: &str| quorate(&["lab", "--dir", &dir, "replay", "-s", script]);
+    assert_eq!(
+        replay("split 1:1 2:2\nqdevice on 1"),
+        (
+            2,
+            String::new(),
+            "error: script line 2, column 1: `qdevice on 1`: qdevice steps are not supported by the lab \
+             (it runs no corosync-qnetd); replay this scenario with `quorate whatif` only\n"
+                .to_string()
+        )
+    );
+    let (code, _, err) = replay("reload other.conf");
+    assert_eq!(code, 2);
+    assert!(err.contains("`reload FILE` is not supported by the lab"), "{err}");
+    let (code, _, err) = replay("down 9");
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "error: script: line 1, column 6: unknown node `9` in `down 9` (known: 1 (n1), 2 (n2))\n"
+        )
+    );
+    // corosync does not run: the lab is not where the prediction starts.
+    let (code, _, err) = replay("heal");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("replay starts from a formed cluster") && err.contains("--fresh"),
+        "{err}"
+    );
+    drop(guard);
+}

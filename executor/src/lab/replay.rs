@@ -275,10 +275,10 @@ pub fn replay(
     let mut no_reload = |file: &str| -> std::result::Result<QuorumSettings, String> {
         Err(format!("the lab cannot reload `{file}`"))
     };
-    let prediction = sim::whatif::evaluate(&settings, script_text, &WhatifOptions::default(), &mut no_reload)
-        .map_err(|error| Error::Usage(format!("script: {error}")))?;
     let script = scenario::parse(script_text).map_err(|error| Error::Usage(format!("script: {error}")))?;
     check_supported(&script)?;
+    let prediction = sim::whatif::evaluate(&settings, script_text, &WhatifOptions::default(), &mut no_reload)
+        .map_err(|error| Error::Usage(format!("script: {error}")))?;
     if let Some(error) = &prediction.startup_error {
         return Err(Error::Usage(format!(
             "corosync refuses this configuration ({error}); nothing to replay"
