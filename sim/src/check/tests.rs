@@ -255,8 +255,21 @@ fn symmetry_does_not_change_verdicts() {
     two.two_node = true;
     let mut expected = QuorumSettings::plain(4);
     expected.expected_votes = Some(3);
-    for settings in [QuorumSettings::plain(3), lms, two, expected] {
-        assert_eq!(verdicts(&settings, 1, true), verdicts(&settings, 1, false));
+    let mut wait_for_all = QuorumSettings::plain(3);
+    wait_for_all.wait_for_all = Some(true);
+    for (settings, most) in [
+        (QuorumSettings::plain(3), 2),
+        (lms, 2),
+        (two, 2),
+        (expected, 1),
+        (wait_for_all, 2),
+    ] {
+        for max_faults in 1..=most {
+            assert_eq!(
+                verdicts(&settings, max_faults, true),
+                verdicts(&settings, max_faults, false)
+            );
+        }
     }
 }
 
