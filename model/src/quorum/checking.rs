@@ -221,3 +221,79 @@ impl ClusterState {
         hasher.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::quorum::{ClusterState, QuorumSettings};
+    use crate::scenario;
+
+    fn after(settings: &QuorumSettings, script: &str) -> ClusterState {
+        let mut state = ClusterState::new(settings).unwrap();
+        for step in scenario::parse(script).unwrap().steps {
+            state.apply(settings, &step);
+        }
+        state
+    }
+
+    #[test]
+    fn permuted_rejects_what_is_not_a_permutation() {
+        let state = after(&QuorumSettings::plain(3), "");
+        assert!(state.permuted(&[0, 1]).is_none());
+        assert!(state.permuted(&[0, 0, 1]).is_none());
+        assert!(state.permuted(&[0, 1, 3]).is_none());
+        assert!(state.permuted(&[2, 0, 1]).is_some());
+    }
+
+    #[test]
+    fn swapping_twice_gives_back_the_state() {
+        let settings = QuorumSettings::plain(3);
+        let state = after(&settings, "move 1:1; link down 0 between 2 3; down 3");
+        let once = state.permuted(&[1, 0, 2]).unwrap();
+        assert_ne!(once, state.permuted(&[0, 1, 2]).unwrap());
+        assert_eq!(
+            once.permuted(&[1, 0, 2]).unwrap(),
+            state.permuted(&[0, 1, 2]).unwrap()
+        );
+        assert_eq!(once.partitions(), &[0, 1, 0]);
+        assert_eq!(once.link_faults().pair_links_down, vec![(0, 0, 2)]);
+    }
+
+    #[test]
+    fn representative_merges_mirror_images_and_relabels_partitions() {
+        let settings = QuorumSettings::plain(3);
+        let classes = [vec![0, 1, 2]];
+        let left = after(&settings, "move 1:1");
+        let right = after(&settings, "move 5:3");
+        assert_ne!(left, right);
+        assert_eq!(
+            left.symmetry_representative(&classes),
+            right.symmetry_representative(&classes)
+        );
+        // Without classes only labels (and time) are canonical: 1|23 and 3|12 stay apart.
+        assert_ne!(
+            left.symmetry_representative(&[]),
+            right.symmetry_representative(&[])
+        );
+        let relabelled = after(&settings, "move 7:1");
+        assert_eq!(
+            left.symmetry_representative(&[]),
+            relabelled.symmetry_representative(&[])
+        );
+    }
+
+    #[test]
+    fn representative_shifts_time_and_reports_the_next_timer() {
+        let mut settings = QuorumSettings::plain(3);
+        settings.last_man_standing = true;
+        settings.last_man_standing_window_ms = 1000;
+        let early = after(&settings, "move 1:3");
+        assert_eq!(early.next_timer_ms(), Some(1000));
+        let late = after(&settings, "wait 500; move 1:3");
+        assert_eq!(late.next_timer_ms(), Some(1500));
+        assert_eq!(
+            early.symmetry_representative(&[]),
+            late.symmetry_representative(&[])
+        );
+        assert!(!early.wait_for_all_armed(0));
+    }
+}
