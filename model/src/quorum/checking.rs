@@ -119,7 +119,11 @@ impl ClusterState {
     /// representatives (less reduction, never unsound). Positions outside every class stay.
     pub fn symmetry_representative(&self, classes: &[Vec<usize>]) -> ClusterState {
         let count = self.nodeids.len();
-        let signatures: Vec<u64> = (0..count).map(|pos| self.signature(pos)).collect();
+        let signatures: Vec<u64> = if classes.is_empty() {
+            Vec::new()
+        } else {
+            (0..count).map(|pos| self.signature(pos)).collect()
+        };
         let mut perm: Vec<usize> = (0..count).collect();
         for class in classes {
             if class.iter().any(|pos| *pos >= count) {
