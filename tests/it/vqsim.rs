@@ -1,11 +1,28 @@
 //! Differential test: quorate's votequorum engine (`model::quorum`) against the real
 //! `corosync-vqsim` 3.1.7, which runs the real `exec/votequorum.c`.
 //!
-//! Generated configurations and generated scenarios are run in both. After every step the
-//! quorate flag and the membership of every node must agree. Cases where vqsim is documented
-//! to differ from real corosync are not compared with vqsim but asserted against the spec.
-//! This module must not modify the engine's inputs to make them agree, nor compare anything
-//! vqsim cannot simulate (qdevice, `-e`, reload, links, clean leaves).
+//! Generated configurations (2 to 7 nodes, votes, two_node, wait_for_all, auto_tie_breaker
+//! with lowest/highest/lists, last_man_standing with a 400 ms window, expected_votes, nodes
+//! that boot later) and generated scenarios (move/split, join, one `down` per node, `up`,
+//! waits past the LMS window) run in both, step by step: vqsim through
+//! `support::vqsim` (one command, then `show` until settled), the engine through
+//! `model::scenario::parse` and `ClusterState::apply`. After the start and after every step
+//! the set of running nodes, every node's membership and every node's quorate flag must agree.
+//!
+//! Where vqsim is known to differ from real corosync the result is not compared with vqsim
+//! but the engine's answer is checked against the spec (see `Exclusion`): Q6 (no sync
+//! barrier), Q14 (vqsim re-rings partitions a move does not touch; the generator avoids it
+//! with auto_tie_breaker), and the nodes whose vqsim state such a case has corrupted. Not
+//! generated at all: qdevice (Q7), nodes outside the nodelist (Q10), `-e`, reload and links
+//! (Q13), clean leaves and allow_downscale (Q8), expected_votes_tracking (Q11), and
+//! configurations corosync refuses to start with (Q9).
+//!
+//! The test prints `vqsim differential: N scenarios, S steps compared, A agree, X excluded
+//! (...)` and both step times (vqsim wall time with settling; the engine's `apply`) to stderr,
+//! and fails on any disagreement it cannot explain. `QUORATE_VQSIM_CASES` (default 60) and
+//! `QUORATE_VQSIM_SEED` (default 7) change the generated set; `scripts/vqsim-bench.sh` runs
+//! it and prints the figures. This module must not modify the engine's inputs to make them
+//! agree, and never asserts on time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -335,7 +352,7 @@ fn generate_ops(rng: &mut Rng, case: &Case, length: usize) -> Vec<Op> {
             }
             _ => continue,
         };
-        if atb && !untouched_partitions(&running, &op).is_empty() {
+        if atb && !untouched_groups(&running, &op).is_empty() {
             continue;
         }
         match &op {
@@ -359,9 +376,10 @@ fn generate_ops(rng: &mut Rng, case: &Case, length: usize) -> Vec<Op> {
     ops
 }
 
-/// The non-empty partitions whose members a move or join leaves as they were. vqsim gives
-/// them a new ring all the same (`cmd_update_all_partitions`), real corosync does not (Q14).
-fn untouched_partitions(running: &[(u32, u8)], op: &Op) -> Vec<u8> {
+/// The groups of nodes a move or join leaves together and alone, as they were (maybe under
+/// another partition number). vqsim gives them a new ring all the same
+/// (`cmd_update_all_partitions`); real corosync forms no new ring for them (Q14).
+fn untouched_groups(running: &[(u32, u8)], op: &Op) -> Vec<Vec<u32>> {
     let after: Vec<(u32, u8)> = match op {
         Op::Move { partition, nodes } => running
             .iter()
@@ -373,22 +391,21 @@ fn untouched_partitions(running: &[(u32, u8)], op: &Op) -> Vec<u8> {
             .collect(),
         Op::Down(_) | Op::Up { .. } | Op::Wait => return Vec::new(),
     };
-    let members = |layout: &[(u32, u8)], partition: u8| -> Vec<u32> {
-        let mut ids: Vec<u32> = layout
-            .iter()
-            .filter(|(_, p)| *p == partition)
-            .map(|(id, _)| *id)
-            .collect();
-        ids.sort_unstable();
-        ids
+    let groups = |layout: &[(u32, u8)]| -> BTreeSet<Vec<u32>> {
+        let mut partitions: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
+        for (id, partition) in layout {
+            partitions.entry(*partition).or_default().push(*id);
+        }
+        partitions
+            .into_values()
+            .map(|mut ids| {
+                ids.sort_unstable();
+                ids
+            })
+            .collect()
     };
-    let mut partitions: Vec<u8> = running.iter().map(|(_, p)| *p).collect();
-    partitions.sort_unstable();
-    partitions.dedup();
-    partitions
-        .into_iter()
-        .filter(|partition| members(running, *partition) == members(&after, *partition))
-        .collect()
+    let before = groups(running);
+    groups(&after).intersection(&before).cloned().collect()
 }
 
 /// One node's state as compared: `(quorate, sorted members)`; absent when not running.
@@ -478,14 +495,16 @@ struct Tally {
     vqsim_step_count: u32,
 }
 
-/// Which Q6 mechanism may explain a difference at node `view` after a ring change, if any.
-/// `previous` is the engine's state before the step, `diverged` the nodes vqsim left with a
-/// stale QUORATE flag and a clear WFA status.
+/// Which Q6 mechanism may explain a difference at node `view` after a ring change (the
+/// engine's or vqsim's), if any. `previous` and `current` are the engine's states before and
+/// after the step, `diverged` the nodes vqsim left with a stale QUORATE flag and a clear WFA
+/// status, `ring_split` whether another vqsim member of the ring shows the engine's flag.
 fn q6_mechanism(
     view: &NodeView,
     previous: &BTreeMap<u32, NodeView>,
     current: &BTreeMap<u32, NodeView>,
     diverged: &BTreeSet<u32>,
+    ring_split: bool,
 ) -> Option<&'static str> {
     let was_quorate = |nodeid: &u32| previous.get(nodeid).is_some_and(|before| before.quorate);
     let is_quorate = |nodeid: &u32| current.get(nodeid).is_some_and(|now| now.quorate);
@@ -496,9 +515,9 @@ fn q6_mechanism(
     if view
         .members
         .iter()
-        .any(|member| !was_quorate(member) && is_quorate(member))
+        .any(|member| *member != view.nodeid && !was_quorate(member) && is_quorate(member))
     {
-        // A member that gains quorum from this ring's messages may send its nodeinfo after
+        // Another member that gains quorum from this ring's messages may send its nodeinfo after
         // that, flagged QUORATE; real corosync sends the flags of the previous ring (1.6).
         return Some("nodeinfo sent after the ring's first messages");
     }
@@ -508,6 +527,9 @@ fn q6_mechanism(
     if view.flags.wait_for_all && armed_before && view.members.iter().any(was_quorate) {
         // The quorate peer's nodeinfo clears the WFA status after the last recalculation.
         return Some("WFA cleared after the last recalculation");
+    }
+    if ring_split {
+        return Some("vqsim ring not unanimous (a member missed its last recalculation)");
     }
     None
 }
@@ -595,6 +617,9 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
     tally.scenarios += 1;
     let mut history = String::new();
     let mut previous: BTreeMap<u32, NodeView> = BTreeMap::new();
+    // vqsim's ring id per node at the previous step: a move re-rings groups whose members
+    // stay the same (Q14), which real corosync does not; Q6 effects happen at vqsim's rings.
+    let mut previous_rings: BTreeMap<u32, (u32, u64)> = BTreeMap::new();
     // Nodes whose vqsim WFA status may be clear while real corosync's is armed (Q6).
     let mut wfa_diverged: BTreeSet<u32> = BTreeSet::new();
     let mut tainted: BTreeMap<u32, Exclusion> = BTreeMap::new();
@@ -617,9 +642,9 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
                 .map(|state| (state.nodeid, state.partition))
                 .collect();
             if case.auto_tie_breaker.is_some() {
-                for partition in untouched_partitions(&before, op) {
-                    for (nodeid, _) in before.iter().filter(|(_, p)| *p == partition) {
-                        tainted.entry(*nodeid).or_insert(Exclusion::Q14);
+                for group in untouched_groups(&before, op) {
+                    for nodeid in group {
+                        tainted.entry(nodeid).or_insert(Exclusion::Q14);
                     }
                 }
             }
@@ -667,12 +692,16 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
             }
             real = again;
         }
+        let rings: BTreeMap<u32, (u32, u64)> =
+            states.iter().map(|state| (state.nodeid, state.ring)).collect();
+        let vqsim_re_rung = |nodeid: u32| previous_rings.get(&nodeid) != rings.get(&nodeid);
         // Q6 bookkeeping for this step's ring changes (see `Exclusion::Q6`).
         let mut diverged_now = wfa_diverged.clone();
         for (nodeid, view) in &views {
             let ring_changed = previous
                 .get(nodeid)
-                .is_none_or(|before| before.members != view.members);
+                .is_none_or(|before| before.members != view.members)
+                || vqsim_re_rung(*nodeid);
             if !ring_changed || !view.flags.wait_for_all || view.quorate {
                 continue;
             }
@@ -712,9 +741,19 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
             }
             let ring_changed = previous
                 .get(&nodeid)
-                .is_none_or(|before| before.members != view.members);
+                .is_none_or(|before| before.members != view.members)
+                || vqsim_re_rung(nodeid);
+            // vqsim members of one ring that show different flags: one missed its last
+            // recalculation, and the engine sides with another member (Q6, "until the next
+            // event").
+            let ring_split = view.members.iter().any(|member| {
+                *member != nodeid
+                    && real
+                        .get(member)
+                        .is_some_and(|(quorate, _)| *quorate == view.quorate)
+            });
             let mechanism = ring_changed
-                .then(|| q6_mechanism(view, &previous, &views, &wfa_diverged))
+                .then(|| q6_mechanism(view, &previous, &views, &wfa_diverged, ring_split))
                 .flatten();
             if let Some(mechanism) = mechanism {
                 match spec_q6_violation(view, seen.0, &previous) {
@@ -756,6 +795,7 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
         }
         wfa_diverged = diverged_now;
         previous = views;
+        previous_rings = rings;
         if !unexplained.is_empty() {
             tally.disagree.push(format!(
                 "--- config (vqsim):\n{vqsim_text}--- steps:\n{history}--- vqsim:  {}\n--- engine: {}\n--- {}\n",
@@ -1001,4 +1041,26 @@ fn q6_tv19_vqsim_differs_and_the_engine_follows_the_spec() {
     let (real, predicted) = run_fixed(&config, &["move 1:2,3", "move 2:3", "join 0 1"]);
     assert_eq!(real, "1:1 2:1 3:0", "vqsim (Q6 artefact)");
     assert_eq!(predicted, "1:0 2:0 3:0", "engine (spec TV19)");
+}
+
+/// Order-dependent WFA re-arm (found by the differential test; spec 1.6's model rule does not
+/// cover it). 4 nodes, wait_for_all, auto_tie_breaker list `3 4`: {1,4}|{2,3} makes {2,3}
+/// quorate (node 3 is listed first) and {1,4} armed; then {1}|{2}|{3,4}. Node 3 was quorate,
+/// so spec 1.6's rule lifts the WFA gate and the list grants the 2-2 tie: vqsim shows 3:1
+/// 4:1. votequorum itself decides message by message: the engine delivers nodeinfo in
+/// ascending nodeid order, so node 3 processes its own message while node 4 is not yet a
+/// member again, the recalculation (T=1) leaves it inquorate and re-arms WFA, and node 4's
+/// message (not quorate) cannot lift it: 3:0, while node 4, which saw node 3's QUORATE flag,
+/// is 4:1. Real corosync delivers in totem's agreed order, a rotation of the ring that the
+/// model cannot know; with node 4 first both would be quorate. This pins the engine's
+/// current answer.
+#[test]
+fn order_dependent_wfa_re_arm_splits_a_ring() {
+    let config = fixed_config(
+        4,
+        "  wait_for_all: 1\n  auto_tie_breaker: 1\n  auto_tie_breaker_node: 3 4\n",
+    );
+    let (real, predicted) = run_fixed(&config, &["move 1:3,2", "move 2:4,3"]);
+    assert_eq!(real, "1:0 2:0 3:1 4:1", "vqsim (Q6: no sync barrier)");
+    assert_eq!(predicted, "1:0 2:0 3:0 4:1", "engine (ascending nodeid delivery)");
 }
