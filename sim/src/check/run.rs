@@ -134,16 +134,18 @@ pub fn property_kind(name: &str) -> PropertyKind {
     }
 }
 
-/// Runs `checker` to the end, calling `progress` about once a second.
-fn wait<M, C>(checker: C, phase: &'static str, progress: &mut dyn FnMut(&Progress)) -> C
+/// Runs `checker` to the end, calling `progress` about once a second. A worker that panicked
+/// (a bug) panics here too rather than leaving partial results that look like verdicts.
+fn wait<M, C>(mut checker: C, phase: &'static str, progress: &mut dyn FnMut(&Progress)) -> C
 where
     M: Model,
     C: Checker<M>,
 {
     let start = Instant::now();
     let mut last = Instant::now();
-    while !checker.is_done() {
-        std::thread::sleep(Duration::from_millis(20));
+    let handles = checker.handles();
+    while !handles.iter().all(|handle| handle.is_finished()) {
+        std::thread::sleep(Duration::from_millis(10));
         if last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
             progress(&Progress {
@@ -154,7 +156,12 @@ where
             });
         }
     }
-    checker.join()
+    for handle in handles {
+        if let Err(payload) = handle.join() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+    checker
 }
 
 /// The stateright depth bound for behaviours of at most `steps` steps (init is depth 1, and
