@@ -412,3 +412,70 @@ fn explore_serves_the_explorer_on_loopback() {
     drop(_child);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Replays a counterexample made of `move` and `wait` steps in the real corosync-vqsim:
+/// `wait MS` becomes a real pause past the window, then the state settles. Returns the
+/// partitions' quorate flags after the last step, as (members, quorate) per node.
+fn vqsim_replay(text: &str, steps: &[String]) -> Vec<(Vec<u32>, Option<bool>)> {
+    use crate::support::vqsim::{self, Vqsim};
+    assert!(
+        vqsim::installed(),
+        "{} is not installed: apt-get install corosync-vqsim (CI installs it)",
+        vqsim::PROGRAM
+    );
+    let mut simulator = Vqsim::start(text).unwrap();
+    let mut states = Vec::new();
+    for step in steps {
+        states = match step.strip_prefix("wait ") {
+            Some(ms) => simulator
+                .settle_after(Duration::from_millis(ms.parse::<u64>().unwrap() + 1000))
+                .unwrap(),
+            None => {
+                assert!(step.starts_with("move "), "not replayable in vqsim: {step}");
+                simulator.run(step).unwrap()
+            }
+        };
+    }
+    states
+        .into_iter()
+        .map(|state| (state.members, state.quorate))
+        .collect()
+}
+
+/// Two disjoint memberships quorate at once, in what vqsim printed.
+fn vqsim_split_brain(states: &[(Vec<u32>, Option<bool>)]) -> bool {
+    let quorate: Vec<&Vec<u32>> = states
+        .iter()
+        .filter(|(_, quorate)| *quorate == Some(true))
+        .map(|(members, _)| members)
+        .collect();
+    quorate.iter().enumerate().any(|(index, a)| {
+        quorate[index + 1..]
+            .iter()
+            .any(|b| a.iter().all(|node| !b.contains(node)))
+    })
+}
+
+/// Real software decides: the runtime counterexamples for TV25 (LMS) and an ATB list
+/// without wait_for_all are split-brains in corosync-vqsim too (checked 2026-11-25).
+#[test]
+fn runtime_counterexamples_split_corosync_vqsim_too() {
+    for (test, count, quorum, args) in [
+        (
+            "vqsim-lms",
+            5,
+            "  last_man_standing: 1\n  last_man_standing_window: 1000\n",
+            vec!["--depth", "3"],
+        ),
+        (
+            "vqsim-atb",
+            4,
+            "  auto_tie_breaker: 1\n  auto_tie_breaker_node: 1 3\n",
+            vec!["--depth", "2"],
+        ),
+    ] {
+        let (steps, _) = split_brain_case(test, count, quorum, &args);
+        let states = vqsim_replay(&conf(count, quorum), &steps);
+        assert!(vqsim_split_brain(&states), "{test}: {steps:?} -> {states:?}");
+    }
+}
