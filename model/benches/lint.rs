@@ -21,20 +21,30 @@ fn generated_config(nodes: u32, links: u32) -> String {
     }
     text.push_str("}\n\nnodelist {\n");
     for node in 1..=nodes {
-        text.push_str(&format!("    node {{\n        name: node{node}\n        nodeid: {node}\n        quorum_votes: 1\n"));
+        text.push_str(&format!(
+            "    node {{\n        name: node{node}\n        nodeid: {node}\n        quorum_votes: 1\n"
+        ));
         for link in 0..links {
-            text.push_str(&format!("        ring{link}_addr: 10.{link}.{}.{}\n", node / 250, node % 250 + 1));
+            text.push_str(&format!(
+                "        ring{link}_addr: 10.{link}.{}.{}\n",
+                node / 250,
+                node % 250 + 1
+            ));
         }
         text.push_str("    }\n");
     }
-    text.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n}\n\nlogging {\n    to_syslog: yes\n}\n");
+    text.push_str(
+        "}\n\nquorum {\n    provider: corosync_votequorum\n}\n\nlogging {\n    to_syslog: yes\n}\n",
+    );
     text
 }
 
 fn bench_lint(c: &mut Criterion) {
     let text = generated_config(64, 8);
     let options = LintOptions::default();
-    c.bench_function("lint_64_nodes_8_links", |b| b.iter(|| lint_text(black_box(&text), &options)));
+    c.bench_function("lint_64_nodes_8_links", |b| {
+        b.iter(|| lint_text(black_box(&text), &options))
+    });
 
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
     let mut files = Vec::new();

@@ -27,11 +27,55 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", ":", "#", "\n", "\r\n", "\t", " ", "totem", "nodelist", "node", "quorum", "interface", "device",
-    "ring0_addr", "ring7_addr", "ring8_addr", "nodeid", "quorum_votes", "two_node", "wait_for_all",
-    "auto_tie_breaker_node", "last_man_standing", "expected_votes", "transport", "knet", "udpu", "udp",
-    "linknumber", "token", "consensus", "crypto_cipher", "aes256", "none", "255", "256", "4294967296",
-    "-1", "0", "65536", "::1", "10.0.0.1", "fe80::1", "1 3", "lowest", "yes", "\u{a0}", "é", "\u{0}",
+    "{",
+    "}",
+    ":",
+    "#",
+    "\n",
+    "\r\n",
+    "\t",
+    " ",
+    "totem",
+    "nodelist",
+    "node",
+    "quorum",
+    "interface",
+    "device",
+    "ring0_addr",
+    "ring7_addr",
+    "ring8_addr",
+    "nodeid",
+    "quorum_votes",
+    "two_node",
+    "wait_for_all",
+    "auto_tie_breaker_node",
+    "last_man_standing",
+    "expected_votes",
+    "transport",
+    "knet",
+    "udpu",
+    "udp",
+    "linknumber",
+    "token",
+    "consensus",
+    "crypto_cipher",
+    "aes256",
+    "none",
+    "255",
+    "256",
+    "4294967296",
+    "-1",
+    "0",
+    "65536",
+    "::1",
+    "10.0.0.1",
+    "fe80::1",
+    "1 3",
+    "lowest",
+    "yes",
+    "\u{a0}",
+    "é",
+    "\u{0}",
 ];
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], input: &mut Vec<u8>) {
@@ -84,9 +128,19 @@ fn main() {
     let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
     let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&corpus)
-        .map(|entries| entries.flatten().filter_map(|e| std::fs::read(e.path()).ok()).collect())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
         .unwrap_or_default();
-    seeds.push(std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/pve1/corosync.conf")).unwrap_or_default());
+    seeds.push(
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/pve1/corosync.conf"),
+        )
+        .unwrap_or_default(),
+    );
     let mut rng = Rng(seed | 1);
     let options = model::lint::LintOptions::default();
     let deadline = Instant::now() + Duration::from_secs(seconds);

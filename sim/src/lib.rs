@@ -1,5 +1,5 @@
 //! Runs the model: what-if scenarios, exhaustive analysis, model checking.
 
-pub mod whatif;
 pub mod check;
 pub mod exhaustive;
+pub mod whatif;

@@ -9,6 +9,6 @@ mod lab;
 mod parity;
 mod reality;
 mod support;
-mod whatif;
 mod vqsim;
+mod whatif;
 mod whatif_all;

@@ -4,7 +4,7 @@
 
 use model::quorum::ClusterState;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runs quorate in-process; returns (exit code, stdout, stderr).
 fn quorate(args: &[&str]) -> (u8, String, String) {
@@ -46,7 +46,7 @@ fn conf(name: &str, count: u32, links: u32, quorum: &str) -> PathBuf {
     path
 }
 
-fn json(path: &PathBuf) -> (u8, Value) {
+fn json(path: &Path) -> (u8, Value) {
     let (code, out, err) = quorate(&["whatif", path.to_str().unwrap(), "--all", "--format", "json"]);
     assert!(!out.is_empty(), "no output; stderr: {err}");
     (code, serde_json::from_str(&out).unwrap())
