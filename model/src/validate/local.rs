@@ -60,6 +60,10 @@ pub fn parse_numeric(text: &str) -> Option<IpAddr> {
 /// `inet_aton`: one to four parts in C notation (hex `0x`, octal `0`, decimal); the last
 /// part fills the remaining bytes.
 fn inet_aton(text: &str) -> Option<std::net::Ipv4Addr> {
+    // Fast path: a plain dotted quad without leading zeros means the same to both parsers.
+    if let Ok(address) = text.parse::<std::net::Ipv4Addr>() {
+        return Some(address);
+    }
     let parts: Vec<&str> = text.split('.').collect();
     if parts.len() > 4 {
         return None;
@@ -106,7 +110,7 @@ fn inet_aton(text: &str) -> Option<std::net::Ipv4Addr> {
 /// position (`nodelist.node.10.` sorts before `nodelist.node.2.`).
 pub fn icmap_order(config: &Config) -> Vec<&Node> {
     let mut nodes: Vec<&Node> = config.nodelist.nodes.iter().collect();
-    nodes.sort_by_key(|node| node.index.to_string());
+    nodes.sort_by_cached_key(|node| node.index.to_string());
     nodes
 }
 

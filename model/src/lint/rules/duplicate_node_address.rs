@@ -70,8 +70,10 @@ impl Violation for DuplicateNodeAddress {
 
 /// L003
 pub(crate) fn duplicate_node_address(checker: &mut Checker) {
-    let mut first_seen: HashMap<String, (usize, String, Span)> = HashMap::new();
-    for (position, node) in checker.nodes().into_iter().enumerate() {
+    // Labels are built only for findings: this runs once per ring address of every node.
+    let nodes = checker.nodes();
+    let mut first_seen: HashMap<String, (usize, Span)> = HashMap::new();
+    for (position, node) in nodes.iter().enumerate() {
         for (_, item) in ring_addresses(node) {
             let address = item.value.to_ascii_lowercase();
             if address.is_empty() {
@@ -79,15 +81,14 @@ pub(crate) fn duplicate_node_address(checker: &mut Checker) {
             }
             match first_seen.get(&address) {
                 None => {
-                    first_seen.insert(address, (position, node_label(node, position), item.value_span));
+                    first_seen.insert(address, (position, item.value_span));
                 }
-                Some((other_position, other, first)) if *other_position != position => {
+                Some(&(other_position, first)) if other_position != position => {
                     let violation = DuplicateNodeAddress {
                         address: item.value.clone(),
                         node: node_label(node, position),
-                        other: other.clone(),
+                        other: node_label(nodes[other_position], other_position),
                     };
-                    let first = *first;
                     checker
                         .report(&violation, Some(item.value_span))
                         .labels
