@@ -456,7 +456,11 @@ enum Exclusion {
     /// flags are updated). Peers it meets later take it for quorate: inquorate ones adopt its
     /// expected votes and clear their WFA status (vqsim grants quorum where real corosync
     /// waits for all votes: TV19, TV34), quorate ones record its higher expected votes (vqsim
-    /// drops quorum real corosync keeps). The engine's result is asserted against spec 1.4/1.6.
+    /// drops quorum real corosync keeps). Related, same cause: a member's nodeinfo may leave
+    /// after it already gained quorum from the new ring's first messages; a WFA status can be
+    /// cleared after a node's last recalculation; and one vqsim ring can end with different
+    /// flags ("until the next event"). See `q6_mechanism`. The engine's result is asserted
+    /// against spec 1.3/1.4/1.6 instead (`spec_q6_violation`).
     Q6,
     /// Q14 (found here, not in the spec's list): `move` and `join` give every partition a new
     /// ring, also those whose members did not change; with auto_tie_breaker that new ring
