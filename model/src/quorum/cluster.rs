@@ -11,6 +11,12 @@
 //! - During a ring change every member multicasts its nodeinfo (taken after `sync_init`,
 //!   i.e. as it stood at the end of its previous ring) and every member delivers them all in
 //!   ascending nodeid order before `sync_activate`.
+//!   Real totem's agreed order depends on the token rotation and on when each node queued
+//!   its message, and with wait_for_all (or an `expected_votes` adoption) the outcome can
+//!   depend on it. `apply` keeps the ascending order (cheap, deterministic: the default
+//!   answer); `apply_with_orders` also follows alternative orders (all permutations up to 6
+//!   members, a structured family above) and reports the nodes whose quorate flag differs
+//!   (`StepOutcome::order_dependent`) and whether an order gives split-brain.
 //! - A group of nodes whose connectivity is not a clique (spec 3.3) is reported as unstable
 //!   and its nodes keep their previous votequorum state; nothing is predicted for them.
 //! - A qdevice's decision is an input (`qdevice on|off`), kept across ring changes: the
@@ -19,7 +25,7 @@
 //!   multicasts its nodeinfo and reconfigure messages, delivered per ring in nodeid order.
 
 use super::membership::{memberships, Connectivity, LinkFaults, UnstableGroup};
-use super::node::{bit, positions, startup_error, NodeFlags, NodeSet, Votequorum, MAX_NODES};
+use super::node::{bit, positions, startup_error, NodeFlags, NodeInfo, NodeSet, Votequorum, MAX_NODES};
 use super::settings::{NodeId, Provider, QuorumSettings, Transport};
 use crate::scenario::{LinkScope, NodeRef, Step};
 
@@ -33,6 +39,109 @@ mod checking;
 pub struct TooManyNodes {
     /// How many node ids were given.
     pub count: usize,
+}
+
+/// Rings up to this size get every permutation of their nodeinfo messages explored.
+const ALL_ORDERS_UP_TO: usize = 6;
+
+/// At most this many branches (combinations of per-ring-change choices) per step.
+const MAX_ORDER_BRANCHES: usize = 4096;
+
+/// One member of a ring change delivers the ring's nodeinfo messages in `infos` order, then
+/// activates the new ring (`sync_activate`).
+fn receive_all<'a>(
+    votequorum: &mut Votequorum,
+    nodeids: &[NodeId],
+    infos: impl Iterator<Item = &'a NodeInfo>,
+) {
+    for info in infos {
+        votequorum.deliver_nodeinfo(nodeids, info, true);
+    }
+    votequorum.sync_activate(nodeids);
+}
+
+/// The delivery orders explored for a ring of `count` members, as permutations of the
+/// indexes `0..count` (ascending nodeid order), the identity first: every permutation up to
+/// `ALL_ORDERS_UP_TO` members, otherwise ascending, descending, and per member its message
+/// first (then the rest ascending) and its message last.
+fn candidate_orders(count: usize) -> Vec<Vec<usize>> {
+    let identity: Vec<usize> = (0..count).collect();
+    if count <= ALL_ORDERS_UP_TO {
+        let mut all = Vec::new();
+        permutations(&mut identity.clone(), 0, &mut all);
+        // Heap-style generation starts from the identity; keep it first explicitly.
+        all.retain(|order| *order != identity);
+        all.insert(0, identity);
+        return all;
+    }
+    let mut family = vec![identity.clone(), identity.iter().rev().copied().collect()];
+    for member in 0..count {
+        let rest = identity.iter().copied().filter(|index| *index != member);
+        family.push(std::iter::once(member).chain(rest.clone()).collect());
+        family.push(rest.chain(std::iter::once(member)).collect());
+    }
+    let mut distinct: Vec<Vec<usize>> = Vec::with_capacity(family.len());
+    for order in family {
+        if !distinct.contains(&order) {
+            distinct.push(order);
+        }
+    }
+    distinct
+}
+
+/// `candidate_orders`, for the unit tests.
+#[cfg(test)]
+pub(crate) fn candidate_orders_for_tests(count: usize) -> Vec<Vec<usize>> {
+    candidate_orders(count)
+}
+
+/// Pushes every permutation of `items[start..]` (with `items[..start]` fixed) onto `out`.
+fn permutations(items: &mut Vec<usize>, start: usize, out: &mut Vec<Vec<usize>>) {
+    if start + 1 >= items.len() {
+        out.push(items.clone());
+        return;
+    }
+    for index in start..items.len() {
+        items.swap(start, index);
+        permutations(items, start + 1, out);
+        items.swap(start, index);
+    }
+}
+
+/// One branch of the delivery-order exploration of a step: which distinct outcome each
+/// ring change takes, in the order the ring changes happen. Choices past `prefix` are 0
+/// (the ascending order's outcome); `taken`/`counts` record the path for the next branch.
+#[derive(Debug, Default)]
+struct OrderBranch {
+    prefix: Vec<usize>,
+    taken: Vec<usize>,
+    counts: Vec<usize>,
+}
+
+impl OrderBranch {
+    /// The choice for the next ring change, which has `count` distinct outcomes.
+    fn choose(&mut self, count: usize) -> usize {
+        let depth = self.taken.len();
+        let choice = self
+            .prefix
+            .get(depth)
+            .copied()
+            .filter(|choice| *choice < count)
+            .unwrap_or(0);
+        self.taken.push(choice);
+        self.counts.push(count);
+        choice
+    }
+
+    /// The prefix of the next branch in depth-first order, if any is left.
+    fn next_prefix(&self) -> Option<Vec<usize>> {
+        let depth = (0..self.taken.len())
+            .rev()
+            .find(|depth| self.taken[*depth] + 1 < self.counts[*depth])?;
+        let mut prefix = self.taken[..depth].to_vec();
+        prefix.push(self.taken[depth] + 1);
+        Some(prefix)
+    }
 }
 
 /// One node slot of the universe.
@@ -83,6 +192,17 @@ pub struct StepOutcome {
     pub rejected: bool,
     /// Human-readable remarks, in order.
     pub notes: Vec<String>,
+    /// Filled only by [`ClusterState::apply_with_orders`]: the running nodes (ascending node
+    /// ids) whose quorate flag after the step differs between totem delivery orders of the
+    /// ring change's nodeinfo messages. Real corosync may show either value, by timing.
+    pub order_dependent: Vec<NodeId>,
+    /// Filled only by [`ClusterState::apply_with_orders`]: some delivery order makes two
+    /// disjoint memberships quorate at once (`split_brain` is the default order's answer).
+    pub split_brain_possible: bool,
+    /// Filled only by [`ClusterState::apply_with_orders`]: per position, the quorate values
+    /// the node can have after the step over all explored delivery orders, as
+    /// `(can be inquorate, can be quorate)`. Empty from `apply`.
+    pub possible_quorate: Vec<(bool, bool)>,
 }
 
 /// The quorum-relevant flags of one node, as `corosync-quorumtool -s` shows them.
@@ -133,6 +253,10 @@ pub struct NodeView {
     pub flags: QuorumFlags,
     /// Why the node is (in)quorate, e.g. `2 of 3 votes >= quorum 2`.
     pub why: String,
+    /// Its quorate flag depends on the totem delivery order of the last ring change's
+    /// nodeinfo messages. Always false from `views`/`view`; set by
+    /// [`ClusterState::views_with_orders`] from an `apply_with_orders` outcome.
+    pub order_dependent: bool,
 }
 
 impl ClusterState {
@@ -144,7 +268,7 @@ impl ClusterState {
         for pos in 0..state.nodeids.len() {
             state.boot(settings, pos, 0, &mut outcome);
         }
-        state.settle(settings, &mut outcome);
+        state.settle(settings, &mut outcome, None);
         Ok(state)
     }
 
@@ -361,7 +485,14 @@ impl ClusterState {
     }
 
     /// Recomputes memberships and runs a ring change wherever one differs.
-    fn settle(&mut self, settings: &QuorumSettings, outcome: &mut StepOutcome) {
+    /// `branch` is `None` on the default path (ascending nodeid order); with a branch, each
+    /// ring change takes the delivery-order outcome the branch chooses (see `OrderBranch`).
+    fn settle(
+        &mut self,
+        settings: &QuorumSettings,
+        outcome: &mut StepOutcome,
+        mut branch: Option<&mut OrderBranch>,
+    ) {
         let links = self.links(settings);
         let result = memberships(&Connectivity {
             links: &links,
@@ -371,7 +502,10 @@ impl ClusterState {
         });
         for members in result.stable {
             if positions(members).any(|pos| self.nodes[pos].votequorum.members != members) {
-                self.ring_change(members);
+                match branch.as_deref_mut() {
+                    None => self.ring_change(members),
+                    Some(branch) => self.ring_change_branch(members, branch),
+                }
             }
         }
         for UnstableGroup { nodes, candidates } in result.unstable {
@@ -401,11 +535,43 @@ impl ClusterState {
             .map(|pos| self.nodes[*pos].votequorum.nodeinfo())
             .collect();
         for pos in &order {
-            let votequorum = &mut self.nodes[*pos].votequorum;
-            for info in &infos {
-                votequorum.deliver_nodeinfo(&self.nodeids, info, true);
+            receive_all(&mut self.nodes[*pos].votequorum, &self.nodeids, infos.iter());
+        }
+    }
+
+    /// A ring change to `members` on an exploration branch: evaluates every candidate
+    /// delivery order (see `candidate_orders`) on copies of the members' states, keeps the
+    /// distinct results (the ascending order's first), and installs the one `branch` picks.
+    fn ring_change_branch(&mut self, members: NodeSet, branch: &mut OrderBranch) {
+        let ring = self.message_order(members);
+        let now = self.now_ms;
+        let mut base: Vec<Votequorum> = ring
+            .iter()
+            .map(|pos| self.nodes[*pos].votequorum.clone())
+            .collect();
+        for votequorum in &mut base {
+            votequorum.sync_init(&self.nodeids, members, now);
+        }
+        let infos: Vec<NodeInfo> = base.iter().map(Votequorum::nodeinfo).collect();
+        let mut results: Vec<Vec<Votequorum>> = Vec::new();
+        for order in candidate_orders(ring.len()) {
+            let mut states = base.clone();
+            for votequorum in &mut states {
+                receive_all(
+                    votequorum,
+                    &self.nodeids,
+                    order.iter().map(|index| &infos[*index]),
+                );
             }
-            votequorum.sync_activate(&self.nodeids);
+            if !results.contains(&states) {
+                results.push(states);
+            }
+        }
+        let choice = branch.choose(results.len());
+        if let Some(states) = results.into_iter().nth(choice) {
+            for (pos, votequorum) in ring.iter().zip(states) {
+                self.nodes[*pos].votequorum = votequorum;
+            }
         }
     }
 
@@ -460,11 +626,16 @@ impl ClusterState {
     /// `corosync-cfgtool -R` with `settings` as the file every node now has.
     pub fn reload(&mut self, settings: &QuorumSettings) -> StepOutcome {
         let mut outcome = StepOutcome::default();
-        self.reload_into(settings, &mut outcome);
+        self.reload_into(settings, &mut outcome, None);
         self.finish(outcome)
     }
 
-    fn reload_into(&mut self, settings: &QuorumSettings, outcome: &mut StepOutcome) {
+    fn reload_into(
+        &mut self,
+        settings: &QuorumSettings,
+        outcome: &mut StepOutcome,
+        branch: Option<&mut OrderBranch>,
+    ) {
         if self.adopt(settings) > MAX_NODES {
             outcome
                 .notes
@@ -497,7 +668,7 @@ impl ClusterState {
                 }
             }
         }
-        self.settle(settings, outcome);
+        self.settle(settings, outcome, branch);
     }
 
     /// The node at `pos`'s qdevice starts (`on`) or stops casting its vote.
@@ -563,11 +734,73 @@ impl ClusterState {
     /// does no IO), and keeps passing them for later steps.
     pub fn apply(&mut self, settings: &QuorumSettings, step: &Step) -> StepOutcome {
         let mut outcome = StepOutcome::default();
-        if let Err(reason) = self.apply_step(settings, step, &mut outcome) {
+        if let Err(reason) = self.apply_step(settings, step, &mut outcome, None) {
             outcome.rejected = true;
             outcome.notes.push(reason);
         }
         self.finish(outcome)
+    }
+
+    /// `apply`, plus the honest answer where totem's delivery order matters: every ring
+    /// change of the step is also evaluated under alternative delivery orders of its
+    /// nodeinfo messages (see `candidate_orders`; all members of a ring see the same order,
+    /// rings are independent), and every combination of distinct outcomes is followed to
+    /// the end of the step. `self` ends in the default (ascending order) state, and the
+    /// outcome equals `apply`'s except for `order_dependent`, `split_brain_possible` and
+    /// `possible_quorate`. The exploration starts from this one state: it does not carry
+    /// earlier steps' alternatives. Costlier than `apply`; not for hot loops.
+    pub fn apply_with_orders(&mut self, settings: &QuorumSettings, step: &Step) -> StepOutcome {
+        let start = self.clone();
+        let mut branch = OrderBranch::default();
+        let mut outcome = StepOutcome::default();
+        if let Err(reason) = self.apply_step(settings, step, &mut outcome, Some(&mut branch)) {
+            outcome.rejected = true;
+            outcome.notes.push(reason);
+        }
+        let mut outcome = self.finish(outcome);
+        let mut possible: Vec<(bool, bool)> = Vec::new();
+        let mut split_brain_possible = outcome.split_brain;
+        let mut record = |state: &ClusterState| {
+            possible.resize(state.nodes.len(), (false, false));
+            for (pos, entry) in possible.iter_mut().enumerate() {
+                if state.is_quorate(pos) {
+                    entry.1 = true;
+                } else {
+                    entry.0 = true;
+                }
+            }
+            state.split_brain()
+        };
+        record(self);
+        let mut branches = 1;
+        while let Some(prefix) = branch.next_prefix() {
+            if branches >= MAX_ORDER_BRANCHES {
+                outcome.notes.push(format!(
+                    "delivery orders: only the first {MAX_ORDER_BRANCHES} combinations were explored"
+                ));
+                break;
+            }
+            branches += 1;
+            branch = OrderBranch {
+                prefix,
+                ..OrderBranch::default()
+            };
+            let mut world = start.clone();
+            let mut ignored = StepOutcome::default();
+            // The step was accepted (or refused) identically on the default branch.
+            let _ = world.apply_step(settings, step, &mut ignored, Some(&mut branch));
+            split_brain_possible |= record(&world);
+        }
+        outcome.order_dependent = possible
+            .iter()
+            .enumerate()
+            .filter(|(pos, (inquorate, quorate))| *inquorate && *quorate && self.is_up(*pos))
+            .map(|(pos, _)| self.nodeids[pos])
+            .collect();
+        outcome.order_dependent.sort_unstable();
+        outcome.split_brain_possible = split_brain_possible;
+        outcome.possible_quorate = possible;
+        outcome
     }
 
     fn apply_step(
@@ -575,6 +808,7 @@ impl ClusterState {
         settings: &QuorumSettings,
         step: &Step,
         outcome: &mut StepOutcome,
+        mut branch: Option<&mut OrderBranch>,
     ) -> Result<(), String> {
         if !matches!(step, Step::Reload { .. }) && self.adopt(settings) > MAX_NODES {
             outcome
@@ -678,7 +912,7 @@ impl ClusterState {
                 self.set_expected(pos, *votes, outcome);
             }
             Step::Reload { .. } => {
-                self.reload_into(settings, outcome);
+                self.reload_into(settings, outcome, branch);
                 return Ok(());
             }
             Step::Restart(nodes) => {
@@ -686,7 +920,7 @@ impl ClusterState {
                 for pos in &targets {
                     self.crash(*pos);
                 }
-                self.settle(settings, outcome);
+                self.settle(settings, outcome, branch.as_deref_mut());
                 outcome.unstable.clear();
                 for pos in targets {
                     let group = self.group[pos];
@@ -701,7 +935,7 @@ impl ClusterState {
             Step::Wait(ms) => self.advance(*ms),
             Step::Show => {}
         }
-        self.settle(settings, outcome);
+        self.settle(settings, outcome, branch);
         Ok(())
     }
 
@@ -735,6 +969,7 @@ impl ClusterState {
                 total_votes: 0,
                 flags: QuorumFlags::default(),
                 why: "not running".to_string(),
+                order_dependent: false,
             });
         }
         let votequorum = &slot.votequorum;
@@ -785,6 +1020,17 @@ impl ClusterState {
             total_votes: total,
             flags,
             why,
+            order_dependent: false,
         })
+    }
+
+    /// `views`, with `order_dependent` set for the nodes `outcome` (from
+    /// [`ClusterState::apply_with_orders`] on this state) lists.
+    pub fn views_with_orders(&self, settings: &QuorumSettings, outcome: &StepOutcome) -> Vec<NodeView> {
+        let mut views = self.views(settings);
+        for view in &mut views {
+            view.order_dependent = outcome.order_dependent.contains(&view.nodeid);
+        }
+        views
     }
 }

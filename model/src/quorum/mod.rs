@@ -14,6 +14,11 @@
 //!   disjoint memberships are quorate at once (`split_brain`), and which groups have no
 //!   stable membership (`unstable`, partial mesh: those nodes keep their previous state).
 //!   `settings` is the configuration on disk at that step (for `reload FILE`, the new one).
+//! - [`ClusterState::apply_with_orders`]: the same step and the same default answer, plus
+//!   what other totem delivery orders of each ring change's nodeinfo messages would give:
+//!   `StepOutcome::order_dependent` (nodes whose quorate flag depends on the order),
+//!   `possible_quorate` and `split_brain_possible`. Not for hot loops (up to 720 orders per
+//!   ring change); [`ClusterState::views_with_orders`] sets `NodeView::order_dependent`.
 //! - Direct transitions: [`ClusterState::advance`] (model time; LMS timers fire),
 //!   [`ClusterState::reload`].
 //! - Queries: [`ClusterState::views`] / [`ClusterState::view`] give a [`NodeView`] per node

@@ -825,3 +825,173 @@ fn allow_downscale_clean_stop_lowers_expected_but_not_below_the_barrier() {
     );
     assert_eq!(view(&state, &QuorumSettings::plain(5), 1).expected_votes, 5);
 }
+
+/// Runs `script` with `apply_with_orders`; returns each step's outcome.
+fn run_with_orders(settings: &QuorumSettings, script: &str) -> (ClusterState, Vec<StepOutcome>) {
+    let mut state = ClusterState::new(settings).unwrap();
+    let outcomes = parse(script)
+        .unwrap()
+        .steps
+        .iter()
+        .map(|step| state.apply_with_orders(settings, step))
+        .collect();
+    (state, outcomes)
+}
+
+fn wait_for_all(count: u32) -> QuorumSettings {
+    QuorumSettings {
+        wait_for_all: Some(true),
+        ..QuorumSettings::plain(count)
+    }
+}
+
+#[test]
+fn tv22_one_step_move_with_wait_for_all_is_order_dependent() {
+    // {1}|{2,3}, then {1,2}|{3}: node 2 (quorate in {2,3}) delivering its own nodeinfo
+    // before node 1's recalculates with itself only, loses quorum and re-arms WFA; node 1's
+    // message (inquorate, armed) cannot lift it. Node 1 sees node 2's QUORATE flag either way.
+    let settings = wait_for_all(3);
+    let (state, outcomes) = run_with_orders(&settings, "move 1:1 2:2,3; move 1:1,2 2:3");
+    assert_eq!(summary(&state), "1:1 2:1 3:0", "the default answer is unchanged");
+    assert!(outcomes[0].order_dependent.is_empty());
+    assert_eq!(outcomes[1].order_dependent, [2]);
+    assert!(!outcomes[1].split_brain_possible);
+    let views = state.views_with_orders(&settings, &outcomes[1]);
+    let dependent: Vec<(NodeId, bool)> = views.iter().map(|v| (v.nodeid, v.order_dependent)).collect();
+    assert_eq!(dependent, [(1, false), (2, true), (3, false)]);
+    let pos = state.position(2).unwrap();
+    assert_eq!(outcomes[1].possible_quorate[pos], (true, true));
+}
+
+#[test]
+fn checker_counterexample_move_1_3_then_move_0_1_is_order_dependent() {
+    // The model checker's case: the engine gives node 1 inquorate and node 2 quorate in
+    // the same membership {1,2}; vqsim shows both quorate.
+    let settings = wait_for_all(3);
+    let (state, outcomes) = run_with_orders(&settings, "move 1:1,3; move 0:1");
+    assert_eq!(summary(&state), "1:0 2:1 3:0");
+    assert_eq!(outcomes[1].order_dependent, [1]);
+    assert!(!outcomes[1].split_brain_possible);
+}
+
+#[test]
+fn wfa_re_arm_with_a_tie_breaker_list_is_order_dependent() {
+    // tests/it/vqsim.rs `order_dependent_wfa_re_arm_splits_a_ring`: {1,4}|{2,3}, then
+    // {1}|{2}|{3,4}: ascending order gives 3:0 4:1; node 4's message first gives 3:1 4:1.
+    let settings = QuorumSettings {
+        wait_for_all: Some(true),
+        auto_tie_breaker: true,
+        auto_tie_breaker_node: Some(TieBreaker::List(vec![3, 4])),
+        ..QuorumSettings::plain(4)
+    };
+    let (state, outcomes) = run_with_orders(&settings, "move 1:3,2; move 2:4,3");
+    assert_eq!(summary(&state), "1:0 2:0 3:0 4:1");
+    assert_eq!(outcomes[1].order_dependent, [3]);
+    assert!(!outcomes[1].split_brain_possible);
+}
+
+#[test]
+fn candidate_orders_are_all_permutations_up_to_six_then_a_family() {
+    for count in 0..=6usize {
+        let orders = cluster::candidate_orders_for_tests(count);
+        assert_eq!(orders[0], (0..count).collect::<Vec<_>>());
+        assert_eq!(orders.len(), (1..=count).product::<usize>());
+        let mut sorted = orders.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), orders.len());
+    }
+    // 7 members: ascending, descending, 7 "own first", 7 "own last" (member 0 first is
+    // ascending and member 6 last is ascending again).
+    let orders = cluster::candidate_orders_for_tests(7);
+    assert_eq!(orders[0], (0..7).collect::<Vec<_>>());
+    assert_eq!(orders.len(), 2 + 7 + 7 - 2);
+}
+
+proptest! {
+    #[test]
+    fn apply_with_orders_keeps_the_default_answer(
+        settings in arb_settings(),
+        steps in proptest::collection::vec(arb_step(), 0..10),
+    ) {
+        let parsed = parse(&steps.join("\n")).unwrap();
+        let mut plain = ClusterState::new(&settings).unwrap();
+        let mut explored = plain.clone();
+        for step in &parsed.steps {
+            let expected = plain.apply(&settings, step);
+            let mut outcome = explored.apply_with_orders(&settings, step);
+            prop_assert_eq!(&plain, &explored);
+            for pos in 0..plain.nodeids().len() {
+                let (inquorate, quorate) = outcome.possible_quorate[pos];
+                let default_seen = if plain.is_quorate(pos) { quorate } else { inquorate };
+                prop_assert!(default_seen);
+            }
+            prop_assert!(outcome.split_brain_possible || !outcome.split_brain);
+            outcome.order_dependent.clear();
+            outcome.split_brain_possible = false;
+            outcome.possible_quorate.clear();
+            prop_assert_eq!(outcome, expected);
+        }
+    }
+
+    /// Without wait_for_all, without auto_tie_breaker and without `quorum.expected_votes`,
+    /// the delivery order of a ring change never changes any node's quorate flag, and never
+    /// makes a split-brain the default order does not have. (With `expected_votes` set it
+    /// can: see `expected_votes_adoption_is_order_dependent_without_wfa`.)
+    #[test]
+    fn without_wfa_and_atb_order_never_matters(
+        settings in arb_settings(),
+        steps in proptest::collection::vec(arb_step(), 0..10),
+    ) {
+        let mut settings = settings;
+        settings.wait_for_all = Some(false);
+        settings.auto_tie_breaker = false;
+        settings.expected_votes = None;
+        let parsed = parse(&steps.join("\n")).unwrap();
+        let mut state = ClusterState::new(&settings).unwrap();
+        for step in &parsed.steps {
+            let outcome = state.apply_with_orders(&settings, step);
+            prop_assert!(outcome.order_dependent.is_empty(), "{} at `{}`", parsed, step);
+            prop_assert!(!outcome.split_brain_possible || outcome.split_brain);
+        }
+    }
+}
+
+#[test]
+fn expected_votes_adoption_is_order_dependent_without_wfa() {
+    // Found by `without_wfa_and_atb_order_never_matters` before it excluded expected_votes:
+    // the claim "without WFA and ATB order never matters" is false. After `down 3`, node 5
+    // (recorded expected 9) delivering its own nodeinfo first becomes inquorate (4 of 9),
+    // then adopts a quorate peer's lower expected votes (7: quorum 4) and is quorate again;
+    // with the peers' messages first it is still quorate when they arrive, adopts nothing
+    // and ends inquorate.
+    let mut settings = with_votes(&[2, 1, 3, 1, 2]);
+    for node in &mut settings.nodes {
+        node.links = vec![0, 1];
+    }
+    settings.expected_votes = Some(2);
+    let (state, outcomes) = run_with_orders(&settings, "stop 1; move 1:5,4; restart 4; heal; down 3");
+    assert_eq!(summary(&state), "1:- 2:0 3:- 4:0 5:0");
+    let dependent: Vec<&[NodeId]> = outcomes.iter().map(|o| o.order_dependent.as_slice()).collect();
+    assert_eq!(dependent, [&[][..], &[], &[], &[], &[5]]);
+}
+
+#[test]
+fn an_alternative_order_can_keep_a_split_brain() {
+    // two_node on 5 nodes (corosync accepts it; it forces quorum 1 for a lone node) with
+    // allow_downscale: {1}|{2,4,5} is already split-brain. `restart 4` makes {2,4,5} lose
+    // quorum in the ascending order, but with another order node 4 is quorate again: the
+    // split-brain may go on. The only kind of order-made split-brain random scripts found.
+    let mut settings = with_votes(&[2, 1, 3, 1, 1]);
+    for node in &mut settings.nodes {
+        node.links = vec![0, 1];
+    }
+    settings.two_node = true;
+    settings.allow_downscale = true;
+    let (state, outcomes) = run_with_orders(&settings, "stop 3; move 1:1; restart 4");
+    assert_eq!(summary(&state), "1:1 2:0 3:- 4:0 5:0");
+    assert!(outcomes[1].split_brain);
+    assert!(!outcomes[2].split_brain);
+    assert!(outcomes[2].split_brain_possible);
+    assert_eq!(outcomes[2].order_dependent, [4]);
+}
