@@ -4,7 +4,9 @@
 //! `ProxmoxConsequence`, `UnstableGroupReport`) and `WhatifError`. The votequorum semantics
 //! live in `model::quorum` and the script language in `model::scenario`; this module only
 //! drives them step by step, checks that the script names known nodes, and derives what each
-//! state means (split-brain, unstable memberships, Proxmox consequences, spec 6.5-6.6).
+//! state means (split-brain, unstable memberships, Proxmox consequences, spec 6.5-6.6). Each
+//! step runs through `ClusterState::apply_with_orders`, so a row also says whether its
+//! quorate flag depends on the ring change's message delivery order.
 //! It must not do IO: a `reload FILE` is resolved by the caller's `reload` closure, and
 //! nothing is rendered here (the binary renders tables and JSON).
 
@@ -147,6 +149,10 @@ pub struct NodeRow {
     pub flags: Vec<&'static str>,
     /// Why the node is (in)quorate, e.g. `2 of 3 votes >= quorum 2`.
     pub why: String,
+    /// `quorate` depends on the totem delivery order of this step's ring change (the
+    /// engine's answer is for ascending node ids; real corosync may show either value, by
+    /// timing). See `model::quorum::ClusterState::apply_with_orders`.
+    pub order_dependent: bool,
     /// Proxmox consequences, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxmox: Option<ProxmoxConsequence>,
@@ -163,6 +169,9 @@ pub struct StepReport {
     pub time_ms: u64,
     /// Two disjoint memberships are quorate at once.
     pub split_brain: bool,
+    /// Some totem delivery order of this step's ring changes makes two disjoint memberships
+    /// quorate at once (`split_brain` is the answer for ascending node ids).
+    pub split_brain_possible: bool,
     /// Some group has no stable membership (corosync will flap there).
     pub unstable: bool,
     /// The unstable groups and their candidate memberships.
@@ -236,6 +245,8 @@ pub fn evaluate(
             command: "start".to_string(),
             line: None,
             split_brain: state.split_brain(),
+            split_brain_possible: state.split_brain(),
+            order_dependent: Vec::new(),
             unstable: Vec::new(),
             rejected: false,
             notes: start_notes,
@@ -255,7 +266,7 @@ pub fn evaluate(
             })?;
         }
         let restarted = restarted_ids(&state, &current, step);
-        let outcome = state.apply(&current, step);
+        let outcome = state.apply_with_orders(&current, step);
         let unstable = outcome
             .unstable
             .iter()
@@ -274,6 +285,8 @@ pub fn evaluate(
                 command,
                 line: Some(line),
                 split_brain: outcome.split_brain,
+                split_brain_possible: outcome.split_brain_possible,
+                order_dependent: outcome.order_dependent,
                 unstable,
                 rejected: outcome.rejected,
                 notes: outcome.notes,
@@ -293,6 +306,8 @@ struct Snapshot {
     command: String,
     line: Option<u32>,
     split_brain: bool,
+    split_brain_possible: bool,
+    order_dependent: Vec<NodeId>,
     unstable: Vec<UnstableGroupReport>,
     rejected: bool,
     notes: Vec<String>,
@@ -328,7 +343,9 @@ fn snapshot(
             .unstable
             .iter()
             .any(|group| group.nodes.contains(&view.nodeid));
+        let order_dependent = snap.order_dependent.contains(&view.nodeid);
         let mut node_row = row(state, pos, view, proxmox);
+        node_row.order_dependent = order_dependent;
         if flapping {
             node_row.why.push_str(" (unstable: previous state kept)");
         }
@@ -344,6 +361,7 @@ fn snapshot(
         line: snap.line,
         time_ms: now,
         split_brain: snap.split_brain,
+        split_brain_possible: snap.split_brain_possible,
         unstable: !snap.unstable.is_empty(),
         unstable_memberships: snap.unstable,
         quorate_memberships,
@@ -481,6 +499,7 @@ fn row(state: &ClusterState, pos: usize, view: NodeView, proxmox: Option<Proxmox
         total_votes: view.total_votes,
         flags: flag_names(&view.flags),
         why: view.why,
+        order_dependent: false,
         proxmox,
     }
 }
@@ -703,6 +722,47 @@ mod tests {
             "{}",
             node3(5).summary
         );
+    }
+
+    #[test]
+    fn order_dependent_nodes_are_flagged_and_the_default_answer_kept() {
+        // Spec TV22: node 2 processing its own nodeinfo first re-arms wait_for_all.
+        let settings = QuorumSettings {
+            wait_for_all: Some(true),
+            ..QuorumSettings::plain(3)
+        };
+        let report = evaluate(
+            &settings,
+            "split 1:1 2:2,3; split 1:1,2 2:3",
+            &WhatifOptions::default(),
+            &mut no_reload,
+        )
+        .unwrap();
+        let flagged = |step: usize| -> Vec<NodeId> {
+            report.steps[step]
+                .nodes
+                .iter()
+                .filter(|node| node.order_dependent)
+                .map(|node| node.nodeid)
+                .collect()
+        };
+        assert_eq!(quorate(&report, 2), "1:1 2:1 3:0");
+        assert_eq!(flagged(0), Vec::<NodeId>::new());
+        assert_eq!(flagged(1), Vec::<NodeId>::new());
+        assert_eq!(flagged(2), [2]);
+        assert!(report.steps.iter().all(|step| !step.split_brain_possible));
+        let plain = evaluate(
+            &QuorumSettings::plain(3),
+            "split 1:1 2:2,3; split 1:1,2 2:3",
+            &WhatifOptions::default(),
+            &mut no_reload,
+        )
+        .unwrap();
+        assert!(plain
+            .steps
+            .iter()
+            .flat_map(|step| &step.nodes)
+            .all(|node| !node.order_dependent));
     }
 
     #[test]

@@ -288,7 +288,11 @@ fn cells(node: &NodeRow, proxmox: bool) -> Vec<String> {
             name,
             node.partition.map_or("-".to_string(), |p| p.to_string()),
             set(&node.members),
-            if node.quorate { "yes" } else { "no" }.to_string(),
+            format!(
+                "{}{}",
+                if node.quorate { "yes" } else { "no" },
+                if node.order_dependent { "?" } else { "" }
+            ),
             node.votes.to_string(),
             node.expected_votes.to_string(),
             node.highest_expected.to_string(),
@@ -345,6 +349,10 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
             let sets: Vec<String> = step.quorate_memberships.iter().map(|m| set(m)).collect();
             let line = format!("SPLIT-BRAIN: {} are quorate at once", sets.join(" and "));
             text.push_str(&format!("  {}\n", style.paint("1;31", &line)));
+        } else if step.split_brain_possible {
+            let line = "POSSIBLE SPLIT-BRAIN: another message delivery order makes two memberships \
+                        quorate at once";
+            text.push_str(&format!("  {}\n", style.paint("1;33", line)));
         }
         for group in &step.unstable_memberships {
             let candidates: Vec<String> = group.candidates.iter().map(|m| set(m)).collect();
@@ -409,6 +417,9 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
                 .collect();
             text.push_str(&format!("  {}\n", line.join("  ").trim_end()));
         }
+        if step.nodes.iter().any(|node| node.order_dependent) {
+            text.push_str("  ? depends on message delivery order (real corosync: either, by timing)\n");
+        }
         if proxmox {
             for node in &step.nodes {
                 if let Some(consequence) = &node.proxmox {
@@ -439,6 +450,20 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
     } else {
         let line = format!("SPLIT-BRAIN after {}", split.join(", "));
         text.push_str(&style.paint("1;31", &line));
+        text.push('\n');
+    }
+    let possible: Vec<String> = report
+        .steps
+        .iter()
+        .filter(|step| step.split_brain_possible && !step.split_brain)
+        .map(|step| format!("`{}`", step.command))
+        .collect();
+    if !possible.is_empty() {
+        let line = format!(
+            "split-brain possible by message delivery order after {}",
+            possible.join(", ")
+        );
+        text.push_str(&style.paint("1;33", &line));
         text.push('\n');
     }
     text

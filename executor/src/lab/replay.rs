@@ -996,6 +996,7 @@ mod tests {
             total_votes: 2,
             flags: Vec::new(),
             why: String::new(),
+            order_dependent: false,
             proxmox: None,
         };
         let predicted = Reading::predicted(&row(true, vec![1, 2]));
