@@ -3,6 +3,7 @@
 //! configurations hold within the budget, the JSON and script formats, exit codes,
 //! `lint --prove`, and the Explorer (`--explore`) served by the real binary on loopback.
 
+use crate::support::quorate;
 use model::quorum::{ClusterState, QuorumSettings};
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -10,20 +11,6 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Runs quorate in-process; returns (exit code, stdout, stderr).
-fn quorate(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["quorate"];
-    argv.extend_from_slice(args);
-    let code = quorate::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
 
 /// A directory of its own for one test.
 fn temp_dir(test: &str) -> PathBuf {

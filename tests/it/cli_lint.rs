@@ -1,25 +1,12 @@
 //! `quorate lint`, `explain` and `show` end to end through the library entry point
 //! (`quorate::run`): the JSON contract, exit codes, SARIF, bad input, and the bundled example.
 
+use crate::support::quorate;
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs quorate in-process; returns (exit code, stdout, stderr).
-fn quorate(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["quorate"];
-    argv.extend_from_slice(args);
-    let code = quorate::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
 }
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {

@@ -2,22 +2,9 @@
 //! the JSON contract, exit codes, the spec's test vectors (TV01, TV12, TV19, TV25, TV50),
 //! links, partial mesh, `reload FILE`, script errors and Proxmox consequences.
 
+use crate::support::quorate;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-/// Runs quorate in-process; returns (exit code, stdout, stderr).
-fn quorate(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["quorate"];
-    argv.extend_from_slice(args);
-    let code = quorate::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
 
 /// A directory of its own for one test.
 fn temp_dir(test: &str) -> PathBuf {

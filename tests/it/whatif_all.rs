@@ -2,23 +2,10 @@
 //! the JSON contract, exit codes, the human summary, and split-brain witnesses that replay
 //! both through `quorate whatif -s` and directly through the engine.
 
+use crate::support::quorate;
 use model::quorum::ClusterState;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-/// Runs quorate in-process; returns (exit code, stdout, stderr).
-fn quorate(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["quorate"];
-    argv.extend_from_slice(args);
-    let code = quorate::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
 
 /// A knet cluster of `count` nodes (ids 1..=count) with `links` addresses each and the
 /// given `quorum` lines, written to a temporary file.

@@ -1,9 +1,25 @@
-//! Helpers shared by the integration test modules: the reality gate and network namespaces.
+//! Helpers shared by the integration test modules: running quorate in-process, the reality
+//! gate and network namespaces.
 //!
 //! Nothing here asserts product behaviour; it only prepares the ground real software runs on.
 
 pub mod netns;
 pub mod vqsim;
+
+/// Runs quorate in-process through the library entry point (`quorate::run`), as the
+/// binary would; returns (exit code, stdout, stderr).
+pub fn quorate(args: &[&str]) -> (u8, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut argv = vec!["quorate"];
+    argv.extend_from_slice(args);
+    let code = quorate::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
 
 /// Whether a test that drives real system software (namespaces, corosync) may run.
 ///
