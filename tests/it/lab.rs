@@ -6,24 +6,12 @@
 //! directory and is removed by a Drop guard, also when an assertion fails. It must not touch
 //! any network but the lab's own namespaces.
 
+use crate::support::quorate;
 use executor::inventory::Inventory;
 use executor::status::Corosync;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// Runs `quorate ARGS` in-process; returns (exit code, stdout, stderr).
-fn quorate(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let argv = std::iter::once("quorate").chain(args.iter().copied());
-    let code = quorate::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
 
 /// Runs `quorate lab --dir DIR ARGS` and insists on success.
 fn lab(dir: &Path, args: &[&str]) -> String {
