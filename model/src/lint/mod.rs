@@ -266,6 +266,27 @@ impl Checker<'_> {
             },
         }
     }
+
+    /// `quorum.expected_votes` next to the real vote total (nodes plus device), with the
+    /// value's span; `None` when there is no override to compare, when the nodelist is empty,
+    /// or when a device without `votes` makes it a startup error (reported by validation).
+    pub fn expected_votes_against_total(&self) -> Option<(u32, u64, Option<Span>)> {
+        let expected = self.quorum.expected_votes?;
+        if self.quorum.nodes.is_empty()
+            || self
+                .quorum
+                .device
+                .as_ref()
+                .is_some_and(|device| device.votes.is_none())
+        {
+            return None;
+        }
+        let total = self.node_vote_sum() + self.device_votes();
+        let span = self
+            .effective_key("quorum", "expected_votes")
+            .map(|item| item.value_span);
+        Some((expected, total, span))
+    }
 }
 
 /// The effective totem timing the timing rules need, in milliseconds.

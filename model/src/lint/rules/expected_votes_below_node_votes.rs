@@ -75,24 +75,11 @@ impl Violation for ExpectedVotesBelowNodeVotes {
 
 /// Q004
 pub(crate) fn expected_votes_below_node_votes(checker: &mut Checker) {
-    let Some(expected) = checker.quorum.expected_votes else {
+    let Some((expected, total, span)) = checker.expected_votes_against_total() else {
         return;
     };
-    // A device without `votes` next to `expected_votes` is a startup error (validation).
-    if checker
-        .quorum
-        .device
-        .as_ref()
-        .is_some_and(|device| device.votes.is_none())
-    {
+    if u64::from(expected) >= total {
         return;
     }
-    let total = checker.node_vote_sum() + checker.device_votes();
-    if checker.quorum.nodes.is_empty() || u64::from(expected) >= total {
-        return;
-    }
-    let span = checker
-        .effective_key("quorum", "expected_votes")
-        .map(|item| item.value_span);
     checker.report(&ExpectedVotesBelowNodeVotes { expected, total }, span);
 }
