@@ -466,6 +466,11 @@ enum Exclusion {
     /// ring, also those whose members did not change; with auto_tie_breaker that new ring
     /// (previous ring = current ring) can grant quorum real corosync would not.
     Q14,
+    /// The engine flags the node's quorate flag as depending on the totem delivery order of
+    /// the ring change (`ClusterState::apply_with_orders`): either value is real corosync's,
+    /// by timing, so vqsim's is accepted; the node's ring then counts as tainted (vqsim may
+    /// have followed another order than the engine's ascending one).
+    OrderDependent,
     /// A node whose vqsim state already left real corosync's behind (after a Q6 or Q14 case,
     /// passed on to whoever shares a ring with it): nothing to compare until it restarts.
     Tainted,
@@ -487,8 +492,9 @@ struct Tally {
     skipped_configs: usize,
     /// Q6 exclusions by mechanism (node results).
     q6_mechanisms: BTreeMap<&'static str, usize>,
-    /// Q6 node results where a member was quorate before and the engine re-armed the node by
-    /// delivery order (spec 1.6's model rule would lift the gate; vqsim agrees with the rule).
+    /// Q6 node results where vqsim is quorate and a member was quorate before (spec 1.6's
+    /// model rule would lift the gate): the engine re-armed the node and no delivery order
+    /// lifts it (short of votes). Re-arms that depend on the order are `OrderDependent`.
     rearmed_despite_quorate_member: usize,
     /// Disagreements that went away on a second look (a late vqsim callback).
     late_settles: usize,
@@ -542,10 +548,11 @@ fn q6_mechanism(
 /// shows it quorate and the engine does not: the engine's numbers keep it inquorate (1.3,
 /// 1.4: armed with T != E_own, or T < quorum), and if a member of the ring was quorate at the
 /// end of its previous ring (which spec 1.6's model rule says lifts the gate) the node must be
-/// armed: votequorum re-arms it when a recalculation between two nodeinfo messages leaves it
-/// inquorate (its own message, delivered before the new members', counts only the old ones),
-/// and a quorate member's message lifts the gate only when delivered after that; the engine
-/// delivers in ascending nodeid order (see `model::quorum::cluster`). If
+/// armed and short of votes (T < quorum): votequorum re-arms it when a recalculation between
+/// two nodeinfo messages leaves it inquorate (its own message, delivered before the new
+/// members', counts only the old ones), and a quorate member's message lifts the gate only
+/// when delivered after that, so with enough votes some delivery order makes it quorate and
+/// the engine must have flagged it order-dependent (those nodes never get here). If
 /// vqsim shows it inquorate: the engine's numbers make it quorate (T >= quorum, or the
 /// auto_tie_breaker tie of 1.4 step 3), and if it was armed it passed the WFA gate the way
 /// 1.6 allows (a member quorate before, or every expected vote present). Returns what does
@@ -570,6 +577,13 @@ fn spec_q6_violation(
         .any(|member| previous.get(member).is_some_and(|before| before.quorate));
     if vqsim_quorate {
         let armed = view.flags.wait_for_all_status && view.total_votes != view.expected_votes;
+        if lifted && armed && view.total_votes >= view.quorum {
+            return Some(format!(
+                "node {}: a member of its ring was quorate before (spec 1.6) and only the WFA gate \
+                 keeps it inquorate, yet no delivery order is flagged: {numbers}",
+                view.nodeid
+            ));
+        }
         if lifted && !armed {
             return Some(format!(
                 "node {}: a member of its ring was quorate before (spec 1.6), yet the engine says inquorate: {numbers}",
@@ -628,6 +642,8 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
     let mut wfa_diverged: BTreeSet<u32> = BTreeSet::new();
     let mut tainted: BTreeMap<u32, Exclusion> = BTreeMap::new();
     let mut since_wait = Instant::now();
+    // Nodes whose quorate flag after the current step depends on message delivery order.
+    let mut order_dependent: BTreeSet<u32> = BTreeSet::new();
     for index in 0..=ops.len() {
         if index > 0 {
             let op = &ops[index - 1];
@@ -652,7 +668,11 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
                     }
                 }
             }
-            cluster.apply(&settings, &script.steps[0]);
+            order_dependent = cluster
+                .apply_with_orders(&settings, &script.steps[0])
+                .order_dependent
+                .into_iter()
+                .collect();
             states = match op.vqsim_command() {
                 Some(command) => {
                     let started = Instant::now();
@@ -743,6 +763,14 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
                 tally.node_excluded += 1;
                 continue;
             }
+            if order_dependent.contains(&nodeid) {
+                step_exclusions.insert(Exclusion::OrderDependent);
+                tally.node_excluded += 1;
+                for member in &view.members {
+                    tainted.entry(*member).or_insert(Exclusion::Tainted);
+                }
+                continue;
+            }
             let ring_changed = previous
                 .get(&nodeid)
                 .is_none_or(|before| before.members != view.members)
@@ -812,7 +840,7 @@ fn run_scenario(case: &Case, ops: &[Op], tally: &mut Tally) -> Result<(), String
         if step_exclusions.is_empty() {
             tally.agree += 1;
         }
-        // A step counts once, under its first reason (Q6 before Q14 before Tainted).
+        // A step counts once, under its first reason (Q6, Q14, OrderDependent, Tainted).
         if let Some(reason) = step_exclusions.first() {
             *tally.excluded.entry(*reason).or_default() += 1;
         }
@@ -1056,8 +1084,11 @@ fn q6_tv19_vqsim_differs_and_the_engine_follows_the_spec() {
 /// that recalculation (T=1) leaves it inquorate and re-arms WFA, and node 4's message (not
 /// quorate) cannot lift it: 3:0, while node 4, which saw node 3's QUORATE flag, is 4:1. Real
 /// corosync delivers in totem's agreed order, a rotation of the ring the model cannot know;
-/// with node 4's message first both end quorate. vqsim cannot settle it (Q6): from run to run
-/// it shows 3:1 4:1, 3:1 4:0 or 3:0 4:0, so only the engine's answer is pinned here.
+/// with node 4's message first both end quorate. `apply_with_orders` says so: node 3 is
+/// order-dependent (either value is real corosync's, and the differential test accepts
+/// either), node 4 is quorate under every order. vqsim cannot settle it (Q6): from run to run
+/// it shows 3:1 4:1, 3:1 4:0 or 3:0 4:0 (4:0 is its stale-flag artefact), so only the
+/// engine's answers are pinned here.
 #[test]
 fn order_dependent_wfa_re_arm_splits_a_ring() {
     let config = fixed_config(
@@ -1066,10 +1097,17 @@ fn order_dependent_wfa_re_arm_splits_a_ring() {
     );
     let settings = settings_of(&config);
     let mut cluster = ClusterState::new(&settings).unwrap();
+    let mut outcomes = Vec::new();
     for step in ["move 1:3,2", "move 2:4,3"] {
         let script = model::scenario::parse(step).unwrap();
-        cluster.apply(&settings, &script.steps[0]);
+        outcomes.push(cluster.apply_with_orders(&settings, &script.steps[0]));
     }
+    assert!(outcomes[0].order_dependent.is_empty());
+    assert_eq!(outcomes[1].order_dependent, [3]);
+    assert!(!outcomes[1].split_brain_possible);
+    let possible = |nodeid: u32| outcomes[1].possible_quorate[cluster.position(nodeid).unwrap()];
+    assert_eq!(possible(3), (true, true), "node 3: either, by delivery order");
+    assert_eq!(possible(4), (false, true), "node 4: quorate under every order");
     let flags: Vec<(u32, bool, bool)> = engine_views(&cluster, &settings)
         .into_values()
         .map(|view| (view.nodeid, view.quorate, view.flags.wait_for_all_status))
