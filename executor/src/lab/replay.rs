@@ -141,6 +141,10 @@ pub struct NodeComparison {
     pub real: Reading,
     /// Fields that differ (empty: agreement, or the step was not compared).
     pub mismatches: Vec<&'static str>,
+    /// Fields that differ but that the prediction flags as depending on the totem delivery
+    /// order of the step's ring change (only `quorate`): real corosync may show either value,
+    /// by timing, so they are not mismatches.
+    pub order_dependent: Vec<&'static str>,
 }
 
 /// One step of the replay.
@@ -386,6 +390,8 @@ fn summary_line(step: &StepComparison) -> String {
         "not compared (unstable in the model)"
     } else if step.mismatched() {
         "MISMATCH"
+    } else if step.nodes.iter().any(|node| !node.order_dependent.is_empty()) {
+        "agrees (a quorate flag differs where the prediction is order-dependent)"
     } else {
         "agrees"
     };
@@ -886,22 +892,29 @@ impl Driver {
             if let Corosync::Unknown { error } = &report.corosync {
                 notes.push(format!("lab: {} could not be read: {error}", report.name));
             }
-            let predicted_reading = predicted
-                .nodes
-                .iter()
-                .find(|row| row.nodeid == report.nodeid)
-                .map_or_else(|| Reading::absent("unknown"), Reading::predicted);
-            let mismatches = if compared {
+            let row = predicted.nodes.iter().find(|row| row.nodeid == report.nodeid);
+            let predicted_reading = row.map_or_else(|| Reading::absent("unknown"), Reading::predicted);
+            let mut mismatches = if compared {
                 predicted_reading.differences(&real)
             } else {
                 Vec::new()
             };
+            let flagged = row.is_some_and(|row| row.order_dependent);
+            let order_dependent = accept_order_dependent(&mut mismatches, flagged);
+            if !order_dependent.is_empty() {
+                notes.push(format!(
+                    "{}: quorate differs from the prediction, which depends on message delivery \
+                     order (either value accepted)",
+                    report.name
+                ));
+            }
             nodes.push(NodeComparison {
                 name: report.name.clone(),
                 nodeid: report.nodeid,
                 predicted: predicted_reading,
                 real,
                 mismatches,
+                order_dependent,
             });
         }
         Ok(StepComparison {
@@ -914,6 +927,21 @@ impl Driver {
             notes,
             nodes,
         })
+    }
+}
+
+/// Moves `quorate` out of `mismatches` when the prediction flags the node's quorate flag as
+/// order-dependent (`flagged`); returns the fields moved. Every other field stays strict.
+fn accept_order_dependent(mismatches: &mut Vec<&'static str>, flagged: bool) -> Vec<&'static str> {
+    if !flagged {
+        return Vec::new();
+    }
+    let before = mismatches.len();
+    mismatches.retain(|field| *field != "quorate");
+    if mismatches.len() == before {
+        Vec::new()
+    } else {
+        vec!["quorate"]
     }
 }
 
@@ -1023,6 +1051,19 @@ mod tests {
             Reading::predicted(&down).differences(&stopped),
             Vec::<&str>::new()
         );
+    }
+
+    #[test]
+    fn an_order_dependent_quorate_flag_is_not_a_mismatch() {
+        let mut mismatches = vec!["quorate", "members"];
+        assert_eq!(accept_order_dependent(&mut mismatches, true), vec!["quorate"]);
+        assert_eq!(mismatches, vec!["members"]);
+        let mut mismatches = vec!["quorate"];
+        assert_eq!(accept_order_dependent(&mut mismatches, false), Vec::<&str>::new());
+        assert_eq!(mismatches, vec!["quorate"]);
+        let mut mismatches = vec!["quorum"];
+        assert_eq!(accept_order_dependent(&mut mismatches, true), Vec::<&str>::new());
+        assert_eq!(mismatches, vec!["quorum"]);
     }
 
     #[test]
