@@ -50,8 +50,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "D")]
     pub depth: Option<usize>,
     /// Let the checker also act as an operator: `--operator` alone enables all, or a list
-    /// such as `--operator expected,reload`.
-    #[arg(long, value_enum, value_delimiter = ',', num_args = 0.., value_name = "ACTIONS")]
+    /// such as `--operator=expected,reload` (with `=`, so that a following FILE is never
+    /// taken for an action).
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 0..=1, require_equals = true, value_name = "ACTIONS")]
     pub operator: Option<Vec<OperatorAction>>,
     /// Worker threads of the exhaustive run.
     #[arg(long, default_value_t = 1, value_name = "N")]

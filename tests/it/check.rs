@@ -173,7 +173,7 @@ fn tv35_tie_breaker_list_without_wait_for_all_splits_at_boot() {
 
 #[test]
 fn tv50_expected_one_on_an_isolated_node() {
-    let (steps, report) = split_brain_case("tv50", 3, "", &["--operator", "expected"]);
+    let (steps, report) = split_brain_case("tv50", 3, "", &["--operator=expected"]);
     assert_eq!(steps.len(), 2);
     assert!(steps[1].starts_with("expected 1 on "), "{steps:?}");
     assert_eq!(property(&report, "isolated-node-never-quorate")["holds"], false);
@@ -465,4 +465,69 @@ fn runtime_counterexamples_split_corosync_vqsim_too() {
         let states = vqsim_replay(&conf(count, quorum), &steps);
         assert!(vqsim_split_brain(&states), "{test}: {steps:?} -> {states:?}");
     }
+}
+
+/// `--operator` before FILE enables every operator action and leaves FILE alone;
+/// `--operator=LIST` restricts them. See: the check engineer's report (the flag used to
+/// swallow the file name).
+#[test]
+fn operator_flag_never_swallows_the_file() {
+    let dir = std::env::temp_dir().join(format!("quorate-check-{}-operator", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("three.conf");
+    let mut text = String::from("totem {\n version: 2\n cluster_name: c\n}\nnodelist {\n");
+    for id in 1..=3 {
+        text.push_str(&format!(
+            " node {{\n  name: n{id}\n  nodeid: {id}\n  ring0_addr: 198.18.0.{id}\n }}\n"
+        ));
+    }
+    text.push_str("}\nquorum {\n provider: corosync_votequorum\n}\n");
+    std::fs::write(&path, text).unwrap();
+    let file = path.to_str().unwrap();
+    let (code, out, err) = quorate(&[
+        "check",
+        "--operator",
+        file,
+        "--max-faults",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        code, 1,
+        "expected 1 on an isolated node is a split-brain: {out}{err}"
+    );
+    let (code, _, err) = quorate(&["check", "--operator=reload", file, "--max-faults", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(quorate(&["check", "--operator=bogus", file]).0, 2);
+}
+
+/// `lint --prove` on a rule whose split-brain the checker cannot reach within the budget
+/// says so ("proved within budget") instead of attaching a counterexample: two nodes with
+/// two_node and auto_tie_breaker (corosync drops two_node, keeps wait_for_all, and the
+/// lowest node breaks the tie).
+#[test]
+fn lint_prove_notes_a_proof_within_budget() {
+    let dir = std::env::temp_dir().join(format!("quorate-check-{}-prove", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("two-atb.conf");
+    let mut text = String::from("totem {\n version: 2\n cluster_name: c\n}\nnodelist {\n");
+    for id in 1..=2 {
+        text.push_str(&format!(
+            " node {{\n  name: n{id}\n  nodeid: {id}\n  ring0_addr: 198.18.0.{id}\n }}\n"
+        ));
+    }
+    text.push_str("}\nquorum {\n provider: corosync_votequorum\n two_node: 1\n auto_tie_breaker: 1\n}\n");
+    std::fs::write(&path, text).unwrap();
+    let (_, out, err) = quorate(&["lint", "--prove", "--format", "json", path.to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let helps: Vec<String> = json["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["name"] == "two-node-with-auto-tie-breaker")
+        .map(|d| d["help"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(helps.len(), 1, "{out}{err}");
+    assert!(helps[0].contains("proved within budget"), "{}", helps[0]);
 }
