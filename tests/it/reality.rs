@@ -99,6 +99,9 @@ fn replay_reading(reading: &Value) -> String {
 struct Replayed {
     report: Value,
     human: String,
+    /// `(step index, node name)` of every node whose predicted quorate flag `quorate whatif`
+    /// flags as depending on message delivery order (either value is accepted there).
+    order_dependent: Vec<(usize, String)>,
 }
 
 impl Replayed {
@@ -169,7 +172,8 @@ fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
     let predicted_steps = whatif["steps"].as_array().unwrap();
     let steps = report["steps"].as_array().unwrap();
     assert_eq!(steps.len(), predicted_steps.len(), "{json}");
-    for (step, predicted) in steps.iter().zip(predicted_steps) {
+    let mut order_dependent = Vec::new();
+    for (index, (step, predicted)) in steps.iter().zip(predicted_steps).enumerate() {
         assert_eq!(step["command"], predicted["command"]);
         assert_eq!(step["compared"], true, "{step}");
         assert_eq!(step["settled"], true, "{step}");
@@ -188,6 +192,16 @@ fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
                 node["name"]
             );
             assert_ne!(node["real"]["corosync"], "unknown", "{step}");
+            // The principled rule: where whatif flags the quorate flag as depending on the
+            // message delivery order, either value is accepted; every other field stays strict.
+            let flagged = row["order_dependent"] == true;
+            if flagged {
+                order_dependent.push((index, node["name"].as_str().unwrap().to_string()));
+            }
+            let accepted = node["order_dependent"].as_array().unwrap();
+            assert!(flagged || accepted.is_empty(), "{step}");
+            let real_differs = node["real"]["quorate"] != node["predicted"]["quorate"];
+            assert_eq!(!accepted.is_empty(), flagged && real_differs, "{step}");
         }
         // `corosync-quorumtool -e` is accepted or refused as the model says.
         let notes = step["notes"].to_string();
@@ -197,6 +211,7 @@ fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
     Replayed {
         human: render(&report),
         report,
+        order_dependent,
     }
 }
 
@@ -208,7 +223,16 @@ fn render(report: &Value) -> String {
         for node in step["nodes"].as_array().unwrap() {
             let predicted = replay_reading(&node["predicted"]);
             let real = replay_reading(&node["real"]);
-            let mark = if predicted == real { " " } else { "!" };
+            let mark = if predicted == real {
+                " "
+            } else if node["mismatches"]
+                .as_array()
+                .is_some_and(|fields| fields.is_empty())
+            {
+                "?"
+            } else {
+                "!"
+            };
             text.push_str(&format!(
                 " {mark} {}: predicted {predicted}\n       real      {real}\n",
                 node["name"]
@@ -279,26 +303,33 @@ fn three_nodes_wait_for_all_heal_in_one_step_and_in_two() {
         replayed.real(5, "n1"),
         "running quorate=false members=[1,2] total=2 expected=3 quorum=2"
     );
-    // FIXME(docs/known-limitations.md, "one-step move with wait_for_all"): the model says
-    // {1,2} is quorate after step 8 (TV22); real corosync leaves node 2 inquorate, and node 1
-    // too when node 2 first forms a ring alone. Every other step agrees.
-    let mismatches = replayed.mismatches();
-    let quorate_only = vec!["quorate".to_string()];
-    assert!(
-        mismatches.iter().all(|(step, node, fields)| *step == 8
-            && (node == "n1" || node == "n2")
-            && *fields == quorate_only),
-        "{mismatches:?}\n{}",
-        replayed.human
-    );
-    assert!(
-        mismatches.iter().any(|(_, node, _)| node == "n2"),
-        "TV22 agrees now: update docs/known-limitations.md\n{}",
+    // TV22 (docs/known-limitations.md, "one-step move with wait_for_all"): {2,3} -> {1,2} at
+    // step 8. Node 2's quorate flag depends on the delivery order (its own nodeinfo before
+    // node 1's re-arms wait_for_all): whatif says `yes?`, and real corosync's `no` (seen every
+    // time) is accepted by that rule. Nothing else is order-dependent in this script.
+    assert_eq!(
+        replayed.order_dependent,
+        [(8, "n2".to_string())],
+        "{}",
         replayed.human
     );
     assert!(replayed
         .real(8, "n2")
-        .starts_with("running quorate=false members=[1,2]"));
+        .starts_with("running quorate=false members=[1,2] total=2 expected=3 quorum=2"));
+    // FIXME(docs/known-limitations.md, "one-step move with wait_for_all"): node 1 is quorate
+    // under every delivery order of the ring change {1,2}, but real corosync sometimes leaves
+    // it inquorate too: node 2 first forms a ring alone (re-arming wait_for_all), then {1,2}
+    // forms with nobody quorate before. The model has no such intermediate ring. Every other
+    // node and step agrees.
+    let mismatches = replayed.mismatches();
+    let quorate_only = vec!["quorate".to_string()];
+    assert!(
+        mismatches
+            .iter()
+            .all(|(step, node, fields)| *step == 8 && node == "n1" && *fields == quorate_only),
+        "{mismatches:?}\n{}",
+        replayed.human
+    );
 }
 
 #[test]
