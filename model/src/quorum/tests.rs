@@ -934,10 +934,13 @@ proptest! {
         }
     }
 
-    /// Without wait_for_all, without auto_tie_breaker and without `quorum.expected_votes`,
-    /// the delivery order of a ring change never changes any node's quorate flag, and never
-    /// makes a split-brain the default order does not have. (With `expected_votes` set it
-    /// can: see `expected_votes_adoption_is_order_dependent_without_wfa`.)
+    /// Without wait_for_all and auto_tie_breaker, and without any source of differing
+    /// expected or device votes among members (`quorum.expected_votes`, allow_downscale, a
+    /// quorum device, `corosync-quorumtool -e`), the delivery order of a ring change never
+    /// changes any node's quorate flag, and never makes a split-brain the default order does
+    /// not have. With any of those it can: see
+    /// `expected_votes_adoption_is_order_dependent_without_wfa` and
+    /// `differing_expected_or_device_votes_make_order_matter_without_wfa`.
     #[test]
     fn without_wfa_and_atb_order_never_matters(
         settings in arb_settings(),
@@ -947,6 +950,9 @@ proptest! {
         settings.wait_for_all = Some(false);
         settings.auto_tie_breaker = false;
         settings.expected_votes = None;
+        settings.allow_downscale = false;
+        settings.device = None;
+        let steps: Vec<String> = steps.into_iter().filter(|step| !step.starts_with("expected")).collect();
         let parsed = parse(&steps.join("\n")).unwrap();
         let mut state = ClusterState::new(&settings).unwrap();
         for step in &parsed.steps {
@@ -994,4 +1000,45 @@ fn an_alternative_order_can_keep_a_split_brain() {
     assert!(!outcomes[2].split_brain);
     assert!(outcomes[2].split_brain_possible);
     assert_eq!(outcomes[2].order_dependent, [4]);
+}
+#[test]
+fn differing_expected_or_device_votes_make_order_matter_without_wfa() {
+    // Found by `without_wfa_and_atb_order_never_matters` before it excluded their sources:
+    // an inquorate receiver adopts a QUORATE sender's expected votes (and qdevice votes), so
+    // when the members' values differ the order of the messages matters. Sources: a clean
+    // stop with allow_downscale, a quorum device, `corosync-quorumtool -e` (and
+    // `quorum.expected_votes`, see above).
+    let with_links = |mut settings: QuorumSettings| {
+        for node in &mut settings.nodes {
+            node.links = vec![0, 1];
+        }
+        settings
+    };
+    let downscale = QuorumSettings {
+        allow_downscale: true,
+        ..with_links(with_votes(&[1, 2, 2, 1, 1]))
+    };
+    let device = with_device(with_links(with_votes(&[3, 3, 3, 2])), Some(1));
+    let setexpected = with_links(with_votes(&[1, 2, 2, 1]));
+    for (settings, script, end, flagged) in [
+        (&downscale, "stop 2; up 1:2; move 1:4", "1:1 2:1 3:1 4:0 5:1", 2),
+        (&device, "down 2; restart 1; down 4", "1:0 2:- 3:0 4:-", 3),
+        (
+            &setexpected,
+            "down 2; expected 4 on 1; restart 3; stop 1",
+            "1:- 2:- 3:1 4:0",
+            3,
+        ),
+    ] {
+        let (state, outcomes) = run_with_orders(settings, script);
+        assert_eq!(summary(&state), end, "{script}");
+        let last = outcomes.last().unwrap();
+        assert_eq!(last.order_dependent, [flagged], "{script}");
+        assert!(outcomes[..outcomes.len() - 1]
+            .iter()
+            .all(|o| o.order_dependent.is_empty()));
+        // The downscale case is split-brain in the default order already (allow_downscale);
+        // no order adds one where there was none.
+        assert_eq!(last.split_brain_possible, last.split_brain, "{script}");
+    }
 }
