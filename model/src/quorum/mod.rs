@@ -19,6 +19,10 @@
 //!   `StepOutcome::order_dependent` (nodes whose quorate flag depends on the order),
 //!   `possible_quorate` and `split_brain_possible`. Not for hot loops (up to 720 orders per
 //!   ring change); [`ClusterState::views_with_orders`] sets `NodeView::order_dependent`.
+//! - [`ClusterState::successors_over_orders`]: every distinct state a step can lead to over
+//!   those delivery orders (ascending first), for a model checker that branches on them;
+//!   as cheap as `apply` where the order cannot matter (no WFA/ATB member, equal expected
+//!   and device votes in the ring).
 //! - Direct transitions: [`ClusterState::advance`] (model time; LMS timers fire),
 //!   [`ClusterState::reload`].
 //! - Queries: [`ClusterState::views`] / [`ClusterState::view`] give a [`NodeView`] per node
@@ -38,7 +42,10 @@ pub mod membership;
 pub mod node;
 pub mod settings;
 
-pub use cluster::{ClusterState, NodeView, QuorumFlags, StepOutcome, TooManyNodes, UnstableMembership};
+pub use cluster::{
+    ClusterState, NodeView, OrderSuccessor, OrderSuccessors, QuorumFlags, StepOutcome, TooManyNodes,
+    UnstableMembership,
+};
 pub use node::{startup_error, NodeSet, MAX_NODES};
 pub use settings::{DeviceSettings, NodeId, NodeSettings, Provider, QuorumSettings, TieBreaker, Transport};
 

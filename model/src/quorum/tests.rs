@@ -1042,3 +1042,68 @@ fn differing_expected_or_device_votes_make_order_matter_without_wfa() {
         assert_eq!(last.split_brain_possible, last.split_brain, "{script}");
     }
 }
+
+/// The distinct states `successors_over_orders` gives for the last step of `script`.
+fn last_step_successors(settings: &QuorumSettings, script: &str) -> (ClusterState, OrderSuccessors) {
+    let parsed = parse(script).unwrap();
+    let (last, before) = parsed.steps.split_last().unwrap();
+    let mut state = ClusterState::new(settings).unwrap();
+    for step in before {
+        state.apply(settings, step);
+    }
+    let successors = state.successors_over_orders(settings, last);
+    (state, successors)
+}
+
+#[test]
+fn tv22_successors_over_orders_keep_both_outcomes() {
+    // The TV22 move: ascending order leaves node 2 quorate; node 2's own message first
+    // makes it lose quorum. Both are states a model checker must carry on from.
+    let settings = wait_for_all(3);
+    let (mut start, successors) = last_step_successors(&settings, "move 1:1 2:2,3; move 1:1,2 2:3");
+    let step = &parse("move 1:1,2 2:3").unwrap().steps[0];
+    let outcome = start.apply(&settings, step);
+    assert_eq!(successors.outcome, outcome);
+    let summaries: Vec<String> = successors.successors.iter().map(|s| summary(&s.state)).collect();
+    assert_eq!(summaries, ["1:1 2:1 3:0", "1:1 2:0 3:0"]);
+    assert_eq!(successors.successors[0].state, start);
+    assert!(successors.successors[0].orders.is_empty());
+    assert_eq!(successors.successors[1].orders, [vec![2, 1]]);
+}
+
+#[test]
+fn successors_over_orders_of_a_plain_cluster_are_the_apply_result() {
+    let settings = QuorumSettings::plain(5);
+    let (mut start, successors) = last_step_successors(&settings, "move 1:1,2; heal; move 1:3 2:4,5");
+    let step = &parse("move 1:3 2:4,5").unwrap().steps[0];
+    start.apply(&settings, step);
+    assert_eq!(successors.successors.len(), 1);
+    assert_eq!(successors.successors[0].state, start);
+}
+
+proptest! {
+    /// `successors_over_orders` starts with `apply`'s state and outcome, and its shortcut
+    /// (ring changes where the order cannot matter are not explored) loses no state: the
+    /// distinct states equal those of exploring every candidate order of every ring change.
+    #[test]
+    fn successors_over_orders_match_full_exploration(
+        settings in arb_settings(),
+        steps in proptest::collection::vec(arb_step(), 1..10),
+    ) {
+        let parsed = parse(&steps.join("\n")).unwrap();
+        let mut state = ClusterState::new(&settings).unwrap();
+        for step in &parsed.steps {
+            let cheap = state.successors_over_orders(&settings, step);
+            let full = state.successors_all_orders_for_tests(&settings, step);
+            let mut applied = state.clone();
+            let outcome = applied.apply(&settings, step);
+            prop_assert_eq!(&cheap.outcome, &outcome);
+            prop_assert_eq!(&cheap.successors[0].state, &applied);
+            prop_assert_eq!(cheap.successors.len(), full.successors.len(), "{} at `{}`", parsed, step);
+            for successor in &full.successors {
+                prop_assert!(cheap.successors.iter().any(|known| known.state == successor.state));
+            }
+            state = applied;
+        }
+    }
+}
