@@ -16,6 +16,7 @@ fn options(max_faults: u8, threads: usize, symmetry: bool) -> CheckOptions {
         model: ModelOptions {
             max_faults,
             operator: OperatorActions::default(),
+            fixed_order: false,
         },
         threads,
         symmetry,

@@ -60,6 +60,11 @@ pub struct CheckArgs {
     /// Do not reduce the state space by symmetry (slower; for comparison).
     #[arg(long)]
     pub no_symmetry: bool,
+    /// Deliver each ring change's nodeinfo messages in ascending node id order only (as
+    /// `quorate whatif` does) instead of following every delivery order that gives a
+    /// distinct state. Faster, for comparison; misses order-dependent behaviours.
+    #[arg(long)]
+    pub fixed_order: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
@@ -87,6 +92,7 @@ impl CheckArgs {
             model: ModelOptions {
                 max_faults: self.max_faults,
                 operator,
+                fixed_order: self.fixed_order,
             },
             depth: self.depth,
             threads: self.threads.max(1),
@@ -189,8 +195,8 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
         }
         CheckFormat::Script => {
             if let Some(verdict) = report.first_violated_safety() {
-                for step in &verdict.counterexample {
-                    writeln!(out, "{step}")?;
+                for (index, step) in verdict.counterexample.iter().enumerate() {
+                    writeln!(out, "{step}{}", order_comment(verdict, index))?;
                 }
             }
         }
@@ -229,11 +235,22 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
             format!("{kind} in {} step(s):", verdict.counterexample.len())
         };
         text.push_str(&format!("  {:width$}  {status}\n", verdict.name));
-        for step in &verdict.counterexample {
-            text.push_str(&format!("      {step}\n"));
+        for (index, step) in verdict.counterexample.iter().enumerate() {
+            text.push_str(&format!("      {step}{}\n", order_comment(verdict, index)));
         }
         if let Some(note) = &verdict.note {
             text.push_str(&format!("    note: {note}\n"));
+        }
+        if !verdict.order_dependent_steps.is_empty() {
+            let steps: Vec<String> = verdict
+                .order_dependent_steps
+                .iter()
+                .map(|index| (index + 1).to_string())
+                .collect();
+            text.push_str(&format!(
+                "    note: step {} needs a delivery order other than ascending node id; whatif flags this step as order-dependent (?) rather than reproducing it\n",
+                steps.join(", ")
+            ));
         }
         if !verdict.holds {
             let script: Vec<String> = verdict
@@ -265,6 +282,16 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
         report.states, report.generated, report.depth, report.seconds
     ));
     text
+}
+
+/// `  # delivery order: ...` for a counterexample step that needs a non-ascending delivery
+/// order (a whatif comment), else empty.
+fn order_comment(verdict: &sim::check::PropertyVerdict, index: usize) -> String {
+    verdict
+        .delivery_orders
+        .get(index)
+        .and_then(|orders| sim::check::delivery_order_note(orders))
+        .map_or(String::new(), |note| format!("  # delivery order: {note}"))
 }
 
 /// Lint rules whose findings are split-brain claims `lint --prove` checks.
@@ -301,6 +328,7 @@ pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Wr
         model: ModelOptions {
             max_faults: PROVE_MAX_FAULTS,
             operator: OperatorActions::default(),
+            fixed_order: false,
         },
         stop_at: Some(sim::check::NO_SPLIT_BRAIN),
         ..CheckOptions::default()

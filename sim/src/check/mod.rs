@@ -15,8 +15,8 @@ pub use self::quorum_model::{
     ISOLATED_NODE_NEVER_QUORATE, MAX_CHECK_NODES, NO_SPLIT_BRAIN, QUORUM_REGAINED,
 };
 pub use self::run::{
-    bind_test, check, explore, property_kind, CheckOptions, CheckReport, ExploreError, Progress,
-    PropertyKind, PropertyVerdict,
+    bind_test, check, delivery_order_note, explore, property_kind, CheckOptions, CheckReport, ExploreError,
+    Progress, PropertyKind, PropertyVerdict,
 };
 
 #[cfg(test)]

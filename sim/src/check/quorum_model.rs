@@ -21,12 +21,24 @@
 //! - Partition labels: a start or move targets a label some running node uses or the
 //!   smallest unused one, so labels stay small.
 
-use model::quorum::{ClusterState, NodeSet, QuorumSettings};
+use model::quorum::{ClusterState, NodeId, NodeSet, OrderSuccessors, QuorumSettings};
 use model::scenario::{LinkScope, NodeRef, NodeSpec, Step};
 use stateright::{Model, Property, Representative};
+use std::cell::RefCell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+/// One state's cluster and, per step, its successors over delivery orders.
+type CachedSuccessors = (ClusterState, Vec<(Step, OrderSuccessors)>);
+
+thread_local! {
+    /// The successors over delivery orders `actions` computed for the last state it saw on
+    /// this thread, per step: `next_state`, called next for those actions, reuses them
+    /// instead of exploring the orders again. A pure cache: same inputs, same answer.
+    static SUCCESSORS: RefCell<Option<CachedSuccessors>> =
+        const { RefCell::new(None) };
+}
 
 /// Property name: never two disjoint memberships quorate at once.
 pub const NO_SPLIT_BRAIN: &str = "no-split-brain";
@@ -58,18 +70,35 @@ pub enum ActionKind {
     Operator,
 }
 
-/// One action of the model: exactly one scenario step.
+/// One action of the model: exactly one scenario step, in one totem delivery order.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CheckAction {
     /// The scenario step the engine applies.
     pub step: Step,
     /// Its kind.
     pub kind: ActionKind,
+    /// Which distinct outcome of the step over the delivery orders of its ring changes'
+    /// nodeinfo messages: 0 is ascending node id (`ClusterState::apply`, what `whatif`
+    /// replays), k > 0 the k-th other distinct state of
+    /// `ClusterState::successors_over_orders`. Part of the action so that `next_state`
+    /// stays deterministic.
+    pub order: u8,
+}
+
+impl CheckAction {
+    /// The step in the default (ascending node id) delivery order.
+    pub fn new(step: Step, kind: ActionKind) -> CheckAction {
+        CheckAction { step, kind, order: 0 }
+    }
 }
 
 impl fmt::Debug for CheckAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.step)
+        write!(f, "{}", self.step)?;
+        if self.order > 0 {
+            write!(f, "  # delivery order variant {}", self.order)?;
+        }
+        Ok(())
     }
 }
 
@@ -143,6 +172,10 @@ pub struct ModelOptions {
     pub max_faults: u8,
     /// Operator actions enabled.
     pub operator: OperatorActions,
+    /// Deliver every ring change's nodeinfo messages in ascending node id order only (the
+    /// engine's default answer, as `quorate whatif` replays), instead of branching on every
+    /// delivery order that gives a distinct state. Faster; unsound where order matters.
+    pub fixed_order: bool,
 }
 
 impl Default for ModelOptions {
@@ -150,6 +183,7 @@ impl Default for ModelOptions {
         ModelOptions {
             max_faults: 2,
             operator: OperatorActions::default(),
+            fixed_order: false,
         }
     }
 }
@@ -170,6 +204,13 @@ pub struct QuorumModel {
     /// The physical votes: nodes plus a configured device.
     total_votes: u64,
     classes: Arc<Vec<Vec<usize>>>,
+    /// Actions branch on delivery orders: not `fixed_order`, and the configuration is one
+    /// where the order can matter. Where `node_symmetry_sound` holds, every member of every
+    /// ring agrees on expected votes (at least the ring's vote sum) and has no WFA, ATB,
+    /// allow_downscale, two_node or device votes, so `successors_over_orders` gives one
+    /// state; the model then skips computing it (plain clusters cost what they did), and
+    /// order variants never meet node permutation.
+    branch_orders: bool,
 }
 
 /// Why a configuration cannot be model-checked.
@@ -256,6 +297,7 @@ impl QuorumModel {
             device.votes.map_or(count.saturating_sub(1) as u64, u64::from)
         });
         let total_votes = votes.iter().map(|votes| u64::from(*votes)).sum::<u64>() + device_votes;
+        let branch_orders = !options.fixed_order && !node_symmetry_sound(settings, options);
         let classes = Arc::new(if node_symmetry_sound(settings, options) {
             symmetry_classes(settings, &votes, &links)
         } else {
@@ -271,6 +313,7 @@ impl QuorumModel {
             link_numbers,
             total_votes,
             classes,
+            branch_orders,
         })
     }
 
@@ -299,6 +342,19 @@ impl QuorumModel {
     /// are not permuted; partition labels and time are still canonicalised).
     pub fn symmetry_classes(&self) -> &[Vec<usize>] {
         &self.classes
+    }
+
+    /// A copy of this model in the ascending delivery order only (`fixed_order`), e.g. to
+    /// prefer counterexamples `quorate whatif` replays exactly.
+    pub fn with_fixed_order(&self) -> QuorumModel {
+        QuorumModel {
+            options: ModelOptions {
+                fixed_order: true,
+                ..self.options
+            },
+            branch_orders: false,
+            ..self.clone()
+        }
     }
 
     /// A copy of this model without symmetry classes (for runs that must not reduce).
@@ -336,6 +392,29 @@ impl QuorumModel {
         state.spent < self.options.max_faults
     }
 
+    /// Whether actions branch on delivery orders (see `ModelOptions::fixed_order`).
+    pub fn branches_on_orders(&self) -> bool {
+        self.branch_orders
+    }
+
+    /// The delivery orders `action` needs from `state` when it is an order variant: for
+    /// each ring change of its step that does not deliver in ascending node id order, the
+    /// node ids in delivery order. Empty for the default order (or a variant that no longer
+    /// exists).
+    pub fn delivery_orders(&self, state: &CheckState, action: &CheckAction) -> Vec<Vec<NodeId>> {
+        if action.order == 0 {
+            return Vec::new();
+        }
+        state
+            .cluster
+            .successors_over_orders(&self.settings, &action.step)
+            .successors
+            .into_iter()
+            .nth(usize::from(action.order))
+            .map(|successor| successor.orders)
+            .unwrap_or_default()
+    }
+
     /// Votes of the positions in `set`.
     fn votes_of(&self, set: NodeSet) -> u64 {
         positions(set)
@@ -355,7 +434,10 @@ impl QuorumModel {
 /// actions, and with `quorum.expected_votes` (if set) at least the vote sum (else a ring
 /// with more votes raises some nodes' value). wait_for_all (also implied by two_node) makes
 /// a receiver's armed/disarmed status depend on delivery order too (found by the tests).
-/// auto_tie_breaker names nodes by id. In every
+/// auto_tie_breaker names nodes by id. two_node without wait_for_all forces quorum 1 while
+/// at most two nodes count, so what a member records mid ring change depends on the order
+/// (found by the quorum tests' `successors_over_orders_match_full_exploration`); it is left
+/// out so that no symmetric configuration branches on delivery orders. In every
 /// other case only partition relabelling and the time shift are used (always sound).
 /// `sim/src/check/tests.rs` checks the commutation on every reachable state of small models.
 fn node_symmetry_sound(settings: &QuorumSettings, options: ModelOptions) -> bool {
@@ -365,6 +447,7 @@ fn node_symmetry_sound(settings: &QuorumSettings, options: ModelOptions) -> bool
         && !settings.allow_downscale
         && settings.device.is_none()
         && !settings.wait_for_all.unwrap_or(settings.two_node)
+        && !settings.two_node
         && !options.operator.expected
         && !options.operator.reload
         && settings
@@ -405,6 +488,89 @@ impl Model for QuorumModel {
     }
 
     fn actions(&self, state: &CheckState, actions: &mut Vec<CheckAction>) {
+        let first = actions.len();
+        self.default_order_actions(state, actions);
+        if !self.branch_orders {
+            return;
+        }
+        // Order variants, each right after its step (deterministic: the engine's order).
+        // The successors are kept for `next_state`, which stateright calls next for them.
+        let defaults = actions.split_off(first);
+        let mut computed = Vec::with_capacity(defaults.len());
+        for action in defaults {
+            let all = state.cluster.successors_over_orders(&self.settings, &action.step);
+            let successors = all.successors.len();
+            computed.push((action.step.clone(), all));
+            let variants = (1..successors.min(usize::from(u8::MAX) + 1)).map(|order| CheckAction {
+                order: order as u8,
+                ..action.clone()
+            });
+            actions.push(action.clone());
+            actions.extend(variants);
+        }
+        SUCCESSORS.with(|cache| {
+            *cache.borrow_mut() = Some((state.cluster.clone(), computed));
+        });
+    }
+
+    fn next_state(&self, state: &CheckState, action: CheckAction) -> Option<CheckState> {
+        let (cluster, outcome) = if self.branch_orders {
+            let cached = SUCCESSORS.with(|cache| {
+                cache.borrow().as_ref().and_then(|(cluster, computed)| {
+                    (*cluster == state.cluster)
+                        .then(|| computed.iter().find(|(step, _)| *step == action.step))
+                        .flatten()
+                        .map(|(_, successors)| successors.clone())
+                })
+            });
+            let successors =
+                cached.unwrap_or_else(|| state.cluster.successors_over_orders(&self.settings, &action.step));
+            let successor = successors.successors.into_iter().nth(usize::from(action.order))?;
+            (successor.state, successors.outcome)
+        } else if action.order == 0 {
+            let mut cluster = state.cluster.clone();
+            let outcome = cluster.apply(&self.settings, &action.step);
+            (cluster, outcome)
+        } else {
+            return None;
+        };
+        if outcome.rejected || cluster == state.cluster {
+            return None;
+        }
+        let cost = u8::from(matches!(action.kind, ActionKind::Fault | ActionKind::Operator));
+        Some(CheckState {
+            cluster,
+            spent: state.spent.saturating_add(cost),
+            unstable: !outcome.unstable.is_empty(),
+            classes: Arc::clone(&state.classes),
+        })
+    }
+
+    fn within_boundary(&self, state: &CheckState) -> bool {
+        state.spent <= self.options.max_faults
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::<Self>::always(NO_SPLIT_BRAIN, |_, state| !state.cluster.split_brain()),
+            Property::<Self>::always(QUORUM_REGAINED, quorum_regained),
+            Property::<Self>::always(ISOLATED_NODE_NEVER_QUORATE, isolated_node_never_quorate),
+        ]
+    }
+
+    fn format_action(&self, action: &CheckAction) -> String {
+        format!("{action:?}")
+    }
+
+    fn format_step(&self, state: &CheckState, action: CheckAction) -> Option<String> {
+        let next = self.next_state(state, action)?;
+        Some(describe(self, &next))
+    }
+}
+
+impl QuorumModel {
+    /// Every action of `state` in the ascending delivery order (order 0).
+    fn default_order_actions(&self, state: &CheckState, actions: &mut Vec<CheckAction>) {
         let cluster = &state.cluster;
         let count = cluster.nodeids().len();
         let budget = self.budget_left(state);
@@ -425,12 +591,14 @@ impl Model for QuorumModel {
             if up & bit(pos) != 0 {
                 if budget {
                     actions.push(CheckAction {
+                        order: 0,
                         step: Step::Down(vec![node.clone()]),
                         kind: ActionKind::Fault,
                     });
                     // A clean shutdown differs from a crash only with allow_downscale.
                     if self.settings.allow_downscale {
                         actions.push(CheckAction {
+                            order: 0,
                             step: Step::Stop(vec![node]),
                             kind: ActionKind::Fault,
                         });
@@ -439,6 +607,7 @@ impl Model for QuorumModel {
             } else if self.links[pos] != 0 {
                 for target in &targets {
                     actions.push(CheckAction {
+                        order: 0,
                         step: Step::Up(vec![NodeSpec {
                             partition: Some(*target),
                             nodes: vec![node.clone()],
@@ -469,6 +638,7 @@ impl Model for QuorumModel {
                         continue;
                     }
                     actions.push(CheckAction {
+                        order: 0,
                         step: Step::Move(vec![NodeSpec {
                             partition: Some(*target),
                             nodes: members.clone(),
@@ -490,6 +660,7 @@ impl Model for QuorumModel {
             let mask = 1u8 << link;
             if faults.links_down & mask != 0 {
                 actions.push(CheckAction {
+                    order: 0,
                     step: Step::Link {
                         link: *link,
                         up: true,
@@ -499,6 +670,7 @@ impl Model for QuorumModel {
                 });
             } else if budget && running_with(*link).count() > 1 {
                 actions.push(CheckAction {
+                    order: 0,
                     step: Step::Link {
                         link: *link,
                         up: false,
@@ -514,6 +686,7 @@ impl Model for QuorumModel {
                     .is_some_and(|node| node & mask != 0);
                 if down_here {
                     actions.push(CheckAction {
+                        order: 0,
                         step: Step::Link {
                             link: *link,
                             up: true,
@@ -523,6 +696,7 @@ impl Model for QuorumModel {
                     });
                 } else if budget && up & bit(pos) != 0 && self.links[pos] & mask != 0 {
                     actions.push(CheckAction {
+                        order: 0,
                         step: Step::Link {
                             link: *link,
                             up: false,
@@ -538,6 +712,7 @@ impl Model for QuorumModel {
                     let scope = LinkScope::Between(self.node_ref(cluster, a), self.node_ref(cluster, b));
                     if faults.pair_links_down.contains(&entry) {
                         actions.push(CheckAction {
+                            order: 0,
                             step: Step::Link {
                                 link: *link,
                                 up: true,
@@ -551,6 +726,7 @@ impl Model for QuorumModel {
                         && self.links[a] & self.links[b] & mask != 0
                     {
                         actions.push(CheckAction {
+                            order: 0,
                             step: Step::Link {
                                 link: *link,
                                 up: false,
@@ -564,6 +740,7 @@ impl Model for QuorumModel {
         }
         if !faults.is_clear() || labels.len() > 1 {
             actions.push(CheckAction {
+                order: 0,
                 step: Step::Heal,
                 kind: ActionKind::Recovery,
             });
@@ -572,6 +749,7 @@ impl Model for QuorumModel {
         // Time.
         if let Some(deadline) = cluster.next_timer_ms() {
             actions.push(CheckAction {
+                order: 0,
                 step: Step::Wait(deadline.saturating_sub(cluster.now_ms())),
                 kind: ActionKind::Time,
             });
@@ -584,6 +762,7 @@ impl Model for QuorumModel {
                 for pos in positions(up) {
                     for votes in 1..=most {
                         actions.push(CheckAction {
+                            order: 0,
                             step: Step::Expected {
                                 votes,
                                 node: self.node_ref(cluster, pos),
@@ -595,47 +774,12 @@ impl Model for QuorumModel {
             }
             if self.options.operator.reload {
                 actions.push(CheckAction {
+                    order: 0,
                     step: Step::Reload { file: None },
                     kind: ActionKind::Operator,
                 });
             }
         }
-    }
-
-    fn next_state(&self, state: &CheckState, action: CheckAction) -> Option<CheckState> {
-        let mut cluster = state.cluster.clone();
-        let outcome = cluster.apply(&self.settings, &action.step);
-        if outcome.rejected || cluster == state.cluster {
-            return None;
-        }
-        let cost = u8::from(matches!(action.kind, ActionKind::Fault | ActionKind::Operator));
-        Some(CheckState {
-            cluster,
-            spent: state.spent.saturating_add(cost),
-            unstable: !outcome.unstable.is_empty(),
-            classes: Arc::clone(&state.classes),
-        })
-    }
-
-    fn within_boundary(&self, state: &CheckState) -> bool {
-        state.spent <= self.options.max_faults
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::<Self>::always(NO_SPLIT_BRAIN, |_, state| !state.cluster.split_brain()),
-            Property::<Self>::always(QUORUM_REGAINED, quorum_regained),
-            Property::<Self>::always(ISOLATED_NODE_NEVER_QUORATE, isolated_node_never_quorate),
-        ]
-    }
-
-    fn format_action(&self, action: &CheckAction) -> String {
-        action.step.to_string()
-    }
-
-    fn format_step(&self, state: &CheckState, action: CheckAction) -> Option<String> {
-        let next = self.next_state(state, action)?;
-        Some(describe(self, &next))
     }
 }
 

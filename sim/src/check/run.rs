@@ -69,6 +69,40 @@ pub struct PropertyVerdict {
     /// A remark on the verdict (e.g. that two_node relies on fencing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Indexes into `counterexample` of the steps that need a totem delivery order other
+    /// than ascending node id (`quorate whatif` replays ascending order and flags such a
+    /// step's nodes as order-dependent instead of reproducing it).
+    pub order_dependent_steps: Vec<usize>,
+    /// Per step of `counterexample`, the delivery order (node ids) of each of its ring
+    /// changes that needs a non-ascending one; empty for the default order.
+    #[serde(skip)]
+    pub delivery_orders: Vec<Vec<Vec<NodeId>>>,
+}
+
+/// A delivery-order note for a counterexample step, e.g. `node 2's message first` or
+/// `messages delivered 3,1,2` (one part per ring change, joined by `, then `); `None` for
+/// the default order.
+pub fn delivery_order_note(orders: &[Vec<NodeId>]) -> Option<String> {
+    if orders.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = orders
+        .iter()
+        .map(|order| {
+            let rest: Vec<NodeId> = order.iter().skip(1).copied().collect();
+            let sorted = rest.windows(2).all(|pair| pair[0] < pair[1]);
+            match order.first() {
+                Some(first) if sorted && rest.first().is_some_and(|next| next < first) => {
+                    format!("node {first}'s message first")
+                }
+                _ => {
+                    let ids: Vec<String> = order.iter().map(|id| id.to_string()).collect();
+                    format!("messages delivered {}", ids.join(","))
+                }
+            }
+        })
+        .collect();
+    Some(parts.join(", then "))
 }
 
 fn serialize_steps<S: serde::Serializer>(steps: &[Step], serializer: S) -> Result<S::Ok, S::Error> {
@@ -249,20 +283,31 @@ pub fn check(
             if remaining.is_empty() {
                 break;
             }
-            let bounded = wait(
-                plain
-                    .clone()
-                    .checker()
-                    .threads(1)
-                    .target_max_depth(checker_depth(steps))
-                    .finish_when(HasDiscoveries::AllOf(remaining.clone()))
-                    .spawn_bfs(),
-                "counterexample",
-                progress,
-            );
-            for (name, path) in bounded.discoveries() {
-                if remaining.remove(name) {
-                    paths.insert(name, path);
+            // At each length, the ascending delivery order first: a counterexample that
+            // needs no other order replays exactly in `quorate whatif`.
+            let models = if plain.branches_on_orders() {
+                vec![plain.with_fixed_order(), plain.clone()]
+            } else {
+                vec![plain.clone()]
+            };
+            for model in models {
+                if remaining.is_empty() {
+                    break;
+                }
+                let bounded = wait(
+                    model
+                        .checker()
+                        .threads(1)
+                        .target_max_depth(checker_depth(steps))
+                        .finish_when(HasDiscoveries::AllOf(remaining.clone()))
+                        .spawn_bfs(),
+                    "counterexample",
+                    progress,
+                );
+                for (name, path) in bounded.discoveries() {
+                    if remaining.remove(name) {
+                        paths.insert(name, path);
+                    }
                 }
             }
         }
@@ -271,18 +316,29 @@ pub fn check(
     let properties = names
         .iter()
         .map(|name| {
-            let counterexample: Vec<Step> = paths
-                .get(name)
-                .map(|path| {
-                    let steps = path.clone().into_vec();
-                    let mut script = steps
-                        .first()
-                        .map(|(init, _)| quorum_model.prefix_for(init))
-                        .unwrap_or_default();
-                    script.extend(steps.into_iter().filter_map(|(_, action)| action.map(|a| a.step)));
-                    script
-                })
-                .unwrap_or_default();
+            let mut counterexample: Vec<Step> = Vec::new();
+            let mut delivery_orders: Vec<Vec<Vec<NodeId>>> = Vec::new();
+            if let Some(path) = paths.get(name) {
+                let steps = path.clone().into_vec();
+                if let Some((init, _)) = steps.first() {
+                    for step in quorum_model.prefix_for(init) {
+                        counterexample.push(step);
+                        delivery_orders.push(Vec::new());
+                    }
+                }
+                for (state, action) in steps {
+                    if let Some(action) = action {
+                        delivery_orders.push(quorum_model.delivery_orders(&state, &action));
+                        counterexample.push(action.step);
+                    }
+                }
+            }
+            let order_dependent_steps = delivery_orders
+                .iter()
+                .enumerate()
+                .filter(|(_, orders)| !orders.is_empty())
+                .map(|(index, _)| index)
+                .collect();
             let holds = !violated.contains(name);
             PropertyVerdict {
                 name,
@@ -290,6 +346,8 @@ pub fn check(
                 holds,
                 note: note(settings, name, holds),
                 counterexample,
+                order_dependent_steps,
+                delivery_orders,
             }
         })
         .collect();

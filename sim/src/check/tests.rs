@@ -13,6 +13,7 @@ fn options(max_faults: u8, operator: bool) -> ModelOptions {
             expected: operator,
             reload: operator,
         },
+        fixed_order: false,
     }
 }
 
@@ -136,6 +137,7 @@ fn non_commuting(
                     let image = CheckAction {
                         step: map_step(&action.step, &map),
                         kind: action.kind,
+                        order: action.order,
                     };
                     // `None` (no change) counts as the state itself: permuted states
                     // normalise fields no transition reads, so "no change" can differ.
@@ -309,4 +311,111 @@ fn atb_list_without_wait_for_all_splits_at_boot() {
     assert!(report.symmetry.is_empty());
     let verdict = report.first_violated_safety().unwrap();
     assert_eq!(verdict.counterexample[0].to_string(), "down 1 2 3 4");
+}
+
+fn wait_for_all_three() -> QuorumSettings {
+    let mut settings = QuorumSettings::plain(3);
+    settings.wait_for_all = Some(true);
+    settings
+}
+
+/// Unique states of a full single-threaded DFS of `settings` with symmetry reduction (for
+/// these configurations: partition labels and time only), as `quorate check` counts them.
+fn dfs_count(settings: &QuorumSettings, model_options: ModelOptions) -> usize {
+    let model = QuorumModel::new(settings, model_options).unwrap();
+    assert!(model.symmetry_classes().is_empty());
+    model
+        .checker()
+        .threads(1)
+        .symmetry()
+        .spawn_dfs()
+        .join()
+        .unique_state_count()
+}
+
+#[test]
+fn delivery_orders_branch_only_where_they_matter() {
+    // 3 nodes with wait_for_all (TV22): the alternative delivery orders add states, and
+    // `fixed_order` gives back the ascending-order model. Plain clusters do not branch (see
+    // `pinned_state_counts`, unchanged).
+    let settings = wait_for_all_three();
+    let fixed = ModelOptions {
+        fixed_order: true,
+        ..options(2, false)
+    };
+    assert_eq!(dfs_count(&settings, fixed), 2607);
+    assert_eq!(dfs_count(&settings, options(2, false)), 2622);
+    assert!(QuorumModel::new(&settings, options(2, false))
+        .unwrap()
+        .branches_on_orders());
+    assert!(!QuorumModel::new(&settings, fixed).unwrap().branches_on_orders());
+    assert!(!QuorumModel::new(&QuorumSettings::plain(3), options(2, false))
+        .unwrap()
+        .branches_on_orders());
+}
+
+#[test]
+fn tv22_order_variant_is_an_action_and_reaches_the_other_outcome() {
+    // {1}|{2,3}, then `move 0:2` makes {1,2}|{3}: in ascending order node 2 stays quorate,
+    // with its own message first it loses quorum and re-arms wait_for_all.
+    let settings = wait_for_all_three();
+    let model = QuorumModel::new(&settings, options(2, false)).unwrap();
+    let running = model.init_states().remove(0);
+    let split = model
+        .next_state(
+            &running,
+            CheckAction::new(
+                Step::Move(vec![NodeSpec {
+                    partition: Some(1),
+                    nodes: vec![NodeRef::Id(2), NodeRef::Id(3)],
+                }]),
+                ActionKind::Fault,
+            ),
+        )
+        .unwrap();
+    let mut actions = Vec::new();
+    model.actions(&split, &mut actions);
+    let step = Step::Move(vec![NodeSpec {
+        partition: Some(0),
+        nodes: vec![NodeRef::Id(2)],
+    }]);
+    let variants: Vec<&CheckAction> = actions.iter().filter(|action| action.step == step).collect();
+    assert_eq!(variants.iter().map(|a| a.order).collect::<Vec<_>>(), [0, 1]);
+    let quorate_2 = |action: &CheckAction| {
+        let next = model.next_state(&split, action.clone()).unwrap();
+        next.cluster.is_quorate(next.cluster.position(2).unwrap())
+    };
+    assert!(quorate_2(variants[0]));
+    assert!(!quorate_2(variants[1]));
+    assert_eq!(model.delivery_orders(&split, variants[1]), [vec![2, 1]]);
+    assert_eq!(
+        delivery_order_note(&model.delivery_orders(&split, variants[1])).unwrap(),
+        "node 2's message first"
+    );
+}
+
+#[test]
+fn counterexamples_prefer_the_ascending_order() {
+    // Budget 2 on 3 nodes with wait_for_all: quorum-regained is violated (WFA by design) in
+    // 2 steps both with and without an alternative order; the search takes the one that
+    // needs none, so `quorate whatif` replays it exactly.
+    let check_options = CheckOptions {
+        model: options(2, false),
+        ..CheckOptions::default()
+    };
+    let report = check(&wait_for_all_three(), &check_options, &mut |_| {}).unwrap();
+    let verdict = report
+        .properties
+        .iter()
+        .find(|v| v.name == QUORUM_REGAINED)
+        .unwrap();
+    assert!(!verdict.holds);
+    let script: Vec<String> = verdict
+        .counterexample
+        .iter()
+        .map(|step| step.to_string())
+        .collect();
+    assert_eq!(script, ["move 1:1,3", "move 0:1"]);
+    assert!(verdict.order_dependent_steps.is_empty());
+    assert_eq!(verdict.delivery_orders, [Vec::<Vec<u32>>::new(), Vec::new()]);
 }
