@@ -3,8 +3,9 @@
 //! Owns the stateright `Model` of a cluster (`quorum_model.rs`: state, actions, budget, properties,
 //! symmetry classes) and the runs over it (`run.rs`: exhaustive DFS, shortest
 //! counterexamples by BFS, the Explorer). The transitions are the votequorum engine's
-//! (`model::quorum::ClusterState::apply` of a `model::scenario::Step`), so every
-//! counterexample is a scenario script `quorate whatif` replays. It must not print, read
+//! (`model::quorum::ClusterState::apply` of a `model::scenario::Step`, or another distinct
+//! totem delivery order's result of it), so every counterexample is a scenario script
+//! `quorate whatif` replays (flagging steps that need a non-ascending order). It must not print, read
 //! files or parse arguments (the binary does).
 
 pub mod quorum_model;

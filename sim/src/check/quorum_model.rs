@@ -2,9 +2,12 @@
 //!
 //! Owns the action alphabet (faults, recoveries, time, operator actions), the fault budget,
 //! the properties and the symmetry classes. Every action IS one `model::scenario::Step`
-//! and every transition IS `ClusterState::apply` of that step: this file must not give any
-//! step its own semantics, or a counterexample would not replay in `quorate whatif`.
-//! It must not run a checker or print (see `run.rs`).
+//! in one totem delivery order, and every transition IS the engine's result of that step
+//! (`ClusterState::apply` for the ascending order, otherwise one distinct state of
+//! `ClusterState::successors_over_orders`): this file must not give any step its own
+//! semantics, or a counterexample would not replay in `quorate whatif` (which replays the
+//! ascending order and flags order-dependent steps). It must not run a checker or print
+//! (see `run.rs`).
 //!
 //! Modelling choices:
 //! - Two initial states: the running cluster (`ClusterState::new`, all nodes booted together
@@ -16,6 +19,10 @@
 //!   `heal` are recoveries and cost nothing. Operator actions (`expected V on N`, `reload`)
 //!   count against the same budget, which therefore bounds every behaviour: the number of
 //!   ring changes, and so of LMS timers, is finite.
+//! - Delivery order: where the configuration can make it matter, a step whose ring changes
+//!   have several distinct outcomes over the nodeinfo delivery orders is one action per
+//!   outcome (`CheckAction::order`), so every alternative carries into later steps.
+//!   `ModelOptions::fixed_order` keeps the ascending order only.
 //! - Time: `wait MS` is enabled only while a timer (an LMS window) is pending and advances
 //!   exactly to the earliest deadline.
 //! - Partition labels: a start or move targets a label some running node uses or the
