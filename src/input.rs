@@ -121,3 +121,45 @@ pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<SourceFile, Inp
         }
     }
 }
+
+/// A corosync.conf read and parsed once: the text, its syntax tree with the parser's
+/// diagnostics, and the typed configuration. Commands that simulate (`whatif`, `check`)
+/// start from this instead of each parsing again.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The file as read.
+    pub source: SourceFile,
+    /// Its syntax tree.
+    pub document: model::syntax::Document,
+    /// What the parser refused.
+    pub parse_diagnostics: Vec<model::Diagnostic>,
+    /// The typed configuration.
+    pub config: model::config::Config,
+}
+
+impl LoadedConfig {
+    /// Parses a file already read.
+    pub fn from_source(source: SourceFile) -> LoadedConfig {
+        let (document, parse_diagnostics) = model::syntax::parse(&source.text);
+        let (config, _) = model::config::Config::from_document(&document);
+        LoadedConfig {
+            source,
+            document,
+            parse_diagnostics,
+            config,
+        }
+    }
+
+    /// Reads and parses `path` (`-` for standard input).
+    pub fn load(path: &str) -> Result<LoadedConfig, InputError> {
+        read_source(path).map(LoadedConfig::from_source)
+    }
+
+    /// Every finding of `lint` on this file, the parser's included, without parsing again.
+    pub fn lint(&self, options: &model::lint::LintOptions) -> Vec<model::Diagnostic> {
+        let mut diagnostics = self.parse_diagnostics.clone();
+        diagnostics.extend(model::lint::lint(&self.document, &self.config, options));
+        model::lint::sort_by_position(&mut diagnostics);
+        diagnostics
+    }
+}

@@ -4,7 +4,7 @@
 //! script) and the exit code; `--explore` serves stateright's Explorer. The checking itself
 //! is `sim::check`; this file must not decide verdicts.
 
-use crate::input::read_source;
+use crate::input::LoadedConfig;
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use model::quorum::QuorumSettings;
@@ -104,10 +104,8 @@ impl CheckArgs {
 
 /// Reads `path` into votequorum settings.
 fn settings_from(path: &str) -> Result<(String, QuorumSettings), String> {
-    let source = read_source(path).map_err(|error| error.to_string())?;
-    let (document, _) = model::syntax::parse(&source.text);
-    let (config, _) = model::config::Config::from_document(&document);
-    Ok((source.name, config.quorum_settings()))
+    let loaded = LoadedConfig::load(path).map_err(|error| error.to_string())?;
+    Ok((loaded.source.name, loaded.config.quorum_settings()))
 }
 
 /// The JSON document of `--format json` (schema: README, `quorate check`).

@@ -6,7 +6,7 @@
 //! `cmd::whatif_all`. It must not decide quorum: `sim::whatif` and `model::quorum` do.
 
 use crate::cmd::lint::ColorChoice;
-use crate::input::read_source;
+use crate::input::{read_source, LoadedConfig};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{ArgGroup, Args, ValueEnum};
 use model::quorum::QuorumSettings;
@@ -55,22 +55,16 @@ pub struct WhatifArgs {
     pub color: ColorChoice,
 }
 
-/// Reads a corosync.conf into the votequorum settings; `Err` says why it cannot be used.
-fn settings_from(path: &str) -> Result<(String, QuorumSettings), String> {
-    let source = read_source(path).map_err(|error| error.to_string())?;
-    let (document, _) = model::syntax::parse(&source.text);
-    let (config, _) = model::config::Config::from_document(&document);
-    Ok((source.text, config.quorum_settings()))
-}
-
-/// What corosync refuses in `text` (corosync -t or startup), as warning lines for stderr.
-fn refusals(name: &str, text: &str, proxmox: bool) -> Vec<String> {
+/// What corosync refuses in `loaded` (corosync -t or startup), as warning lines for stderr.
+fn refusals(loaded: &LoadedConfig, proxmox: bool) -> Vec<String> {
     let options = model::lint::LintOptions {
         proxmox: Some(proxmox),
         ..model::lint::LintOptions::default()
     };
+    let text = &loaded.source.text;
     let index = LineIndex::new(text);
-    model::lint::lint_text(text, &options)
+    loaded
+        .lint(&options)
         .iter()
         .filter(|diagnostic| diagnostic.severity == Severity::Error)
         .filter_map(|diagnostic: &Diagnostic| {
@@ -81,8 +75,8 @@ fn refusals(name: &str, text: &str, proxmox: bool) -> Vec<String> {
                 RejectedBy::CorosyncStartup => "corosync would refuse to start (exit 20)",
             };
             Some(format!(
-                "warning: {name}:{line}:{column}: {} [{}]: {consequence}",
-                diagnostic.message, diagnostic.code
+                "warning: {}:{line}:{column}: {} [{}]: {consequence}",
+                loaded.source.name, diagnostic.message, diagnostic.code
             ))
         })
         .collect()
@@ -90,24 +84,25 @@ fn refusals(name: &str, text: &str, proxmox: bool) -> Vec<String> {
 
 /// Runs `quorate whatif`.
 pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
-    let source = match read_source(&args.file) {
-        Ok(source) => source,
+    let loaded = match LoadedConfig::load(&args.file) {
+        Ok(loaded) => loaded,
         Err(error) => {
             writeln!(err, "error: {error}")?;
             return Ok(EXIT_ERROR);
         }
     };
-    let (document, _) = model::syntax::parse(&source.text);
-    let (config, _) = model::config::Config::from_document(&document);
+    let (source, document, config) = (&loaded.source, &loaded.document, &loaded.config);
     let settings = config.quorum_settings();
     let proxmox = if args.proxmox {
         true
     } else if args.no_proxmox {
         false
     } else {
-        args.file.starts_with("/etc/pve/") || model::lint::is_proxmox(&document)
+        model::lint::LintOptions::for_path(&args.file)
+            .proxmox
+            .unwrap_or_else(|| model::lint::is_proxmox(document))
     };
-    let warnings = refusals(&source.name, &source.text, proxmox);
+    let warnings = refusals(&loaded, proxmox);
     for warning in &warnings {
         writeln!(err, "{warning}")?;
     }
@@ -126,7 +121,7 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         )?;
     }
     if args.all {
-        return crate::cmd::whatif_all::run(args, &settings, &config, out, err);
+        return crate::cmd::whatif_all::run(args, &settings, config, out, err);
     }
     let (script_name, script_text, base) = match (&args.script, &args.script_file) {
         (Some(script), _) => ("<script>".to_string(), script.clone(), None),
@@ -152,9 +147,9 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     let mut reload = |file: &str| -> Result<QuorumSettings, String> {
         let path = resolve_reload(base.as_deref(), file);
         let shown = path.display().to_string();
-        let (text, reloaded) = settings_from(&shown)?;
-        reload_warnings.extend(refusals(&shown, &text, proxmox));
-        Ok(reloaded)
+        let reloaded = LoadedConfig::load(&shown).map_err(|error| error.to_string())?;
+        reload_warnings.extend(refusals(&reloaded, proxmox));
+        Ok(reloaded.config.quorum_settings())
     };
     let options = WhatifOptions { proxmox };
     let result = sim::whatif::evaluate(&settings, &script_text, &options, &mut reload);

@@ -267,6 +267,11 @@ impl Checker<'_> {
         }
     }
 
+    /// What to do about an `expected_votes` that differs from the vote total (both
+    /// expected-votes rules give this help).
+    pub const EXPECTED_VOTES_HELP: &'static str =
+        "remove `expected_votes` (votequorum then sums the nodelist votes) or set it to the vote total";
+
     /// `quorum.expected_votes` next to the real vote total (nodes plus device), with the
     /// value's span; `None` when there is no override to compare, when the nodelist is empty,
     /// or when a device without `votes` makes it a startup error (reported by validation).

@@ -62,6 +62,21 @@ impl Context<'_> {
     }
 }
 
+/// R8: an interface address (`bindnetaddr` or `mcastaddr`) that does not parse for the
+/// configured `ip_version`; `what` is the word corosync uses in its message.
+fn push_bad_interface_address(context: &mut Context<'_>, key: &str, what: &str, setting: &Setting<String>) {
+    let ip_version = context.config.effective.ip_version.as_str();
+    context.push(
+        checks::INVALID_INTERFACE_ADDRESS,
+        format!(
+            "{key} \"{}\" is not an address for ip_version {ip_version}",
+            setting.value
+        ),
+        Some(setting.value_span),
+        format!("failed to parse {what} address '{}'", setting.value),
+    );
+}
+
 fn value_span<T>(setting: &Option<Setting<T>>) -> Option<Span> {
     setting.as_ref().map(|setting| setting.value_span)
 }
@@ -253,16 +268,7 @@ fn interfaces(context: &mut Context<'_>) {
             .filter(|_| !bindnetaddr_replaced(context, *linknumber))
         {
             if context.parse_address(&bindnetaddr.value).is_err() {
-                context.push(
-                    checks::INVALID_INTERFACE_ADDRESS,
-                    format!(
-                        "bindnetaddr \"{}\" is not an address for ip_version {}",
-                        bindnetaddr.value,
-                        config.effective.ip_version.as_str()
-                    ),
-                    Some(bindnetaddr.value_span),
-                    format!("failed to parse bindnet address '{}'", bindnetaddr.value),
-                );
+                push_bad_interface_address(context, "bindnetaddr", "bindnet", bindnetaddr);
             }
         }
         if let Some(mcastaddr) = interface.mcastaddr.as_ref() {
@@ -274,16 +280,7 @@ fn interfaces(context: &mut Context<'_>) {
                 _ => context.parse_address(&mcastaddr.value).is_ok(),
             };
             if !literal_or_known {
-                context.push(
-                    checks::INVALID_INTERFACE_ADDRESS,
-                    format!(
-                        "mcastaddr \"{}\" is not an address for ip_version {}",
-                        mcastaddr.value,
-                        config.effective.ip_version.as_str()
-                    ),
-                    Some(mcastaddr.value_span),
-                    format!("failed to parse mcast address '{}'", mcastaddr.value),
-                );
+                push_bad_interface_address(context, "mcastaddr", "mcast", mcastaddr);
             }
         }
         if let Some(transport) = interface.knet_transport.as_ref() {

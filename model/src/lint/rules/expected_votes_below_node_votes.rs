@@ -62,10 +62,7 @@ impl Violation for ExpectedVotesBelowNodeVotes {
     }
 
     fn help(&self) -> Option<String> {
-        Some(
-            "remove `expected_votes` (votequorum then sums the nodelist votes) or set it to the vote total"
-                .to_string(),
-        )
+        Some(Checker::EXPECTED_VOTES_HELP.to_string())
     }
 
     fn fix_title(&self) -> Option<String> {
