@@ -51,8 +51,14 @@ pub enum InputError {
     },
 }
 
-/// Reads `path` (`-` for standard input) with the checks above.
+/// Reads `path` (`-` for standard input) with the checks above: a corosync.conf.
 pub fn read_source(path: &str) -> Result<SourceFile, InputError> {
+    read_input(path, "corosync.conf")
+}
+
+/// Reads `path` (`-` for standard input) with the checks above; `what` names the kind of
+/// file expected (`corosync.conf`, `script`) in the message for a directory.
+pub fn read_input(path: &str, what: &str) -> Result<SourceFile, InputError> {
     let (name, bytes) = if path == "-" {
         let mut bytes = Vec::new();
         let read = std::io::stdin()
@@ -77,7 +83,7 @@ pub fn read_source(path: &str) -> Result<SourceFile, InputError> {
         if metadata.is_dir() {
             return Err(InputError::Unreadable {
                 name,
-                source: std::io::Error::other("is a directory; give the corosync.conf file itself"),
+                source: std::io::Error::other(format!("is a directory; give the {what} file itself")),
             });
         }
         let mut bytes = Vec::new();

@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod exhaustive;
+pub mod script_check;
 pub mod whatif;

@@ -66,6 +66,19 @@ pub enum WhatifError {
     /// The configuration has more node ids than the engine models.
     #[error(transparent)]
     TooManyNodes(#[from] TooManyNodes),
+    /// A step names something the cluster does not have at that point, or contradicts
+    /// itself (see `script_check`).
+    #[error("line {line}, column {column}: `{command}` is refused: {problem}")]
+    Refused {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column of the offending token.
+        column: u32,
+        /// The step as written.
+        command: String,
+        /// What is wrong.
+        problem: crate::script_check::StepProblem,
+    },
 }
 
 impl WhatifError {
@@ -73,9 +86,9 @@ impl WhatifError {
     pub fn position(&self) -> Option<(u32, u32)> {
         match self {
             WhatifError::Script(error) => Some((error.line, error.column)),
-            WhatifError::UnknownNode { line, column, .. } | WhatifError::Reload { line, column, .. } => {
-                Some((*line, *column))
-            }
+            WhatifError::UnknownNode { line, column, .. }
+            | WhatifError::Reload { line, column, .. }
+            | WhatifError::Refused { line, column, .. } => Some((*line, *column)),
             WhatifError::TooManyNodes(_) => None,
         }
     }
@@ -89,6 +102,7 @@ impl WhatifError {
             } => format!("unknown node `{node}` in `{command}` (known: {known})"),
             WhatifError::Reload { file, reason, .. } => format!("cannot reload `{file}`: {reason}"),
             WhatifError::TooManyNodes(error) => error.to_string(),
+            WhatifError::Refused { command, problem, .. } => format!("`{command}` is refused: {problem}"),
         }
     }
 }
@@ -256,7 +270,16 @@ pub fn evaluate(
     for (index, step) in script.steps.iter().enumerate() {
         let (line, column) = script.positions.get(index).copied().unwrap_or((0, 0));
         let command = commands.get(index).cloned().unwrap_or_else(|| step.to_string());
+        let source = crate::script_check::step_source(script_text, line, column);
+        let refused = |refusal: crate::script_check::Refusal| WhatifError::Refused {
+            line,
+            column: column + refusal.offset,
+            command: command.clone(),
+            problem: refusal.problem,
+        };
+        crate::script_check::check_names(&state, &current, step, &source).map_err(refused)?;
         check_nodes(&state, &current, step, line, column, &command)?;
+        crate::script_check::check_step(&state, &current, step, &source).map_err(refused)?;
         if let Step::Reload { file: Some(file) } = step {
             current = reload(file).map_err(|reason| WhatifError::Reload {
                 line,

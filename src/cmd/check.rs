@@ -70,7 +70,13 @@ pub struct CheckArgs {
     pub format: CheckFormat,
     /// Serve stateright's Explorer (a web UI to step through the model) on this address
     /// instead of checking; keep it on loopback.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_EXPLORE_ADDRESS)]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_EXPLORE_ADDRESS,
+        conflicts_with_all = ["format", "threads"]
+    )]
     pub explore: Option<String>,
 }
 

@@ -52,7 +52,7 @@ pub struct LintArgs {
     #[arg(long, value_name = "PATH")]
     pub authkey: Option<String>,
     /// Treat the file as Proxmox-managed (default: detect).
-    #[arg(long, overrides_with = "no_proxmox")]
+    #[arg(long, conflicts_with = "no_proxmox")]
     pub proxmox: bool,
     /// Treat the file as not Proxmox-managed.
     #[arg(long)]
@@ -153,6 +153,15 @@ fn strip_os_error_suffix(text: &str) -> String {
 
 /// Runs `quorate lint`.
 pub fn run(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    let stdin_readers = args.files.iter().filter(|path| *path == "-").count();
+    if stdin_readers > 1 {
+        // See: issue 10 item 6. The second read would see an empty file.
+        writeln!(
+            err,
+            "error: `-` (standard input) is given {stdin_readers} times: it can be read only once"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
     let mut options = model::lint::LintOptions::default();
     options.host.local_node = args.local_node.clone();
     if let Some(path) = &args.authkey {

@@ -6,7 +6,7 @@
 //! `cmd::whatif_all`. It must not decide quorum: `sim::whatif` and `model::quorum` do.
 
 use crate::cmd::lint::ColorChoice;
-use crate::input::{read_source, LoadedConfig};
+use crate::input::{read_input, LoadedConfig};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{ArgGroup, Args, ValueEnum};
 use model::quorum::QuorumSettings;
@@ -32,7 +32,12 @@ pub struct WhatifArgs {
     #[arg(value_name = "FILE")]
     pub file: String,
     /// The scenario, e.g. `split 1:1; heal` (steps separated by `;` or newlines).
-    #[arg(short = 's', long = "script", value_name = "SCRIPT")]
+    #[arg(
+        short = 's',
+        long = "script",
+        value_name = "SCRIPT",
+        conflicts_with = "script_file"
+    )]
     pub script: Option<String>,
     /// Read the scenario from a file (`reload FILE` inside it is relative to its directory).
     #[arg(long, value_name = "F")]
@@ -45,10 +50,10 @@ pub struct WhatifArgs {
     pub format: WhatifFormat,
     /// Add Proxmox VE consequences (read-only /etc/pve, HA self-fencing); default: on when
     /// the file looks written by Proxmox.
-    #[arg(long, overrides_with = "no_proxmox")]
+    #[arg(long, conflicts_with = "no_proxmox")]
     pub proxmox: bool,
     /// No Proxmox VE consequences.
-    #[arg(long, overrides_with = "proxmox")]
+    #[arg(long)]
     pub no_proxmox: bool,
     /// Colour.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -84,6 +89,15 @@ fn refusals(loaded: &LoadedConfig, proxmox: bool) -> Vec<String> {
 
 /// Runs `quorate whatif`.
 pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    if args.file == "-" && args.script_file.as_deref() == Some("-") {
+        // See: issue 10 item 6. One stream cannot be both files.
+        writeln!(
+            err,
+            "error: FILE and --script-file are both `-`: standard input can be read only once; \
+             give the corosync.conf or the script as a file path"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
     let loaded = match LoadedConfig::load(&args.file) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -106,6 +120,15 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     for warning in &warnings {
         writeln!(err, "{warning}")?;
     }
+    if settings.nodes.is_empty() {
+        // See: issue 10 item 6: as `quorate check` does, refuse instead of simulating nothing.
+        writeln!(
+            err,
+            "error: {}: the configuration has no nodes to simulate (no nodelist entry)",
+            source.name
+        )?;
+        return Ok(EXIT_ERROR);
+    }
     if let Some(error) = model::quorum::startup_error(&settings) {
         writeln!(
             err,
@@ -125,7 +148,7 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     }
     let (script_name, script_text, base) = match (&args.script, &args.script_file) {
         (Some(script), _) => ("<script>".to_string(), script.clone(), None),
-        (None, Some(path)) => match read_source(path) {
+        (None, Some(path)) => match read_input(path, "script") {
             Ok(script) => {
                 let base = Path::new(path).parent().map(Path::to_path_buf);
                 (script.name, script.text, base)

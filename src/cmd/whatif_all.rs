@@ -34,7 +34,9 @@
 //!     },
 //!     "single_link_failures": [
 //!       {"link": 0, "changes_membership": true, "quorum_kept": false, "split_brain": false}
-//!     ]
+//!     ],
+//!     "time_dependent": ["last_man_standing"],  // options acting over time: not analysed here
+//!     "check_command": "quorate check corosync.conf"  // null when time_dependent is empty
 //!   },
 //!   "failure_sizes": [                // node failures only (no partition, no link failure)
 //!     {"nodes_down": 0, "total": 1, "lose_quorum": 0, "cold_start_lose_quorum": 0}, ...
@@ -83,11 +85,47 @@ pub fn run(
             return Ok(EXIT_ERROR);
         }
     };
+    let over_time = OverTime::of(settings, &args.file);
     match args.format {
-        WhatifFormat::Json => write_json(out, file, &analysis)?,
-        WhatifFormat::Human => out.write_all(human(file, &analysis).as_bytes())?,
+        WhatifFormat::Json => write_json(out, file, &analysis, &over_time)?,
+        WhatifFormat::Human => out.write_all(human(file, &analysis, &over_time).as_bytes())?,
     }
     Ok(exit_code(&analysis))
+}
+
+/// What `--all` cannot see: the options that make quorum depend on the order of events over
+/// time, and the `quorate check` command that explores sequences. See: issue 10 item 4.
+#[derive(Clone, Debug, Default)]
+pub struct OverTime {
+    /// `sim::exhaustive::time_dependent_options` of the configuration.
+    pub options: Vec<&'static str>,
+    /// `quorate check FILE` (FILE as given, shell-quoted), when `options` is not empty.
+    pub check_command: Option<String>,
+}
+
+impl OverTime {
+    /// For `settings` read from `file` (as given on the command line).
+    pub fn of(settings: &model::quorum::QuorumSettings, file: &str) -> OverTime {
+        let options = sim::exhaustive::time_dependent_options(settings);
+        let check_command = (!options.is_empty()).then(|| format!("quorate check {}", shell_quote(file)));
+        OverTime {
+            options,
+            check_command,
+        }
+    }
+}
+
+/// `path` as one shell word: unchanged when it has only safe characters, else in single quotes.
+pub fn shell_quote(path: &str) -> String {
+    let safe = !path.is_empty()
+        && path.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':' | '@' | '%')
+        });
+    if safe {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
 }
 
 /// 1 when some scenario is split-brain, else 0.
@@ -179,6 +217,10 @@ struct JsonSummary<'a> {
     smallest_total_loss: &'a [sim::exhaustive::DownSet],
     split_brain: &'a sim::exhaustive::SplitBrain,
     single_link_failures: &'a [sim::exhaustive::LinkFailure],
+    /// Options that make quorum depend on events over time (not analysed here).
+    time_dependent: &'a [&'static str],
+    /// `quorate check FILE`, when `time_dependent` is not empty.
+    check_command: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -190,7 +232,12 @@ struct JsonClass<'a> {
 }
 
 /// Writes the analysis as pretty JSON (the shape in the module documentation).
-pub fn write_json(out: &mut dyn Write, file: &str, analysis: &Analysis) -> anyhow::Result<()> {
+pub fn write_json(
+    out: &mut dyn Write,
+    file: &str,
+    analysis: &Analysis,
+    over_time: &OverTime,
+) -> anyhow::Result<()> {
     let report = JsonReport {
         file,
         nodes: analysis.node_ids.len(),
@@ -210,6 +257,8 @@ pub fn write_json(out: &mut dyn Write, file: &str, analysis: &Analysis) -> anyho
             smallest_total_loss: &analysis.smallest_total_loss,
             split_brain: &analysis.split_brain,
             single_link_failures: &analysis.single_link_failures,
+            time_dependent: &over_time.options,
+            check_command: over_time.check_command.as_deref(),
         },
         failure_sizes: &analysis.failure_sizes,
         classes: analysis
@@ -299,7 +348,7 @@ fn cold_start_sentence(analysis: &Analysis) -> String {
 }
 
 /// The human report: summary first, then the outcome classes.
-pub fn human(file: &str, analysis: &Analysis) -> String {
+pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime) -> String {
     let mut text = String::new();
     let nodes = analysis.node_ids.len() as u32;
     let links = analysis.links.len() as u32;
@@ -355,8 +404,16 @@ pub fn human(file: &str, analysis: &Analysis) -> String {
     }
     text.push_str(&format!("  Cold start:     {}\n", cold_start_sentence(analysis)));
     let split = &analysis.split_brain;
+    let instants = if over_time.options.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " at any single instant; {} can change that over time (not analysed here)",
+            over_time.options.join(", ")
+        )
+    };
     match &split.witness {
-        None => text.push_str("  Split-brain:    none\n"),
+        None => text.push_str(&format!("  Split-brain:    none{instants}\n")),
         Some(witness) => {
             text.push_str(&format!(
                 "  Split-brain:    POSSIBLE: {} running, {} cold-start scenarios\n",
@@ -378,6 +435,9 @@ pub fn human(file: &str, analysis: &Analysis) -> String {
                 );
             }
         }
+    }
+    if let Some(command) = &over_time.check_command {
+        text.push_str(&format!("                  over time: {command}\n"));
     }
     if analysis.single_link_failures.is_empty() {
         text.push_str("  Single links:   no configured link\n");

@@ -86,6 +86,9 @@ pub enum ExhaustiveError {
         /// The limit that was reached.
         limit: u64,
     },
+    /// The configuration has no node: there is nothing to analyse.
+    #[error("the configuration has no nodes to analyse")]
+    NoNodes,
     /// A scenario count does not fit in 128 bits.
     #[error(
         "the number of scenarios does not fit in 128 bits: the cluster is too large to count exhaustively"
@@ -323,6 +326,22 @@ pub(crate) fn notes(settings: &QuorumSettings) -> Vec<String> {
     notes
 }
 
+/// The options of `settings` that make quorum depend on the history of events, not only
+/// on the failure in force: an analysis of instants (`analyze`) cannot see what they do over
+/// time, `sim::check` can. Snake_case option names, in a fixed order. See: issue 10 item 4.
+pub fn time_dependent_options(settings: &QuorumSettings) -> Vec<&'static str> {
+    let wait_for_all = settings.wait_for_all.unwrap_or(settings.two_node);
+    [
+        (settings.last_man_standing, "last_man_standing"),
+        (wait_for_all, "wait_for_all"),
+        (settings.allow_downscale, "allow_downscale"),
+        (settings.expected_votes_tracking, "expected_votes_tracking"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
+}
+
 /// Runs the exhaustive analysis of `settings`. `progress` is called now and then with the
 /// number of canonical scenarios evaluated so far.
 pub fn analyze(
@@ -330,6 +349,9 @@ pub fn analyze(
     options: &ExhaustiveOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Analysis, ExhaustiveError> {
+    if settings.nodes.is_empty() {
+        return Err(ExhaustiveError::NoNodes);
+    }
     let mut analyzer = enumerate::Analyzer::new(settings, options)?;
     analyzer.run(progress)?;
     Ok(analyzer.finish())

@@ -1,0 +1,228 @@
+//! Regressions of issue 10 on the command surface (`quorate::run` in-process): scripts that
+//! must be refused with line:col and exit 2, input handling (one reader of standard input,
+//! configurations without nodes), conflicting flags, and `whatif --all` saying that it
+//! analyses instants when the configuration acts over time.
+
+use crate::support::quorate;
+use std::path::{Path, PathBuf};
+
+/// A directory of its own for one test.
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quorate-cli-issue10-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A knet corosync.conf with `count` nodes (n1..nN, ids 1..N), one link, and `quorum` lines.
+fn conf(count: u32, quorum: &str) -> String {
+    let mut nodes = String::new();
+    for nodeid in 1..=count {
+        nodes.push_str(&format!(
+            "  node {{\n    name: n{nodeid}\n    nodeid: {nodeid}\n    ring0_addr: 10.0.0.{nodeid}\n  }}\n"
+        ));
+    }
+    format!(
+        "totem {{\n  version: 2\n  cluster_name: test\n  transport: knet\n}}\n\
+         nodelist {{\n{nodes}}}\nquorum {{\n  provider: corosync_votequorum\n{quorum}}}\n"
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `whatif FILE -s SCRIPT`: (exit code, stderr); the script must be refused.
+fn refused(file: &str, script: &str) -> (u8, String) {
+    let (code, out, err) = quorate(&["whatif", file, "-s", script]);
+    assert!(
+        out.is_empty(),
+        "{script}: a refused script prints no table: {out}"
+    );
+    (code, err)
+}
+
+#[test]
+fn issue10_scripts_naming_what_the_cluster_lacks_are_refused_with_line_and_column() {
+    let dir = temp_dir("refused");
+    let file = write(&dir, "c3.conf", &conf(3, ""));
+    let cases = [
+        (
+            "split 1:1,2 2:2,3",
+            "<script>:1:15: `split 1:1,2 2:2,3` is refused: node 2 is put in partition 1 and in partition 2",
+        ),
+        (
+            "heal\nlink down 1",
+            "<script>:2:11: `link down 1` is refused: link 1 is not configured (configured: 0)",
+        ),
+        (
+            "join 5 6",
+            "<script>:1:6: `join 5 6` is refused: no running node is in partition 5 (partitions now: 0 = {1,2,3})",
+        ),
+        (
+            "split 1:3; join 0 1 1",
+            "<script>:1:21: `join 0 1 1` is refused: partition 1 is named twice in one join",
+        ),
+        (
+            "link down 0 between n2 2",
+            "<script>:1:24: `link down 0 between n2 2` is refused: a link between node 2 and itself",
+        ),
+        (
+            "qdevice on 1",
+            "<script>:1:1: `qdevice on 1` is refused: the configuration has no quorum device",
+        ),
+        (
+            "up 1; stop 2; down 9",
+            "<script>:1:20: unknown node `9` in `down 9`",
+        ),
+    ];
+    for (script, expected) in cases {
+        let (code, err) = refused(&file, script);
+        assert_eq!(code, 2, "{script}: {err}");
+        assert!(
+            err.contains(expected),
+            "{script}: expected `{expected}` in:\n{err}"
+        );
+        assert!(err.contains("  |"), "{script}: the code frame is missing:\n{err}");
+    }
+    // The same steps are fine where the cluster has what they name.
+    let (code, _, err) = quorate(&[
+        "whatif",
+        &file,
+        "-s",
+        "split 1:1 2:2,3; join 1 2; link down 0 between n2 3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn issue10_a_node_named_by_a_number_is_not_shadowed_by_a_node_id() {
+    let dir = temp_dir("numeric-name");
+    let text = conf(2, "").replace(
+        "}\nquorum",
+        "  node {\n    name: 1\n    nodeid: 7\n    ring0_addr: 10.0.0.7\n  }\n}\nquorum",
+    );
+    let file = write(&dir, "numeric.conf", &text);
+    let (code, err) = refused(&file, "down 1");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("<script>:1:6: `down 1` is refused: `1` is ambiguous: a number in a script always means a node id, but node 7 is named `1` and node 1 exists too; write `n1` for node 1, or rename node 7"),
+        "{err}"
+    );
+    let (code, _, err) = quorate(&["whatif", &file, "-s", "down n1; down 7"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn issue10_standard_input_is_read_once_and_empty_configs_are_errors() {
+    let (code, out, err) = quorate(&["whatif", "-", "--script-file", "-"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("standard input can be read only once"), "{err}");
+    let (code, _, err) = quorate(&["lint", "-", "-"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`-` (standard input) is given 2 times"), "{err}");
+
+    let dir = temp_dir("empty");
+    let file = write(&dir, "empty.conf", "totem {\n  version: 2\n}\n");
+    for args in [
+        vec!["whatif", file.as_str(), "--all"],
+        vec!["whatif", file.as_str(), "-s", "heal"],
+    ] {
+        let (code, out, err) = quorate(&args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.contains("no nodes to simulate"), "{err}");
+    }
+    let (code, _, err) = quorate(&["check", &file]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn issue10_a_directory_given_as_script_is_called_a_script() {
+    let dir = temp_dir("script-dir");
+    let file = write(&dir, "c3.conf", &conf(3, ""));
+    let (code, _, err) = quorate(&["whatif", &file, "--script-file", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is a directory; give the script file itself"),
+        "{err}"
+    );
+    let (code, _, err) = quorate(&["whatif", dir.to_str().unwrap(), "-s", "heal"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is a directory; give the corosync.conf file itself"),
+        "{err}"
+    );
+}
+
+#[test]
+fn issue10_conflicting_flags_are_errors() {
+    let dir = temp_dir("conflicts");
+    let file = write(&dir, "c3.conf", &conf(3, ""));
+    let cases: [&[&str]; 4] = [
+        &["whatif", &file, "-s", "heal", "--proxmox", "--no-proxmox"],
+        &["whatif", &file, "-s", "heal", "--script-file", &file],
+        &["lint", &file, "--no-proxmox", "--proxmox"],
+        &["check", &file, "--explore", "--format", "json"],
+    ];
+    for args in cases {
+        let (code, out, err) = quorate(args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.contains("cannot be used with"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn issue10_whatif_all_says_it_analyses_instants_and_names_the_check_command() {
+    let dir = temp_dir("instants");
+    // `quorate check` finds `move 1:2,3,4; wait 10000; move 0:4` here (the 4-node form of
+    // check.rs's TV25 test); --all evaluates every failure right after it happens.
+    let lms = write(&dir, "lms4.conf", &conf(4, "  last_man_standing: 1\n"));
+    let (code, out, err) = quorate(&["whatif", &lms, "--all"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|line| line.contains("Split-brain:"))
+        .unwrap_or_else(|| panic!("no split-brain line: {out}"));
+    assert_eq!(
+        line,
+        "  Split-brain:    none at any single instant; last_man_standing can change that over time (not analysed here)"
+    );
+    assert!(
+        out.contains(&format!("                  over time: quorate check {lms}\n")),
+        "{out}"
+    );
+    let (_, out, _) = quorate(&["whatif", &lms, "--all", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["summary"]["time_dependent"],
+        serde_json::json!(["last_man_standing"])
+    );
+    assert_eq!(json["summary"]["check_command"], format!("quorate check {lms}"));
+
+    let two_node = write(&dir, "two.conf", &conf(2, "  two_node: 1\n"));
+    let (code, out, _) = quorate(&["whatif", &two_node, "--all"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("  Split-brain:    POSSIBLE"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "                  over time: quorate check {two_node}\n"
+        )),
+        "{out}"
+    );
+    let (_, out, _) = quorate(&["whatif", &two_node, "--all", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["summary"]["time_dependent"],
+        serde_json::json!(["wait_for_all"])
+    );
+
+    let plain = write(&dir, "plain.conf", &conf(3, ""));
+    let (_, out, _) = quorate(&["whatif", &plain, "--all"]);
+    assert!(out.contains("  Split-brain:    none\n"), "{out}");
+    assert!(!out.contains("over time"), "{out}");
+    let (_, out, _) = quorate(&["whatif", &plain, "--all", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["summary"]["time_dependent"], serde_json::json!([]));
+    assert_eq!(json["summary"]["check_command"], serde_json::Value::Null);
+}
