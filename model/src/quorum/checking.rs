@@ -10,7 +10,8 @@
 //! A child module of `cluster` (it reads the private fields), kept in its own file.
 
 use crate::quorum::membership::LinkFaults;
-use crate::quorum::node::{bit, positions, AtbMode, NodeSet, PeerState};
+use crate::quorum::node::{AtbMode, PeerState};
+use crate::quorum::node_set::NodeSet;
 use crate::quorum::settings::NodeId;
 use crate::quorum::ClusterState;
 use std::hash::{Hash, Hasher};
@@ -56,14 +57,13 @@ impl ClusterState {
         if perm.len() != count {
             return None;
         }
-        let mut seen: NodeSet = 0;
+        let mut seen = NodeSet::EMPTY;
         for target in perm {
-            if *target >= count || seen & bit(*target) != 0 {
+            if *target >= count || !seen.insert(*target) {
                 return None;
             }
-            seen |= bit(*target);
         }
-        let map_set = |set: NodeSet| positions(set).fold(0, |image, pos| image | bit(perm[pos]));
+        let map_set = |set: NodeSet| set.mapped(perm);
         let map_id = |nodeid: NodeId| {
             self.position(nodeid)
                 .map_or(nodeid, |pos| self.nodeids[perm[pos]])
@@ -211,9 +211,9 @@ impl ClusterState {
             )
                 .hash(&mut hasher);
             (
-                votequorum.members.count_ones(),
-                votequorum.previous_members.count_ones(),
-                (votequorum.members & votequorum.previous_members).count_ones(),
+                votequorum.members.len() as u32,
+                votequorum.previous_members.len() as u32,
+                (votequorum.members & votequorum.previous_members).len() as u32,
                 votequorum.qdevice_votes,
                 votequorum.allow_downscale,
                 votequorum.ev_tracking,

@@ -25,10 +25,9 @@
 //!   multicasts its nodeinfo and reconfigure messages, delivered per ring in nodeid order.
 
 use super::membership::{memberships, Connectivity, LinkFaults, UnstableGroup};
-use super::node::{
-    bit, positions, startup_error, AtbMode, NodeFlags, NodeInfo, NodeSet, Votequorum, MAX_NODES,
-};
-use super::settings::{NodeId, Provider, QuorumSettings, Transport};
+use super::node::{startup_error, AtbMode, NodeFlags, NodeInfo, Votequorum, MAX_NODES};
+use super::node_set::{LinkMask, NodeSet};
+use super::settings::{NodeId, Provider, QuorumSettings};
 use crate::scenario::{LinkScope, NodeRef, Step};
 
 // Model-checker queries and the symmetry image (reads private fields, so a child module).
@@ -361,7 +360,7 @@ impl ClusterState {
             self.nodeids.push(node.nodeid);
             self.nodes.push(NodeSlot::default());
             self.group.push(0);
-            self.faults.node_links_down.push(0);
+            self.faults.node_links_down.push(LinkMask::EMPTY);
             let size = self.nodeids.len();
             for slot in self.nodes.iter_mut().filter(|slot| slot.running) {
                 slot.votequorum.peers.resize(size, Default::default());
@@ -406,9 +405,9 @@ impl ClusterState {
     /// into an unstable group and has not formed a ring yet).
     pub fn ring(&self, pos: usize) -> NodeSet {
         match self.nodes.get(pos) {
-            Some(slot) if slot.running && slot.votequorum.members == 0 => bit(pos),
+            Some(slot) if slot.running && slot.votequorum.members.is_empty() => NodeSet::single(pos),
             Some(slot) if slot.running => slot.votequorum.members,
-            _ => 0,
+            _ => NodeSet::EMPTY,
         }
     }
 
@@ -416,7 +415,7 @@ impl ClusterState {
     pub fn quorate_set(&self) -> NodeSet {
         (0..self.nodes.len())
             .filter(|pos| self.is_quorate(*pos))
-            .fold(0, |set, pos| set | bit(pos))
+            .collect()
     }
 
     /// Positions of the running nodes.
@@ -433,11 +432,12 @@ impl ClusterState {
         rings
             .iter()
             .enumerate()
-            .any(|(index, a)| rings[index + 1..].iter().any(|b| a & b == 0))
+            .any(|(index, a)| rings[index + 1..].iter().any(|b| a.is_disjoint(*b)))
     }
 
     fn ids_of(&self, set: NodeSet) -> Vec<NodeId> {
-        let mut ids: Vec<NodeId> = positions(set)
+        let mut ids: Vec<NodeId> = set
+            .iter()
             .filter_map(|pos| self.nodeids.get(pos).copied())
             .collect();
         ids.sort_unstable();
@@ -445,25 +445,10 @@ impl ClusterState {
     }
 
     /// Per-position configured links as membership sees them.
-    fn links(&self, settings: &QuorumSettings) -> Vec<u8> {
+    fn links(&self, settings: &QuorumSettings) -> Vec<LinkMask> {
         self.nodeids
             .iter()
-            .map(|nodeid| {
-                let mask = settings
-                    .nodes
-                    .iter()
-                    .find(|node| node.nodeid == *nodeid)
-                    .map_or(0, |node| {
-                        node.links
-                            .iter()
-                            .filter(|link| **link < 8)
-                            .fold(0u8, |m, l| m | 1 << l)
-                    });
-                match settings.transport {
-                    Transport::Knet => mask,
-                    Transport::Udp | Transport::Udpu => mask & 1,
-                }
-            })
+            .map(|nodeid| settings.link_mask(*nodeid))
             .collect()
     }
 
@@ -472,7 +457,8 @@ impl ClusterState {
             .iter()
             .enumerate()
             .filter(|(_, slot)| slot.running)
-            .fold(0, |set, (pos, _)| set | bit(pos))
+            .map(|(pos, _)| pos)
+            .collect()
     }
 
     /// Starts the node at `pos` in partition `group` (a fresh boot: WFA armed).
@@ -559,7 +545,10 @@ impl ClusterState {
             faults: &self.faults,
         });
         for members in result.stable {
-            if positions(members).any(|pos| self.nodes[pos].votequorum.members != members) {
+            if members
+                .iter()
+                .any(|pos| self.nodes[pos].votequorum.members != members)
+            {
                 match branch.as_deref_mut() {
                     None => self.ring_change(members),
                     Some(branch) => self.ring_change_branch(members, branch),
@@ -576,7 +565,7 @@ impl ClusterState {
 
     /// The members of `members` in message order (ascending nodeid).
     fn message_order(&self, members: NodeSet) -> Vec<usize> {
-        let mut order: Vec<usize> = positions(members).collect();
+        let mut order: Vec<usize> = members.iter().collect();
         order.sort_unstable_by_key(|pos| self.nodeids[*pos]);
         order
     }
@@ -646,9 +635,7 @@ impl ClusterState {
     /// Running nodes sharing `pos`'s current ring, in message order.
     fn ring_peers(&self, pos: usize) -> Vec<usize> {
         let ring = self.ring(pos);
-        let peers = positions(ring)
-            .filter(|peer| self.ring(*peer) == ring)
-            .fold(0, |set, peer| set | bit(peer));
+        let peers: NodeSet = ring.iter().filter(|peer| self.ring(*peer) == ring).collect();
         self.message_order(peers)
     }
 
@@ -713,14 +700,14 @@ impl ClusterState {
         for (pos, slot) in self.nodes.iter_mut().enumerate().filter(|(_, slot)| slot.running) {
             messages[pos] = Some(slot.votequorum.reload(&self.nodeids, settings));
         }
-        let mut done: NodeSet = 0;
+        let mut done = NodeSet::EMPTY;
         for pos in 0..self.nodes.len() {
-            if !self.nodes[pos].running || done & bit(pos) != 0 {
+            if !self.nodes[pos].running || done.contains(pos) {
                 continue;
             }
             let ring = self.ring_peers(pos);
             for sender in &ring {
-                done |= bit(*sender);
+                done.insert(*sender);
                 let Some(message) = messages[*sender] else {
                     continue;
                 };
@@ -991,12 +978,12 @@ impl ClusterState {
                 }
             }
             Step::Link { link, up, scope } => {
-                let mask = 1u8 << (link & 7);
+                let mask = LinkMask::single(link & 7);
                 match scope {
                     LinkScope::All if *up => {
-                        self.faults.links_down &= !mask;
+                        self.faults.links_down -= mask;
                         for node_mask in self.faults.node_links_down.iter_mut() {
-                            *node_mask &= !mask;
+                            *node_mask -= mask;
                         }
                         self.faults
                             .pair_links_down
@@ -1006,11 +993,7 @@ impl ClusterState {
                     LinkScope::Nodes(nodes) => {
                         for pos in self.resolve_all(settings, nodes)? {
                             let node_mask = &mut self.faults.node_links_down[pos];
-                            *node_mask = if *up {
-                                *node_mask & !mask
-                            } else {
-                                *node_mask | mask
-                            };
+                            *node_mask = if *up { *node_mask - mask } else { *node_mask | mask };
                         }
                     }
                     LinkScope::Between(a, b) => {
@@ -1038,7 +1021,7 @@ impl ClusterState {
                 self.group.iter_mut().for_each(|group| *group = 0);
                 let count = self.nodes.len();
                 self.faults = LinkFaults {
-                    node_links_down: vec![0; count],
+                    node_links_down: vec![LinkMask::EMPTY; count],
                     ..LinkFaults::default()
                 };
             }

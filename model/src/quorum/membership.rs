@@ -6,15 +6,15 @@
 //! maximal cliques as candidates; nothing is predicted for it. Pure bit arithmetic on
 //! `NodeSet` masks (hot path of the exhaustive analysis); no allocation beyond the result.
 
-use super::node::{bit, positions, NodeSet};
+use super::node_set::{LinkMask, NodeSet};
 
 /// Link faults, by universe position. All empty means every configured link is up.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct LinkFaults {
-    /// Links down as a whole (bit `L` = link `L`).
-    pub links_down: u8,
+    /// Links down as a whole.
+    pub links_down: LinkMask,
     /// Per node position: links down at that node (its interface or cable).
-    pub node_links_down: Vec<u8>,
+    pub node_links_down: Vec<LinkMask>,
     /// `(link, a, b)` with `a < b` positions: link down between two nodes only. Sorted.
     pub pair_links_down: Vec<(u8, u8, u8)>,
 }
@@ -22,8 +22,8 @@ pub struct LinkFaults {
 impl LinkFaults {
     /// Whether no fault at all is recorded.
     pub fn is_clear(&self) -> bool {
-        self.links_down == 0
-            && self.node_links_down.iter().all(|mask| *mask == 0)
+        self.links_down.is_empty()
+            && self.node_links_down.iter().all(|mask| mask.is_empty())
             && self.pair_links_down.is_empty()
     }
 }
@@ -31,9 +31,9 @@ impl LinkFaults {
 /// Inputs of one membership computation, all indexed by universe position.
 #[derive(Clone, Copy, Debug)]
 pub struct Connectivity<'a> {
-    /// Per node: configured links (bit `L` = the node has `ringL_addr`). For udp/udpu pass
-    /// only bit 0. A node with no link never talks to anyone.
-    pub links: &'a [u8],
+    /// Per node: configured links (link `L` = the node has `ringL_addr`). For udp/udpu pass
+    /// only link 0 (see `QuorumSettings::link_mask`). A node with no link never talks to anyone.
+    pub links: &'a [LinkMask],
     /// Running nodes.
     pub up: NodeSet,
     /// Per node: partition group (nodes in different groups cannot talk).
@@ -71,17 +71,17 @@ impl Memberships {
 pub fn adjacency(connectivity: &Connectivity<'_>) -> Vec<NodeSet> {
     let count = connectivity.links.len();
     let faults = connectivity.faults;
-    let usable = |pos: usize| -> u8 {
-        if connectivity.up & bit(pos) == 0 {
-            return 0;
+    let usable = |pos: usize| -> LinkMask {
+        if !connectivity.up.contains(pos) {
+            return LinkMask::EMPTY;
         }
-        let node_down = faults.node_links_down.get(pos).copied().unwrap_or(0);
-        connectivity.links[pos] & !faults.links_down & !node_down
+        let node_down = faults.node_links_down.get(pos).copied().unwrap_or_default();
+        connectivity.links[pos] - faults.links_down - node_down
     };
-    let usable_links: Vec<u8> = (0..count).map(usable).collect();
-    let mut adjacent = vec![0 as NodeSet; count];
+    let usable_links: Vec<LinkMask> = (0..count).map(usable).collect();
+    let mut adjacent = vec![NodeSet::EMPTY; count];
     for a in 0..count {
-        if usable_links[a] == 0 {
+        if usable_links[a].is_empty() {
             continue;
         }
         for b in (a + 1)..count {
@@ -89,17 +89,17 @@ pub fn adjacency(connectivity: &Connectivity<'_>) -> Vec<NodeSet> {
                 continue;
             }
             let mut common = usable_links[a] & usable_links[b];
-            if common == 0 {
+            if common.is_empty() {
                 continue;
             }
             for (link, x, y) in &faults.pair_links_down {
-                if usize::from(*x) == a && usize::from(*y) == b && *link < 8 {
-                    common &= !(1u8 << link);
+                if usize::from(*x) == a && usize::from(*y) == b {
+                    common.remove(*link);
                 }
             }
-            if common != 0 {
-                adjacent[a] |= bit(b);
-                adjacent[b] |= bit(a);
+            if !common.is_empty() {
+                adjacent[a].insert(b);
+                adjacent[b].insert(a);
             }
         }
     }
@@ -110,28 +110,36 @@ pub fn adjacency(connectivity: &Connectivity<'_>) -> Vec<NodeSet> {
 pub fn memberships(connectivity: &Connectivity<'_>) -> Memberships {
     let adjacent = adjacency(connectivity);
     let mut result = Memberships::default();
-    let mut seen: NodeSet = 0;
-    for start in positions(connectivity.up) {
-        if start >= adjacent.len() || seen & bit(start) != 0 {
+    let mut seen = NodeSet::EMPTY;
+    for start in connectivity.up {
+        if start >= adjacent.len() || seen.contains(start) {
             continue;
         }
-        let mut component = bit(start);
-        let mut frontier = bit(start);
-        while frontier != 0 {
-            let mut next = 0;
-            for pos in positions(frontier) {
+        let mut component = NodeSet::single(start);
+        let mut frontier = component;
+        while !frontier.is_empty() {
+            let mut next = NodeSet::EMPTY;
+            for pos in frontier {
                 next |= adjacent[pos];
             }
-            frontier = next & !component;
+            frontier = next - component;
             component |= next;
         }
         seen |= component;
-        let is_clique = positions(component).all(|pos| (adjacent[pos] | bit(pos)) & component == component);
+        let is_clique = component
+            .iter()
+            .all(|pos| component.is_subset(adjacent[pos] | NodeSet::single(pos)));
         if is_clique {
             result.stable.push(component);
         } else {
             let mut candidates = Vec::new();
-            bron_kerbosch(&adjacent, 0, component, 0, &mut candidates);
+            bron_kerbosch(
+                &adjacent,
+                NodeSet::EMPTY,
+                component,
+                NodeSet::EMPTY,
+                &mut candidates,
+            );
             candidates.sort_unstable();
             result.unstable.push(UnstableGroup {
                 nodes: component,
@@ -150,25 +158,27 @@ fn bron_kerbosch(
     excluded: NodeSet,
     out: &mut Vec<NodeSet>,
 ) {
-    if candidates == 0 && excluded == 0 {
+    if candidates.is_empty() && excluded.is_empty() {
         out.push(clique);
         return;
     }
     let pivot_pool = candidates | excluded;
-    let pivot = positions(pivot_pool).max_by_key(|pos| (adjacent[*pos] & candidates).count_ones());
-    let pivot_neighbours = pivot.map(|pos| adjacent[pos]).unwrap_or(0);
+    let pivot = pivot_pool
+        .iter()
+        .max_by_key(|pos| (adjacent[*pos] & candidates).len());
+    let pivot_neighbours = pivot.map(|pos| adjacent[pos]).unwrap_or_default();
     let mut candidates = candidates;
     let mut excluded = excluded;
-    for pos in positions(candidates & !pivot_neighbours) {
+    for pos in candidates - pivot_neighbours {
         bron_kerbosch(
             adjacent,
-            clique | bit(pos),
+            clique | NodeSet::single(pos),
             candidates & adjacent[pos],
             excluded & adjacent[pos],
             out,
         );
-        candidates &= !bit(pos);
-        excluded |= bit(pos);
+        candidates.remove(pos);
+        excluded.insert(pos);
     }
 }
 
@@ -177,10 +187,10 @@ mod tests {
     use super::*;
 
     fn run(links: &[u8], group: &[u8], faults: &LinkFaults) -> Memberships {
-        let up = (0..links.len()).fold(0, |set, pos| set | bit(pos));
+        let links: Vec<LinkMask> = links.iter().map(|bits| LinkMask::from_bits(*bits)).collect();
         memberships(&Connectivity {
-            links,
-            up,
+            links: &links,
+            up: NodeSet::first(links.len()),
             group,
             faults,
         })
@@ -189,26 +199,36 @@ mod tests {
     #[test]
     fn one_group_is_one_membership() {
         let result = run(&[1, 1, 1], &[0, 0, 0], &LinkFaults::default());
-        assert_eq!(result.stable, vec![0b111]);
+        assert_eq!(result.stable, vec![NodeSet::from_bits(0b111)]);
         assert!(result.is_stable());
     }
 
     #[test]
     fn partitions_give_one_membership_each() {
         let result = run(&[1, 1, 1], &[0, 0, 1], &LinkFaults::default());
-        assert_eq!(result.stable, vec![0b011, 0b100]);
+        assert_eq!(
+            result.stable,
+            vec![NodeSet::from_bits(0b011), NodeSet::from_bits(0b100)]
+        );
     }
 
     #[test]
     fn a_second_link_keeps_the_ring() {
         let faults = LinkFaults {
-            links_down: 1,
+            links_down: LinkMask::single(0),
             ..LinkFaults::default()
         };
-        assert_eq!(run(&[3, 3, 3], &[0, 0, 0], &faults).stable, vec![0b111]);
+        assert_eq!(
+            run(&[3, 3, 3], &[0, 0, 0], &faults).stable,
+            vec![NodeSet::from_bits(0b111)]
+        );
         assert_eq!(
             run(&[1, 1, 1], &[0, 0, 0], &faults).stable,
-            vec![0b001, 0b010, 0b100]
+            vec![
+                NodeSet::from_bits(0b001),
+                NodeSet::from_bits(0b010),
+                NodeSet::from_bits(0b100)
+            ]
         );
     }
 
@@ -221,16 +241,22 @@ mod tests {
         let result = run(&[1, 1, 1], &[0, 0, 0], &faults);
         assert!(result.stable.is_empty());
         assert_eq!(result.unstable.len(), 1);
-        assert_eq!(result.unstable[0].nodes, 0b111);
-        assert_eq!(result.unstable[0].candidates, vec![0b011, 0b110]);
+        assert_eq!(result.unstable[0].nodes, NodeSet::from_bits(0b111));
+        assert_eq!(
+            result.unstable[0].candidates,
+            vec![NodeSet::from_bits(0b011), NodeSet::from_bits(0b110)]
+        );
     }
 
     #[test]
     fn node_link_fault_isolates_only_that_node() {
         let faults = LinkFaults {
-            node_links_down: vec![0, 0, 1],
+            node_links_down: vec![LinkMask::EMPTY, LinkMask::EMPTY, LinkMask::single(0)],
             ..LinkFaults::default()
         };
-        assert_eq!(run(&[1, 1, 1], &[0, 0, 0], &faults).stable, vec![0b011, 0b100]);
+        assert_eq!(
+            run(&[1, 1, 1], &[0, 0, 0], &faults).stable,
+            vec![NodeSet::from_bits(0b011), NodeSet::from_bits(0b100)]
+        );
     }
 }

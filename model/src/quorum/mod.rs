@@ -29,7 +29,8 @@
 //!   (nodeid, name, up, members, quorate, votes, expected_votes, highest_expected, quorum,
 //!   total_votes, [`QuorumFlags`], `why`); cheap ones for hot loops: `is_up`, `is_quorate`,
 //!   `ring`, `quorate_set`, `up_nodes`, `split_brain`, `nodeids`, `position`, `now_ms`
-//!   (positions index `nodeids()`; a [`NodeSet`] is a bit set of positions).
+//!   (positions index `nodeids()`; a [`NodeSet`] is a set of positions, a [`LinkMask`] a
+//!   set of knet links).
 //! - [`startup_error`]: the exit-20 message corosync gives for a configuration, if any.
 //! - [`membership::memberships`]: connectivity (links, partitions, link faults) to stable
 //!   memberships or unstable groups with their maximal cliques.
@@ -40,13 +41,15 @@
 pub mod cluster;
 pub mod membership;
 pub mod node;
+pub mod node_set;
 pub mod settings;
 
 pub use cluster::{
     ClusterState, NodeView, OrderSuccessor, OrderSuccessors, QuorumFlags, StepOutcome, TooManyNodes,
     UnstableMembership,
 };
-pub use node::{startup_error, NodeSet, MAX_NODES};
+pub use node::{startup_error, MAX_NODES};
+pub use node_set::{LinkMask, NodeSet};
 pub use settings::{DeviceSettings, NodeId, NodeSettings, Provider, QuorumSettings, TieBreaker, Transport};
 
 #[cfg(test)]

@@ -7,31 +7,11 @@
 //! step by step, including the uint8 `quorum` wrap. It must not know about other nodes'
 //! states (the cluster level in `cluster.rs` routes the messages), clocks or IO.
 
+use super::node_set::NodeSet;
 use super::settings::{NodeId, Provider, QuorumSettings, TieBreaker};
 
-/// A set of node positions (bit `i` = position `i` of `ClusterState`'s universe).
-pub type NodeSet = u128;
-
 /// The largest number of distinct node ids a `ClusterState` can hold (bits of `NodeSet`).
-pub const MAX_NODES: usize = 128;
-
-/// The set holding only position `pos`.
-pub(crate) fn bit(pos: usize) -> NodeSet {
-    1u128 << pos
-}
-
-/// The positions in `set`, ascending.
-pub(crate) fn positions(set: NodeSet) -> impl Iterator<Item = usize> {
-    let mut rest = set;
-    std::iter::from_fn(move || {
-        if rest == 0 {
-            return None;
-        }
-        let pos = rest.trailing_zeros() as usize;
-        rest &= rest - 1;
-        Some(pos)
-    })
-}
+pub const MAX_NODES: usize = NodeSet::CAPACITY;
 
 /// votequorum's `NODE_FLAGS_*` bits as one node sees them (its own, or a peer's last nodeinfo).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -449,20 +429,20 @@ impl Votequorum {
 
     /// `votequorum_sync_init` for a new ring `members` at model time `now_ms`.
     pub(crate) fn sync_init(&mut self, ids: &[NodeId], members: NodeSet, now_ms: u64) {
-        if members.count_ones() > 1 {
+        if members.len() > 1 {
             let me = self.me;
             self.peers[me].flags.set(NodeFlags::FIRST, false);
         }
-        let left = self.members & !members;
-        for pos in positions(left) {
+        let left = self.members - members;
+        for pos in left {
             if pos != self.me {
                 self.peers[pos].state = PeerState::Dead;
             }
         }
         if self.lms {
-            let entries = members.count_ones();
+            let entries = members.len() as u32;
             let quorum = u32::from(self.quorum);
-            if (entries >= quorum && left != 0)
+            if (entries >= quorum && !left.is_empty())
                 || (entries <= quorum && self.atb != AtbMode::Off && self.low_node_id_present(ids))
             {
                 self.lms_deadline = Some(now_ms.saturating_add(u64::from(self.lms_window_ms)));
@@ -692,8 +672,7 @@ impl Votequorum {
         }
         if self.atb != AtbMode::Off
             && total_votes == self.peers[me].expected_votes / 2
-            && (i64::from(self.previous_members.count_ones()) - i64::from(self.members.count_ones()))
-                < i64::from(self.quorum)
+            && (self.previous_members.len() as i64 - self.members.len() as i64) < i64::from(self.quorum)
             && self.check_auto_tie_breaker(ids)
         {
             quorate = true;
@@ -727,7 +706,7 @@ impl Votequorum {
                 .highest_node_id
                 .is_some_and(|highest| self.member_ids(ids).any(|id| id == highest)),
             AtbMode::List(list) => {
-                let in_set = |set: NodeSet, nodeid: NodeId| positions(set).any(|pos| ids[pos] == nodeid);
+                let in_set = |set: NodeSet, nodeid: NodeId| set.iter().any(|pos| ids[pos] == nodeid);
                 for (index, nodeid) in list.iter().enumerate() {
                     if in_set(self.members, *nodeid) {
                         return !list[..index]

@@ -3,6 +3,7 @@
 //! Owns `QuorumSettings` and its parts. Built from a typed `config::Config` (see
 //! `Config::quorum_settings`) or by hand in tests. Pure data; no parsing of text here.
 
+use super::node_set::LinkMask;
 use serde::Serialize;
 
 /// A corosync node id (nodelist `nodeid`). 0 is reserved for the quorum device.
@@ -130,6 +131,20 @@ impl QuorumSettings {
             expected_votes_tracking: false,
             device: None,
             transport: Transport::Knet,
+        }
+    }
+
+    /// The links of `nodeid` as totem membership uses them: its `ringN_addr` link numbers
+    /// for knet, only link 0 for udp/udpu; empty when the node is not in the nodelist.
+    pub fn link_mask(&self, nodeid: NodeId) -> LinkMask {
+        let mask: LinkMask = self
+            .nodes
+            .iter()
+            .find(|node| node.nodeid == nodeid)
+            .map_or(LinkMask::EMPTY, |node| node.links.iter().copied().collect());
+        match self.transport {
+            Transport::Knet => mask,
+            Transport::Udp | Transport::Udpu => mask & LinkMask::single(0),
         }
     }
 }

@@ -673,7 +673,7 @@ fn partial_mesh_is_reported_and_not_predicted() {
     assert_eq!(outcomes[0].unstable.len(), 1);
     assert_eq!(outcomes[0].unstable[0].nodes, vec![1, 2, 3]);
     assert_eq!(outcomes[0].unstable[0].candidates, vec![vec![1, 2], vec![2, 3]]);
-    assert_eq!(state.ring(0).count_ones(), 3);
+    assert_eq!(state.ring(0).len(), 3);
 }
 
 #[test]

@@ -241,20 +241,12 @@ pub enum ModelError {
 pub const MAX_CHECK_NODES: usize = 9;
 
 fn bit(pos: usize) -> NodeSet {
-    1 << pos
+    NodeSet::single(pos)
 }
 
 /// The positions in `set`, ascending.
 fn positions(set: NodeSet) -> impl Iterator<Item = usize> {
-    let mut rest = set;
-    std::iter::from_fn(move || {
-        if rest == 0 {
-            return None;
-        }
-        let pos = rest.trailing_zeros() as usize;
-        rest &= rest - 1;
-        Some(pos)
-    })
+    set.iter()
 }
 
 impl QuorumModel {
@@ -285,18 +277,7 @@ impl QuorumModel {
         let links: Vec<u8> = running
             .nodeids()
             .iter()
-            .map(|nodeid| {
-                node_settings(*nodeid).map_or(0, |node| {
-                    node.links
-                        .iter()
-                        .filter(|link| **link < 8)
-                        .fold(0u8, |mask, link| mask | 1 << link)
-                })
-            })
-            .map(|mask| match settings.transport {
-                model::quorum::Transport::Knet => mask,
-                _ => mask & 1,
-            })
+            .map(|nodeid| settings.link_mask(*nodeid).bits())
             .collect();
         let all_links = links.iter().fold(0u8, |all, mask| all | mask);
         let link_numbers = (0..8u8).filter(|link| all_links & 1 << link != 0).collect();
@@ -595,7 +576,7 @@ impl QuorumModel {
         // Crashes and starts.
         for pos in 0..count {
             let node = self.node_ref(cluster, pos);
-            if up & bit(pos) != 0 {
+            if up.contains(pos) {
                 if budget {
                     actions.push(CheckAction {
                         order: 0,
@@ -665,7 +646,7 @@ impl QuorumModel {
         let running_with = |link: u8| positions(up).filter(move |pos| self.links[*pos] & 1 << link != 0);
         for link in &self.link_numbers {
             let mask = 1u8 << link;
-            if faults.links_down & mask != 0 {
+            if faults.links_down.contains(*link) {
                 actions.push(CheckAction {
                     order: 0,
                     step: Step::Link {
@@ -690,7 +671,7 @@ impl QuorumModel {
                 let down_here = faults
                     .node_links_down
                     .get(pos)
-                    .is_some_and(|node| node & mask != 0);
+                    .is_some_and(|node| node.contains(*link));
                 if down_here {
                     actions.push(CheckAction {
                         order: 0,
@@ -701,7 +682,7 @@ impl QuorumModel {
                         },
                         kind: ActionKind::Recovery,
                     });
-                } else if budget && up & bit(pos) != 0 && self.links[pos] & mask != 0 {
+                } else if budget && up.contains(pos) && self.links[pos] & mask != 0 {
                     actions.push(CheckAction {
                         order: 0,
                         step: Step::Link {
@@ -728,8 +709,8 @@ impl QuorumModel {
                             kind: ActionKind::Recovery,
                         });
                     } else if budget
-                        && up & bit(a) != 0
-                        && up & bit(b) != 0
+                        && up.contains(a)
+                        && up.contains(b)
                         && self.links[a] & self.links[b] & mask != 0
                     {
                         actions.push(CheckAction {
@@ -763,7 +744,7 @@ impl QuorumModel {
         }
 
         // Operator actions.
-        if budget && up != 0 {
+        if budget && !up.is_empty() {
             if self.options.operator.expected {
                 let most = self.total_votes.clamp(1, 64) as u32;
                 for pos in positions(up) {

@@ -12,7 +12,7 @@ use super::{
     ScenarioCounts, SplitBrain, Witness,
 };
 use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
-use model::quorum::{ClusterState, NodeId, NodeSet, QuorumSettings, TieBreaker, Transport};
+use model::quorum::{ClusterState, LinkMask, NodeId, NodeSet, QuorumSettings, TieBreaker};
 use model::scenario::{LinkScope, NodeSpec, Step};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -42,37 +42,16 @@ impl Hasher for SetHasher {
 type SetMap<V> = HashMap<NodeSet, V, BuildHasherDefault<SetHasher>>;
 
 fn bit(pos: usize) -> NodeSet {
-    1u128 << pos
+    NodeSet::single(pos)
 }
 
 fn positions(set: NodeSet) -> impl Iterator<Item = usize> {
-    let mut rest = set;
-    std::iter::from_fn(move || {
-        if rest == 0 {
-            return None;
-        }
-        let pos = rest.trailing_zeros() as usize;
-        rest &= rest - 1;
-        Some(pos)
-    })
+    set.iter()
 }
 
 /// The links of `nodeid` as membership sees them (udp/udpu: link 0 only).
 fn link_mask(settings: &QuorumSettings, nodeid: NodeId) -> u8 {
-    let mask = settings
-        .nodes
-        .iter()
-        .find(|node| node.nodeid == nodeid)
-        .map_or(0, |node| {
-            node.links
-                .iter()
-                .filter(|link| **link < 8)
-                .fold(0u8, |mask, link| mask | 1 << link)
-        });
-    match settings.transport {
-        Transport::Knet => mask,
-        Transport::Udp | Transport::Udpu => mask & 1,
-    }
+    settings.link_mask(nodeid).bits()
 }
 
 /// Whether auto_tie_breaker can single out `nodeid` by its id (then it has no symmetric peer).
@@ -213,31 +192,31 @@ impl<'a> Analyzer<'a> {
         };
         let class_masks: Vec<NodeSet> = classes
             .iter()
-            .map(|class| class.iter().fold(0, |set, pos| set | bit(*pos)))
+            .map(|class| class.iter().copied().collect())
             .collect();
         let prefix: Vec<Vec<NodeSet>> = classes
             .iter()
             .map(|class| {
-                let mut masks = vec![0 as NodeSet];
+                let mut masks = vec![NodeSet::EMPTY];
                 for pos in class {
-                    let last = *masks.last().unwrap_or(&0);
+                    let last = *masks.last().unwrap_or(&NodeSet::EMPTY);
                     masks.push(last | bit(*pos));
                 }
                 masks
             })
             .collect();
-        let link_masks: Vec<u8> = node_ids
+        let link_masks: Vec<LinkMask> = node_ids
             .iter()
-            .map(|nodeid| link_mask(settings, *nodeid))
+            .map(|nodeid| settings.link_mask(*nodeid))
             .collect();
-        let all_links = link_masks.iter().fold(0u8, |all, mask| all | mask);
+        let all_links = link_masks.iter().fold(0u8, |all, mask| all | mask.bits());
         let runnable = initial.up_nodes();
         let link_sets: Vec<LinkSet> = (0..=all_links)
             .filter(|set| set & !all_links == 0 && (*set != all_links || all_links == 0))
             .map(|links_down| {
                 let faults = LinkFaults {
-                    links_down,
-                    node_links_down: vec![0; count],
+                    links_down: LinkMask::from_bits(links_down),
+                    node_links_down: vec![LinkMask::EMPTY; count],
                     pair_links_down: Vec::new(),
                 };
                 let group = vec![0u8; count];
@@ -304,7 +283,7 @@ impl<'a> Analyzer<'a> {
             rings: Vec::new(),
             vectors: Vec::new(),
             blocks: Vec::new(),
-            down: 0,
+            down: NodeSet::EMPTY,
             remaining: vec![0; class_count],
         })
     }
@@ -315,7 +294,7 @@ impl<'a> Analyzer<'a> {
         let mut down_vector = vec![0u32; class_count];
         loop {
             let mut weight: u128 = 1;
-            let mut down: NodeSet = 0;
+            let mut down = NodeSet::EMPTY;
             for (class, taken) in down_vector.iter().enumerate() {
                 let size = self.classes[class].len();
                 let taken = *taken as usize;
@@ -427,7 +406,7 @@ impl<'a> Analyzer<'a> {
         let base = depth * class_count;
         let new_run = if equal { run + 1 } else { 1 };
         let mut new_weight = weight;
-        let mut mask: NodeSet = 0;
+        let mut mask = NodeSet::EMPTY;
         for class in 0..class_count {
             let value = self.vectors[base + class];
             if value == 0 {
@@ -439,7 +418,7 @@ impl<'a> Analyzer<'a> {
                 .ok_or(ExhaustiveError::CountOverflow)?;
             let used = self.classes[class].len() - left;
             let prefix = &self.prefix[class];
-            mask |= prefix[used + value as usize] & !prefix[used];
+            mask |= prefix[used + value as usize] - prefix[used];
         }
         new_weight /= new_run;
         for class in 0..class_count {
@@ -481,7 +460,7 @@ impl<'a> Analyzer<'a> {
             }
             let links_down = self.link_sets[index].links_down;
             if links_down == 0 && self.blocks.len() <= 1 {
-                let size = self.down.count_ones() as usize;
+                let size = self.down.len();
                 let tally = &mut self.sizes[size];
                 tally.total = tally.total.saturating_add(weight);
                 if !running.any_quorate {
@@ -501,7 +480,7 @@ impl<'a> Analyzer<'a> {
                 let key = (
                     links_down.count_ones(),
                     self.blocks.len(),
-                    self.down.count_ones(),
+                    self.down.len() as u32,
                     self.evaluated,
                 );
                 if self.witness.as_ref().is_none_or(|(best, _, _)| key < *best) {
@@ -545,8 +524,8 @@ impl<'a> Analyzer<'a> {
         self.class_masks
             .iter()
             .zip(&self.prefix)
-            .fold(0, |canon, (mask, prefix)| {
-                canon | prefix[(set & mask).count_ones() as usize]
+            .fold(NodeSet::EMPTY, |canon, (mask, prefix)| {
+                canon | prefix[(set & *mask).len()]
             })
     }
 
@@ -559,18 +538,18 @@ impl<'a> Analyzer<'a> {
         let mut unstable = false;
         for block_index in 0..self.blocks.len() {
             let block = self.blocks[block_index] & self.runnable;
-            if block == 0 {
+            if block.is_empty() {
                 continue;
             }
-            running_nodes += block.count_ones();
+            running_nodes += block.len() as u32;
             if self.link_sets[index].complete {
                 quorate_nodes += self.stable(case, block, &mut rings);
                 continue;
             }
             let mut rest = block;
-            while rest != 0 {
-                let component = self.component(index, block, rest.trailing_zeros() as usize);
-                rest &= !component;
+            while let Some(start) = rest.min() {
+                let component = self.component(index, block, start);
+                rest -= component;
                 let adjacent = &self.link_sets[index].adjacent;
                 let clique =
                     positions(component).all(|pos| (adjacent[pos] | bit(pos)) & component == component);
@@ -585,7 +564,7 @@ impl<'a> Analyzer<'a> {
         let split = rings
             .iter()
             .enumerate()
-            .any(|(at, a)| rings[at + 1..].iter().any(|b| a & b == 0));
+            .any(|(at, a)| rings[at + 1..].iter().any(|b| a.is_disjoint(*b)));
         self.rings = rings;
         let class = if running_nodes == 0 {
             OutcomeClass::AllDown
@@ -611,13 +590,13 @@ impl<'a> Analyzer<'a> {
         let adjacent = &self.link_sets[index].adjacent;
         let mut component = bit(start);
         let mut frontier = component;
-        while frontier != 0 {
-            let mut next = 0;
+        while !frontier.is_empty() {
+            let mut next = NodeSet::EMPTY;
             for pos in positions(frontier) {
                 next |= adjacent[pos];
             }
             next &= within;
-            frontier = next & !component;
+            frontier = next - component;
             component |= next;
         }
         component
@@ -652,7 +631,7 @@ impl<'a> Analyzer<'a> {
         self.engine_runs += 1;
         let (mut state, step) = match case {
             Case::Running => {
-                let others = self.runnable & !members;
+                let others = self.runnable - members;
                 (
                     self.initial.clone(),
                     Step::Down(refs(&ids_in(&self.node_ids, others))),
@@ -667,7 +646,7 @@ impl<'a> Analyzer<'a> {
             ),
         };
         state.apply(self.settings, &step);
-        (state.quorate_set() & members).count_ones()
+        (state.quorate_set() & members).len() as u32
     }
 
     /// A partial mesh `nodes`: running, its nodes keep their fully joined state (and ring);
@@ -682,7 +661,7 @@ impl<'a> Analyzer<'a> {
                         rings.push(ring);
                     }
                 }
-                quorate.count_ones()
+                quorate.len() as u32
             }
             Case::ColdStart => {
                 let canon = self.canonical(nodes);
@@ -711,12 +690,12 @@ impl<'a> Analyzer<'a> {
                 let quorate = self
                     .class_masks
                     .iter()
-                    .filter(|mask| canon_quorate & **mask != 0)
-                    .fold(0, |set, mask| set | (nodes & mask));
+                    .filter(|mask| !(canon_quorate & **mask).is_empty())
+                    .fold(NodeSet::EMPTY, |set, mask| set | (nodes & *mask));
                 for pos in positions(quorate) {
                     rings.push(bit(pos));
                 }
-                quorate.count_ones()
+                quorate.len() as u32
             }
         }
     }
@@ -740,7 +719,7 @@ impl<'a> Analyzer<'a> {
                 LinkFailure {
                     link,
                     changes_membership,
-                    quorum_kept: state.quorate_set() != 0,
+                    quorum_kept: !state.quorate_set().is_empty(),
                     split_brain: outcome.split_brain,
                 }
             })

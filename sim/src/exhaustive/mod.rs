@@ -370,7 +370,7 @@ pub(crate) struct Scenario {
 
 fn ids_in(node_ids: &[NodeId], set: NodeSet) -> Vec<NodeId> {
     let mut ids: Vec<NodeId> = (0..node_ids.len())
-        .filter(|pos| set >> pos & 1 == 1)
+        .filter(|pos| set.contains(*pos))
         .map(|pos| node_ids[pos])
         .collect();
     ids.sort_unstable();
@@ -463,7 +463,7 @@ pub(crate) fn describe(node_ids: &[NodeId], scenario: &Scenario) -> String {
         let blocks: Vec<String> = scenario.blocks.iter().map(|block| list(*block)).collect();
         parts.push(format!("partition {}", blocks.join(" | ")));
     }
-    if scenario.down != 0 {
+    if !scenario.down.is_empty() {
         parts.push(format!("down {}", list(scenario.down)));
     }
     if scenario.links_down != 0 {

@@ -158,11 +158,11 @@ fn set_partitions(count: usize) -> Vec<Vec<usize>> {
 fn class_of(state: &ClusterState) -> OutcomeClass {
     let up = state.up_nodes();
     let quorate = state.quorate_set();
-    if up == 0 {
+    if up.is_empty() {
         OutcomeClass::AllDown
     } else if state.split_brain() {
         OutcomeClass::SplitBrain
-    } else if quorate == 0 {
+    } else if quorate.is_empty() {
         OutcomeClass::NoneQuorate
     } else if quorate == up {
         OutcomeClass::AllQuorate
@@ -188,19 +188,19 @@ fn brute_force(settings: &QuorumSettings) -> Vec<ClassCount> {
     for labels in set_partitions(count + 1) {
         // Element `count` marks the down block.
         let down_label = labels[count];
-        let mut down: NodeSet = 0;
+        let mut down = NodeSet::EMPTY;
         let mut blocks: Vec<NodeSet> = Vec::new();
         let mut block_labels: Vec<usize> = Vec::new();
         for (pos, label) in labels[..count].iter().enumerate() {
             if *label == down_label {
-                down |= 1 << pos;
+                down.insert(pos);
                 continue;
             }
             match block_labels.iter().position(|existing| existing == label) {
-                Some(index) => blocks[index] |= 1 << pos,
+                Some(index) => blocks[index] |= NodeSet::single(pos),
                 None => {
                     block_labels.push(*label);
-                    blocks.push(1 << pos);
+                    blocks.push(NodeSet::single(pos));
                 }
             }
         }
@@ -425,17 +425,17 @@ fn check_scenarios_against_engine(name: &str, settings: &QuorumSettings) {
     let mut checked = 0;
     for labels in set_partitions(count + 1) {
         let down_label = labels[count];
-        let mut down: NodeSet = 0;
+        let mut down = NodeSet::EMPTY;
         let mut blocks: Vec<NodeSet> = Vec::new();
         let mut block_labels: Vec<usize> = Vec::new();
         for (pos, label) in labels[..count].iter().enumerate() {
             if *label == down_label {
-                down |= 1 << pos;
+                down.insert(pos);
             } else if let Some(index) = block_labels.iter().position(|existing| existing == label) {
-                blocks[index] |= 1 << pos;
+                blocks[index] |= NodeSet::single(pos);
             } else {
                 block_labels.push(*label);
-                blocks.push(1 << pos);
+                blocks.push(NodeSet::single(pos));
             }
         }
         for links_down in 0..=255u8 {
@@ -448,7 +448,7 @@ fn check_scenarios_against_engine(name: &str, settings: &QuorumSettings) {
                 continue;
             };
             let mut cases = vec![(Case::ColdStart, cold)];
-            if down == 0 && blocks.len() == 1 && links_down.count_ones() <= 1 {
+            if down.is_empty() && blocks.len() == 1 && links_down.count_ones() <= 1 {
                 cases.push((Case::Running, running));
             }
             for (case, class) in cases {
