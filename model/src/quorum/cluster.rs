@@ -33,6 +33,9 @@ use crate::scenario::{LinkScope, NodeRef, Step};
 // Model-checker queries and the symmetry image (reads private fields, so a child module).
 #[path = "checking.rs"]
 mod checking;
+// The leave-first timing of a ring change (issue 9), explored by `apply_with_orders`.
+#[path = "leave_first.rs"]
+mod leave_first;
 
 /// A cluster has more distinct node ids than `MAX_NODES`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -150,6 +153,10 @@ struct OrderBranch {
     /// `order_cannot_matter`: every order then gives the same whole state, so this changes
     /// no result, only the cost). Off only in the test that checks the shortcut.
     cheap: bool,
+    /// Also follow the timing where members that lost peers form a ring of their own before
+    /// the merge (see `leave_first`). `apply_with_orders` only: the model checker's
+    /// successors keep the direct ring change.
+    leave_first: bool,
     /// The delivery order (node ids) of each ring change that took a non-default outcome:
     /// the first candidate order that gives it.
     chosen: Vec<Vec<NodeId>>,
@@ -231,7 +238,9 @@ pub struct StepOutcome {
     pub notes: Vec<String>,
     /// Filled only by [`ClusterState::apply_with_orders`]: the running nodes (ascending node
     /// ids) whose quorate flag after the step differs between totem delivery orders of the
-    /// ring change's nodeinfo messages. Real corosync may show either value, by timing.
+    /// ring change's nodeinfo messages, or between a direct ring change and the leave-first
+    /// timing (members that lost peers form a ring of their own before the merge). Real
+    /// corosync may show either value, by timing.
     pub order_dependent: Vec<NodeId>,
     /// Filled only by [`ClusterState::apply_with_orders`]: some delivery order makes two
     /// disjoint memberships quorate at once (`split_brain` is the default order's answer).
@@ -551,7 +560,12 @@ impl ClusterState {
             {
                 match branch.as_deref_mut() {
                     None => self.ring_change(members),
-                    Some(branch) => self.ring_change_branch(members, branch),
+                    Some(branch) => {
+                        if branch.leave_first {
+                            self.leave_first_rings(members, branch);
+                        }
+                        self.ring_change_branch(members, branch);
+                    }
                 }
             }
         }
@@ -800,7 +814,9 @@ impl ClusterState {
     /// change of the step is also evaluated under alternative delivery orders of its
     /// nodeinfo messages (see `candidate_orders`; all members of a ring see the same order,
     /// rings are independent), and every combination of distinct outcomes is followed to
-    /// the end of the step. `self` ends in the default (ascending order) state, and the
+    /// the end of the step. A ring change that both drops and adds members is also followed
+    /// through the leave-first timing (see `leave_first`; seen on real corosync, issue 9).
+    /// `self` ends in the default (ascending order) state, and the
     /// outcome equals `apply`'s except for `order_dependent`, `split_brain_possible` and
     /// `possible_quorate`. The exploration starts from this one state: it does not carry
     /// earlier steps' alternatives. Costlier than `apply`; not for hot loops.
@@ -808,6 +824,7 @@ impl ClusterState {
         let start = self.clone();
         let mut branch = OrderBranch {
             cheap: true,
+            leave_first: true,
             ..OrderBranch::default()
         };
         let mut outcome = StepOutcome::default();
@@ -842,6 +859,7 @@ impl ClusterState {
             branch = OrderBranch {
                 prefix,
                 cheap: true,
+                leave_first: true,
                 ..OrderBranch::default()
             };
             let mut world = start.clone();

@@ -852,13 +852,15 @@ fn tv22_one_step_move_with_wait_for_all_is_order_dependent() {
     // message (inquorate, armed) cannot lift it. Node 1 sees node 2's QUORATE flag either way.
     let settings = wait_for_all(3);
     let (state, outcomes) = run_with_orders(&settings, "move 1:1 2:2,3; move 1:1,2 2:3");
+    // Node 1 as well, by the leave-first timing (node 2 forms {2} first and loses its
+    // QUORATE flag; seen on the lab, docs/known-limitations.md). See: issue 9
     assert_eq!(summary(&state), "1:1 2:1 3:0", "the default answer is unchanged");
     assert!(outcomes[0].order_dependent.is_empty());
-    assert_eq!(outcomes[1].order_dependent, [2]);
+    assert_eq!(outcomes[1].order_dependent, [1, 2]);
     assert!(!outcomes[1].split_brain_possible);
     let views = state.views_with_orders(&settings, &outcomes[1]);
     let dependent: Vec<(NodeId, bool)> = views.iter().map(|v| (v.nodeid, v.order_dependent)).collect();
-    assert_eq!(dependent, [(1, false), (2, true), (3, false)]);
+    assert_eq!(dependent, [(1, true), (2, true), (3, false)]);
     let pos = state.position(2).unwrap();
     assert_eq!(outcomes[1].possible_quorate[pos], (true, true));
 }
@@ -869,8 +871,10 @@ fn checker_counterexample_move_1_3_then_move_0_1_is_order_dependent() {
     // the same membership {1,2}; vqsim shows both quorate.
     let settings = wait_for_all(3);
     let (state, outcomes) = run_with_orders(&settings, "move 1:1,3; move 0:1");
+    // Node 2 as well, by the leave-first timing: node 1 forms {1} first, loses its QUORATE
+    // flag and cannot lift node 2's wait_for_all. See: issue 9
     assert_eq!(summary(&state), "1:0 2:1 3:0");
-    assert_eq!(outcomes[1].order_dependent, [1]);
+    assert_eq!(outcomes[1].order_dependent, [1, 2]);
     assert!(!outcomes[1].split_brain_possible);
 }
 
@@ -885,8 +889,10 @@ fn wfa_re_arm_with_a_tie_breaker_list_is_order_dependent() {
         ..QuorumSettings::plain(4)
     };
     let (state, outcomes) = run_with_orders(&settings, "move 1:3,2; move 2:4,3");
+    // Node 4 as well, by the leave-first timing: node 3 forms {3} first, loses its QUORATE
+    // flag and cannot lift node 4's wait_for_all. See: issue 9
     assert_eq!(summary(&state), "1:0 2:0 3:0 4:1");
-    assert_eq!(outcomes[1].order_dependent, [3]);
+    assert_eq!(outcomes[1].order_dependent, [3, 4]);
     assert!(!outcomes[1].split_brain_possible);
 }
 
