@@ -18,7 +18,7 @@
 //! See: issue 9
 
 use super::OrderBranch;
-use crate::quorum::node::{bit, positions, NodeSet};
+use crate::quorum::node_set::NodeSet;
 use crate::quorum::ClusterState;
 
 impl ClusterState {
@@ -37,12 +37,12 @@ impl ClusterState {
     /// from one old ring, lost part of it, and are not the whole new membership.
     fn leave_first_groups(&self, members: NodeSet) -> Vec<NodeSet> {
         let mut groups: Vec<NodeSet> = Vec::new();
-        let mut covered: NodeSet = 0;
-        for pos in positions(members) {
+        let mut covered = NodeSet::EMPTY;
+        for pos in members {
             let old_ring = self.nodes[pos].votequorum.members;
             let group = old_ring & members;
             let lost_peers = old_ring != group;
-            if group & bit(pos) != 0 && group != members && lost_peers && group & covered == 0 {
+            if group.contains(pos) && group != members && lost_peers && (group & covered).is_empty() {
                 covered |= group;
                 groups.push(group);
             }
