@@ -20,33 +20,164 @@ pub const EXIT_FINDINGS: u8 = 1;
 /// Exit code: the tool could not do its job.
 pub const EXIT_ERROR: u8 = 2;
 
+/// Exit status of every command, in `quorate --help`.
+const MAIN_HELP: &str = "\
+Examples:
+  quorate lint /etc/pve/corosync.conf
+  quorate whatif /etc/pve/corosync.conf -s 'stop 3' --all
+  quorate check /etc/pve/corosync.conf
+
+Exit status: 0 clean (notes alone are clean); 1 findings: a lint error or warning, a
+split-brain in whatif, a violated safety property in check, reality differing in lab replay;
+2 the tool could not do its job (unreadable file, refused script, bad arguments). A closed
+pipe exits 0 quietly. `quorate COMMAND --help` says exactly when for each command.";
+
 /// quorate: know what a corosync change will do before you touch anything.
 #[derive(Debug, Parser)]
-#[command(name = "quorate", version, about, long_about = None, propagate_version = true)]
+#[command(name = "quorate", version, about, long_about = None, propagate_version = true, after_help = MAIN_HELP)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Examples and exit codes of `quorate lint`, shown by `--help` and in quorate-lint(1).
+const LINT_HELP: &str = "\
+Examples:
+  quorate lint /etc/pve/corosync.conf
+  quorate lint --format concise --local-node pve1 --authkey /etc/corosync/authkey corosync.conf
+  quorate lint --prove --format json corosync.conf > findings.json
+
+Exit status: 0 when no finding is an error or a warning (notes alone exit 0); 1 when some
+finding is an error or a warning; 2 when a file cannot be read or the arguments are wrong.";
+
+/// Examples and exit codes of `quorate explain`.
+const EXPLAIN_HELP: &str = "\
+Examples:
+  quorate explain               # every code, one line each
+  quorate explain Q001
+  quorate explain two-node-without-wait-for-all --format json
+
+Exit status: 0 when the rule exists (or the list is printed); 2 for an unknown code or name.";
+
+/// Examples and exit codes of `quorate show`.
+const SHOW_HELP: &str = "\
+Examples:
+  quorate show /etc/corosync/corosync.conf
+  quorate show corosync.conf --format json | jq .quorum_facts
+  ssh pve1 cat /etc/pve/corosync.conf | quorate show -
+
+Exit status: 0 when the file was read (show judges nothing: run lint for that); 2 when it
+cannot be read.";
+
+/// Examples and exit codes of `quorate lab`.
+const LAB_HELP: &str = "\
+Examples:
+  quorate lab up --nodes 3 --links 2 && quorate lab status
+  quorate lab partition \"1,2|3\"; quorate lab heal
+  quorate lab replay -s 'split 1:3; heal'; quorate lab down
+
+Exit status: 0 done; 1 when `lab replay` finds reality differing from the prediction; 2 when
+the lab cannot be set up or reached (not root, missing corosync); `lab exec` exits with the
+command's status.";
+
+/// Examples and exit codes of `quorate check`.
+const CHECK_HELP: &str = "\
+Examples:
+  quorate check corosync.conf
+  quorate check corosync.conf --max-faults 3 --operator=expected,reload
+  quorate whatif corosync.conf -s \"$(quorate check corosync.conf --format script)\"
+
+Exit status: 0 when every safety property holds within the budget (a violated availability
+property such as quorum-regained alone exits 0); 1 when no-split-brain or
+isolated-node-never-quorate is violated; 2 when the file cannot be read or has no nodes.";
+
+/// The script language, examples and exit codes of `quorate whatif` (long help).
+const WHATIF_HELP: &str = "\
+Script language (steps separated by `;` or newlines, `#` starts a comment; NODES is a
+comma- or space-separated list of node ids or names; a number is always a node id):
+  up [P:]NODES ...          start nodes (in partition P, default 0)
+  down NODES                crash nodes (no clean leave)
+  stop NODES                clean shutdown (LEAVING with allow_downscale)
+  restart NODES             crash and start again
+  split|move [P:]NODES ...  move nodes to partition P (default 0); nodes in different
+                            partitions cannot talk
+  join P1 P2 ...            merge partitions P2... into P1
+  isolate N                 put N alone in a new partition
+  link down|up L [NODES | between A B]
+                            link L (knet ringL_addr) everywhere, at the nodes, or between two
+  heal                      one partition, every link up
+  expected V on N           corosync-quorumtool -e V (pvecm expected V) on node N
+  qdevice on|off NODES      the node's quorum device casts its vote / stops
+  reload [FILE]             corosync-cfgtool -R, after installing FILE
+  wait MS                   model time passes (last_man_standing window)
+A step that names a node, link or partition the cluster does not have, or contradicts
+itself (one node in two partitions), is refused with its line and column.
+
+Examples:
+  quorate whatif corosync.conf -s 'stop 3' --all    # can node 3 go down for maintenance?
+  quorate whatif corosync.conf -s 'split 1:3; isolate 2; heal'
+  quorate whatif corosync.conf --all --format json
+
+Exit status: 0 when no step (with -s) or no scenario (with --all) is SPLIT-BRAIN; a split-brain
+that only another message delivery order gives (POSSIBLE SPLIT-BRAIN) still exits 0. 1 when
+some step or scenario is SPLIT-BRAIN. 2 when the script is refused, a file cannot be read,
+or the configuration has no nodes.";
+
+/// Short help of `quorate whatif` (`-h`).
+const WHATIF_SHORT_HELP: &str = "\
+Examples:
+  quorate whatif corosync.conf -s 'stop 3' --all    # can node 3 go down for maintenance?
+  quorate whatif corosync.conf -s 'split 1:3; isolate 2; heal'
+  quorate whatif corosync.conf --all --format json
+
+Exit status: 0 no split-brain; 1 some step or scenario is SPLIT-BRAIN; 2 refused script or
+unreadable file. `--help` summarises the script language.";
+
+/// Examples of `quorate completions`.
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  quorate completions bash > /etc/bash_completion.d/quorate
+  quorate completions zsh > ~/.zfunc/_quorate
+  quorate completions fish > ~/.config/fish/completions/quorate.fish
+
+Exit status: 0; 2 for an unknown shell.";
+
+/// Examples of `quorate man`.
+const MAN_HELP: &str = "\
+Examples:
+  quorate man | man -l -
+  quorate man lint | man -l -
+  quorate man --dir /usr/local/share/man/man1
+
+Exit status: 0; 2 for an unknown subcommand or a directory that cannot be written.";
+
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// What corosync would refuse, and what it accepts but will hurt.
+    #[command(after_help = LINT_HELP)]
     Lint(cmd::lint::LintArgs),
     /// The documentation of a rule, by code or name.
+    #[command(after_help = EXPLAIN_HELP)]
     Explain(cmd::explain::ExplainArgs),
-    /// The typed configuration with the values corosync computes.
+    /// The typed configuration with the values corosync computes, and the quorum facts.
+    #[command(after_help = SHOW_HELP)]
     Show(cmd::show::ShowArgs),
     /// A real corosync cluster in network namespaces on this machine (root).
+    #[command(after_help = LAB_HELP)]
     Lab(cmd::lab::LabArgs),
     /// Model-check quorum safety over time; counterexamples as whatif scripts.
+    #[command(after_help = CHECK_HELP)]
     Check(cmd::check::CheckArgs),
     /// Per-node quorum after each step of a scenario (`-s 'split 1:1'`), or `--all`.
+    #[command(after_help = WHATIF_SHORT_HELP, after_long_help = WHATIF_HELP)]
     Whatif(cmd::whatif::WhatifArgs),
     /// Shell completions for bash, zsh, fish, elvish or powershell.
+    #[command(after_help = COMPLETIONS_HELP)]
     Completions(cmd::completions::CompletionsArgs),
-    /// The man page (roff), generated from the command definitions.
+    /// Man pages (roff) generated from the command definitions: quorate(1), quorate-lint(1)...
+    #[command(after_help = MAN_HELP)]
     Man(cmd::completions::ManArgs),
 }
 
@@ -78,7 +209,7 @@ where
         Command::Check(args) => cmd::check::run(args, out, err),
         Command::Whatif(args) => cmd::whatif::run(args, out, err),
         Command::Completions(args) => cmd::completions::run_completions(args, out),
-        Command::Man(args) => cmd::completions::run_man(args, out),
+        Command::Man(args) => cmd::completions::run_man(args, out, err),
     };
     match result {
         Ok(code) => code,

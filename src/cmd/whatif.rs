@@ -26,7 +26,7 @@ pub enum WhatifFormat {
 
 /// Arguments of `quorate whatif`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("scenario").required(true).args(["script", "script_file", "all"])))]
+#[command(group(ArgGroup::new("scenario").required(true).multiple(true).args(["script", "script_file", "all"])))]
 pub struct WhatifArgs {
     /// The corosync.conf; `-` reads standard input.
     #[arg(value_name = "FILE")]
@@ -42,7 +42,8 @@ pub struct WhatifArgs {
     /// Read the scenario from a file (`reload FILE` inside it is relative to its directory).
     #[arg(long, value_name = "F")]
     pub script_file: Option<String>,
-    /// Exhaustive analysis: every partition and failure, instead of one scenario.
+    /// Exhaustive analysis: every partition and failure; with -s or --script-file, every
+    /// further failure from the state the script leaves (node 3 in maintenance: `-s 'stop 3'`).
     #[arg(long)]
     pub all: bool,
     /// Output format.
@@ -143,8 +144,8 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             source.name
         )?;
     }
-    if args.all {
-        return crate::cmd::whatif_all::run(args, &settings, config, out, err);
+    if args.all && args.script.is_none() && args.script_file.is_none() {
+        return crate::cmd::whatif_all::run(args, &settings, None, out, err);
     }
     let (script_name, script_text, base) = match (&args.script, &args.script_file) {
         (Some(script), _) => ("<script>".to_string(), script.clone(), None),
@@ -167,7 +168,15 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         }
     };
     let mut reload_warnings = Vec::new();
+    let all = args.all;
     let mut reload = |file: &str| -> Result<QuorumSettings, String> {
+        if all {
+            return Err(
+                "--all starts from the state the script leaves with FILE's configuration; \
+                        a script that installs another file is not supported there"
+                    .to_string(),
+            );
+        }
         let path = resolve_reload(base.as_deref(), file);
         let shown = path.display().to_string();
         let reloaded = LoadedConfig::load(&shown).map_err(|error| error.to_string())?;
@@ -186,6 +195,35 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             return Ok(EXIT_ERROR);
         }
     };
+    if args.all {
+        // The script was checked and run above; --all goes on from where it ends.
+        let parsed = model::scenario::parse(&script_text)?;
+        let last = report
+            .steps
+            .last()
+            .map(|step| step.nodes.as_slice())
+            .unwrap_or_default();
+        let start = crate::cmd::whatif_all::StartInfo {
+            script: parsed
+                .steps
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            running: last
+                .iter()
+                .filter(|node| node.up)
+                .map(|node| node.nodeid)
+                .collect(),
+            down: last
+                .iter()
+                .filter(|node| !node.up)
+                .map(|node| node.nodeid)
+                .collect(),
+            parsed,
+        };
+        return crate::cmd::whatif_all::run(args, &settings, Some(&start), out, err);
+    }
     match args.format {
         WhatifFormat::Json => {
             let value = serde_json::json!({

@@ -64,21 +64,36 @@ use std::time::{Duration, Instant};
 /// How many representatives of the smallest total loss the human output lists.
 const SHOWN_LOSSES: usize = 3;
 
-/// Runs `quorate whatif FILE --all` on the settings `cmd::whatif` read from FILE.
+/// The state a script leaves, for `whatif FILE -s SCRIPT --all` (the maintenance question:
+/// what can still fail while node 3 is down). See: issue 10 item 14.
+#[derive(Clone, Debug, Serialize)]
+pub struct StartInfo {
+    /// The script, steps separated by `; `.
+    pub script: String,
+    /// Node ids running at its end.
+    pub running: Vec<model::quorum::NodeId>,
+    /// Node ids not running at its end.
+    pub down: Vec<model::quorum::NodeId>,
+    /// The parsed script.
+    #[serde(skip)]
+    pub parsed: model::scenario::Script,
+}
+
+/// Runs `quorate whatif FILE --all` on the settings `cmd::whatif` read from FILE; with
+/// `start`, from the state its script leaves.
 pub fn run(
     args: &WhatifArgs,
     settings: &model::quorum::QuorumSettings,
-    config: &model::config::Config,
+    start: Option<&StartInfo>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let _ = config;
     let file = if args.file == "-" {
         "<stdin>"
     } else {
         args.file.as_str()
     };
-    let analysis = match analyze_with_progress(settings, err) {
+    let analysis = match analyze_with_progress(settings, start.map(|start| &start.parsed), err) {
         Ok(analysis) => analysis,
         Err(error) => {
             writeln!(err, "error: {file}: {error}")?;
@@ -87,8 +102,8 @@ pub fn run(
     };
     let over_time = OverTime::of(settings, &args.file);
     match args.format {
-        WhatifFormat::Json => write_json(out, file, &analysis, &over_time)?,
-        WhatifFormat::Human => out.write_all(human(file, &analysis, &over_time).as_bytes())?,
+        WhatifFormat::Json => write_json(out, file, &analysis, &over_time, start)?,
+        WhatifFormat::Human => out.write_all(human(file, &analysis, &over_time, start).as_bytes())?,
     }
     Ok(exit_code(&analysis))
 }
@@ -137,15 +152,17 @@ pub fn exit_code(analysis: &Analysis) -> u8 {
     }
 }
 
-/// Runs the analysis; after the first second, shows how far it got on `err`.
+/// Runs the analysis (from the state `start` leaves, if given); after the first second,
+/// shows how far it got on `err`.
 pub fn analyze_with_progress(
     settings: &model::quorum::QuorumSettings,
+    start: Option<&model::scenario::Script>,
     err: &mut dyn Write,
-) -> Result<Analysis, sim::exhaustive::ExhaustiveError> {
-    let start = Instant::now();
+) -> Result<Analysis, sim::exhaustive::StartError> {
+    let began = Instant::now();
     let mut shown = false;
-    let result = analyze(settings, &ExhaustiveOptions::default(), &mut |evaluated| {
-        if start.elapsed() >= Duration::from_secs(1) {
+    let mut progress = |evaluated: u64| {
+        if began.elapsed() >= Duration::from_secs(1) {
             shown = true;
             let _ = write!(
                 err,
@@ -154,7 +171,12 @@ pub fn analyze_with_progress(
             );
             let _ = err.flush();
         }
-    });
+    };
+    let options = ExhaustiveOptions::default();
+    let result = match start {
+        None => analyze(settings, &options, &mut progress).map_err(sim::exhaustive::StartError::from),
+        Some(script) => sim::exhaustive::analyze_after(settings, script, &options, &mut progress),
+    };
     if shown {
         let _ = writeln!(err);
     }
@@ -199,6 +221,8 @@ struct JsonReport<'a> {
     failure_sizes: &'a [FailureSize],
     classes: Vec<JsonClass<'a>>,
     notes: &'a [String],
+    /// The state the analysis starts from (`-s SCRIPT --all`); null: the fully joined cluster.
+    start: Option<&'a StartInfo>,
 }
 
 #[derive(Serialize)]
@@ -237,6 +261,7 @@ pub fn write_json(
     file: &str,
     analysis: &Analysis,
     over_time: &OverTime,
+    start: Option<&StartInfo>,
 ) -> anyhow::Result<()> {
     let report = JsonReport {
         file,
@@ -278,6 +303,7 @@ pub fn write_json(
             )
             .collect(),
         notes: &analysis.notes,
+        start,
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)?;
@@ -310,22 +336,32 @@ fn how_many(lost: u128, total: u128) -> String {
 }
 
 /// `any 2 nodes can fail; with 3 nodes down, some (4 of 10) leave nobody quorate`.
-fn failure_sentence(analysis: &Analysis) -> String {
+fn failure_sentence(analysis: &Analysis, further: bool) -> String {
     let Some(tolerated) = analysis.always_tolerated_node_failures else {
-        return "the intact cluster is not quorate".to_string();
+        return if further {
+            "nobody is quorate at the start".to_string()
+        } else {
+            "the intact cluster is not quorate".to_string()
+        };
     };
     let next = tolerated + 1;
+    let nodes = |count: u32| {
+        if further {
+            format!("{count} more {}", if count == 1 { "node" } else { "nodes" })
+        } else {
+            plural(count, "node")
+        }
+    };
     let first = if tolerated == 0 {
-        "no node failure is always survived".to_string()
+        format!(
+            "no{} node failure is always survived",
+            if further { " further" } else { "" }
+        )
     } else {
-        format!("any {} can fail", plural(tolerated, "node"))
+        format!("any {} can fail", nodes(tolerated))
     };
     match losses(&analysis.failure_sizes, next, |size| size.lose_quorum) {
-        Some((lost, total)) => format!(
-            "{first}; with {} down, {}",
-            plural(next, "node"),
-            how_many(lost, total)
-        ),
+        Some((lost, total)) => format!("{first}; with {} down, {}", nodes(next), how_many(lost, total)),
         None => first,
     }
 }
@@ -348,7 +384,7 @@ fn cold_start_sentence(analysis: &Analysis) -> String {
 }
 
 /// The human report: summary first, then the outcome classes.
-pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime) -> String {
+pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime, start: Option<&StartInfo>) -> String {
     let mut text = String::new();
     let nodes = analysis.node_ids.len() as u32;
     let links = analysis.links.len() as u32;
@@ -371,6 +407,19 @@ pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime) -> String {
         },
         grouped(analysis.scenarios.evaluated.into()),
     ));
+    if let Some(start) = start {
+        text.push_str(&format!(
+            "  starting from the state after `{}`: {} running ({}), {} down; every further failure from there\n",
+            start.script,
+            plural(start.running.len() as u32, "node"),
+            id_list(&start.running),
+            if start.down.is_empty() {
+                "none".to_string()
+            } else {
+                id_list(&start.down)
+            }
+        ));
+    }
     if let Some(error) = &analysis.startup_error {
         text.push_str(&format!(
             "  corosync refuses to start with this configuration ({error}): no node ever runs\n"
@@ -380,7 +429,10 @@ pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime) -> String {
         text.push_str(&format!("  note: {note}\n"));
     }
     text.push_str("\nSummary\n");
-    text.push_str(&format!("  Node failures:  {}\n", failure_sentence(analysis)));
+    text.push_str(&format!(
+        "  Node failures:  {}\n",
+        failure_sentence(analysis, start.is_some())
+    ));
     if analysis.always_tolerated_node_failures.is_none() {
         text.push_str("  Total loss:     already without any failure\n");
     } else if let Some(first) = analysis.smallest_total_loss.first() {
@@ -396,13 +448,26 @@ pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime) -> String {
         } else {
             String::new()
         };
+        let count = first.down.len() as u32;
         text.push_str(&format!(
             "  Total loss:     smallest with {} down: {}{more}\n",
-            plural(first.down.len() as u32, "node"),
+            if start.is_some() {
+                format!("{count} more {}", if count == 1 { "node" } else { "nodes" })
+            } else {
+                plural(count, "node")
+            },
             examples.join("; "),
         ));
     }
-    text.push_str(&format!("  Cold start:     {}\n", cold_start_sentence(analysis)));
+    text.push_str(&format!(
+        "  Cold start:     {}{}\n",
+        if start.is_some() {
+            "the running nodes reboot: "
+        } else {
+            ""
+        },
+        cold_start_sentence(analysis)
+    ));
     let split = &analysis.split_brain;
     let instants = if over_time.options.is_empty() {
         String::new()

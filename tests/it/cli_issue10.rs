@@ -226,3 +226,129 @@ fn issue10_whatif_all_says_it_analyses_instants_and_names_the_check_command() {
     assert_eq!(json["summary"]["time_dependent"], serde_json::json!([]));
     assert_eq!(json["summary"]["check_command"], serde_json::Value::Null);
 }
+
+#[test]
+fn issue10_whatif_all_after_a_script_answers_the_maintenance_question() {
+    let dir = temp_dir("maintenance");
+    let five = write(&dir, "c5.conf", &conf(5, ""));
+    let (code, out, err) = quorate(&["whatif", &five, "-s", "stop 3", "--all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("  starting from the state after `stop 3`: 4 nodes running (1,2,4,5), 3 down; every further failure from there\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  Node failures:  any 1 more node can fail; with 2 more nodes down, every one leaves nobody quorate\n"),
+        "{out}"
+    );
+    let (_, out, _) = quorate(&["whatif", &five, "-s", "stop 3", "--all", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Four running nodes: Bell(4 + 1) = 52 scenarios of further failures.
+    assert_eq!(json["scenarios"]["total"], 52);
+    assert_eq!(json["start"]["running"], serde_json::json!([1, 2, 4, 5]));
+    assert_eq!(json["start"]["down"], serde_json::json!([3]));
+    assert_eq!(json["summary"]["always_tolerated_node_failures"], 1);
+    let (_, out, _) = quorate(&["whatif", &five, "--all", "--format", "json"]);
+    let plain: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plain["start"], serde_json::Value::Null);
+    assert_eq!(plain["scenarios"]["total"], 203);
+
+    // A witness replays the script first, with partition labels the script does not use.
+    let two = write(&dir, "two.conf", &conf(2, "  two_node: 1\n"));
+    let (code, out, err) = quorate(&["whatif", &two, "-s", "move 1:1,2", "--all", "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let witness = &json["summary"]["split_brain"]["witness"];
+    assert_eq!(witness["script"], "move 1:1,2\nmove 2:2");
+    assert_eq!(witness["replay_verified"], true);
+    let (code, _, _) = quorate(&["whatif", &two, "-s", "move 1:1,2; move 2:2"]);
+    assert_eq!(code, 1);
+
+    // Refused: a start that is not one membership, and a reload of another file.
+    let (code, out, err) = quorate(&["whatif", &five, "-s", "split 1:3", "--all"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("the running nodes are in 2 memberships ({1,2,4,5} {3})"),
+        "{err}"
+    );
+    let (code, _, err) = quorate(&["whatif", &five, "-s", "reload other.conf", "--all"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("<script>:1:8: cannot reload `other.conf`"), "{err}");
+}
+
+#[test]
+fn issue10_start_state_symmetry_matches_the_plain_enumeration() {
+    // Node 3 loses link 1 in the script: it is no longer interchangeable with 1 and 2.
+    let mut settings = model::quorum::QuorumSettings::plain(4);
+    for node in &mut settings.nodes {
+        node.links = vec![0, 1];
+    }
+    settings.last_man_standing = true;
+    for script in ["link down 1 3", "stop 4", "down 2; wait 10000", "link down 1"] {
+        let parsed = model::scenario::parse(script).unwrap();
+        let run = |symmetry: bool| {
+            let options = sim::exhaustive::ExhaustiveOptions {
+                symmetry,
+                ..sim::exhaustive::ExhaustiveOptions::default()
+            };
+            sim::exhaustive::analyze_after(&settings, &parsed, &options, &mut |_| {}).unwrap()
+        };
+        let (reduced, plain) = (run(true), run(false));
+        assert_eq!(reduced.classes, plain.classes, "{script}");
+        assert_eq!(reduced.failure_sizes, plain.failure_sizes, "{script}");
+        assert_eq!(reduced.scenarios.total, plain.scenarios.total, "{script}");
+        assert_eq!(reduced.split_brain.running, plain.split_brain.running, "{script}");
+        assert_eq!(
+            reduced.single_link_failures, plain.single_link_failures,
+            "{script}"
+        );
+    }
+}
+
+#[test]
+fn issue10_show_prints_the_quorum_facts() {
+    let dir = temp_dir("show");
+    let two = write(&dir, "two.conf", &conf(2, "  two_node: 1\n"));
+    let (code, out, err) = quorate(&["show", &two]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("quorum facts (every node started and joined)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  expected votes 2 (nodes 2), quorum 1: a partition needs 1 vote(s)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  two_node on, wait_for_all on (implied by two_node: not written in the file)\n"),
+        "{out}"
+    );
+    assert!(out.contains("  quorum device none\n"), "{out}");
+    let (_, out, _) = quorate(&["show", &two, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["quorum_facts"],
+        serde_json::json!({"startup_error": null, "node_votes": 2, "expected_votes": 2, "quorum": 1,
+            "two_node": true, "wait_for_all": true, "wait_for_all_implied": true, "device_votes": null})
+    );
+    assert!(json.get("nodelist").is_some(), "the existing fields stay: {json}");
+
+    let qdevice = conf(
+        3,
+        "  device {\n    model: net\n    votes: 2\n    net {\n      host: 10.0.0.9\n    }\n  }\n",
+    );
+    let qdevice = write(&dir, "qdevice.conf", &qdevice);
+    let (_, out, _) = quorate(&["show", &qdevice, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["quorum_facts"]["device_votes"], 2,
+        "{}",
+        json["quorum_facts"]
+    );
+    assert_eq!(
+        json["quorum_facts"]["expected_votes"], 5,
+        "{}",
+        json["quorum_facts"]
+    );
+    assert_eq!(json["quorum_facts"]["quorum"], 3, "{}", json["quorum_facts"]);
+}

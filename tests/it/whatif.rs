@@ -282,11 +282,14 @@ fn script_errors_name_line_column_and_token() {
     // Names of the configuration are fine.
     let (code, _, err) = quorate(&["whatif", &file, "-s", "down n2"]);
     assert_eq!(code, 0, "{err}");
-    // A scenario is required, and --all excludes a script.
+    // A scenario is required; -s excludes --script-file; with --all a script is the start
+    // state (issue 10 item 14, tests/it/cli_issue10.rs).
     let (code, _, _) = quorate(&["whatif", &file]);
     assert_eq!(code, 2);
-    let (code, _, _) = quorate(&["whatif", &file, "--all", "-s", "heal"]);
+    let (code, _, _) = quorate(&["whatif", &file, "-s", "heal", "--script-file", &file]);
     assert_eq!(code, 2);
+    let (code, _, err) = quorate(&["whatif", &file, "--all", "-s", "heal"]);
+    assert_eq!(code, 0, "{err}");
     let (code, _, err) = quorate(&["whatif", "/nonexistent/corosync.conf", "-s", "heal"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read /nonexistent/corosync.conf"), "{err}");

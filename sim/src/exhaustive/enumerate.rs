@@ -7,9 +7,9 @@
 //! their state; split-brain is two quorate nodes with disjoint rings).
 
 use super::{
-    describe, ids_in, link_steps, refs, replay_shows_split_brain, witness_script, Analysis, Case, ClassCount,
-    DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, OutcomeClass, Scenario,
-    ScenarioCounts, SplitBrain, Witness,
+    describe, ids_in, link_steps, refs, replay_shows_split_brain, witness_script_from, Analysis, Case,
+    ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, OutcomeClass,
+    Scenario, ScenarioCounts, SplitBrain, Witness,
 };
 use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
 use model::quorum::{ClusterState, LinkMask, NodeId, NodeSet, QuorumSettings, TieBreaker};
@@ -96,6 +96,43 @@ pub fn symmetry_classes(settings: &QuorumSettings, node_ids: &[NodeId]) -> Vec<V
     classes
 }
 
+/// Splits each class (keeping only positions in `runnable`) so that two positions share a
+/// class only if swapping their states leaves `state` unchanged: nodes the start state
+/// treats differently (a fault on one, a different history) are not interchangeable.
+/// Swapping is a symmetry of the whole state, so "swap fixes the state" is an equivalence.
+fn refine_for_start(classes: Vec<Vec<usize>>, runnable: NodeSet, state: &ClusterState) -> Vec<Vec<usize>> {
+    let count = state.nodeids().len();
+    let identity: Vec<usize> = (0..count).collect();
+    // `permuted` normalises a few fields; compare images with the identity's image.
+    let reference = state.permuted(&identity);
+    let swap_fixes = |a: usize, b: usize| {
+        let mut perm = identity.clone();
+        perm.swap(a, b);
+        reference.is_some() && state.permuted(&perm) == reference
+    };
+    let mut refined: Vec<Vec<usize>> = Vec::new();
+    for class in classes {
+        let mut parts: Vec<Vec<usize>> = Vec::new();
+        for pos in class.into_iter().filter(|pos| runnable.contains(*pos)) {
+            match parts.iter_mut().find(|part| swap_fixes(part[0], pos)) {
+                Some(part) => part.push(pos),
+                None => parts.push(vec![pos]),
+            }
+        }
+        refined.extend(parts);
+    }
+    refined.sort_by_key(|class| class[0]);
+    refined
+}
+
+/// A start state other than the fully joined cluster (`analyze_after`).
+pub(super) struct Start {
+    /// The state the script left.
+    pub state: ClusterState,
+    /// The script, one step per line (witness scripts replay it first).
+    pub script: String,
+}
+
 /// Bell(n), saturating at `u128::MAX`.
 pub(crate) fn bell(n: usize) -> u128 {
     let mut row = vec![1u128];
@@ -157,6 +194,13 @@ pub(super) struct Analyzer<'a> {
     initial_quorate: NodeSet,
     initial_rings: Vec<NodeSet>,
     binomial: Vec<Vec<u128>>,
+    /// The script that led to `initial`, when it is not the fully joined cluster.
+    start_script: Option<String>,
+    /// The first partition label witness scripts may give a block (above every label the
+    /// start state uses).
+    first_label: u8,
+    /// Links not already down in the start state (the ones that can still fail).
+    free_links: u8,
     running_cache: SetMap<u32>,
     cold_cache: SetMap<u32>,
     cold_unstable_cache: HashMap<(NodeSet, u8), NodeSet>,
@@ -181,15 +225,54 @@ impl<'a> Analyzer<'a> {
         settings: &'a QuorumSettings,
         options: &ExhaustiveOptions,
     ) -> Result<Analyzer<'a>, ExhaustiveError> {
-        let initial = ClusterState::new(settings)?;
-        let stopped = ClusterState::stopped(settings)?;
+        Analyzer::with_start(settings, options, None)
+    }
+
+    /// `new`, starting from `start` instead of the fully joined cluster: only the nodes
+    /// running there can fail, only links still up can fail, and a cold start reboots the
+    /// running nodes from there (keeping what they wrote to disk).
+    pub(super) fn with_start(
+        settings: &'a QuorumSettings,
+        options: &ExhaustiveOptions,
+        start: Option<Start>,
+    ) -> Result<Analyzer<'a>, ExhaustiveError> {
+        let (initial, stopped, start_script) = match start {
+            None => (
+                ClusterState::new(settings)?,
+                ClusterState::stopped(settings)?,
+                None,
+            ),
+            Some(Start { state, script }) => {
+                let running: Vec<NodeId> = state
+                    .nodeids()
+                    .iter()
+                    .enumerate()
+                    .filter(|(pos, _)| state.is_up(*pos))
+                    .map(|(_, nodeid)| *nodeid)
+                    .collect();
+                let mut stopped = state.clone();
+                stopped.apply(settings, &Step::Down(refs(&running)));
+                (state, stopped, Some(script))
+            }
+        };
         let node_ids = initial.nodeids().to_vec();
         let count = node_ids.len();
+        let runnable = initial.up_nodes();
         let classes = if options.symmetry {
             symmetry_classes(settings, &node_ids)
         } else {
             (0..count).map(|pos| vec![pos]).collect()
         };
+        let classes = if start_script.is_some() {
+            refine_for_start(classes, runnable, &initial)
+        } else {
+            classes
+        };
+        let base_faults = initial.link_faults().clone();
+        let first_label = positions(runnable)
+            .filter_map(|pos| initial.partitions().get(pos).copied())
+            .max()
+            .map_or(1, |label| label.saturating_add(1));
         let class_masks: Vec<NodeSet> = classes
             .iter()
             .map(|class| class.iter().copied().collect())
@@ -210,14 +293,18 @@ impl<'a> Analyzer<'a> {
             .map(|nodeid| settings.link_mask(*nodeid))
             .collect();
         let all_links = link_masks.iter().fold(0u8, |all, mask| all | mask.bits());
-        let runnable = initial.up_nodes();
-        let link_sets: Vec<LinkSet> = (0..=all_links)
-            .filter(|set| set & !all_links == 0 && (*set != all_links || all_links == 0))
+        let free_links = all_links & !base_faults.links_down.bits();
+        let link_sets: Vec<LinkSet> = (0..=free_links)
+            .filter(|set| set & !free_links == 0 && (*set != free_links || free_links == 0))
             .map(|links_down| {
                 let faults = LinkFaults {
-                    links_down: LinkMask::from_bits(links_down),
-                    node_links_down: vec![LinkMask::EMPTY; count],
-                    pair_links_down: Vec::new(),
+                    links_down: LinkMask::from_bits(links_down) | base_faults.links_down,
+                    node_links_down: if base_faults.node_links_down.len() == count {
+                        base_faults.node_links_down.clone()
+                    } else {
+                        vec![LinkMask::EMPTY; count]
+                    },
+                    pair_links_down: base_faults.pair_links_down.clone(),
                 };
                 let group = vec![0u8; count];
                 let adjacent = adjacency(&Connectivity {
@@ -253,6 +340,11 @@ impl<'a> Analyzer<'a> {
         let initial_rings = (0..count).map(|pos| initial.ring(pos)).collect();
         let all_singletons = classes.iter().all(|class| class.len() == 1);
         let class_count = classes.len();
+        let sizes = if start_script.is_some() {
+            runnable.len() + 1
+        } else {
+            count + 1
+        };
         Ok(Analyzer {
             settings,
             options: *options,
@@ -269,6 +361,9 @@ impl<'a> Analyzer<'a> {
             initial_quorate,
             initial_rings,
             binomial,
+            start_script,
+            first_label,
+            free_links,
             running_cache: SetMap::default(),
             cold_cache: SetMap::default(),
             cold_unstable_cache: HashMap::new(),
@@ -278,7 +373,7 @@ impl<'a> Analyzer<'a> {
             total: 0,
             class_counts: [[0; 6]; 2],
             split_counts: [0; 2],
-            sizes: vec![SizeTally::default(); count + 1],
+            sizes: vec![SizeTally::default(); sizes],
             witness: None,
             rings: Vec::new(),
             vectors: Vec::new(),
@@ -703,7 +798,7 @@ impl<'a> Analyzer<'a> {
     /// What one whole link failing alone does to the fully joined cluster.
     fn single_link_failures(&self) -> Vec<LinkFailure> {
         (0..8u8)
-            .filter(|link| self.all_links >> link & 1 == 1)
+            .filter(|link| self.free_links >> link & 1 == 1)
             .map(|link| {
                 let mut state = self.initial.clone();
                 let outcome = state.apply(
@@ -764,7 +859,11 @@ impl<'a> Analyzer<'a> {
             })
             .collect();
         let witness = self.witness.as_ref().map(|(_, scenario, case)| {
-            let script = witness_script(&self.node_ids, scenario, *case);
+            let script = witness_script_from(&self.node_ids, scenario, *case, self.first_label);
+            let script = match &self.start_script {
+                Some(start) if !start.trim().is_empty() => format!("{}\n{script}", start.trim_end()),
+                _ => script,
+            };
             Witness {
                 replay_verified: replay_shows_split_brain(self.settings, &script),
                 script,

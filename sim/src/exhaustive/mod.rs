@@ -342,6 +342,70 @@ pub fn time_dependent_options(settings: &QuorumSettings) -> Vec<&'static str> {
     .collect()
 }
 
+/// Why `analyze_after` cannot start from the state a script leaves.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The running nodes are not one membership at the end of the script: the analysis
+    /// applies every further failure to one fully joined membership.
+    #[error(
+        "after the script the running nodes are in {} memberships ({}); --all starts from one \
+         membership: end the script with `heal` or leave partitions out",
+        memberships.len(),
+        memberships.iter().map(|m| format!("{{{}}}", m.iter().map(u32::to_string).collect::<Vec<_>>().join(","))).collect::<Vec<_>>().join(" ")
+    )]
+    SeveralMemberships {
+        /// The memberships of the running nodes, ascending.
+        memberships: Vec<Vec<NodeId>>,
+    },
+    /// The exhaustive analysis itself failed.
+    #[error(transparent)]
+    Analysis(#[from] ExhaustiveError),
+}
+
+/// `analyze`, from the state `start_script` leaves instead of the fully joined cluster
+/// (`quorate whatif FILE -s 'stop 3' --all`: what can still fail while node 3 is down).
+/// The script runs from `ClusterState::new` with `settings` (a `reload` re-reads
+/// `settings`; a caller with other files refuses it first). Then every further failure of
+/// the nodes still running, every partition of them and every set of links still up is
+/// evaluated as `analyze` does; a cold start reboots the running nodes from that state.
+/// Witness scripts begin with `start_script`. See: issue 10 item 14.
+pub fn analyze_after(
+    settings: &QuorumSettings,
+    start_script: &scenario::Script,
+    options: &ExhaustiveOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Analysis, StartError> {
+    if settings.nodes.is_empty() {
+        return Err(ExhaustiveError::NoNodes.into());
+    }
+    let mut state = ClusterState::new(settings).map_err(ExhaustiveError::from)?;
+    for step in &start_script.steps {
+        state.apply(settings, step);
+    }
+    let mut memberships: Vec<Vec<NodeId>> = Vec::new();
+    for (pos, _) in state.nodeids().iter().enumerate() {
+        if !state.is_up(pos) {
+            continue;
+        }
+        let ring = ids_in(state.nodeids(), state.ring(pos));
+        if !memberships.contains(&ring) {
+            memberships.push(ring);
+        }
+    }
+    memberships.sort();
+    if memberships.len() > 1 {
+        return Err(StartError::SeveralMemberships { memberships });
+    }
+    let start = enumerate::Start {
+        state,
+        script: start_script.to_string(),
+    };
+    let mut analyzer = enumerate::Analyzer::with_start(settings, options, Some(start))?;
+    analyzer.run(progress)?;
+    Ok(analyzer.finish())
+}
+
 /// Runs the exhaustive analysis of `settings`. `progress` is called now and then with the
 /// number of canonical scenarios evaluated so far.
 pub fn analyze(
@@ -399,13 +463,25 @@ fn link_steps(links_down: u8) -> Vec<Step> {
 /// membership), then the links fail, then the down nodes crash. Without link failures this
 /// is exactly the one-step failure. Cold start: every node crashes, the links fail, then
 /// the up nodes boot, each block in its partition, in one step.
+#[cfg(test)]
 pub(crate) fn witness_script(node_ids: &[NodeId], scenario: &Scenario, case: Case) -> String {
+    witness_script_from(node_ids, scenario, case, 1)
+}
+
+/// `witness_script`, giving moved blocks partition labels from `first_label` on (above
+/// every label a start state uses, so that no block lands in the first block's partition).
+pub(crate) fn witness_script_from(
+    node_ids: &[NodeId],
+    scenario: &Scenario,
+    case: Case,
+    first_label: u8,
+) -> String {
     let mut steps = Vec::new();
     let down = ids_in(node_ids, scenario.down);
     match case {
         Case::Running => {
             let mut specs = Vec::new();
-            let mut partition = 1u8;
+            let mut partition = first_label;
             for block in scenario.blocks.iter().skip(1) {
                 specs.push(NodeSpec {
                     partition: Some(partition),
