@@ -256,6 +256,21 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
                 steps.join(", ")
             ));
         }
+        let actions: Vec<String> = verdict
+            .counterexample
+            .iter()
+            .enumerate()
+            .map(|(index, step)| (index, step.to_string()))
+            .filter(|(_, step)| is_operator_action(step))
+            .map(|(index, step)| format!("step {}: `{step}`", index + 1))
+            .collect();
+        if !verdict.holds && !actions.is_empty() {
+            // See: issue 10 item 12. Failures alone do not make this behaviour.
+            text.push_str(&format!(
+                "    note: this behaviour needs an operator action ({}): it happens only if someone runs it\n",
+                actions.join(", ")
+            ));
+        }
         if !verdict.holds {
             let script: Vec<String> = verdict
                 .counterexample
@@ -286,6 +301,12 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
         report.states, report.generated, report.depth, report.seconds
     ));
     text
+}
+
+/// Whether a counterexample step (in the script language) is something an operator does
+/// (`expected V on N`, `reload`), not a failure.
+fn is_operator_action(step: &str) -> bool {
+    matches!(step.split_whitespace().next(), Some("expected" | "reload"))
 }
 
 /// `  # delivery order: ...` for a counterexample step that needs a non-ascending delivery

@@ -33,13 +33,12 @@ pub struct ExplainArgs {
 
 fn check_info(check: &model::validate::Check) -> RuleInfo {
     let documentation = format!(
-        "## What it does\n\n{}\n\n## corosync's message\n\n    {}\n\nRefused by: {} (spec row {}).\n\n\
+        "## What it does\n\n{}\n\n## corosync's message\n\n    {}\n\nRefused by: {}.\n\n\
          ## Why is this bad?\n\nReal corosync 3.1 refuses this configuration: {}.\n\n\
          ## Use instead\n\nFix the value or section the diagnostic points at; `help` quotes corosync.\n",
         check.summary,
         check.corosync_message,
         check.rejected_by.as_str(),
-        check.spec_row,
         match check.rejected_by {
             model::RejectedBy::CorosyncT => "`corosync -t` exits non-zero, and the daemon does not start",
             model::RejectedBy::CorosyncStartup => {
@@ -56,8 +55,128 @@ fn check_info(check: &model::validate::Check) -> RuleInfo {
     }
 }
 
+/// Whether `word` (punctuation trimmed) is part of a reference into the project's own
+/// specification: `spec`, `TV25b` (a test vector), `S6`, `T1`/`R11` (spec rows), `2.11`.
+fn is_reference_word(word: &str) -> bool {
+    let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | ';' | '.'));
+    if word.is_empty() || matches!(word, "spec" | "row" | "rows" | "section" | "sections" | "and") {
+        return true;
+    }
+    let (letters, rest): (String, String) = {
+        let split = word.find(|c: char| c.is_ascii_digit()).unwrap_or(word.len());
+        (word[..split].to_string(), word[split..].to_string())
+    };
+    let digits = rest.trim_end_matches(|c: char| c.is_ascii_lowercase());
+    let numeric = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
+    numeric && matches!(letters.as_str(), "" | "TV" | "S" | "T" | "R" | "V" | "L" | "P")
+}
+
+/// `text` without references into the project's specification (`(spec TV12)`, `; spec
+/// section 2.1`): they mean nothing to a user of `explain` or a SARIF viewer. See: issue 10
+/// item 12.
+pub fn without_spec_references(text: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.split('\n') {
+        // A wrapped `...;\nspec sections 1.1 and 2.10.` line: drop it, end the sentence above.
+        let only_references = line.starts_with("spec ") && line.split(' ').all(is_reference_word);
+        if only_references {
+            if let Some(previous) = lines.last_mut() {
+                if previous.ends_with(';') {
+                    previous.pop();
+                    previous.push('.');
+                }
+            }
+            continue;
+        }
+        lines.push(strip_line(line));
+    }
+    strip_parenthesized(&lines.join("\n"))
+}
+
+fn strip_line(line: &str) -> String {
+    let mut result = line.to_string();
+    // `; spec section 2.3 and 2.11 (S6).` -> `.`
+    while let Some(at) = result.find("; spec ") {
+        let rest = &result[at + 2..];
+        let mut end = rest.len();
+        let mut consumed = 0;
+        for word in rest.split(' ') {
+            if !is_reference_word(word) {
+                end = consumed;
+                break;
+            }
+            consumed += word.len() + 1;
+        }
+        let end = end.min(rest.len());
+        let removed = rest[..end].trim_end();
+        let keep_period = removed.ends_with('.');
+        let tail = rest[end..].to_string();
+        result = format!(
+            "{}{}{}",
+            &result[..at],
+            if keep_period { "." } else { "" },
+            if tail.is_empty() {
+                String::new()
+            } else {
+                format!(" {tail}")
+            }
+        );
+    }
+    result
+}
+
+/// Removes parenthesized references (` (spec TV15, TV16)`, ` (TV25b)`) and the reference
+/// parts of mixed groups (`(spec 2.9, S11; from the code)` -> `(from the code)`), also
+/// across line breaks.
+fn strip_parenthesized(text: &str) -> String {
+    let is_reference = |part: &str| {
+        let words: Vec<&str> = part
+            .split([' ', ',', '\n'])
+            .filter(|word| !word.is_empty())
+            .collect();
+        !words.is_empty()
+            && words.iter().all(|word| is_reference_word(word))
+            && words.iter().any(|word| *word == "spec" || word.starts_with("TV"))
+    };
+    let mut cleaned = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')').map(|close| open + close) else {
+            break;
+        };
+        let inner = &rest[open + 1..close];
+        let kept: Vec<&str> = inner
+            .split(';')
+            .map(str::trim)
+            .filter(|part| !is_reference(part))
+            .collect();
+        if kept.is_empty() {
+            cleaned.push_str(rest[..open].trim_end());
+        } else if kept.len() < inner.split(';').count() {
+            cleaned.push_str(&rest[..open]);
+            cleaned.push('(');
+            cleaned.push_str(&kept.join("; "));
+            cleaned.push(')');
+        } else {
+            cleaned.push_str(&rest[..=close]);
+        }
+        rest = &rest[close + 1..];
+    }
+    cleaned.push_str(rest);
+    cleaned
+}
+
 /// Every code quorate may report, with its documentation (for SARIF and `explain`).
 pub fn all_rule_infos() -> Vec<RuleInfo> {
+    let mut infos = raw_rule_infos();
+    for info in &mut infos {
+        info.documentation = without_spec_references(&info.documentation);
+        info.summary = without_spec_references(&info.summary);
+    }
+    infos
+}
+
+fn raw_rule_infos() -> Vec<RuleInfo> {
     let mut infos = Vec::new();
     infos.push(RuleInfo {
         code: model::syntax::PARSE_ERROR_CODE.to_string(),

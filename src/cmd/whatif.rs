@@ -295,6 +295,15 @@ fn write_script_error(
     Ok(())
 }
 
+/// `node 3 (pve1-node3)`, or `node 3` without a name.
+fn node_label(node: &NodeRow) -> String {
+    if node.name.is_empty() {
+        format!("node {}", node.nodeid)
+    } else {
+        format!("node {} ({})", node.nodeid, node.name)
+    }
+}
+
 /// ANSI styling, on only for terminals (or `--color always`).
 #[derive(Clone, Copy, Debug, Default)]
 struct Style {
@@ -332,7 +341,46 @@ fn short_flag(flag: &str) -> &str {
     }
 }
 
-fn cells(node: &NodeRow, proxmox: bool) -> Vec<String> {
+/// The `part` cell of every node of a step: the script's partition label, with a letter
+/// (`0a`, `0b`) when link failures split the nodes of one label into several memberships, so
+/// that the column shows each node's own membership. `?` marks a node of an unstable group
+/// (no membership). See: issue 10 item 12.
+fn part_cells(step: &StepReport) -> Vec<String> {
+    let unstable = |nodeid: u32| {
+        step.unstable_memberships
+            .iter()
+            .any(|group| group.nodes.contains(&nodeid))
+    };
+    step.nodes
+        .iter()
+        .map(|node| {
+            let Some(label) = node.partition.filter(|_| node.up) else {
+                return "-".to_string();
+            };
+            if unstable(node.nodeid) {
+                return format!("{label}?");
+            }
+            let mut memberships: Vec<&Vec<u32>> = Vec::new();
+            for other in step
+                .nodes
+                .iter()
+                .filter(|other| other.up && other.partition == Some(label))
+            {
+                if !unstable(other.nodeid) && !memberships.contains(&&other.members) {
+                    memberships.push(&other.members);
+                }
+            }
+            if memberships.len() <= 1 {
+                return label.to_string();
+            }
+            let index = memberships.iter().position(|m| **m == node.members).unwrap_or(0);
+            let letter = char::from(b'a' + (index % 26) as u8);
+            format!("{label}{letter}")
+        })
+        .collect()
+}
+
+fn cells(node: &NodeRow, part: &str, proxmox: bool) -> Vec<String> {
     let name = if node.name.is_empty() {
         node.nodeid.to_string()
     } else {
@@ -342,7 +390,7 @@ fn cells(node: &NodeRow, proxmox: bool) -> Vec<String> {
         let flags: Vec<&str> = node.flags.iter().map(|flag| short_flag(flag)).collect();
         vec![
             name,
-            node.partition.map_or("-".to_string(), |p| p.to_string()),
+            part.to_string(),
             set(&node.members),
             format!(
                 "{}{}",
@@ -376,10 +424,15 @@ fn cells(node: &NodeRow, proxmox: bool) -> Vec<String> {
     row
 }
 
-fn step_heading(step: &StepReport) -> String {
+/// `== split 1:1  (line 1, step 2, t=... ms)`: `step N` only when the line holds several
+/// steps (separated by `;`), counting from 1 within the line. See: issue 10 item 12.
+fn step_heading(step: &StepReport, in_line: Option<(usize, usize)>) -> String {
     let mut heading = format!("== {}", step.command);
     if let Some(line) = step.line {
         heading.push_str(&format!("  (line {line}"));
+        if let Some((index, count)) = in_line.filter(|(_, count)| *count > 1) {
+            heading.push_str(&format!(", step {index} of {count}"));
+        }
         if step.time_ms > 0 {
             heading.push_str(&format!(", t={} ms", step.time_ms));
         }
@@ -398,8 +451,15 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
     }
     headers.push("why");
     let mut text = String::new();
-    for step in &report.steps {
-        text.push_str(&style.paint("1", &step_heading(step)));
+    let line_of = |step: &StepReport| step.line;
+    for (position, step) in report.steps.iter().enumerate() {
+        let in_line = step.line.map(|line| {
+            let same = |other: &&StepReport| line_of(other) == Some(line);
+            let before = report.steps[..position].iter().filter(same).count();
+            let count = report.steps.iter().filter(same).count();
+            (before + 1, count)
+        });
+        text.push_str(&style.paint("1", &step_heading(step, in_line)));
         text.push('\n');
         if step.split_brain {
             let sets: Vec<String> = step.quorate_memberships.iter().map(|m| set(m)).collect();
@@ -427,7 +487,13 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
             };
             text.push_str(&format!("  {prefix}{note}\n"));
         }
-        let rows: Vec<Vec<String>> = step.nodes.iter().map(|node| cells(node, proxmox)).collect();
+        let parts = part_cells(step);
+        let rows: Vec<Vec<String>> = step
+            .nodes
+            .iter()
+            .zip(&parts)
+            .map(|(node, part)| cells(node, part, proxmox))
+            .collect();
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
         for row in &rows {
             for (index, cell) in row.iter().enumerate() {
@@ -480,7 +546,7 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
             for node in &step.nodes {
                 if let Some(consequence) = &node.proxmox {
                     if consequence.etc_pve != "read-write" && (consequence.self_fence || !node.up) {
-                        text.push_str(&format!("  pve {}: {}\n", node.nodeid, consequence.summary));
+                        text.push_str(&format!("  {}: {}\n", node_label(node), consequence.summary));
                     }
                 }
             }

@@ -352,3 +352,108 @@ fn issue10_show_prints_the_quorum_facts() {
     );
     assert_eq!(json["quorum_facts"]["quorum"], 3, "{}", json["quorum_facts"]);
 }
+
+/// The table row of node `nodeid` in the block of step `heading` of a whatif human output.
+fn row<'a>(out: &'a str, heading: &str, nodeid: u32) -> &'a str {
+    let block = out
+        .split("\n\n")
+        .find(|block| block.starts_with(heading))
+        .unwrap_or_else(|| panic!("no block `{heading}` in:\n{out}"));
+    block
+        .lines()
+        .find(|line| line.trim_start().starts_with(&format!("{nodeid} ")))
+        .unwrap_or_else(|| panic!("no node {nodeid} in:\n{block}"))
+}
+
+#[test]
+fn issue10_whatif_tables_show_membership_parts_and_step_positions() {
+    let dir = temp_dir("tables");
+    let file = write(&dir, "c5.conf", &conf(5, ""));
+    let (code, out, err) = quorate(&[
+        "whatif",
+        &file,
+        "-s",
+        "link down 0 3; split 1:1,2\nheal",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Node 3 lost its only link: it is in partition 0 but not in the others' membership.
+    let heading = "== link down 0 3  (line 1, step 1 of 2)";
+    assert!(row(&out, heading, 3).contains(" 0b "), "{out}");
+    assert!(row(&out, heading, 1).contains(" 0a "), "{out}");
+    let heading = "== split 1:1,2  (line 1, step 2 of 2)";
+    assert!(row(&out, heading, 1).contains(" 1 "), "{out}");
+    assert!(row(&out, heading, 4).contains(" 0b "), "{out}");
+    assert!(out.contains("== heal  (line 2)\n"), "{out}");
+    assert!(row(&out, "== heal", 3).contains(" 0 "), "{out}");
+}
+
+#[test]
+fn issue10_proxmox_notes_name_the_node() {
+    let dir = temp_dir("pve-notes");
+    let text = conf(3, "").replace("name: n", "name: pve1-node");
+    let file = write(&dir, "pve.conf", &text);
+    let (code, out, err) = quorate(&[
+        "whatif",
+        &file,
+        "-s",
+        "isolate 3",
+        "--proxmox",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("  node 3 (pve1-node3): /etc/pve read-only;"),
+        "{out}"
+    );
+    assert!(!out.contains("pve 3:"), "{out}");
+}
+
+#[test]
+fn issue10_explain_shows_no_internal_references() {
+    let (_, out, _) = quorate(&["explain", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["code"].as_str().unwrap().to_string())
+        .collect();
+    assert!(codes.len() > 50, "{codes:?}");
+    for code in codes {
+        let (status, text, _) = quorate(&["explain", &code]);
+        assert_eq!(status, 0);
+        for (at, _) in text.match_indices("TV") {
+            let next = text[at + 2..].chars().next();
+            assert!(
+                !next.is_some_and(|c| c.is_ascii_digit()),
+                "{code} names a test vector:\n{text}"
+            );
+        }
+        for reference in ["spec row", "(spec", "; spec ", "\nspec ", "spec section"] {
+            assert!(!text.contains(reference), "{code} has `{reference}`:\n{text}");
+        }
+    }
+    // What is left still reads: the sentence around a removed reference keeps its period.
+    let (_, text, _) = quorate(&["explain", "Q006"]);
+    assert!(
+        text.contains("`wait_for_all` does not prevent it. Any config reload"),
+        "{text}"
+    );
+}
+
+#[test]
+fn issue10_a_counterexample_with_an_operator_action_says_so() {
+    let dir = temp_dir("operator");
+    let file = write(&dir, "c3.conf", &conf(3, ""));
+    let (code, out, err) = quorate(&["check", &file, "--operator=expected"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("    note: this behaviour needs an operator action (step 2: `expected 1 on 3`): it happens only if someone runs it\n"),
+        "{out}"
+    );
+    let (_, out, _) = quorate(&["check", &file]);
+    assert!(!out.contains("operator action"), "{out}");
+}

@@ -331,7 +331,7 @@ fn proxmox_consequences_for_a_proxmox_looking_file() {
     let (_, out, _) = quorate(&["whatif", &file, "-s", "isolate 3"]);
     assert!(out.contains("/etc/pve"), "{out}");
     assert!(
-        out.contains("pve 3: /etc/pve read-only; an HA-managed node self-fences in about 60 s"),
+        out.contains("node 3 (pve3): /etc/pve read-only; an HA-managed node self-fences in about 60 s"),
         "{out}"
     );
     // --no-proxmox turns it off; --proxmox turns it on for any file.
