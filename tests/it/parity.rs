@@ -12,9 +12,9 @@
 //!   validation fixtures always 198.18.0.1) becomes local: its ring addresses are put on a veth
 //!   link inside the namespace (loopback ones on lo) and uname's nodename is set to its `name`
 //!   (`unshare --uts`), else to `qrt-parity`;
-//! - every ring address that is a host name resolves: `/etc/netns/NAME/hosts` maps each to a
-//!   distinct 198.18.x address and `/etc/netns/NAME/nsswitch.conf` says `hosts: files`, so no
-//!   lookup leaves the namespace;
+//! - every ring address that is a host name DNS could hold (`is_dns_host_name`) resolves:
+//!   `/etc/netns/NAME/hosts` maps each to a distinct 198.18.x address and
+//!   `/etc/netns/NAME/nsswitch.conf` says `hosts: files`, so no lookup leaves the namespace;
 //! - the default key `/etc/corosync/authkey` is readable: `/etc/netns/NAME/corosync/` (256 random
 //!   bytes, mode 0400; plus `authkey-short`, 100 bytes, for R4 cases) is bind-mounted over
 //!   `/etc/corosync` by `ip netns exec`;
@@ -145,15 +145,37 @@ impl HostFacts {
             .or_else(|| self.nodes.first())
     }
 
-    /// Every ring address that is a host name (not an IP literal) and can go in a hosts file.
+    /// Every ring address that is a host name DNS could hold (not an IP literal).
     fn ring_hostnames(&self) -> BTreeSet<&str> {
         self.nodes
             .iter()
             .flat_map(|node| node.ring_addresses.iter())
             .map(String::as_str)
-            .filter(|address| address.parse::<IpAddr>().is_err() && is_plain_hostname(address))
+            .filter(|address| address.parse::<IpAddr>().is_err() && is_dns_host_name(address))
             .collect()
     }
+}
+
+/// Whether `text` is a name a DNS resolver could return an address for, so that a real host
+/// would have it resolve: labels of 1 to 63 letters, digits, `-` or `_`, separated by single
+/// dots, at most 253 characters, an optional trailing dot, not only digits and dots, not in
+/// the reserved `.invalid` domain (RFC 1035 2.3.4, RFC 1123 2.1, RFC 6761). Only such names
+/// get a hosts entry; any other string would resolve only because this harness listed it
+/// verbatim (glibc's files backend matches any string), which no real host does.
+/// See: issue 10 item 1.
+fn is_dns_host_name(text: &str) -> bool {
+    let name = text.strip_suffix('.').unwrap_or(text);
+    let labels_ok = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        });
+    let numeric = name.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
+    let invalid_domain = name.to_ascii_lowercase().ends_with(".invalid");
+    labels_ok && !numeric && !invalid_domain
 }
 
 /// Whether `text` can appear as a name in /etc/hosts and in `hostname`.
@@ -653,17 +675,40 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `../shared/corpus` beside the repository; in a linked git worktree, beside the main
+/// worktree (whose `.git` is the common git directory), since worktrees live elsewhere.
+fn corpus_dir() -> PathBuf {
+    let beside = repo_root().join("../shared/corpus");
+    if beside.is_dir() {
+        return beside;
+    }
+    let common = Command::new("git")
+        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+        .current_dir(repo_root())
+        .output();
+    match common {
+        Ok(output) if output.status.success() => {
+            let git_dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+            match git_dir.parent() {
+                Some(main_root) => main_root.join("../shared/corpus"),
+                None => beside,
+            }
+        }
+        _ => beside,
+    }
+}
+
 fn parity_dir() -> PathBuf {
     repo_root().join("tests/data/parity")
 }
 
 /// All cases, in a stable order: corpus, targeted, validation fixtures.
 fn collect_cases() -> Vec<Case> {
-    let corpus = repo_root().join("../shared/corpus");
+    let corpus = corpus_dir();
     assert!(
         corpus.is_dir(),
         "parity: corpus directory {} is missing; it must sit at ../shared/corpus relative to the \
-         repository root",
+         repository root (of the main worktree, for a linked git worktree)",
         corpus.display()
     );
     let mut cases = Vec::new();
@@ -902,6 +947,32 @@ fn quorate_lint_agrees_with_corosync_t() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// Only names a real resolver could answer get a hosts entry, so that corosync refuses the
+/// rest as it would on any real host. See: issue 10 item 1.
+#[test]
+fn issue10_hosts_entries_only_for_dns_host_names() {
+    for name in ["node2", "node2.example.com.", "node_2", "-node2", &"a".repeat(63)] {
+        assert!(is_dns_host_name(name), "{name}");
+    }
+    let long_label = "a".repeat(64);
+    for name in [
+        "",
+        ".",
+        "a..b",
+        ".node2",
+        "node2:5405",
+        "[fd00::13]",
+        "198.18.0.2/24",
+        "node*2",
+        "198.18.0.256",
+        "node2.invalid",
+        "nöde2",
+        &long_label,
+    ] {
+        assert!(!is_dns_host_name(name), "{name}");
+    }
 }
 
 #[test]

@@ -22,9 +22,10 @@ pub enum Resolution {
 
 /// Resolves `text` as this crate can: an address literal as `getaddrinfo` reads it
 /// (including `inet_aton` forms such as `10.1` or `0xc6.18.0.2`, and IPv6 with a `%zone`),
-/// then the hosts map. Without a hosts map a hostname is assumed to resolve, except a name
-/// made only of digits and dots or one in the reserved `.invalid` domain, which no resolver
-/// answers.
+/// then the hosts map. Without a hosts map a hostname is assumed to resolve when it is a
+/// name DNS can hold (`host_name_problem` finds nothing); anything else (a port, brackets,
+/// a prefix length, an empty label, a name of only digits and dots, the reserved `.invalid`
+/// domain...) no resolver answers, and corosync -t refuses it.
 pub fn resolve(text: &str, hosts: Option<&BTreeMap<String, IpAddr>>) -> Resolution {
     if let Some(address) = parse_numeric(text) {
         return Resolution::Address(address);
@@ -33,18 +34,106 @@ pub fn resolve(text: &str, hosts: Option<&BTreeMap<String, IpAddr>>) -> Resoluti
         Some(hosts) => hosts
             .get(text)
             .map_or(Resolution::Unresolvable, |address| Resolution::Address(*address)),
-        // All digits and dots (not an address), or the reserved `.invalid` domain
-        // (RFC 6761): no resolver answers these.
-        None if (!text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.'))
-            || text
-                .to_ascii_lowercase()
-                .trim_end_matches('.')
-                .ends_with(".invalid") =>
-        {
-            Resolution::Unresolvable
-        }
+        None if host_name_problem(text).is_some() => Resolution::Unresolvable,
         None => Resolution::Assumed,
     }
+}
+
+/// Why `text`, which is not an address literal, is not a name any DNS resolver can return
+/// an address for; `None` for a name that may resolve.
+///
+/// corosync 3.1.7 hands ring addresses to `getaddrinfo` unchanged (`totemip_parse`), so
+/// whatever is not a literal must be a host name. Measured with `corosync -t` in a network
+/// namespace (hosts: files): every such form is refused with `failed to parse node address`
+/// unless /etc/hosts lists that exact string, which glibc's files backend matches without
+/// checking its syntax (a name with a space cannot be listed at all). DNS cannot hold these
+/// forms: its names are labels of 1 to 63 bytes, 253 bytes in all, separated by single dots
+/// (RFC 1035 2.3.4), and host names use letters, digits and hyphens (RFC 1123 2.1); `_` is
+/// allowed here because DNS carries it and resolvers do not refuse it.
+pub fn host_name_problem(text: &str) -> Option<String> {
+    if text.is_empty() {
+        return Some("is empty".to_string());
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Some(
+            "contains a space, so no resolver (not even /etc/hosts) can return an address for it".to_string(),
+        );
+    }
+    if let Some(problem) = address_like_problem(text) {
+        return Some(problem);
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|ch| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_')))
+    {
+        return Some(format!(
+            "is not an IP address and not a host name: `{bad}` cannot appear in a host name (letters, digits, `-` and `.` only)"
+        ));
+    }
+    if text.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.') {
+        return Some("is made of digits and dots but is not an IPv4 address".to_string());
+    }
+    let absolute = text.strip_suffix('.').unwrap_or(text);
+    if absolute.is_empty() || absolute.split('.').any(str::is_empty) {
+        return Some(
+            "is not a host name: it has an empty label (a leading dot or two dots in a row)".to_string(),
+        );
+    }
+    if let Some(label) = absolute.split('.').find(|label| label.len() > 63) {
+        return Some(format!(
+            "is not a host name: the label `{label}` has {} characters, DNS allows at most 63",
+            label.len()
+        ));
+    }
+    if absolute.len() > 253 {
+        return Some(format!(
+            "is not a host name: it has {} characters, DNS allows at most 253",
+            absolute.len()
+        ));
+    }
+    if absolute.to_ascii_lowercase().ends_with(".invalid") || absolute.eq_ignore_ascii_case("invalid") {
+        return Some(
+            "is in the reserved `.invalid` domain, which no resolver answers (RFC 6761)".to_string(),
+        );
+    }
+    None
+}
+
+/// The address-shaped mistakes, named for what the user meant: an address with a port, in
+/// brackets, with a prefix length, or an IPv4 address with a scope id.
+fn address_like_problem(text: &str) -> Option<String> {
+    let unbracketed = text.strip_prefix('[').and_then(|rest| rest.split_once(']'));
+    if let Some((inner, rest)) = unbracketed {
+        if parse_numeric(inner).is_some() {
+            let port = if rest.is_empty() { "" } else { " and a port" };
+            return Some(format!(
+                "is not an address: brackets{port} are URL syntax; write the bare address `{inner}` (the port is totem.interface.mcastport)"
+            ));
+        }
+    }
+    if let Some((address, port)) = text.rsplit_once(':') {
+        if !port.is_empty() && port.bytes().all(|byte| byte.is_ascii_digit()) && inet_aton(address).is_some()
+        {
+            return Some(format!(
+                "is not an address: `:{port}` is a port; write `{address}` (the port is totem.interface.mcastport)"
+            ));
+        }
+    }
+    if let Some((address, prefix)) = text.split_once('/') {
+        if parse_numeric(address).is_some() {
+            return Some(format!(
+                "is not an address: `/{prefix}` is a prefix length; write the bare address `{address}`"
+            ));
+        }
+    }
+    if let Some((address, _)) = text.split_once('%') {
+        if inet_aton(address).is_some() {
+            return Some(format!(
+                "is not an address: a scope id (`%...`) belongs to IPv6 link-local addresses only; write `{address}`"
+            ));
+        }
+    }
+    None
 }
 
 /// A numeric host as glibc's `getaddrinfo` accepts it: `inet_aton` for IPv4, `inet_pton`

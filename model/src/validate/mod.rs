@@ -15,8 +15,11 @@
 //! Choices where a pure crate cannot know what the host knows:
 //! - Hostnames: a ring address that is not an address literal (as `getaddrinfo` reads it,
 //!   `inet_aton` forms included) is assumed to resolve, to a family `ip_version` allows,
-//!   unless `HostFacts::hosts` is given, which then stands in for DNS and /etc/hosts. Names
-//!   of only digits and dots, and names in the reserved `.invalid` domain, never resolve.
+//!   unless `HostFacts::hosts` is given, which then stands in for DNS and /etc/hosts. A
+//!   string no DNS name can be never resolves (`local::host_name_problem`: a port, brackets,
+//!   a prefix length, an empty or over-long label, a character outside letters, digits, `-`,
+//!   `_` and `.`, only digits and dots, the reserved `.invalid` domain): corosync -t refuses
+//!   each unless /etc/hosts lists that exact string (measured, issue 10 item 1).
 //! - The local node: `HostFacts::local_node` stands in for uname and the host's addresses.
 //!   Without it V2 is not reported and the local-node variants of R8/R10/R13 become their
 //!   remote-node forms. When it is given but not found, corosync 3.1.7 still treats the last

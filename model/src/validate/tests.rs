@@ -553,3 +553,115 @@ fn local_node_by_hostname_matches_corosync() {
     assert_eq!(with_local("node2.x"), vec!["E120"]);
     assert_eq!(with_local("node1"), vec!["E121"]);
 }
+
+/// A two-node file whose node 2 has `ring0_addr: {address}` (node 1 is the lab's local node).
+fn with_node_two_address(address: &str) -> String {
+    format!(
+        "totem {{\n\tversion: 2\n\tcluster_name: parity\n}}\nnodelist {{\n\tnode {{\n\t\tring0_addr: 198.18.0.1\n\t\tnodeid: 1\n\t}}\n\tnode {{\n\t\tring0_addr: {address}\n\t\tnodeid: 2\n\t}}\n}}\n"
+    )
+}
+
+/// Every non-literal form that `corosync -t` 3.1.7 refused without a hosts entry (measured in
+/// a namespace with `hosts: files`; see `local::host_name_problem`) is an E124 error at the
+/// value, quoting corosync's message; host names DNS can hold stay accepted.
+/// See: issue 10 item 1.
+#[test]
+fn issue10_addresses_corosync_refuses_are_errors_at_their_line() {
+    let refused = [
+        "10.10.0.13:5405",
+        "[fd00::13]",
+        "[198.18.0.2]",
+        "[fd00::13]:5405",
+        "node2:5405",
+        "198.18.0.2/24",
+        "fd00::13/64",
+        "198.18.0.2%lo",
+        "a..b",
+        ".node2",
+        "node2..",
+        "1.2.3.256",
+        "999.1.1.1",
+        "1.2.3.4.5",
+        "node2.invalid",
+        "nöde2",
+        "node*2",
+        "node2,node3",
+        "\"node2\"",
+        "node 2",
+        &"a".repeat(64),
+    ];
+    for address in refused {
+        let text = with_node_two_address(address);
+        let diagnostics = check(&text, None);
+        let error = diagnostics
+            .iter()
+            .find(|diagnostic| diagnostic.code == "E124")
+            .unwrap_or_else(|| panic!("{address:?}: no E124 in {:?}", codes(&diagnostics)));
+        assert_eq!(error.severity, Severity::Error, "{address}");
+        assert_eq!(error.rejected_by, Some(RejectedBy::CorosyncT), "{address}");
+        let help = error.help.as_deref().unwrap_or("");
+        assert!(
+            help.contains(&format!("failed to parse node address '{address}'")),
+            "{address}: {help}"
+        );
+        let span = error.span.expect("span");
+        assert_eq!(
+            &text[span.start..span.end],
+            address,
+            "the value is the primary span"
+        );
+        assert!(
+            !error.message.contains("hosts map"),
+            "{address}: {}",
+            error.message
+        );
+    }
+    // Accepted by corosync -t with a hosts entry, and names DNS can hold: assumed to resolve.
+    let accepted = [
+        "node2",
+        "NODE2",
+        "node2.",
+        "node2.example.com.",
+        "node_2",
+        "-node2",
+        "node2-",
+        &"a".repeat(63),
+    ];
+    for address in accepted {
+        let diagnostics = check(&with_node_two_address(address), None);
+        assert!(
+            !codes(&diagnostics).contains(&"E124"),
+            "{address}: {diagnostics:?}"
+        );
+    }
+    // Literals corosync -t accepted without a hosts entry (inet_aton forms, IPv4-mapped IPv6
+    // is IPv6 and mixes families, which is another error).
+    for address in [
+        "1.2.3",
+        "010.1.1.1",
+        "0x0a.0.0.1",
+        "198.18.0.02",
+        "0xc6120002",
+        "3323068418",
+    ] {
+        assert_eq!(
+            check(&with_node_two_address(address), None),
+            Vec::new(),
+            "{address}"
+        );
+    }
+    let mapped = check(&with_node_two_address("::ffff:198.18.0.2"), None);
+    assert!(!codes(&mapped).contains(&"E124"), "{mapped:?}");
+    assert!(!mapped.is_empty(), "mixed families must be refused: {mapped:?}");
+    // A hosts map stands in for /etc/hosts exactly, as glibc's files backend does.
+    let hosts = BTreeMap::from([("node2:5405".to_string(), "198.18.0.2".parse().unwrap())]);
+    let host = HostFacts {
+        local_node: Some("198.18.0.1".to_string()),
+        authkey: None,
+        hosts: Some(hosts),
+    };
+    assert_eq!(
+        check(&with_node_two_address("node2:5405"), Some(host)),
+        Vec::new()
+    );
+}

@@ -442,7 +442,11 @@ fn nodeids_and_addresses(context: &mut Context<'_>) {
             }
             if context.parse_address(&address.value).is_err() {
                 let reason = match resolve(&address.value, context.hosts()) {
-                    Resolution::Unresolvable => "does not resolve (not in the hosts map)".to_string(),
+                    Resolution::Unresolvable if context.hosts().is_some() => {
+                        "does not resolve (not in the hosts map)".to_string()
+                    }
+                    Resolution::Unresolvable => super::local::host_name_problem(&address.value)
+                        .unwrap_or_else(|| "does not resolve".to_string()),
                     _ => format!(
                         "is not allowed by ip_version {}",
                         config.effective.ip_version.as_str()
