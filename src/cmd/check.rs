@@ -337,14 +337,16 @@ pub const PROVE_MAX_FAULTS: u8 = 2;
 
 /// `lint --prove`: when `diagnostics` hold a split-brain rule, model-checks `text` (stopping
 /// at the first split-brain) and appends the outcome to each such diagnostic's help: the
-/// counterexample as a whatif script, or that none exists within the budget.
-pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Write) {
+/// counterexample as a whatif script, or that none exists within the budget. Returns
+/// whether it found a split-brain.
+pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Write) -> bool {
     if !diagnostics
         .iter()
         .any(|diagnostic| SPLIT_BRAIN_RULES.contains(&diagnostic.name))
     {
-        return;
+        return false;
     }
+    let mut found = false;
     let (document, _) = model::syntax::parse(text);
     let settings = model::config::Config::from_document(&document)
         .0
@@ -365,6 +367,7 @@ pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Wr
             .find(|verdict| verdict.name == sim::check::NO_SPLIT_BRAIN)
         {
             Some(verdict) if !verdict.holds => {
+                found = true;
                 let script: Vec<String> = verdict.counterexample.iter().map(|step| step.to_string()).collect();
                 format!(
                     "quorate check found a split-brain in {} step(s): `{}`",
@@ -388,4 +391,5 @@ pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Wr
             None => note.clone(),
         });
     }
+    found
 }

@@ -75,6 +75,20 @@ pub const INPUT_CODES: &[(&str, &str, &str)] = &[
     ("I005", "empty-file", "The file is empty. corosync refuses to start without a nodelist."),
 ];
 
+/// After `--prove` found a split-brain: every split-brain finding is at least a warning, so
+/// that the exit status (1) agrees with the proof. See: issue 10 item 2.
+fn raise_proved_findings(diagnostics: &mut [Diagnostic]) {
+    for diagnostic in diagnostics
+        .iter_mut()
+        .filter(|diagnostic| crate::cmd::check::SPLIT_BRAIN_RULES.contains(&diagnostic.name))
+    {
+        // Severity orders Error < Warning < Info: "milder than a warning" is greater.
+        if diagnostic.severity > Severity::Warning {
+            diagnostic.severity = Severity::Warning;
+        }
+    }
+}
+
 fn input_diagnostic(code: &'static str, severity: Severity, message: String) -> Diagnostic {
     let name = INPUT_CODES
         .iter()
@@ -181,8 +195,8 @@ pub fn run(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         match read_source(path) {
             Ok(source) => {
                 let mut diagnostics = lint_source(&source, &options);
-                if args.prove {
-                    crate::cmd::check::prove(&source.text, &mut diagnostics, err);
+                if args.prove && crate::cmd::check::prove(&source.text, &mut diagnostics, err) {
+                    raise_proved_findings(&mut diagnostics);
                 }
                 reports.push(FileReport {
                     path: source.name,
@@ -260,4 +274,28 @@ pub fn run(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         .flat_map(|r| &r.diagnostics)
         .any(|d| matches!(d.severity, Severity::Error | Severity::Warning));
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A split-brain finding registered as a note becomes a warning once `--prove` found the
+    /// split-brain; other findings keep their severity. See: issue 10 item 2.
+    #[test]
+    fn issue10_proved_split_brain_findings_are_at_least_warnings() {
+        let mut diagnostics = vec![
+            Diagnostic::new(
+                "Q002",
+                "two-node-relies-on-fencing",
+                Severity::Info,
+                "x".to_string(),
+            ),
+            Diagnostic::new("L002", "single-link", Severity::Info, "y".to_string()),
+            Diagnostic::new("Q009", "no-quorum-provider", Severity::Error, "z".to_string()),
+        ];
+        raise_proved_findings(&mut diagnostics);
+        let severities: Vec<Severity> = diagnostics.iter().map(|diagnostic| diagnostic.severity).collect();
+        assert_eq!(severities, [Severity::Warning, Severity::Info, Severity::Error]);
+    }
 }

@@ -337,3 +337,54 @@ fn completions_and_man_page_come_from_clap() {
     assert!(man.contains(".TH quorate 1"), "{man}");
     assert_eq!(quorate(&["completions", "tcsh"]).0, 2);
 }
+
+/// A two-node file with `two_node: 1` and nothing else in `quorum`.
+const TWO_NODE_CONF: &str = "totem {\n\tversion: 2\n\tcluster_name: two\n\tcrypto_cipher: aes256\n\tcrypto_hash: sha256\n}\nnodelist {\n\tnode {\n\t\tname: a\n\t\tnodeid: 1\n\t\tring0_addr: 198.18.0.1\n\t\tring1_addr: 198.19.0.1\n\t}\n\tnode {\n\t\tname: b\n\t\tnodeid: 2\n\t\tring0_addr: 198.18.0.2\n\t\tring1_addr: 198.19.0.2\n\t}\n}\nquorum {\n\tprovider: corosync_votequorum\n\ttwo_node: 1\n}\n";
+
+/// A rule whose risk `quorate check` proves is at least a warning, so `lint` exits 1 where
+/// `check` does; `--prove` attaches the counterexample. See: issue 10 item 2.
+#[test]
+fn issue10_two_node_is_a_warning_and_prove_exits_1() {
+    let path = temp_file("issue10-two-node.conf", TWO_NODE_CONF.as_bytes());
+    let (code, out, _) = quorate(&["lint", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let finding = diagnostics(&json)
+        .into_iter()
+        .find(|diagnostic| diagnostic["code"] == "Q002")
+        .cloned()
+        .unwrap_or_else(|| panic!("no Q002: {out}"));
+    assert_eq!(finding["severity"], "warning");
+    let (code, out, _) = quorate(&["lint", "--prove", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let proved = diagnostics(&json)
+        .into_iter()
+        .find(|diagnostic| diagnostic["code"] == "Q002")
+        .cloned()
+        .unwrap();
+    assert_eq!(proved["severity"], "warning");
+    assert!(
+        proved["help"]
+            .as_str()
+            .unwrap_or("")
+            .contains("quorate check found a split-brain"),
+        "{proved}"
+    );
+    // The same file: check proves the split-brain and exits 1 too.
+    assert_eq!(quorate(&["check", path.to_str().unwrap()]).0, 1);
+}
+
+/// Audit: every rule `lint --prove` model-checks for a split-brain is registered as at least
+/// a warning (a proved split-brain must not be a note). See: issue 10 item 2.
+#[test]
+fn issue10_split_brain_rules_are_at_least_warnings() {
+    for name in quorate::cmd::check::SPLIT_BRAIN_RULES {
+        let rule = model::lint::rule_by_code_or_name(name).unwrap_or_else(|| panic!("{name}"));
+        assert!(
+            rule.severity <= model::Severity::Warning,
+            "{name} is {:?}",
+            rule.severity
+        );
+    }
+}

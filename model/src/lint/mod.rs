@@ -6,6 +6,7 @@
 //! It must not re-implement corosync's own refusals (that is `validate`), must not re-parse
 //! values the typed `config::Config` provides, and must not do IO or print.
 
+mod engine;
 mod keys;
 pub mod registry;
 mod rules;

@@ -133,7 +133,7 @@ macro_rules! registry {
 
 registry! {
     "Q001" "two-node-without-wait-for-all" two_node_without_wait_for_all Preview Warning;
-    "Q002" "two-node-relies-on-fencing" two_node_relies_on_fencing Preview Info;
+    "Q002" "two-node-relies-on-fencing" two_node_relies_on_fencing Preview Warning;
     "Q003" "two-node-with-more-than-two-nodes" two_node_with_more_than_two_nodes Preview Warning;
     "Q004" "expected-votes-below-node-votes" expected_votes_below_node_votes Preview Warning;
     "Q005" "expected-votes-above-node-votes" expected_votes_above_node_votes Preview Warning;

@@ -46,19 +46,25 @@
 //! ## References
 //! votequorum(5) `auto_tie_breaker`; corosync-qdevice(8).
 
+use crate::lint::engine::{self, describe_nodes};
 use crate::lint::{Checker, Violation};
-use crate::quorum::settings::Provider;
+use crate::quorum::settings::{NodeId, Provider};
 
-/// Even vote total without tie-breaker.
+/// Even vote total without tie-breaker, with a split of equal halves the quorum engine
+/// finds inquorate on both sides.
 struct EvenVotesWithoutTieBreaker {
     votes: u64,
+    side: Vec<NodeId>,
+    rest: Vec<NodeId>,
 }
 
 impl Violation for EvenVotesWithoutTieBreaker {
     fn message(&self) -> String {
         format!(
-            "the nodes have {} votes and nothing breaks a tie, so an even split leaves every partition inquorate",
-            self.votes
+            "the nodes have {} votes and nothing breaks a tie, so an even split ({} | {}) leaves both sides inquorate",
+            self.votes,
+            describe_nodes(&self.side),
+            describe_nodes(&self.rest)
         )
     }
 
@@ -89,5 +95,10 @@ pub(crate) fn even_votes_without_tie_breaker(checker: &mut Checker) {
         .sections_at("nodelist")
         .first()
         .map(|nodelist| nodelist.name_span);
-    checker.report(&EvenVotesWithoutTieBreaker { votes }, span);
+    // The claim of the message, as the quorum engine computes it: an even split exists and
+    // leaves both sides inquorate.
+    let Some((side, rest)) = engine::split_facts(quorum).even_split_inquorate else {
+        return;
+    };
+    checker.report(&EvenVotesWithoutTieBreaker { votes, side, rest }, span);
 }

@@ -44,18 +44,35 @@
 //! ## References
 //! votequorum(5) `expected_votes`; spec section 2.7.
 
+use crate::lint::engine;
 use crate::lint::{Checker, Violation};
+use crate::quorum::settings::NodeId;
 
-/// expected_votes above the real vote total.
+/// expected_votes above the real vote total, with what the quorum engine computes for
+/// booting nodes.
 struct ExpectedVotesAboveNodeVotes {
     expected: u32,
     total: u64,
+    nodes: usize,
+    /// The smallest set of nodes quorate when only they boot (`None`: not even all nodes).
+    smallest: Option<Vec<NodeId>>,
+    exhaustive: bool,
 }
 
 impl Violation for ExpectedVotesAboveNodeVotes {
     fn message(&self) -> String {
+        let consequence = match &self.smallest {
+            None => ", so no set of nodes, not even all of them, is quorate".to_string(),
+            Some(smallest) if self.exhaustive => format!(
+                ", so quorum needs at least {} of the {} nodes",
+                smallest.len(),
+                self.nodes
+            ),
+            // Not every set was tried: claim nothing the engine did not compute.
+            Some(_) => String::new(),
+        };
         format!(
-            "`expected_votes: {}` is above the {} votes of the configuration, so quorum needs more nodes than a majority",
+            "`expected_votes: {}` is above the {} votes of the configuration{consequence}",
             self.expected, self.total
         )
     }
@@ -77,5 +94,13 @@ pub(crate) fn expected_votes_above_node_votes(checker: &mut Checker) {
     if u64::from(expected) <= total {
         return;
     }
-    checker.report(&ExpectedVotesAboveNodeVotes { expected, total }, span);
+    let boot = engine::boot_facts(&checker.quorum);
+    let violation = ExpectedVotesAboveNodeVotes {
+        expected,
+        total,
+        nodes: checker.quorum.nodes.len(),
+        smallest: boot.smallest_quorate,
+        exhaustive: boot.exhaustive,
+    };
+    checker.report(&violation, span);
 }

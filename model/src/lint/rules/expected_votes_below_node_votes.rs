@@ -45,20 +45,31 @@
 //! ## References
 //! votequorum(5) `expected_votes`; spec section 2.7.
 
+use crate::lint::engine::{self, describe_nodes};
 use crate::lint::{Checker, Violation};
+use crate::quorum::settings::NodeId;
 
-/// expected_votes below the real vote total.
+/// expected_votes below the real vote total, with the smallest set of nodes the quorum
+/// engine finds quorate when only they boot (when it is a minority).
 struct ExpectedVotesBelowNodeVotes {
     expected: u32,
     total: u64,
+    minority: Option<Vec<NodeId>>,
 }
 
 impl Violation for ExpectedVotesBelowNodeVotes {
     fn message(&self) -> String {
-        format!(
-            "`expected_votes: {}` is below the {} votes of the configuration, so a minority that boots alone can be quorate",
+        let mut message = format!(
+            "`expected_votes: {}` is below the {} votes of the configuration",
             self.expected, self.total
-        )
+        );
+        if let Some(minority) = &self.minority {
+            message.push_str(&format!(
+                ", so a minority that boots alone is quorate ({})",
+                describe_nodes(minority)
+            ));
+        }
+        message
     }
 
     fn help(&self) -> Option<String> {
@@ -78,5 +89,22 @@ pub(crate) fn expected_votes_below_node_votes(checker: &mut Checker) {
     if u64::from(expected) >= total {
         return;
     }
-    checker.report(&ExpectedVotesBelowNodeVotes { expected, total }, span);
+    let quorum = &checker.quorum;
+    let minority = engine::boot_facts(quorum).smallest_quorate.filter(|ids| {
+        let votes: u64 = quorum
+            .nodes
+            .iter()
+            .filter(|node| ids.contains(&node.nodeid))
+            .map(|node| u64::from(node.votes))
+            .sum();
+        2 * votes < total
+    });
+    checker.report(
+        &ExpectedVotesBelowNodeVotes {
+            expected,
+            total,
+            minority,
+        },
+        span,
+    );
 }

@@ -1,11 +1,12 @@
 //! Rule Q002 `two-node-relies-on-fencing`: owns this check only.
 //!
 //! ## What it does
-//! Notes a two-node cluster with `two_node: 1` (and `wait_for_all`): when the network
+//! Warns about a two-node cluster with `two_node: 1` (and `wait_for_all`): when the network
 //! between the nodes fails, both stay quorate by design.
 //!
 //! ## Why is this bad?
-//! It is not wrong, but it is only safe with fencing. With `two_node` the quorum is 1 while
+//! Both halves of a split are quorate at once: the split-brain `quorate check` proves (so
+//! this is a warning, not a note; see issue 10 item 2), and it is only safe with fencing. With `two_node` the quorum is 1 while
 //! at most two nodes are members, so after a split each node alone is quorate (spec TV12).
 //! Pacemaker (or Proxmox HA) must fence the other node before taking over resources, or
 //! both run them. `wait_for_all` only protects the boot. A quorum device (qnetd on a third
@@ -41,7 +42,7 @@
 //! ## References
 //! votequorum(5) `two_node`; corosync-qdevice(8).
 
-use crate::lint::{Checker, Violation};
+use crate::lint::{engine, Checker, Violation};
 
 /// Two nodes with two_node: a split keeps both quorate.
 struct TwoNodeReliesOnFencing;
@@ -65,6 +66,10 @@ pub(crate) fn two_node_relies_on_fencing(checker: &mut Checker) {
         || quorum.device.is_some()
         || quorum.nodes.len() != 2
     {
+        return;
+    }
+    // The claim of the message, as the quorum engine computes it.
+    if engine::split_facts(quorum).both_quorate.is_none() {
         return;
     }
     let span = checker.span_of("quorum", "two_node");

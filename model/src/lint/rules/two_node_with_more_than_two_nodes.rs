@@ -45,19 +45,34 @@
 //! ## References
 //! votequorum(5) `two_node`; spec section 2.1.
 
+use crate::lint::engine::{self, count_nodes, describe_nodes, SplitFacts};
 use crate::lint::{Checker, Violation};
 
-/// two_node with more than two nodes.
+/// two_node with more than two nodes, and what the quorum engine computes for splits.
 struct TwoNodeWithMoreThanTwoNodes {
     nodes: usize,
+    splits: SplitFacts,
 }
 
 impl Violation for TwoNodeWithMoreThanTwoNodes {
     fn message(&self) -> String {
-        format!(
-            "`two_node` is set but the nodelist has {} nodes, so any partition of two nodes is quorate",
-            self.nodes
-        )
+        let mut message = format!("`two_node` is set but the nodelist has {} nodes", self.nodes);
+        if let Some(smallest) = &self.splits.smallest_quorate {
+            let few = if self.splits.exhaustive { "as few as " } else { "" };
+            message.push_str(&format!(
+                ", so a partition of {few}{} stays quorate ({})",
+                count_nodes(smallest.len()),
+                describe_nodes(smallest)
+            ));
+        }
+        if let Some((side, rest)) = &self.splits.both_quorate {
+            message.push_str(&format!(
+                " and a split into {} | {} leaves both sides quorate",
+                describe_nodes(side),
+                describe_nodes(rest)
+            ));
+        }
+        message
     }
 
     fn help(&self) -> Option<String> {
@@ -77,6 +92,7 @@ pub(crate) fn two_node_with_more_than_two_nodes(checker: &mut Checker) {
     }
     let violation = TwoNodeWithMoreThanTwoNodes {
         nodes: quorum.nodes.len(),
+        splits: engine::split_facts(quorum),
     };
     let span = checker.span_of("quorum", "two_node");
     checker.report(&violation, span);
