@@ -32,12 +32,13 @@ pub enum InputError {
         source: std::io::Error,
     },
     /// The file is larger than `MAX_INPUT_BYTES`.
-    #[error("{name} is {size} bytes, more than the {max} bytes a corosync.conf could plausibly be; is it the right file?")]
+    #[error("{name} is {}, more than the {max} bytes a corosync.conf could plausibly be; is it the right file?", describe_size(*size, *max))]
     TooLarge {
         /// The path.
         name: String,
-        /// Its size.
-        size: u64,
+        /// Its real size, when known (a regular file); `None` for a stream, of which only
+        /// `max + 1` bytes were read.
+        size: Option<u64>,
         /// The limit.
         max: u64,
     },
@@ -49,6 +50,15 @@ pub enum InputError {
         /// Where the first NUL byte is.
         offset: usize,
     },
+}
+
+/// `104857600 bytes`, or `larger than 16777216 bytes` when only the limit is known (the
+/// reader stops one byte past it). See: issue 10 item 7.
+fn describe_size(size: Option<u64>, max: u64) -> String {
+    match size {
+        Some(size) => format!("{size} bytes"),
+        None => format!("larger than {max} bytes"),
+    }
 }
 
 /// Reads `path` (`-` for standard input) with the checks above: a corosync.conf.
@@ -86,6 +96,13 @@ pub fn read_input(path: &str, what: &str) -> Result<SourceFile, InputError> {
                 source: std::io::Error::other(format!("is a directory; give the {what} file itself")),
             });
         }
+        if metadata.is_file() && metadata.len() > MAX_INPUT_BYTES {
+            return Err(InputError::TooLarge {
+                name,
+                size: Some(metadata.len()),
+                max: MAX_INPUT_BYTES,
+            });
+        }
         let mut bytes = Vec::new();
         file.take(MAX_INPUT_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -101,9 +118,10 @@ pub fn read_input(path: &str, what: &str) -> Result<SourceFile, InputError> {
 /// Applies the size, binary and UTF-8 checks to bytes already read.
 pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<SourceFile, InputError> {
     if bytes.len() as u64 > MAX_INPUT_BYTES {
+        // The readers stop one byte past the limit, so the length says only "larger".
         return Err(InputError::TooLarge {
             name,
-            size: bytes.len() as u64,
+            size: None,
             max: MAX_INPUT_BYTES,
         });
     }

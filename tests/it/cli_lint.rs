@@ -388,3 +388,59 @@ fn issue10_split_brain_rules_are_at_least_warnings() {
         );
     }
 }
+
+/// An oversized file is reported with its real size, a stream as "larger than" the limit
+/// (the reader stops one byte past it). See: issue 10 item 7.
+#[test]
+fn issue10_oversized_input_states_its_real_size() {
+    let path = temp_file("issue10-huge.conf", b"");
+    let size = 101 * 1024 * 1024;
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_len(size))
+        .unwrap();
+    let (code, out, _) = quorate(&["lint", "--format", "json", path.to_str().unwrap()]);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(code, 2);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let message = diagnostics(&json)[0]["message"].as_str().unwrap().to_string();
+    assert!(message.contains(&format!("is {size} bytes")), "{message}");
+    assert!(!message.contains("16777217"), "{message}");
+    let limit = quorate::input::MAX_INPUT_BYTES;
+    let streamed = quorate::input::source_from_bytes("<stdin>".to_string(), vec![b'#'; limit as usize + 1]);
+    let message = streamed.err().map(|error| error.to_string()).unwrap_or_default();
+    assert!(
+        message.contains(&format!("is larger than {limit} bytes")),
+        "{message}"
+    );
+}
+
+/// `--authkey PATH` findings name PATH, not the default key path. See: issue 10 item 7.
+#[test]
+fn issue10_authkey_findings_name_the_given_path() {
+    let conf = temp_file(
+        "issue10-crypto.conf",
+        TWO_NODE_CONF
+            .replace("two_node: 1", "two_node: 1\n\twait_for_all: 1")
+            .as_bytes(),
+    );
+    let key = temp_file("issue10-short-authkey", &[7u8; 20]);
+    let (_, out, _) = quorate(&[
+        "lint",
+        "--format",
+        "json",
+        "--authkey",
+        key.to_str().unwrap(),
+        conf.to_str().unwrap(),
+    ]);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let finding = diagnostics(&json)
+        .into_iter()
+        .find(|diagnostic| diagnostic["message"].as_str().unwrap_or("").contains("key file"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{out}"));
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.contains(key.to_str().unwrap()), "{message}");
+    assert!(message.contains("20 bytes"), "{message}");
+}

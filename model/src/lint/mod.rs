@@ -70,8 +70,25 @@ pub fn lint(document: &Document, config: &Config, options: &LintOptions) -> Vec<
 /// Parses `text` and lints it: the parser's diagnostics (`syntax::parse`) plus everything
 /// `lint` reports, sorted by position. The convenience entry point for callers that hold
 /// text rather than a parsed document.
+///
+/// After a fatal syntax error (an error the parser reports, such as a missing closing
+/// brace) only the parser's diagnostics are returned: corosync stops at the parse error, and
+/// what follows from a truncated tree (missing keys, quorum and partition findings) would be
+/// errors the file does not have. The first one's help says so. See: issue 10 item 7.
 pub fn lint_text(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
     let (document, mut diagnostics) = crate::syntax::parse(text);
+    if let Some(first_fatal) = diagnostics
+        .iter_mut()
+        .find(|diagnostic| diagnostic.severity == Severity::Error)
+    {
+        let note = "corosync stops at this parse error, so quorate checks nothing else until it is fixed";
+        first_fatal.help = Some(match first_fatal.help.take() {
+            Some(help) => format!("{help}\n{note}"),
+            None => note.to_string(),
+        });
+        sort_by_position(&mut diagnostics);
+        return diagnostics;
+    }
     let (config, _already_in_validate) = Config::from_document(&document);
     diagnostics.extend(lint(&document, &config, options));
     sort_by_position(&mut diagnostics);
@@ -314,5 +331,34 @@ impl Checker<'_> {
             consensus: u64::from(self.config.effective.consensus),
             consensus_written: self.config.totem.consensus.is_some(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unclosed brace is the only finding: no missing-key, quorum or partition errors
+    /// cascade from the truncated tree. See: issue 10 item 7.
+    #[test]
+    fn issue10_syntax_error_suppresses_dependent_findings() {
+        let text = "totem {\n\tversion: 2\n\tcluster_name: c\n\nnodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 198.18.0.1\n\t}\n}\n";
+        let diagnostics = lint_text(text, &LintOptions::default());
+        let codes: Vec<&str> = diagnostics.iter().map(|diagnostic| diagnostic.code).collect();
+        assert!(!codes.is_empty());
+        assert!(
+            codes.iter().all(|code| *code == crate::syntax::PARSE_ERROR_CODE),
+            "{diagnostics:?}"
+        );
+        assert!(diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("checks nothing else until it is fixed"));
+        // A file without the error gets its semantic findings as before.
+        let fixed = text.replace("\n\nnodelist", "\n}\nnodelist");
+        assert!(lint_text(&fixed, &LintOptions::default())
+            .iter()
+            .any(|diagnostic| diagnostic.code == "Q009"));
     }
 }

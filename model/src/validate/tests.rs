@@ -665,3 +665,67 @@ fn issue10_addresses_corosync_refuses_are_errors_at_their_line() {
         Vec::new()
     );
 }
+
+/// A file without a nodelist (or with an empty one) is told so, not that "the node at
+/// position 0" lacks a name. See: issue 10 item 7.
+#[test]
+fn issue10_missing_nodelist_is_named_as_such() {
+    let message_of = |text: &str| {
+        check(text, None)
+            .into_iter()
+            .find(|diagnostic| diagnostic.code == checks::LOCAL_NODE_NOT_FOUND.code)
+            .map(|diagnostic| diagnostic.message)
+            .unwrap_or_default()
+    };
+    let totem = "totem {\n\tversion: 2\n\tcluster_name: c\n\tinterface {\n\t\tlinknumber: 0\n\t\tbindnetaddr: 198.18.0.0\n\t}\n}\n";
+    assert_eq!(
+        message_of(totem),
+        "there is no nodelist, so corosync cannot find the local node"
+    );
+    assert_eq!(
+        message_of(&format!("{totem}nodelist {{\n}}\n")),
+        "the nodelist has no node, so corosync cannot find the local node"
+    );
+    assert!(message_of(&format!(
+        "{totem}nodelist {{\n\tnode {{\n\t\tnodeid: 1\n\t}}\n}}\n"
+    ))
+    .starts_with("the node at position 0 has neither name nor ring0_addr"));
+}
+
+/// The key file the user gave is the one named, with corosync's path beside it.
+/// See: issue 10 item 7.
+#[test]
+fn issue10_authkey_message_names_the_examined_file() {
+    let text = "totem {\n\tversion: 2\n\tcluster_name: c\n\tcrypto_cipher: aes256\n\tcrypto_hash: sha256\n}\nnodelist {\n\tnode {\n\t\tnodeid: 1\n\t\tring0_addr: 198.18.0.1\n\t}\n}\n";
+    let host = |len: Option<u64>| HostFacts {
+        local_node: Some("198.18.0.1".to_string()),
+        authkey: Some(AuthkeyFacts {
+            path: "/tmp/copy-of-authkey".to_string(),
+            len,
+            os_error: len.is_none().then(|| "No such file or directory".to_string()),
+        }),
+        hosts: None,
+    };
+    for len in [None, Some(10)] {
+        let diagnostics = check(text, Some(host(len)));
+        let finding = diagnostics
+            .iter()
+            .find(|diagnostic| diagnostic.message.contains("key file"))
+            .unwrap_or_else(|| panic!("{diagnostics:?}"));
+        assert!(
+            finding
+                .message
+                .contains("/tmp/copy-of-authkey (examined for corosync's /etc/corosync/authkey)"),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding
+                .help
+                .as_deref()
+                .unwrap_or("")
+                .contains("/etc/corosync/authkey"),
+            "corosync's own message names its path"
+        );
+    }
+}

@@ -170,6 +170,13 @@ fn key_checks(context: &mut Context<'_>) {
         return;
     };
     let span = value_span(&totem.keyfile);
+    // The file examined is the one the user gave (it may stand in for corosync's path on
+    // another host); name it, and corosync's path when they differ. See: issue 10 item 7.
+    let examined = if facts.path == path {
+        path.clone()
+    } else {
+        format!("{} (examined for corosync's {path})", facts.path)
+    };
     match facts.len {
         None => {
             let reason = facts
@@ -178,7 +185,7 @@ fn key_checks(context: &mut Context<'_>) {
                 .unwrap_or_else(|| "No such file or directory".to_string());
             context.push(
                 checks::UNREADABLE_AUTHKEY,
-                format!("crypto is enabled but the key file {path} cannot be read"),
+                format!("crypto is enabled but the key file {examined} cannot be read"),
                 span,
                 format!("Could not open {path}: {reason}"),
             );
@@ -186,7 +193,7 @@ fn key_checks(context: &mut Context<'_>) {
         Some(len) if len < 128 => {
             context.push(
                 checks::SHORT_AUTHKEY,
-                format!("the key file {path} has {len} bytes, corosync needs at least 128"),
+                format!("the key file {examined} has {len} bytes, corosync needs at least 128"),
                 span,
                 format!(
                     "Could only read {} bits of minimum 1024 bits from {path}.",
@@ -526,10 +533,18 @@ fn links(context: &mut Context<'_>, document: &crate::syntax::Document) {
     if !nodes_loaded(config) {
         // corosync reads the nodelist (and looks for the local node) only when position 0
         // has a name or ring0_addr; otherwise V2 fails on every host.
+        // Say what is really missing: the nodelist, its nodes, or the first node's name and
+        // ring0_addr. See: issue 10 item 7.
+        let message = match (config.node_at(0), nodelist_span) {
+            (Some(_), _) => {
+                "the node at position 0 has neither name nor ring0_addr, so corosync ignores the nodelist"
+            }
+            (None, Some(_)) => "the nodelist has no node, so corosync cannot find the local node",
+            (None, None) => "there is no nodelist, so corosync cannot find the local node",
+        };
         context.push(
             checks::LOCAL_NODE_NOT_FOUND,
-            "the node at position 0 has neither name nor ring0_addr, so corosync ignores the nodelist"
-                .to_string(),
+            message.to_string(),
             config.node_at(0).and_then(Node::span).or(nodelist_span),
             "parse error in config: No valid name found for local host".to_string(),
         );
