@@ -157,39 +157,71 @@ fn state_for(path: &str, parent: State) -> State {
     }
 }
 
-/// totem keys stored as uint32.
-const TOTEM_U32: &[&str] = &[
-    "version",
-    "nodeid",
-    "threads",
-    "token",
-    "token_coefficient",
-    "token_retransmit",
-    "token_warning",
-    "hold",
-    "token_retransmits_before_loss_const",
-    "join",
-    "send_join",
-    "consensus",
-    "merge",
-    "downcheck",
-    "fail_recv_const",
-    "seqno_unchanged_const",
-    "rrp_token_expired_timeout",
-    "rrp_problem_count_timeout",
-    "rrp_problem_count_threshold",
-    "rrp_problem_count_mcast_threshold",
-    "rrp_autorecovery_check_timeout",
-    "heartbeat_failures_allowed",
-    "max_network_delay",
-    "window_size",
-    "max_messages",
-    "miss_count_const",
-    "knet_pmtud_interval",
-    "knet_mtu",
-    "knet_compression_threshold",
-    "netmtu",
+/// Every key corosync 3.1.7 reads in `totem`, with the cmap integer type it range-checks
+/// (`None`: a string, or an integer it does not range-check), from corosync.conf(5) and
+/// totemconfig.c. The one list of totem keys: lint's `unknown-key` schema reads its names
+/// (`TOTEM_KEY_NAMES`). See: issue 8 item 7.
+pub(crate) const TOTEM_KEYS: &[(&str, Option<IntType>)] = &[
+    ("version", Some(IntType::U32)),
+    ("nodeid", Some(IntType::U32)),
+    ("threads", Some(IntType::U32)),
+    ("token", Some(IntType::U32)),
+    ("token_coefficient", Some(IntType::U32)),
+    ("token_retransmit", Some(IntType::U32)),
+    ("token_warning", Some(IntType::U32)),
+    ("hold", Some(IntType::U32)),
+    ("token_retransmits_before_loss_const", Some(IntType::U32)),
+    ("join", Some(IntType::U32)),
+    ("send_join", Some(IntType::U32)),
+    ("consensus", Some(IntType::U32)),
+    ("merge", Some(IntType::U32)),
+    ("downcheck", Some(IntType::U32)),
+    ("fail_recv_const", Some(IntType::U32)),
+    ("seqno_unchanged_const", Some(IntType::U32)),
+    ("heartbeat_failures_allowed", Some(IntType::U32)),
+    ("max_network_delay", Some(IntType::U32)),
+    ("window_size", Some(IntType::U32)),
+    ("max_messages", Some(IntType::U32)),
+    ("miss_count_const", Some(IntType::U32)),
+    ("knet_pmtud_interval", Some(IntType::U32)),
+    ("knet_mtu", Some(IntType::U32)),
+    ("knet_compression_model", None),
+    ("knet_compression_threshold", Some(IntType::U32)),
+    ("knet_compression_level", Some(IntType::I32)),
+    ("netmtu", Some(IntType::U32)),
+    ("config_version", None),
+    ("ip_version", None),
+    ("ip_dscp", None),
+    ("crypto_model", None),
+    ("crypto_cipher", None),
+    ("crypto_hash", None),
+    ("secauth", None),
+    ("keyfile", None),
+    ("key", None),
+    ("link_mode", None),
+    ("transport", None),
+    ("cluster_name", None),
+    ("clear_node_high_bit", None),
+    ("block_unlisted_ips", None),
+    ("cancel_token_hold_on_retransmit", None),
+    ("rrp_mode", None),
+    ("rrp_problem_count_timeout", Some(IntType::U32)),
+    ("rrp_problem_count_threshold", Some(IntType::U32)),
+    ("rrp_problem_count_mcast_threshold", Some(IntType::U32)),
+    ("rrp_token_expired_timeout", Some(IntType::U32)),
+    ("rrp_autorecovery_check_timeout", Some(IntType::U32)),
 ];
+
+/// The names of `TOTEM_KEYS`, in the same order.
+pub(crate) const TOTEM_KEY_NAMES: [&str; TOTEM_KEYS.len()] = {
+    let mut names = [""; TOTEM_KEYS.len()];
+    let mut index = 0;
+    while index < TOTEM_KEYS.len() {
+        names[index] = TOTEM_KEYS[index].0;
+        index += 1;
+    }
+    names
+};
 
 /// Interface keys corosync stores under `totem.interface.<linknumber>.`.
 const INTERFACE_LINK_KEYS: &[&str] = &[
@@ -231,13 +263,10 @@ fn int_type(state: State, path: &str, key: &str) -> Option<IntType> {
         },
         State::Totem => {
             let name = path.strip_prefix("totem.")?;
-            if TOTEM_U32.contains(&name) {
-                Some(IntType::U32)
-            } else if name == "knet_compression_level" {
-                Some(IntType::I32)
-            } else {
-                None
-            }
+            TOTEM_KEYS
+                .iter()
+                .find(|(key, _)| *key == name)
+                .and_then(|(_, int_type)| *int_type)
         }
         State::Interface => match path {
             "totem.interface.linknumber" | "totem.interface.ttl" | "totem.interface.knet_link_priority" => {

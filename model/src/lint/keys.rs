@@ -2,7 +2,8 @@
 //!
 //! Owns `section_schema`, the table behind `unknown-key` and `unknown-section`, taken from
 //! corosync.conf(5), votequorum(5), corosync-qdevice(8) and the key names the corosync 3.1.7
-//! binary reads. It must not interpret values.
+//! binary reads; the totem keys are `config::cmap::TOTEM_KEYS`, the one list that also
+//! gives their cmap types. It must not interpret values.
 
 /// What corosync reads inside one section path.
 pub(crate) struct SectionSchema {
@@ -68,56 +69,7 @@ pub(crate) const SCHEMAS: &[SectionSchema] = &[
     },
     SectionSchema {
         path: "totem",
-        keys: &[
-            "version",
-            "nodeid",
-            "threads",
-            "token",
-            "token_coefficient",
-            "token_retransmit",
-            "token_warning",
-            "hold",
-            "token_retransmits_before_loss_const",
-            "join",
-            "send_join",
-            "consensus",
-            "merge",
-            "downcheck",
-            "fail_recv_const",
-            "seqno_unchanged_const",
-            "heartbeat_failures_allowed",
-            "max_network_delay",
-            "window_size",
-            "max_messages",
-            "miss_count_const",
-            "knet_pmtud_interval",
-            "knet_mtu",
-            "knet_compression_model",
-            "knet_compression_threshold",
-            "knet_compression_level",
-            "netmtu",
-            "config_version",
-            "ip_version",
-            "ip_dscp",
-            "crypto_model",
-            "crypto_cipher",
-            "crypto_hash",
-            "secauth",
-            "keyfile",
-            "key",
-            "link_mode",
-            "transport",
-            "cluster_name",
-            "clear_node_high_bit",
-            "block_unlisted_ips",
-            "cancel_token_hold_on_retransmit",
-            "rrp_mode",
-            "rrp_problem_count_timeout",
-            "rrp_problem_count_threshold",
-            "rrp_problem_count_mcast_threshold",
-            "rrp_token_expired_timeout",
-            "rrp_autorecovery_check_timeout",
-        ],
+        keys: &crate::config::cmap::TOTEM_KEY_NAMES,
         sections: &["interface"],
         any_key: false,
     },
@@ -305,32 +257,94 @@ pub(crate) fn ring_number(key: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Levenshtein distance between two short strings (byte-wise; keys are ASCII).
+/// The `ringN_addr` keys corosync accepts (N from 0 to 7), as suggestions for misspelt ones.
+const RING_ADDR_KEYS: [&str; 8] = [
+    "ring0_addr",
+    "ring1_addr",
+    "ring2_addr",
+    "ring3_addr",
+    "ring4_addr",
+    "ring5_addr",
+    "ring6_addr",
+    "ring7_addr",
+];
+
+/// The key names to suggest for an unknown key in `schema`: its keys, plus the pattern keys
+/// spelt out (`ring0_addr`...`ring7_addr` in a node).
+pub(crate) fn suggestion_candidates(schema: &SectionSchema) -> impl Iterator<Item = &'static str> {
+    let rings: &'static [&'static str] = if schema.path == "nodelist.node" {
+        &RING_ADDR_KEYS
+    } else {
+        &[]
+    };
+    schema.keys.iter().copied().chain(rings.iter().copied())
+}
+
+/// Edit distance between two short strings (byte-wise; keys are ASCII) counting a
+/// substitution (`ringO_addr` for `ring0_addr`), insertion, deletion, or transposition of
+/// neighbours (`tokne` for `token`) as one edit (optimal string alignment distance; plain
+/// Levenshtein counts a transposition as two, too many for a five-letter key).
 pub(crate) fn edit_distance(left: &str, right: &str) -> usize {
+    let left = left.as_bytes();
     let right = right.as_bytes();
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    for (index, left_byte) in left.bytes().enumerate() {
-        let mut current = vec![index + 1];
-        for (column, right_byte) in right.iter().enumerate() {
-            let substitution = previous[column] + usize::from(left_byte != *right_byte);
-            let insertion = current[column] + 1;
-            let deletion = previous[column + 1] + 1;
-            current.push(substitution.min(insertion).min(deletion));
-        }
-        previous = current;
+    let width = right.len() + 1;
+    let mut table = vec![0usize; (left.len() + 1) * width];
+    for row in 0..=left.len() {
+        table[row * width] = row;
     }
-    previous[right.len()]
+    for (column, cell) in table.iter_mut().enumerate().take(width) {
+        *cell = column;
+    }
+    for row in 1..=left.len() {
+        for column in 1..=right.len() {
+            let same = left[row - 1] == right[column - 1];
+            let substitution = table[(row - 1) * width + column - 1] + usize::from(!same);
+            let deletion = table[(row - 1) * width + column] + 1;
+            let insertion = table[row * width + column - 1] + 1;
+            let mut best = substitution.min(deletion).min(insertion);
+            if row > 1
+                && column > 1
+                && left[row - 1] == right[column - 2]
+                && left[row - 2] == right[column - 1]
+            {
+                best = best.min(table[(row - 2) * width + column - 2] + 1);
+            }
+            table[row * width + column] = best;
+        }
+    }
+    table[left.len() * width + right.len()]
+}
+
+/// `word` with the letters people type for look-alike digits replaced by the digit
+/// (`o` → `0`, `l` and `i` → `1`, `s` → `5`), lowercase: `ringl_addr` and `ring1_addr` then
+/// read the same, so the look-alike wins a tie (`ringl_addr` means `ring1_addr`, not
+/// `ring0_addr`).
+fn unconfused(word: &str) -> String {
+    word.chars()
+        .map(|ch| match ch.to_ascii_lowercase() {
+            'o' => '0',
+            'l' | 'i' => '1',
+            's' => '5',
+            other => other,
+        })
+        .collect()
 }
 
 /// The closest candidate to `word` within a distance of a third of its length (at least 1,
-/// at most 3), preferring the first of equals.
+/// at most 3); among equals the one closest once look-alike digits are undone, then the
+/// first.
 pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.len() / 3).clamp(1, 3);
-    let mut best: Option<(usize, &str)> = None;
+    let plain = unconfused(word);
+    let mut best: Option<((usize, usize), &str)> = None;
     for candidate in candidates {
         let distance = edit_distance(word, candidate);
-        if distance <= limit && best.is_none_or(|(best_distance, _)| distance < best_distance) {
-            best = Some((distance, candidate));
+        if distance > limit {
+            continue;
+        }
+        let rank = (distance, edit_distance(&plain, &unconfused(candidate)));
+        if best.is_none_or(|(best_rank, _)| rank < best_rank) {
+            best = Some((rank, candidate));
         }
     }
     best.map(|(_, candidate)| candidate)
@@ -349,5 +363,33 @@ mod tests {
         assert_eq!(closest("tokken", ["token", "join"]), Some("token"));
         assert_eq!(closest("two_nodes", ["two_node", "votes"]), Some("two_node"));
         assert_eq!(closest("zzz", ["token"]), None);
+    }
+
+    /// Digit/letter confusions and transpositions get a suggestion. See: issue 10 item 13.
+    #[test]
+    fn issue10_typo_suggestions_cover_confusions_and_transpositions() {
+        let node = section_schema("nodelist.node").unwrap();
+        assert_eq!(
+            closest("ringO_addr", suggestion_candidates(node)),
+            Some("ring0_addr")
+        );
+        assert_eq!(
+            closest("ringl_addr", suggestion_candidates(node)),
+            Some("ring1_addr")
+        );
+        let totem = section_schema("totem").unwrap();
+        assert_eq!(closest("tokne", suggestion_candidates(totem)), Some("token"));
+        assert_eq!(
+            closest("consenus", suggestion_candidates(totem)),
+            Some("consensus")
+        );
+        let quorum = section_schema("quorum").unwrap();
+        assert_eq!(
+            closest("tow_node", suggestion_candidates(quorum)),
+            Some("two_node")
+        );
+        assert_eq!(edit_distance("tokne", "token"), 1);
+        assert_eq!(edit_distance("ringO_addr", "ring0_addr"), 1);
+        assert_eq!(edit_distance("token", "token"), 0);
     }
 }

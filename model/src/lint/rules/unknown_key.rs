@@ -37,7 +37,7 @@
 //! ## References
 //! corosync.conf(5) (every section), votequorum(5), corosync-qdevice(8).
 
-use crate::lint::keys::{closest, is_known_key, section_schema, SCHEMAS};
+use crate::lint::keys::{closest, is_known_key, section_schema, suggestion_candidates, SCHEMAS};
 use crate::lint::{Checker, Violation};
 
 /// A key corosync does not read.
@@ -96,7 +96,7 @@ pub(crate) fn unknown_key(checker: &mut Checker) {
             let violation = UnknownKey {
                 key: item.key.clone(),
                 section: section.path.clone(),
-                suggestion: closest(&item.key, schema.keys.iter().copied()),
+                suggestion: closest(&item.key, suggestion_candidates(schema)),
                 belongs_in: SCHEMAS
                     .iter()
                     .find(|other| !other.path.is_empty() && other.keys.contains(&item.key.as_str()))
