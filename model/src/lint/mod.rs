@@ -47,6 +47,18 @@ impl LintOptions {
 /// `syntax::parse` (and `Config::from_document`).
 pub fn lint(document: &Document, config: &Config, options: &LintOptions) -> Vec<Diagnostic> {
     let mut diagnostics = validate::validate(document, config, &options.host);
+    diagnostics.append(&mut run_rules(document, config, options, |_| true));
+    sort_by_position(&mut diagnostics);
+    diagnostics
+}
+
+/// The findings of the registry's rules (not `Removed`) that `wanted` selects.
+fn run_rules(
+    document: &Document,
+    config: &Config,
+    options: &LintOptions,
+    wanted: impl Fn(&Rule) -> bool,
+) -> Vec<Diagnostic> {
     let mut checker = Checker {
         document,
         config,
@@ -56,40 +68,48 @@ pub fn lint(document: &Document, config: &Config, options: &LintOptions) -> Vec<
         diagnostics: Vec::new(),
     };
     for rule in all_rules() {
-        if rule.status == RuleStatus::Removed {
+        if rule.status == RuleStatus::Removed || !wanted(rule) {
             continue;
         }
         checker.rule = Some(rule);
         rule.run(&mut checker);
     }
-    diagnostics.append(&mut checker.diagnostics);
-    sort_by_position(&mut diagnostics);
-    diagnostics
+    checker.diagnostics
 }
+
+/// Rules whose findings depend only on the line they are on, not on the section tree, so
+/// they stay true after a fatal parse error.
+const LINE_LOCAL_RULES: &[&str] = &["inline-comment"];
 
 /// Parses `text` and lints it: the parser's diagnostics (`syntax::parse`) plus everything
 /// `lint` reports, sorted by position. The convenience entry point for callers that hold
 /// text rather than a parsed document.
 ///
 /// After a fatal syntax error (an error the parser reports, such as a missing closing
-/// brace) only the parser's diagnostics are returned: corosync stops at the parse error, and
-/// what follows from a truncated tree (missing keys, quorum and partition findings) would be
-/// errors the file does not have. The first one's help says so. See: issue 10 item 7.
+/// brace) only what does not depend on the section tree is added to the parser's
+/// diagnostics: the value refusals (corosync reads values in file order and reports them
+/// first) and the line-local rules. What follows from a broken tree (missing keys, no
+/// nodelist, quorum and partition findings) would be errors the file does not have; the
+/// first fatal error's help says the rest was not checked. See: issue 10 item 7.
 pub fn lint_text(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
     let (document, mut diagnostics) = crate::syntax::parse(text);
+    let (config, _already_in_validate) = Config::from_document(&document);
     if let Some(first_fatal) = diagnostics
         .iter_mut()
         .find(|diagnostic| diagnostic.severity == Severity::Error)
     {
-        let note = "corosync stops at this parse error, so quorate checks nothing else until it is fixed";
+        let note = "the section structure is broken here, so quorate checks nothing that depends on it until this is fixed";
         first_fatal.help = Some(match first_fatal.help.take() {
             Some(help) => format!("{help}\n{note}"),
             None => note.to_string(),
         });
+        diagnostics.extend(config.value_diagnostics.iter().cloned());
+        diagnostics.extend(run_rules(&document, &config, options, |rule| {
+            LINE_LOCAL_RULES.contains(&rule.name)
+        }));
         sort_by_position(&mut diagnostics);
         return diagnostics;
     }
-    let (config, _already_in_validate) = Config::from_document(&document);
     diagnostics.extend(lint(&document, &config, options));
     sort_by_position(&mut diagnostics);
     diagnostics
@@ -354,11 +374,128 @@ mod tests {
             .help
             .as_deref()
             .unwrap_or("")
-            .contains("checks nothing else until it is fixed"));
+            .contains("checks nothing that depends on it until this is fixed"));
         // A file without the error gets its semantic findings as before.
         let fixed = text.replace("\n\nnodelist", "\n}\nnodelist");
         assert!(lint_text(&fixed, &LintOptions::default())
             .iter()
             .any(|diagnostic| diagnostic.code == "Q009"));
+    }
+}
+
+/// Issue 10 item 13: the new rules and suggestions, each on the issue's own example.
+#[cfg(test)]
+mod issue10_item13 {
+    use super::*;
+
+    /// A two-node file (`two_node` on) with `extra_totem`, `extra_quorum`, node 1's ring0
+    /// address `address`, and node votes `votes`.
+    fn two_nodes(extra_totem: &str, extra_quorum: &str, address: &str, votes: [u32; 2]) -> String {
+        format!(
+            "totem {{\n\tversion: 2\n\tcluster_name: c\n\tcrypto_cipher: aes256\n\tcrypto_hash: sha256\n{extra_totem}}}\nnodelist {{\n\tnode {{\n\t\tname: a\n\t\tnodeid: 1\n\t\tquorum_votes: {}\n\t\tring0_addr: {address}\n\t\tring1_addr: 198.19.0.1\n\t}}\n\tnode {{\n\t\tname: b\n\t\tnodeid: 2\n\t\tquorum_votes: {}\n\t\tring0_addr: 198.18.0.2\n\t\tring1_addr: 198.19.0.2\n\t}}\n}}\nquorum {{\n\tprovider: corosync_votequorum\n{extra_quorum}}}\n",
+            votes[0], votes[1]
+        )
+    }
+
+    fn find(text: &str, proxmox: bool, code: &str) -> Option<Diagnostic> {
+        let options = LintOptions {
+            proxmox: Some(proxmox),
+            ..LintOptions::default()
+        };
+        lint_text(text, &options)
+            .into_iter()
+            .find(|diagnostic| diagnostic.code == code)
+    }
+
+    #[test]
+    fn issue10_hostname_ring_address_is_a_note_and_on_proxmox_a_warning() {
+        let text = two_nodes("", "", "node-a.example.com", [1, 1]);
+        let note = find(&text, false, "L010").expect("L010");
+        assert_eq!(note.severity, Severity::Info);
+        assert!(
+            note.message.contains("corosync must resolve it"),
+            "{}",
+            note.message
+        );
+        let warning = find(&text, true, "L010").expect("L010 on Proxmox");
+        assert_eq!(warning.severity, Severity::Warning);
+        assert!(warning.message.contains("Proxmox VE advises IP addresses"));
+        // An address, or a string no resolver answers (E124, validation's), is not L010's.
+        assert!(find(&two_nodes("", "", "198.18.0.1", [1, 1]), true, "L010").is_none());
+        assert!(find(&two_nodes("", "", "198.18.0.1:5405", [1, 1]), true, "L010").is_none());
+    }
+
+    #[test]
+    fn issue10_node_whose_votes_carry_quorum_is_a_warning() {
+        let spof = find(&two_nodes("", "", "198.18.0.1", [2, 1]), false, "Q018").expect("Q018");
+        assert_eq!(spof.severity, Severity::Warning);
+        assert_eq!(
+            spof.message,
+            "node 1 has 2 of the 3 votes: when it fails, node 2 (1 vote) is not quorate"
+        );
+        assert!(find(&two_nodes("", "", "198.18.0.1", [1, 1]), false, "Q018").is_none());
+    }
+
+    #[test]
+    fn issue10_too_small_timeouts_are_warnings_with_the_reason() {
+        let token = find(
+            &two_nodes("\ttoken: 200\n", "", "198.18.0.1", [1, 1]),
+            false,
+            "T004",
+        )
+        .expect("T004");
+        assert_eq!(token.severity, Severity::Warning);
+        assert!(
+            token
+                .message
+                .starts_with("`token: 200` is the effective token timeout"),
+            "{}",
+            token.message
+        );
+        assert!(
+            token.message.contains("knet declares a link down after 100 ms"),
+            "{}",
+            token.message
+        );
+        assert!(find(
+            &two_nodes("\ttoken: 1000\n", "", "198.18.0.1", [1, 1]),
+            false,
+            "T004"
+        )
+        .is_none());
+        let lms = "\tlast_man_standing: 1\n\tlast_man_standing_window: 100\n";
+        let window = find(&two_nodes("", lms, "198.18.0.1", [1, 1]), false, "T005").expect("T005");
+        assert_eq!(window.severity, Severity::Warning);
+        assert!(window
+            .message
+            .contains("100 ms, shorter than the effective token timeout of 3000 ms"));
+        assert!(find(
+            &two_nodes("", "\tlast_man_standing: 1\n", "198.18.0.1", [1, 1]),
+            false,
+            "T005"
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn issue10_typos_get_suggestions() {
+        let text = two_nodes("\ttokne: 3000\n", "", "198.18.0.1", [1, 1])
+            .replace("\t\tring1_addr: 198.19.0.1", "\t\tringO_addr: 198.19.0.1");
+        let options = LintOptions::default();
+        let helps: Vec<String> = lint_text(&text, &options)
+            .into_iter()
+            .filter(|diagnostic| diagnostic.code == "S001")
+            .filter_map(|diagnostic| diagnostic.help)
+            .collect();
+        assert!(
+            helps.iter().any(|help| help.contains("did you mean `token`")),
+            "{helps:?}"
+        );
+        assert!(
+            helps
+                .iter()
+                .any(|help| help.contains("did you mean `ring0_addr`")),
+            "{helps:?}"
+        );
     }
 }

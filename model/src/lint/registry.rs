@@ -149,6 +149,7 @@ registry! {
     "Q015" "auto-tie-breaker-node-without-auto-tie-breaker" auto_tie_breaker_node_without_auto_tie_breaker Preview Info;
     "Q016" "allow-downscale-unsupported" allow_downscale_unsupported Preview Warning;
     "Q017" "expected-votes-overridden-by-tracking" expected_votes_overridden_by_tracking Preview Warning;
+    "Q018" "node-votes-single-point-of-failure" node_votes_single_point_of_failure Preview Warning;
     "L001" "links-share-address" links_share_address Preview Warning;
     "L002" "single-link" single_link Preview Info;
     "L003" "duplicate-node-address" duplicate_node_address Preview Warning;
@@ -158,6 +159,7 @@ registry! {
     "L007" "crypto-disabled" crypto_disabled Preview Warning;
     "L008" "authentication-without-encryption" authentication_without_encryption Preview Info;
     "L009" "udp-interface-ignored" udp_interface_ignored Preview Info;
+    "L010" "ring-address-hostname" ring_address_hostname Preview Info;
     "S001" "unknown-key" unknown_key Preview Warning;
     "S002" "unknown-section" unknown_section Preview Warning;
     "S003" "duplicate-key" duplicate_key Preview Warning;
@@ -172,6 +174,8 @@ registry! {
     "T001" "consensus-below-token-ratio" consensus_below_token_ratio Preview Warning;
     "T002" "knet-ping-interval-above-timeout" knet_ping_interval_above_timeout Preview Warning;
     "T003" "token-budget-near-pve-watchdog" token_budget_near_pve_watchdog Preview Warning;
+    "T004" "token-too-small" token_too_small Preview Warning;
+    "T005" "last-man-standing-window-too-small" last_man_standing_window_too_small Preview Warning;
     "D001" "qdevice-ffsplit-odd-nodes" qdevice_ffsplit_odd_nodes Preview Warning;
     "D002" "qdevice-votes-not-one" qdevice_votes_not_one Preview Warning;
     "D003" "qdevice-lms-numeric-tie-breaker" qdevice_lms_numeric_tie_breaker Preview Warning;
