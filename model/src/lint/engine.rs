@@ -151,6 +151,38 @@ pub(crate) fn boot_facts(settings: &QuorumSettings) -> BootFacts {
     facts
 }
 
+/// A way to boot the nodes apart (two groups that never saw each other, every node up) so
+/// that both groups are quorate, by node id; `None` when the engine finds none (among the
+/// candidate sides).
+pub(crate) fn both_quorate_booting_apart(settings: &QuorumSettings) -> Option<(Vec<NodeId>, Vec<NodeId>)> {
+    let (nodeids, sides, _) = candidate_sides(settings);
+    let stopped = ClusterState::stopped(settings).ok()?;
+    for side in sides {
+        if side.len() == nodeids.len() {
+            continue;
+        }
+        let side_ids: Vec<NodeId> = side.iter().map(|index| nodeids[*index]).collect();
+        let rest_ids: Vec<NodeId> = nodeids
+            .iter()
+            .copied()
+            .filter(|nodeid| !side_ids.contains(nodeid))
+            .collect();
+        // Each side once: the one holding the first node.
+        if !side_ids.contains(&nodeids[0]) {
+            continue;
+        }
+        let Some(boot) = step(&format!("up 1:{} 2:{}", id_list(&side_ids), id_list(&rest_ids))) else {
+            continue;
+        };
+        let mut state = stopped.clone();
+        state.apply(settings, &boot);
+        if any_quorate(&state, &side_ids) && any_quorate(&state, &rest_ids) {
+            return Some((side_ids, rest_ids));
+        }
+    }
+    None
+}
+
 /// `node 1`, `nodes 1 and 2`, `nodes 1, 2 and 3`.
 pub(crate) fn describe_nodes(ids: &[NodeId]) -> String {
     match ids {
@@ -218,6 +250,17 @@ mod tests {
             q003.message
         );
         assert!(!q003.message.contains("two nodes"), "{}", q003.message);
+    }
+
+    #[test]
+    fn booting_apart_is_a_split_brain_only_without_wait_for_all() {
+        let mut settings = QuorumSettings::plain(2);
+        settings.two_node = true;
+        settings.wait_for_all = Some(false);
+        assert_eq!(both_quorate_booting_apart(&settings), Some((vec![1], vec![2])));
+        settings.wait_for_all = None;
+        assert_eq!(both_quorate_booting_apart(&settings), None);
+        assert_eq!(both_quorate_booting_apart(&QuorumSettings::plain(3)), None);
     }
 
     #[test]

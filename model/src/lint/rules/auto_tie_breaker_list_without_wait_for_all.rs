@@ -36,16 +36,24 @@
 //! ## References
 //! votequorum(5) `auto_tie_breaker_node`, `wait_for_all`; spec section 2.4.
 
+use crate::lint::engine::{self, describe_nodes};
 use crate::lint::{Checker, Violation};
-use crate::quorum::settings::TieBreaker;
+use crate::quorum::settings::{NodeId, TieBreaker};
 
-/// ATB list without WFA.
-struct AutoTieBreakerListWithoutWaitForAll;
+/// ATB list without WFA, and two groups the quorum engine finds quorate when they boot
+/// apart.
+struct AutoTieBreakerListWithoutWaitForAll {
+    side: Vec<NodeId>,
+    rest: Vec<NodeId>,
+}
 
 impl Violation for AutoTieBreakerListWithoutWaitForAll {
     fn message(&self) -> String {
-        "`auto_tie_breaker_node` lists node ids but `wait_for_all` is off, so halves that boot apart can both be quorate"
-            .to_string()
+        format!(
+            "`auto_tie_breaker_node` lists node ids but `wait_for_all` is off, so groups that boot apart can both be quorate ({} | {})",
+            describe_nodes(&self.side),
+            describe_nodes(&self.rest)
+        )
     }
 
     fn help(&self) -> Option<String> {
@@ -69,5 +77,9 @@ pub(crate) fn auto_tie_breaker_list_without_wait_for_all(checker: &mut Checker) 
     let span = checker
         .effective_key("quorum", "auto_tie_breaker_node")
         .map(|item| item.value_span);
-    checker.report(&AutoTieBreakerListWithoutWaitForAll, span);
+    // The claim of the message, as the quorum engine computes it.
+    let Some((side, rest)) = engine::both_quorate_booting_apart(quorum) else {
+        return;
+    };
+    checker.report(&AutoTieBreakerListWithoutWaitForAll { side, rest }, span);
 }

@@ -33,14 +33,24 @@
 //! ## References
 //! votequorum(5) `two_node`, `wait_for_all`.
 
+use crate::lint::engine::{self, describe_nodes};
 use crate::lint::{Checker, Violation};
+use crate::quorum::settings::NodeId;
 
-/// two_node with wait_for_all disabled.
-struct TwoNodeWithoutWaitForAll;
+/// two_node with wait_for_all disabled, and the groups the quorum engine finds quorate
+/// when they boot apart.
+struct TwoNodeWithoutWaitForAll {
+    side: Vec<NodeId>,
+    rest: Vec<NodeId>,
+}
 
 impl Violation for TwoNodeWithoutWaitForAll {
     fn message(&self) -> String {
-        "`two_node` with `wait_for_all: 0` lets both nodes become quorate when they boot apart".to_string()
+        format!(
+            "`two_node` with `wait_for_all: 0` lets both nodes become quorate when they boot apart ({} and {} each alone)",
+            describe_nodes(&self.side),
+            describe_nodes(&self.rest)
+        )
     }
 
     fn help(&self) -> Option<String> {
@@ -62,6 +72,10 @@ pub(crate) fn two_node_without_wait_for_all(checker: &mut Checker) {
     {
         return;
     }
+    // The claim of the message, as the quorum engine computes it.
+    let Some((side, rest)) = engine::both_quorate_booting_apart(quorum) else {
+        return;
+    };
     let span = checker.span_of("quorum", "wait_for_all");
-    checker.report(&TwoNodeWithoutWaitForAll, span);
+    checker.report(&TwoNodeWithoutWaitForAll { side, rest }, span);
 }
