@@ -1,19 +1,44 @@
 //! Talking to nodes over SSH, with the openssh crate on tokio.
 //!
 //! Owns `SshOptions`, `NodeSession` (one ControlMaster connection to one inventory node,
-//! host key checked strictly against the inventory's known_hosts), `CommandOutput`, and
-//! reading corosync's state from every node of an inventory (`read_cluster`, or
-//! `read_cluster_blocking` from synchronous code). It must not know about the lab's
-//! namespaces: everything it needs is in the `Inventory` (the lab's ssh_config carries the
-//! way into each node).
+//! host key checked strictly against the inventory's known_hosts; async), `SshNode` (a
+//! `NodeSession` as a synchronous `transport::Remote`), the crate's one tokio runtime
+//! (`runtime`, built on first use and shared by every synchronous caller, instead of a
+//! runtime per call), and reading corosync's state from every node of an inventory
+//! (`read_cluster`, or `read_cluster_blocking` from synchronous code). It must not know about
+//! the lab's namespaces: everything it needs is in the `Inventory` (the lab's ssh_config
+//! carries the way into each node).
 
 use crate::error::{Error, Result};
 use crate::inventory::{Inventory, InventoryNode};
 use crate::status::{classify, Corosync, NodeReport};
+use crate::transport::{command_line, finish, CommandOutput, Remote};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// The crate's tokio runtime; see `runtime`.
+static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+/// The one tokio runtime synchronous callers share (two worker threads, IO and timers),
+/// built on first use. Its `block_on` may be called from several threads at once, but not
+/// from inside an async task.
+pub fn runtime() -> Result<&'static tokio::runtime::Runtime> {
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let built = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("quorate-ssh")
+        .enable_all()
+        .build()
+        .map_err(|error| Error::io("tokio runtime", error))?;
+    // Two threads may race here; the loser's runtime is dropped unused.
+    Ok(RUNTIME.get_or_init(|| built))
+}
 
 /// How to connect.
 #[derive(Clone, Debug)]
@@ -35,17 +60,6 @@ impl Default for SshOptions {
             command_timeout: Duration::from_secs(30),
         }
     }
-}
-
-/// What a remote command did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommandOutput {
-    /// The exit code; `None` when it was killed by a signal.
-    pub code: Option<i32>,
-    /// Standard output, lossily decoded.
-    pub stdout: String,
-    /// Standard error, lossily decoded.
-    pub stderr: String,
 }
 
 /// An open SSH connection to one node.
@@ -104,32 +118,73 @@ impl NodeSession {
         &self.node
     }
 
-    /// Runs `program args` on the node (arguments are shell-escaped), stdin closed.
-    /// A non-zero exit is not an error; a command that is not found is.
-    pub async fn run(&self, program: &str, args: &[&str]) -> Result<CommandOutput> {
-        let mut command = self.session.command(program);
-        command.args(args.iter().copied()).stdin(Stdio::null());
-        let output = tokio::time::timeout(self.command_timeout, command.output())
+    /// Runs `command` (an argv; every word is shell-escaped for the remote shell) with stdin
+    /// closed. A non-zero exit is not an error; a connection that fails is.
+    pub async fn run(&self, command: &[&str]) -> Result<CommandOutput> {
+        self.run_with_stdin(command, None).await
+    }
+
+    /// Runs `command` with `stdin` (if any) streamed into it from memory, then closed; stdout
+    /// and stderr are read at the same time, so a command that answers while it reads does
+    /// not block. `None` closes stdin at once.
+    pub async fn run_with_stdin(&self, command: &[&str], stdin: Option<&[u8]>) -> Result<CommandOutput> {
+        let Some((program, args)) = command.split_first() else {
+            return Err(self.remote_error(command, "empty command".into()));
+        };
+        let mut remote = self.session.command(*program);
+        remote
+            .args(args.iter().copied())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let work = async {
+            let mut child = remote.spawn().await.map_err(|source| Error::Ssh {
+                node: self.node.clone(),
+                source,
+            })?;
+            let pipe = child.stdin().take();
+            let feed = async move {
+                let (Some(mut pipe), Some(bytes)) = (pipe, stdin) else {
+                    return Ok(());
+                };
+                pipe.write_all(bytes).await?;
+                pipe.shutdown().await
+            };
+            let (fed, output) = tokio::join!(feed, child.wait_with_output());
+            let output = output.map_err(|source| Error::Ssh {
+                node: self.node.clone(),
+                source,
+            })?;
+            finish(&self.node, command, fed, output)
+        };
+        tokio::time::timeout(self.command_timeout, work)
             .await
             .map_err(|_| Error::SshTimeout {
                 node: self.node.clone(),
                 seconds: self.command_timeout.as_secs(),
             })?
-            .map_err(|source| Error::Ssh {
-                node: self.node.clone(),
-                source,
-            })?;
-        Ok(CommandOutput {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        })
+    }
+
+    fn remote_error(&self, command: &[&str], message: String) -> Error {
+        Error::Remote {
+            node: self.node.clone(),
+            command: command_line(command),
+            message,
+        }
     }
 
     /// Reads corosync's state with `corosync-quorumtool -s`.
     pub async fn read_corosync(&self) -> Result<Corosync> {
-        let output = self.run("corosync-quorumtool", &["-s"]).await?;
-        Ok(classify(output.code, &output.stdout, &output.stderr))
+        let output = self.run(&["corosync-quorumtool", "-s"]).await?;
+        Ok(classify(
+            output.code,
+            &output.stdout_text(),
+            &output.stderr_text(),
+        ))
     }
 
     /// Closes the connection (stops the ControlMaster).
@@ -197,33 +252,66 @@ pub async fn read_cluster(inventory: &Inventory, options: &SshOptions) -> Vec<No
         .collect()
 }
 
-/// `read_cluster` for synchronous callers: runs it on a private tokio runtime. Must not be
-/// called from inside a tokio runtime.
+/// `read_cluster` for synchronous callers, on the shared `runtime`. Must not be called from
+/// inside a tokio runtime.
 pub fn read_cluster_blocking(inventory: &Inventory, options: &SshOptions) -> Result<Vec<NodeReport>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|error| Error::io("tokio runtime", error))?;
-    Ok(runtime.block_on(read_cluster(inventory, options)))
+    Ok(runtime()?.block_on(read_cluster(inventory, options)))
 }
 
-/// Runs one command on one node, for synchronous callers (see `read_cluster_blocking`).
-pub fn run_blocking(
-    inventory: &Inventory,
-    node: &InventoryNode,
-    options: &SshOptions,
-    program: &str,
-    args: &[&str],
-) -> Result<CommandOutput> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| Error::io("tokio runtime", error))?;
-    runtime.block_on(async {
-        let session = NodeSession::connect(inventory, node, options).await?;
-        let output = session.run(program, args).await;
-        let _ = session.close().await;
-        output
-    })
+/// One node over SSH as a synchronous `Remote`: a ControlMaster session kept open for as
+/// long as the value lives, driven on the shared `runtime`. Must not be used from inside a
+/// tokio runtime (use `NodeSession` there).
+pub struct SshNode {
+    session: Option<NodeSession>,
+    node: String,
+}
+
+impl SshNode {
+    /// Connects to `node` as `NodeSession::connect` does.
+    pub fn connect(inventory: &Inventory, node: &InventoryNode, options: &SshOptions) -> Result<SshNode> {
+        let session = runtime()?.block_on(NodeSession::connect(inventory, node, options))?;
+        Ok(SshNode {
+            session: Some(session),
+            node: node.name.clone(),
+        })
+    }
+
+    fn session(&self) -> Result<&NodeSession> {
+        self.session.as_ref().ok_or_else(|| Error::Remote {
+            node: self.node.clone(),
+            command: String::new(),
+            message: "the SSH session is closed".into(),
+        })
+    }
+
+    /// Closes the session (stops the ControlMaster) and reports a failure to do so; dropping
+    /// an `SshNode` closes it too, silently.
+    pub fn close(mut self) -> Result<()> {
+        match self.session.take() {
+            Some(session) => runtime()?.block_on(session.close()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for SshNode {
+    fn drop(&mut self) {
+        if let (Some(session), Ok(runtime)) = (self.session.take(), runtime()) {
+            let _ = runtime.block_on(session.close());
+        }
+    }
+}
+
+impl Remote for SshNode {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn run(&self, command: &[&str]) -> Result<CommandOutput> {
+        runtime()?.block_on(self.session()?.run(command))
+    }
+
+    fn run_with_stdin(&self, command: &[&str], stdin: &[u8]) -> Result<CommandOutput> {
+        runtime()?.block_on(self.session()?.run_with_stdin(command, Some(stdin)))
+    }
 }

@@ -1,10 +1,11 @@
 //! What one node says about corosync, however it was asked.
 //!
 //! Owns `NodeReport` and `Corosync` and `classify`, which turns the output of
-//! `corosync-quorumtool -s` (run through `nsenter` in the lab or over SSH) into a `Corosync`.
-//! It must not run anything.
+//! `corosync-quorumtool -s` (run through `nsenter` in the lab or over SSH) into a `Corosync`,
+//! and `read_corosync`, which asks any `Remote`. It must not know how a node is reached.
 
 use crate::quorumtool::{parse_status, QuorumStatus};
+use crate::transport::Remote;
 use serde::Serialize;
 
 /// corosync's state on one node.
@@ -76,9 +77,42 @@ pub fn classify(code: Option<i32>, stdout: &str, stderr: &str) -> Corosync {
     }
 }
 
+/// Asks `remote` with `corosync-quorumtool -s`; a node that cannot be asked is `Unknown`.
+pub fn read_corosync(remote: &dyn Remote) -> Corosync {
+    match remote.run(&["corosync-quorumtool", "-s"]) {
+        Ok(output) => classify(output.code, &output.stdout_text(), &output.stderr_text()),
+        Err(error) => Corosync::Unknown {
+            error: error.to_string(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{CommandOutput, FakeNode};
+
+    #[test]
+    fn reads_any_remote_and_an_unreachable_one_is_unknown() {
+        let node = FakeNode::new("n1");
+        node.respond(
+            &["corosync-quorumtool", "-s"],
+            CommandOutput {
+                code: Some(1),
+                stdout: Vec::new(),
+                stderr: b"Cannot initialize QUORUM service\n".to_vec(),
+            },
+        );
+        assert!(matches!(read_corosync(&node), Corosync::Stopped { .. }));
+        node.set_unreachable(true);
+        let Corosync::Unknown { error } = read_corosync(&node) else {
+            panic!("expected Unknown");
+        };
+        assert!(
+            error.starts_with("node n1: `corosync-quorumtool -s` failed"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn tells_stopped_from_broken() {

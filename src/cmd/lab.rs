@@ -293,7 +293,8 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
         }
         LabCommand::Partition(partition) => {
             let mut lab = Lab::open(dir)?;
-            let reports = lab.partition(&partition.spec, !partition.wait.no_wait)?;
+            let groups = lab.parse_partition(&partition.spec)?;
+            let reports = lab.partition(&groups, !partition.wait.no_wait)?;
             render_table(&reports, out)?;
             Ok(EXIT_OK)
         }
@@ -303,7 +304,12 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
                 LinkCommand::Down(args) => (args, false),
                 LinkCommand::Up(args) => (args, true),
             };
-            let reports = lab.set_link(args.link, &args.nodes, up, !args.wait.no_wait)?;
+            let nodes = args
+                .nodes
+                .iter()
+                .map(|node| lab.resolve(node))
+                .collect::<Result<Vec<_>, _>>()?;
+            let reports = lab.set_link(args.link, &nodes, up, !args.wait.no_wait)?;
             render_table(&reports, out)?;
             Ok(EXIT_OK)
         }
@@ -315,20 +321,22 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
         }
         LabCommand::Stop(node) => {
             let mut lab = Lab::open(dir)?;
-            let reports = lab.stop(&node.node, !node.wait.no_wait)?;
+            let nodeid = lab.resolve(&node.node)?;
+            let reports = lab.stop(nodeid, !node.wait.no_wait)?;
             render_table(&reports, out)?;
             Ok(EXIT_OK)
         }
         LabCommand::Start(node) => {
             let mut lab = Lab::open(dir)?;
-            let reports = lab.start(&node.node, !node.wait.no_wait)?;
+            let nodeid = lab.resolve(&node.node)?;
+            let reports = lab.start(nodeid, !node.wait.no_wait)?;
             render_table(&reports, out)?;
             Ok(EXIT_OK)
         }
         LabCommand::Replay(replay) => replay::run(dir, replay, out, err),
         LabCommand::Exec(exec) => {
             let lab = Lab::open(dir)?;
-            let output = lab.exec(&exec.node, &exec.command)?;
+            let output = lab.exec(lab.resolve(&exec.node)?, &exec.command)?;
             out.write_all(&output.stdout)?;
             err.write_all(&output.stderr)?;
             // A command killed by a signal exits like a shell reports it: 128 + signal,

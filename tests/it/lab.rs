@@ -2,45 +2,23 @@
 //!
 //! Owns the lab scenarios: a 3-node lab forms, reports quorum over SSH with the lab
 //! inventory, splits {1,2}|{3} for real, heals, runs commands inside nodes, and leaves
-//! nothing behind; a given config is rewritten to lab addresses. Each lab lives in its own
+//! nothing behind; a given config is rewritten to lab addresses; both real `Remote`s (SSH with
+//! the inventory, nsenter) stream bytes, replace files atomically with the mode given and
+//! name the node in their errors. Each lab lives in its own
 //! directory and is removed by a Drop guard, also when an assertion fails. It must not touch
 //! any network but the lab's own namespaces.
 
+use crate::support::lab::{lab, LabGuard};
 use crate::support::quorate;
 use executor::inventory::Inventory;
+use executor::ssh::SshNode;
 use executor::status::Corosync;
+use executor::Remote;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-/// Runs `quorate lab --dir DIR ARGS` and insists on success.
-fn lab(dir: &Path, args: &[&str]) -> String {
-    let dir_text = dir.to_string_lossy();
-    let mut all = vec!["lab", "--dir", &dir_text];
-    all.extend_from_slice(args);
-    let (code, out, err) = quorate(&all);
-    assert_eq!(code, 0, "quorate {all:?} failed\nstdout:\n{out}\nstderr:\n{err}");
-    out
-}
-
-/// Removes the lab when the test ends, however it ends.
-struct LabGuard {
-    dir: PathBuf,
-}
-
-impl LabGuard {
-    fn new(test: &str) -> LabGuard {
-        LabGuard {
-            dir: PathBuf::from(format!("/run/quorate/it-{test}-{}", std::process::id())),
-        }
-    }
-}
-
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = executor::lab::down(&self.dir, &mut |_| {});
-    }
-}
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the lab recorded: namespace prefix, namespace inodes and pids.
 struct Recorded {
@@ -168,7 +146,7 @@ fn three_nodes_form_split_heal_and_leave_nothing() {
     if !crate::support::reality_available("lab: three nodes") {
         return;
     }
-    let guard = LabGuard::new("three");
+    let guard = LabGuard::new("it-three");
     let dir = guard.dir.clone();
     lab(&dir, &["up", "--nodes", "3"]);
     let recorded = recorded(&dir);
@@ -298,12 +276,9 @@ fn a_given_config_runs_on_lab_addresses_and_keeps_its_structure() {
     if !crate::support::reality_available("lab: given config") {
         return;
     }
-    let guard = LabGuard::new("given");
+    let (guard, config) = LabGuard::new("it-given").with_config(GIVEN);
     let dir = guard.dir.clone();
-    let config = std::env::temp_dir().join(format!("quorate-lab-given-{}.conf", std::process::id()));
-    std::fs::write(&config, GIVEN).unwrap();
     let out = lab(&dir, &["up", "--config", &config.to_string_lossy()]);
-    let _ = std::fs::remove_file(&config);
     for line in [
         "alpha ring0_addr: 10.1.0.11 -> 198.18.0.1",
         "alpha ring1_addr: 10.2.0.11 -> 198.18.1.1",
@@ -347,7 +322,7 @@ fn down_removes_a_lab_whose_state_file_is_lost() {
     if !crate::support::reality_available("lab: lost state") {
         return;
     }
-    let guard = LabGuard::new("lost");
+    let guard = LabGuard::new("it-lost");
     let dir = guard.dir.clone();
     lab(&dir, &["up", "--nodes", "2", "--no-start"]);
     let recorded = recorded(&dir);
@@ -405,4 +380,222 @@ fn lab_up_without_root_names_the_missing_privilege() {
         "error: the lab needs root privileges (effective uid 0); run it as root, e.g. with sudo\n"
     );
     assert!(!Path::new(&dir).exists());
+}
+
+/// Bytes no file should ever hold: a marker made of this process's id and the clock, with
+/// every byte value around it (NULs included), `size` bytes long.
+fn secret_bytes(label: &str, size: usize) -> (String, Vec<u8>) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let marker = format!("quorate-secret-{label}-{}-{nanos}", std::process::id());
+    let mut bytes: Vec<u8> = marker.as_bytes().to_vec();
+    bytes.extend((0..=255u8).cycle().take(size.saturating_sub(2 * marker.len())));
+    bytes.extend_from_slice(marker.as_bytes());
+    (marker, bytes)
+}
+
+/// Files under `dir` (not following links, not /proc-like trees) whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if meta.is_file() && meta.len() < 64 << 20 {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            if bytes.windows(needle.len()).any(|window| window == needle) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Everything a `Remote` promises, checked on lab node `remote` whose /etc/corosync is
+/// `etc_on_host` on this machine (the lab binds it from its directory).
+fn check_remote(remote: &dyn Remote, etc_on_host: &Path, lab_dir: &Path, label: &str) {
+    let node = remote.node().to_string();
+    // run: the command runs inside the node, arguments arrive as single words.
+    let hostname = remote.run(&["hostname"]).unwrap();
+    assert_eq!(
+        (hostname.code, hostname.stdout_text()),
+        (Some(0), format!("{node}\n"))
+    );
+    let echoed = remote
+        .run(&["printf", "%s|", "two words", "it's", "$HOME"])
+        .unwrap();
+    assert_eq!(echoed.stdout_text(), "two words|it's|$HOME|");
+    let failed = remote.run(&["sh", "-c", "echo oops >&2; exit 7"]).unwrap();
+    assert_eq!((failed.code, failed.stderr_text()), (Some(7), "oops".to_string()));
+
+    // run_with_stdin: 1 MiB streamed through `cat` and back, byte for byte (stdout is read
+    // while stdin is written), and the bytes are nowhere on disk afterwards.
+    let (marker, bytes) = secret_bytes(label, 1 << 20);
+    let echoed = remote.run_with_stdin(&["cat"], &bytes).unwrap();
+    assert!(echoed.success(), "{}", echoed.stderr_text());
+    assert!(echoed.stdout == bytes, "{node}: cat returned other bytes");
+    let counted = remote.run_with_stdin(&["wc", "-c"], &bytes).unwrap();
+    assert_eq!(counted.stdout_text().trim(), (1 << 20).to_string());
+    for dir in ["/tmp", "/var/tmp", "/dev/shm"] {
+        let left = files_containing(Path::new(dir), marker.as_bytes());
+        assert!(left.is_empty(), "{node}: the streamed bytes are in {left:?}");
+    }
+    let left = files_containing(lab_dir, marker.as_bytes());
+    assert!(left.is_empty(), "{node}: the streamed bytes are in {left:?}");
+    // The node's own private /run and /dev/shm, seen from inside it.
+    let inside = remote
+        .run(&[
+            "sh",
+            "-c",
+            "grep -rlF -e \"$1\" /run /dev/shm /tmp 2>/dev/null; true",
+            "sh",
+            &marker,
+        ])
+        .unwrap();
+    assert_eq!(
+        inside.stdout_text(),
+        "",
+        "{node}: the streamed bytes are on the node"
+    );
+
+    // write_file_atomic: content and mode as asked, read_file agrees, no temporary left.
+    let target = Path::new("/etc/corosync/quorate-test.conf");
+    let on_host = etc_on_host.join("quorate-test.conf");
+    assert_eq!(remote.read_file(target).unwrap(), None);
+    let small = b"totem {\n  version: 2\n}\n".to_vec();
+    remote.write_file_atomic(target, &small, 0o640).unwrap();
+    assert_eq!(std::fs::read(&on_host).unwrap(), small);
+    let meta = std::fs::metadata(&on_host).unwrap();
+    assert_eq!((meta.permissions().mode() & 0o7777, meta.uid()), (0o640, 0));
+    assert_eq!(remote.read_file(target).unwrap(), Some(small.clone()));
+    let stat = remote
+        .run(&["stat", "-c", "%a", "/etc/corosync/quorate-test.conf"])
+        .unwrap();
+    assert_eq!(stat.stdout_text(), "640\n");
+
+    // Atomic: a reader looping over the file while it is replaced 20 times by a 1-byte-off
+    // 1 MiB file and back only ever sees one whole version.
+    let large: Vec<u8> = (0..=250u8).cycle().take((1 << 20) + 1).collect();
+    let stop = AtomicBool::new(false);
+    let reads = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut reads = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let seen = std::fs::read(&on_host).unwrap();
+                assert!(
+                    seen == small || seen == large,
+                    "{node}: a reader saw {} bytes, neither version",
+                    seen.len()
+                );
+                reads += 1;
+            }
+            reads
+        });
+        for round in 0..20 {
+            let (bytes, mode) = if round % 2 == 0 {
+                (&large, 0o400)
+            } else {
+                (&small, 0o644)
+            };
+            remote.write_file_atomic(target, bytes, mode).unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    assert!(reads > 20, "{node}: only {reads} reads overlapped the writes");
+    assert_eq!(std::fs::read(&on_host).unwrap(), small);
+    assert_eq!(
+        std::fs::metadata(&on_host).unwrap().permissions().mode() & 0o7777,
+        0o644
+    );
+    // A secret written with mode 0400 lands with 0400 and is readable back.
+    let (key_marker, key) = secret_bytes(&format!("{label}-key"), 256);
+    remote
+        .write_file_atomic(Path::new("/etc/corosync/quorate-key"), &key, 0o400)
+        .unwrap();
+    let key_on_host = etc_on_host.join("quorate-key");
+    assert_eq!(std::fs::read(&key_on_host).unwrap(), key);
+    assert_eq!(
+        std::fs::metadata(&key_on_host).unwrap().permissions().mode() & 0o7777,
+        0o400
+    );
+    for dir in ["/tmp", "/var/tmp", "/dev/shm"] {
+        let left = files_containing(Path::new(dir), key_marker.as_bytes());
+        assert!(left.is_empty(), "{node}: the key is in {left:?}");
+    }
+    let mut names: Vec<String> = std::fs::read_dir(etc_on_host)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["authkey", "corosync.conf", "quorate-key", "quorate-test.conf"],
+        "{node}"
+    );
+    std::fs::remove_file(&on_host).unwrap();
+    std::fs::remove_file(&key_on_host).unwrap();
+
+    // Errors name the node and the file.
+    let error = remote
+        .write_file_atomic(Path::new("/etc/corosync/missing/x.conf"), b"x", 0o644)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "node {node}: /etc/corosync/missing/x.conf: cannot replace it (exit code 1): mktemp"
+        )),
+        "{error}"
+    );
+    let error = remote
+        .read_file(Path::new("/etc/corosync"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "node {node}: /etc/corosync: cannot read it (exit code 1)"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
+fn remotes_over_ssh_and_nsenter_stream_bytes_and_replace_files_atomically() {
+    if !crate::support::reality_available("lab: remotes") {
+        return;
+    }
+    let guard = LabGuard::new("it-remote");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "2", "--no-start"]);
+    let lab = executor::lab::Lab::open(&dir).unwrap();
+    let etc = |name: &str| dir.join("nodes").join(name).join("etc-corosync");
+
+    let nsenter = lab.node(1).unwrap();
+    check_remote(&nsenter, &etc("n1"), &dir, "nsenter");
+
+    let inventory = lab.inventory();
+    let ssh = SshNode::connect(&inventory, &inventory.nodes[1], &lab.ssh_options()).unwrap();
+    check_remote(&ssh, &etc("n2"), &dir, "ssh");
+    ssh.close().unwrap();
+
+    // A node that cannot be reached: the error names it.
+    let mut unreachable = inventory.nodes[1].clone();
+    unreachable.ssh_port = 2;
+    let error = SshNode::connect(&inventory, &unreachable, &lab.ssh_options())
+        .err()
+        .expect("port 2 has no sshd")
+        .to_string();
+    assert!(error.starts_with("ssh to node n2: "), "{error}");
+    let error = lab.node(9).unwrap_err().to_string();
+    assert_eq!(error, "no node `9` in the lab (nodes: n1, n2)");
+    drop(guard);
 }

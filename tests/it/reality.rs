@@ -12,38 +12,13 @@
 //! to keep the suite's real corosync time short. It must not touch any network but the lab's
 //! own namespaces.
 
+use crate::support::lab::LabGuard;
+use crate::support::quorate;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// One lab at a time: real corosync rounds are timing-sensitive on a 2-core machine.
 static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Runs `quorate ARGS` in-process; returns (exit code, stdout, stderr).
-fn quorate(args: &[&str]) -> (u8, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let argv = std::iter::once("quorate").chain(args.iter().copied());
-    let code = quorate::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
-}
-
-/// Removes the lab (and the config file given to it) when the test ends, however it ends.
-struct LabGuard {
-    dir: PathBuf,
-    config: PathBuf,
-}
-
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        let _ = executor::lab::down(&self.dir, &mut |_| {});
-        let _ = std::fs::remove_file(&self.config);
-    }
-}
 
 /// A knet corosync.conf of `nodes` nodes on `links` links with `quorum` lines added to the
 /// quorum section. Addresses are rewritten to lab addresses by `lab up`.
@@ -144,14 +119,9 @@ fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
     let _one_at_a_time = ONE_LAB_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let pid = std::process::id();
-    let guard = LabGuard {
-        dir: PathBuf::from(format!("/run/quorate/rt-{name}-{pid}")),
-        config: std::env::temp_dir().join(format!("quorate-reality-{name}-{pid}.conf")),
-    };
-    std::fs::write(&guard.config, config_text).unwrap();
-    let dir = guard.dir.to_string_lossy().into_owned();
-    let config = guard.config.to_string_lossy().into_owned();
+    let (guard, config) = LabGuard::new(&format!("rt-{name}")).with_config(config_text);
+    let dir = guard.dir_text();
+    let config = config.to_string_lossy().into_owned();
     let (code, out, err) = quorate(&["lab", "--dir", &dir, "up", "--config", &config]);
     assert_eq!(code, 0, "lab up failed\n{out}\n{err}");
 
@@ -438,12 +408,8 @@ fn replay_refuses_what_the_lab_cannot_do_before_doing_anything() {
     let _one_at_a_time = ONE_LAB_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let pid = std::process::id();
-    let guard = LabGuard {
-        dir: PathBuf::from(format!("/run/quorate/rt-errors-{pid}")),
-        config: std::env::temp_dir().join(format!("quorate-reality-errors-{pid}.conf")),
-    };
-    let dir = guard.dir.to_string_lossy().into_owned();
+    let guard = LabGuard::new("rt-errors");
+    let dir = guard.dir_text();
     let (code, out, err) = quorate(&["lab", "--dir", &dir, "up", "--nodes", "2", "--no-start"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let replay = |script: &str| quorate(&["lab", "--dir", &dir, "replay", "-s", script]);

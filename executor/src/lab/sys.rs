@@ -248,13 +248,6 @@ pub fn node_argv(holder_pid: u32, command: &[&str]) -> Vec<String> {
     argv
 }
 
-/// Runs `command` inside a node and returns its output whatever its status.
-pub fn node_output(holder_pid: u32, command: &[&str]) -> Result<Output> {
-    let argv = node_argv(holder_pid, command);
-    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
-    output("nsenter", &args)
-}
-
 /// Lists bridges in namespace `netns`; used by tests and `lab down` checks.
 pub fn links_in(netns: &str) -> Result<Vec<String>> {
     let text = run("ip", &["-n", netns, "-o", "link", "show"])?;

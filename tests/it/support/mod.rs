@@ -1,8 +1,9 @@
 //! Helpers shared by the integration test modules: running quorate in-process, the reality
-//! gate and network namespaces.
+//! gate, network namespaces, labs and the corosync-vqsim driver.
 //!
 //! Nothing here asserts product behaviour; it only prepares the ground real software runs on.
 
+pub mod lab;
 pub mod netns;
 pub mod vqsim;
 

@@ -1,0 +1,453 @@
+//! `lab up`: building a lab.
+//!
+//! Owns `up` (check privileges and leftovers, lay out the cluster, record every namespace in
+//! `lab.json` before creating it, then namespaces, bridges, veths and addresses), the files
+//! a lab writes (corosync.conf, authkey, ssh keys, sshd and ssh configs, inventory), and
+//! starting the per-node processes (holder, sshd, corosync) and waiting for each to be up.
+//! On failure everything made so far is removed (`teardown::down`). It must not drive a
+//! built lab (`faults`, `observe`) nor remove one by itself.
+
+use super::layout::{self, Layout};
+use super::state::{write_atomically, LabState, NodeState};
+use super::teardown::down;
+use super::{
+    create_dir, lab_name, log_tail, namespace_prefix, sys, ClusterSource, Lab, UpOptions, UpReport,
+    INVENTORY_FILE,
+};
+use crate::error::{Error, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The holder's set-up script: private mounts, hostname, then `sleep infinity` keeps the
+/// namespaces alive. Arguments: etc-corosync, var-lib-corosync, var-log-corosync, ssh dirs,
+/// hostname.
+const HOLDER_SCRIPT: &str = r#"set -e
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount --bind "$1" /etc/corosync
+mount --bind "$2" /var/lib/corosync
+mount --bind "$3" /var/log/corosync
+mount --bind "$4" /etc/ssh
+mount -t tmpfs -o mode=0755,size=64m qlab-run /run
+mount -t tmpfs -o mode=1777,size=64m qlab-shm /dev/shm
+mkdir -p -m 0755 /run/sshd
+hostname "$5"
+exec sleep infinity
+"#;
+
+fn check_privileges() -> Result<()> {
+    if !sys::is_root() {
+        return Err(Error::NotRoot);
+    }
+    sys::check_programs()
+}
+
+fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
+    write_atomically(path, text.as_bytes(), mode)
+}
+
+/// Builds a new lab and (unless `start` is false) waits until its cluster formed.
+/// `progress` receives one line per step. On failure everything made so far is removed.
+pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpReport> {
+    check_privileges()?;
+    let dir = &options.dir;
+    if LabState::load(dir)?.is_some() {
+        return Err(Error::Lab {
+            dir: dir.clone(),
+            message: "a lab is already up here; run `quorate lab down` first, or use another --dir".into(),
+        });
+    }
+    if let Ok(mut entries) = std::fs::read_dir(dir) {
+        if entries.next().is_some() {
+            return Err(Error::Lab {
+                dir: dir.clone(),
+                message: "the directory is not empty; give an empty or new --dir".into(),
+            });
+        }
+    }
+    let name = lab_name(dir);
+    let leftovers = sys::netns_with_prefix(&namespace_prefix(&name));
+    if !leftovers.is_empty() {
+        return Err(Error::Lab {
+            dir: dir.clone(),
+            message: format!(
+                "namespaces of an earlier lab `{name}` remain ({}); run `quorate lab down --dir {}`",
+                leftovers.join(", "),
+                dir.display()
+            ),
+        });
+    }
+    let layout = match &options.source {
+        ClusterSource::Config(path) => {
+            let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+            layout::layout(&text).map_err(|problem| Error::Config {
+                path: path.clone(),
+                message: problem.to_string(),
+            })?
+        }
+        ClusterSource::Generated { nodes, links } => {
+            let text = layout::generated_config(&format!("qlab-{name}"), *nodes, *links)?;
+            layout::layout(&text)?
+        }
+    };
+    create_dir(dir)?;
+    let result = build(dir, &name, &layout, options.start, progress);
+    match result {
+        Ok(report) => Ok(report),
+        Err(error) => {
+            progress("lab up failed; removing what was made");
+            let _ = down(dir, &mut |_| {});
+            Err(error)
+        }
+    }
+}
+
+fn build(
+    dir: &Path,
+    name: &str,
+    layout: &Layout,
+    start: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<UpReport> {
+    let prefix = namespace_prefix(name);
+    let mut lab = Lab {
+        dir: dir.to_path_buf(),
+        state: LabState {
+            name: name.to_string(),
+            switch_netns: format!("{prefix}sw"),
+            links: layout.links.clone(),
+            timing: layout.timing,
+            nodes: layout
+                .nodes
+                .iter()
+                .map(|node| NodeState {
+                    name: node.name.clone(),
+                    nodeid: node.nodeid,
+                    slot: node.slot,
+                    netns: format!("{prefix}{}", node.name),
+                    addresses: node.addresses.clone(),
+                    holder_pid: None,
+                    corosync_pid: None,
+                    sshd_pid: None,
+                    links_down: BTreeSet::new(),
+                })
+                .collect(),
+            partition: None,
+            namespaces: BTreeMap::new(),
+        },
+    };
+    // Record every namespace before creating any.
+    let mut all_namespaces = vec![lab.state.switch_netns.clone()];
+    all_namespaces.extend(lab.state.nodes.iter().map(|node| node.netns.clone()));
+    for netns in &all_namespaces {
+        lab.state.namespaces.insert(netns.clone(), None);
+    }
+    lab.save()?;
+
+    progress(&format!(
+        "lab `{name}`: {} nodes, links {:?}, in {}",
+        layout.nodes.len(),
+        layout.links,
+        dir.display()
+    ));
+    write_files(&lab, layout)?;
+    progress("wrote corosync.conf, authkey, ssh keys and inventory");
+
+    let switch = lab.state.switch_netns.clone();
+    lab.add_netns(&switch)?;
+    sys::run("ip", &["-n", &switch, "link", "set", "lo", "up"])?;
+    for link in &layout.links {
+        let bridge = format!("qlb-l{link}");
+        sys::run("ip", &["-n", &switch, "link", "add", &bridge, "type", "bridge"])?;
+        sys::run("ip", &["-n", &switch, "link", "set", &bridge, "up"])?;
+    }
+    for index in 0..lab.state.nodes.len() {
+        let node = lab.state.nodes[index].clone();
+        lab.add_netns(&node.netns)?;
+        sys::run("ip", &["-n", &node.netns, "link", "set", "lo", "up"])?;
+        for (link, address) in &node.addresses {
+            let port = node.switch_port(*link);
+            let inside = format!("l{link}");
+            let bridge = format!("qlb-l{link}");
+            let cidr = format!("{address}/24");
+            sys::run(
+                "ip",
+                &[
+                    "-n",
+                    &switch,
+                    "link",
+                    "add",
+                    &port,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &inside,
+                    "netns",
+                    &node.netns,
+                ],
+            )?;
+            sys::run(
+                "ip",
+                &["-n", &switch, "link", "set", &port, "master", &bridge, "up"],
+            )?;
+            sys::run("ip", &["-n", &node.netns, "addr", "add", &cidr, "dev", &inside])?;
+            sys::run("ip", &["-n", &node.netns, "link", "set", &inside, "up"])?;
+        }
+    }
+    progress("created namespaces, bridges and veths");
+
+    for index in 0..lab.state.nodes.len() {
+        lab.start_holder(index)?;
+    }
+    for index in 0..lab.state.nodes.len() {
+        lab.wait_holder(index)?;
+    }
+    progress("node mount namespaces and hostnames ready");
+    for index in 0..lab.state.nodes.len() {
+        lab.start_sshd(index)?;
+    }
+    if start {
+        for index in 0..lab.state.nodes.len() {
+            lab.start_corosync(index)?;
+        }
+        progress("started sshd and corosync on every node");
+    } else {
+        progress("started sshd on every node (corosync not started: --no-start)");
+    }
+    lab.wait_sshd()?;
+    let nodes = if start {
+        let limit = lab.formation_limit();
+        progress(&format!(
+            "waiting for the membership to form (at most {} s)",
+            limit.as_secs()
+        ));
+        let reports = lab.wait_converged(limit)?;
+        progress("cluster formed");
+        reports
+    } else {
+        Vec::new()
+    };
+    Ok(UpReport {
+        name: name.to_string(),
+        rewrites: layout.rewrites.clone(),
+        inventory: dir.join(INVENTORY_FILE),
+        nodes,
+    })
+}
+
+/// Writes the per-node directories, the config, the authkey, the ssh keys and configs and
+/// the inventory.
+fn write_files(lab: &Lab, layout: &Layout) -> Result<()> {
+    let dir = &lab.dir;
+    write_file(&dir.join("corosync.conf"), &layout.config, 0o644)?;
+    let mut authkey = [0u8; 256];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut authkey))
+        .map_err(|error| Error::io("/dev/urandom", error))?;
+    let ssh_dir = dir.join("ssh");
+    create_dir(&ssh_dir)?;
+    let client_key = ssh_dir.join("id_ed25519");
+    keygen(&client_key, "quorate-lab-client")?;
+    let client_public = read(&client_key.with_extension("pub"))?;
+    let mut known_hosts = String::new();
+    let mut ssh_config = String::new();
+    let ip = sys::which("ip").unwrap_or_else(|| PathBuf::from("ip"));
+    let bash = sys::which("bash").unwrap_or_else(|| PathBuf::from("bash"));
+    for node in &lab.state.nodes {
+        let node_dir = node.dir(dir);
+        for sub in ["etc-corosync", "var-lib-corosync", "var-log-corosync", "ssh"] {
+            create_dir(&node_dir.join(sub))?;
+        }
+        let etc = node_dir.join("etc-corosync");
+        write_file(&etc.join("corosync.conf"), &layout.config, 0o644)?;
+        let authkey_path = etc.join("authkey");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o400)
+            .open(&authkey_path)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, &authkey))
+            .map_err(|error| Error::io(&authkey_path, error))?;
+        let node_ssh = node_dir.join("ssh");
+        let host_key = node_ssh.join("ssh_host_ed25519_key");
+        keygen(&host_key, &node.name)?;
+        let host_public = read(&host_key.with_extension("pub"))?;
+        let address = main_address(node)?;
+        let key_fields: Vec<&str> = host_public.split_whitespace().take(2).collect();
+        known_hosts.push_str(&format!("{address} {}\n", key_fields.join(" ")));
+        write_file(&node_ssh.join("authorized_keys"), &client_public, 0o600)?;
+        write_file(&node_ssh.join("sshd_config"), &sshd_config(&address), 0o644)?;
+        // ssh reaches the node from inside its own namespace, so SSH keeps working whatever
+        // partition or link failure the lab imposes on corosync's traffic.
+        ssh_config.push_str(&format!(
+            "Host {address}\n  ProxyCommand {} netns exec {} {} -c 'exec 3<>/dev/tcp/%h/%p; cat <&3 & exec cat >&3'\n",
+            ip.display(),
+            node.netns,
+            bash.display()
+        ));
+    }
+    let known_hosts_path = ssh_dir.join("known_hosts");
+    write_file(&known_hosts_path, &known_hosts, 0o644)?;
+    ssh_config.push_str(&format!(
+        "Host *\n  User root\n  IdentityFile \"{}\"\n  IdentitiesOnly yes\n  UserKnownHostsFile \"{}\"\n  \
+         StrictHostKeyChecking yes\n  BatchMode yes\n  LogLevel ERROR\n",
+        client_key.display(),
+        known_hosts_path.display()
+    ));
+    write_file(&ssh_dir.join("config"), &ssh_config, 0o644)?;
+    let inventory = lab.inventory();
+    write_file(&dir.join(INVENTORY_FILE), &inventory.to_toml(), 0o644)
+}
+
+fn main_address(node: &NodeState) -> Result<std::net::Ipv4Addr> {
+    node.main_address().ok_or_else(|| Error::NoAddress {
+        node: node.name.clone(),
+    })
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|error| Error::io(path, error))
+}
+
+fn keygen(path: &Path, comment: &str) -> Result<()> {
+    let path_text = path.to_string_lossy();
+    sys::run(
+        "ssh-keygen",
+        &["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", &path_text],
+    )
+    .map(|_| ())
+}
+
+fn sshd_config(address: &std::net::Ipv4Addr) -> String {
+    format!(
+        "# Written by `quorate lab up`; this node's sshd, seen inside the node as /etc/ssh.\n\
+         ListenAddress {address}\nPort 22\nHostKey /etc/ssh/ssh_host_ed25519_key\n\
+         AuthorizedKeysFile /etc/ssh/authorized_keys\nPasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\n\
+         PidFile /run/sshd.pid\nSubsystem sftp internal-sftp\nMaxSessions 20\n"
+    )
+}
+
+impl Lab {
+    /// Creates network namespace `netns` and records its inode.
+    fn add_netns(&mut self, netns: &str) -> Result<()> {
+        sys::run("ip", &["netns", "add", netns])?;
+        let inode = sys::namespace_inode(&sys::netns_path(netns));
+        self.state.namespaces.insert(netns.to_string(), inode);
+        self.save()
+    }
+
+    fn start_holder(&mut self, index: usize) -> Result<()> {
+        let node = &self.state.nodes[index];
+        let node_dir = node.dir(&self.dir);
+        let mut argv: Vec<String> = [
+            "ip",
+            "netns",
+            "exec",
+            &node.netns,
+            "unshare",
+            "-m",
+            "-u",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            HOLDER_SCRIPT,
+            "sh",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for sub in ["etc-corosync", "var-lib-corosync", "var-log-corosync", "ssh"] {
+            argv.push(node_dir.join(sub).to_string_lossy().into_owned());
+        }
+        argv.push(node.name.clone());
+        argv[0] = sys::which("ip").map_or(argv[0].clone(), |p| p.to_string_lossy().into_owned());
+        let pid = sys::spawn_daemon(&argv, &node_dir.join("holder.log"))?;
+        self.state.nodes[index].holder_pid = Some(pid);
+        self.save()
+    }
+
+    fn wait_holder(&self, index: usize) -> Result<()> {
+        let node = &self.state.nodes[index];
+        let pid = node.holder_pid.ok_or_else(|| Error::Lab {
+            dir: self.dir.clone(),
+            message: format!("node {} has no holder", node.name),
+        })?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if sys::comm(pid).as_deref() == Some("sleep") {
+                return Ok(());
+            }
+            if !sys::alive(pid) || Instant::now() > deadline {
+                return Err(Error::Lab {
+                    dir: self.dir.clone(),
+                    message: format!(
+                        "node {}: setting up its namespaces failed: {}",
+                        node.name,
+                        log_tail(&node.dir(&self.dir).join("holder.log"))
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn start_sshd(&mut self, index: usize) -> Result<()> {
+        let holder = self.holder(index)?;
+        let sshd = sys::which("sshd").map_or("/usr/sbin/sshd".into(), |p| p.to_string_lossy().into_owned());
+        let argv = sys::node_argv(holder, &[&sshd, "-D", "-e", "-f", "/etc/ssh/sshd_config"]);
+        let log = self.state.nodes[index].dir(&self.dir).join("sshd.log");
+        let pid = sys::spawn_daemon(&argv, &log)?;
+        self.state.nodes[index].sshd_pid = Some(pid);
+        self.save()
+    }
+
+    fn wait_sshd(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for node in &self.state.nodes {
+            let log = node.dir(&self.dir).join("sshd.log");
+            loop {
+                if read(&log).unwrap_or_default().contains("Server listening") {
+                    break;
+                }
+                let running = node.sshd_pid.is_some_and(sys::alive);
+                if !running || Instant::now() > deadline {
+                    return Err(Error::Lab {
+                        dir: self.dir.clone(),
+                        message: format!("node {}: sshd did not start: {}", node.name, log_tail(&log)),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn start_corosync(&mut self, index: usize) -> Result<()> {
+        let holder = self.holder(index)?;
+        let corosync = sys::which("corosync").map_or("corosync".into(), |p| p.to_string_lossy().into_owned());
+        let argv = sys::node_argv(holder, &[&corosync, "-f"]);
+        let log = self.state.nodes[index].dir(&self.dir).join("corosync.stderr");
+        let pid = sys::spawn_daemon(&argv, &log)?;
+        self.state.nodes[index].corosync_pid = Some(pid);
+        self.save()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sshd_listens_on_the_node_address_only() {
+        let config = sshd_config(&std::net::Ipv4Addr::new(198, 18, 0, 2));
+        assert!(config.contains("\nListenAddress 198.18.0.2\n"));
+        assert!(config.contains("\nPasswordAuthentication no\n"));
+        assert!(config.contains("\nHostKey /etc/ssh/ssh_host_ed25519_key\n"));
+    }
+}

@@ -1,0 +1,627 @@
+//! `lab replay`: a what-if script run on the lab, reality next to the prediction.
+//!
+//! Owns `replay`, the driver that does each step to the lab; the report types and the
+//! comparison itself are in `compare` (pure). The prediction is `sim::whatif::evaluate` on the lab's own corosync.conf, which
+//! is exactly what `quorate whatif <lab dir>/corosync.conf -s SCRIPT` prints. Each step is
+//! translated into lab actions: `split`/`move`/`join`/`isolate`/`up P:` into partitions (the
+//! partition numbers come from the model's own bookkeeping, so both sides agree on who is
+//! where), `down`/`restart` into SIGKILL of corosync (a crash), `stop` into SIGTERM (a clean
+//! shutdown), `up` into starting corosync, `link` into veth state (whole link or per node) and
+//! blackhole routes (`between A B`), `heal` into all of that undone, `expected V on N` into
+//! `corosync-quorumtool -e V` inside N, `reload` into `corosync-cfgtool -R` once per ring, and
+//! `wait MS` into a real wait. Link faults are not tracked here: the model run alongside (the
+//! tracker, a `ClusterState`) records them as the script says, and the lab's veths and routes
+//! are set to match; who should see whom afterwards is asked of `model::quorum::membership`
+//! through `topology`. Commands inside nodes go through `transport::Remote` (nsenter). Then
+//! the lab is polled (never a fixed sleep) until every running
+//! node shows the membership its connectivity implies and nothing changed for a quiet period,
+//! every node is read over SSH with the lab inventory, and the readings are compared with the
+//! prediction. qdevice steps and `reload FILE` are refused before anything is done. It must
+//! not decide quorum itself (the model does) nor render anything (the binary does).
+
+pub mod compare;
+
+use super::observe::{Expected, SettleSpec};
+use super::topology;
+use super::{sys, Lab};
+use crate::error::{Error, Result};
+use crate::transport::Remote;
+use compare::summary_line;
+pub use compare::{compare, NodeComparison, Reading, ReplayReport, StepComparison};
+use model::quorum::membership::LinkFaults;
+use model::quorum::{ClusterState, LinkMask, NodeId, QuorumSettings};
+use model::scenario::{self, NodeRef, Step};
+use sim::whatif::WhatifOptions;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long nothing may change before a reading counts as settled, when no ring change is
+/// expected that polling could see (votequorum messages travel in milliseconds).
+const QUIET: Duration = Duration::from_millis(1000);
+
+/// Extra quiet time on top of token + consensus after link changes: losing the active knet
+/// link can cost a token and form a new ring with the same members.
+const LINK_QUIET_SLACK: Duration = Duration::from_millis(1500);
+
+/// Options of one replay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// Restart corosync on every node (all together, no partition, every link up) before the
+    /// first step, so that no earlier history (a re-armed wait_for_all, `-e`) is carried in.
+    pub fresh: bool,
+}
+
+/// The settings the prediction uses: the lab's corosync.conf, read as `quorate whatif` reads
+/// a file.
+fn lab_settings(path: &Path) -> Result<QuorumSettings> {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+    let (document, _) = model::syntax::parse(&text);
+    let (config, _) = model::config::Config::from_document(&document);
+    Ok(config.quorum_settings())
+}
+
+/// The node id a script names: a node id, or a nodelist name (`name`, else `ring0_addr`).
+fn resolve(settings: &QuorumSettings, node: &NodeRef) -> Option<NodeId> {
+    match node {
+        NodeRef::Id(nodeid) => Some(*nodeid),
+        NodeRef::Name(name) => settings
+            .nodes
+            .iter()
+            .find(|entry| entry.name == *name)
+            .map(|entry| entry.nodeid),
+    }
+}
+
+/// Steps the lab cannot perform, refused before anything is done.
+fn check_supported(script: &scenario::Script) -> Result<()> {
+    for (index, step) in script.steps.iter().enumerate() {
+        let (line, column) = script.positions.get(index).copied().unwrap_or((0, 0));
+        let reason = match step {
+            Step::Qdevice { .. } => Some(
+                "qdevice steps are not supported by the lab (it runs no corosync-qnetd); \
+                 replay this scenario with `quorate whatif` only",
+            ),
+            Step::Reload { file: Some(_) } => Some(
+                "`reload FILE` is not supported by the lab (it would have to rewrite FILE to lab \
+                 addresses); use `reload` to reload the unchanged configuration",
+            ),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(Error::Unsupported {
+                line,
+                column,
+                step: step.to_string(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs `script_text` on `lab` and compares every node after every step with what
+/// `quorate whatif` predicts for the lab's configuration. `progress` gets one line per step.
+///
+/// The lab must hold a formed cluster (every node running, no partition, no link down)
+/// unless `options.fresh` restarts it. Mismatches are data in the report, not errors; errors
+/// are a script that does not parse or that the lab cannot perform, and lab failures.
+pub fn replay(
+    lab: &mut Lab,
+    script_text: &str,
+    options: &ReplayOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ReplayReport> {
+    let config_path = lab.dir.join("corosync.conf");
+    let settings = lab_settings(&config_path)?;
+    let mut no_reload = |file: &str| -> std::result::Result<QuorumSettings, String> {
+        Err(format!("the lab cannot reload `{file}`"))
+    };
+    let script = scenario::parse(script_text)?;
+    check_supported(&script)?;
+    let prediction =
+        sim::whatif::evaluate(&settings, script_text, &WhatifOptions::default(), &mut no_reload)?;
+    if let Some(error) = &prediction.startup_error {
+        return Err(Error::Refused { error: error.clone() });
+    }
+    for node in &lab.state.nodes {
+        if !settings.nodes.iter().any(|entry| entry.nodeid == node.nodeid) {
+            return Err(Error::NotInConfig {
+                node: node.name.clone(),
+                nodeid: node.nodeid,
+                path: config_path.clone(),
+            });
+        }
+    }
+    let mut driver = Driver {
+        settings: settings.clone(),
+        tracker: ClusterState::new(&settings)?,
+        blackholes: BTreeSet::new(),
+    };
+    if options.fresh {
+        progress("restarting corosync on every node (fresh start)");
+        driver.fresh_start(lab)?;
+    } else {
+        let clean = lab.state.partition.is_none()
+            && lab
+                .state
+                .nodes
+                .iter()
+                .all(|node| node.links_down.is_empty() && node.corosync_pid.is_some_and(sys::alive));
+        if !clean {
+            return Err(Error::Lab {
+                dir: lab.dir.clone(),
+                message: "replay starts from a formed cluster (every node running, no partition, \
+                          every link up); use `lab replay --fresh`, or `lab heal` and `lab start`"
+                    .into(),
+            });
+        }
+    }
+
+    let mut steps = Vec::with_capacity(prediction.steps.len());
+    // `evaluate` always reports the start state first.
+    let Some((start_prediction, step_predictions)) = prediction.steps.split_first() else {
+        return Ok(ReplayReport {
+            lab: lab.state.name.clone(),
+            config: config_path,
+            steps,
+            mismatches: 0,
+        });
+    };
+    let (settle, settle_ms, settle_note) = driver.settle(lab, false, QUIET, lab.formation_limit())?;
+    let mut start = compare(start_prediction, &lab.read_ssh()?, Vec::new(), settle, settle_ms);
+    start.notes.extend(settle_note);
+    progress(&summary_line(&start));
+    steps.push(start);
+
+    for (step, predicted) in script.steps.iter().zip(step_predictions) {
+        let had_faults = !driver.tracker.link_faults().is_clear();
+        driver.tracker.apply(&driver.settings, step);
+        let Performed {
+            actions,
+            mut notes,
+            refused,
+        } = driver.perform(lab, step)?;
+        if let Some(refused) = refused.filter(|refused| *refused != predicted.rejected) {
+            notes.push(format!(
+                "lab: corosync-quorumtool -e was {} but the model {} it",
+                if refused { "refused" } else { "accepted" },
+                if predicted.rejected { "rejects" } else { "accepts" }
+            ));
+        }
+        let long_quiet = matches!(step, Step::Link { .. }) || (matches!(step, Step::Heal) && had_faults);
+        let quiet = if long_quiet {
+            lab.membership_change() + LINK_QUIET_SLACK
+        } else {
+            QUIET
+        };
+        let starts = matches!(step, Step::Up(_) | Step::Restart(_));
+        let limit = if starts {
+            lab.formation_limit()
+        } else {
+            lab.change_limit()
+        };
+        let (settled, settle_ms, settle_note) = driver.settle(lab, predicted.unstable, quiet, limit)?;
+        notes.extend(settle_note);
+        let mut comparison = compare(predicted, &lab.read_ssh()?, actions, settled, settle_ms);
+        comparison.notes.extend(notes);
+        progress(&summary_line(&comparison));
+        steps.push(comparison);
+    }
+    let mismatches = steps
+        .iter()
+        .flat_map(|step| &step.nodes)
+        .filter(|node| !node.mismatches.is_empty())
+        .count();
+    Ok(ReplayReport {
+        lab: lab.state.name.clone(),
+        config: config_path,
+        steps,
+        mismatches,
+    })
+}
+
+/// What the lab did for one step.
+struct Performed {
+    /// The actions, for the reader.
+    actions: Vec<String>,
+    /// Remarks (a command that failed).
+    notes: Vec<String>,
+    /// For `expected`: whether corosync-quorumtool refused the new value.
+    refused: Option<bool>,
+}
+
+/// The replay's own bookkeeping next to the lab.
+struct Driver {
+    /// The configuration (the lab's).
+    settings: QuorumSettings,
+    /// The model run alongside, only for who is in which partition.
+    tracker: ClusterState,
+    /// Blackhole routes in place: (link, node index, peer index) means the node drops its
+    /// traffic to the peer on the link.
+    blackholes: BTreeSet<(u8, usize, usize)>,
+}
+
+impl Driver {
+    /// The lab indexes of the nodes a step names.
+    fn indexes(&self, lab: &Lab, nodes: &[NodeRef]) -> Result<Vec<usize>> {
+        nodes
+            .iter()
+            .map(|node| {
+                let nodeid =
+                    resolve(&self.settings, node).ok_or_else(|| lab.unknown_node(&node.to_string()))?;
+                lab.index_of(nodeid)
+            })
+            .collect()
+    }
+
+    /// Stops every corosync, removes every fault, starts them all and waits for the cluster.
+    fn fresh_start(&mut self, lab: &mut Lab) -> Result<()> {
+        for index in 0..lab.state.nodes.len() {
+            crash(lab, index)?;
+        }
+        self.tracker = ClusterState::new(&self.settings)?;
+        self.apply_links(lab)?;
+        for node in &lab.state.nodes {
+            // Routes a replay in an earlier process may have left.
+            let _ = sys::run("ip", &["-n", &node.netns, "route", "flush", "type", "blackhole"]);
+        }
+        self.blackholes.clear();
+        lab.set_partition(None)?;
+        for index in 0..lab.state.nodes.len() {
+            lab.start_corosync(index)?;
+        }
+        lab.wait_converged(lab.formation_limit())?;
+        Ok(())
+    }
+
+    /// Does what `step` says to the lab (the tracker has applied it already).
+    fn perform(&mut self, lab: &mut Lab, step: &Step) -> Result<Performed> {
+        let mut actions = Vec::new();
+        let mut notes = Vec::new();
+        let mut refused = None;
+        // 1. Nodes that go away.
+        match step {
+            Step::Down(nodes) | Step::Restart(nodes) => {
+                for index in self.indexes(lab, nodes)? {
+                    if crash(lab, index)? {
+                        actions.push(format!("kill -9 corosync on {}", lab.state.nodes[index].name));
+                    }
+                }
+            }
+            Step::Stop(nodes) => {
+                for index in self.indexes(lab, nodes)? {
+                    let name = lab.state.nodes[index].name.clone();
+                    if lab.state.nodes[index].corosync_pid.is_some_and(sys::alive) {
+                        lab.stop(lab.state.nodes[index].nodeid, false)?;
+                        actions.push(format!("stop corosync on {name} (SIGTERM)"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        // 2. Connectivity: link faults, then partitions.
+        match step {
+            Step::Link { link, .. } if !lab.state.links.contains(link) => {
+                return Err(Error::UnknownLink {
+                    link: *link,
+                    links: lab.state.links.clone(),
+                });
+            }
+            Step::Link { .. } | Step::Heal => actions.extend(self.apply_links(lab)?),
+            _ => {}
+        }
+        if let Some(action) = self.apply_groups(lab)? {
+            actions.push(action);
+        }
+        // 3. Nodes that start.
+        match step {
+            Step::Up(specs) => {
+                for spec in specs {
+                    for index in self.indexes(lab, &spec.nodes)? {
+                        if start(lab, index)? {
+                            actions.push(format!("start corosync on {}", lab.state.nodes[index].name));
+                        }
+                    }
+                }
+            }
+            Step::Restart(nodes) => {
+                for index in self.indexes(lab, nodes)? {
+                    if start(lab, index)? {
+                        actions.push(format!("start corosync on {}", lab.state.nodes[index].name));
+                    }
+                }
+            }
+            _ => {}
+        }
+        // 4. Commands and time.
+        match step {
+            Step::Expected { votes, node } => {
+                let index = self.indexes(lab, std::slice::from_ref(node))?[0];
+                let name = lab.state.nodes[index].name.clone();
+                let votes_text = votes.to_string();
+                actions.push(format!("corosync-quorumtool -e {votes} on {name}"));
+                let output = lab
+                    .node_at(index)?
+                    .run(&["corosync-quorumtool", "-e", &votes_text])?;
+                refused = Some(!output.success());
+                if !output.success() {
+                    notes.push(format!(
+                        "lab: corosync-quorumtool -e {votes} on {name} was refused ({}): {}",
+                        output.status_text(),
+                        output.stderr_text()
+                    ));
+                }
+            }
+            Step::Reload { .. } => {
+                for index in self.one_node_per_ring(lab) {
+                    let name = lab.state.nodes[index].name.clone();
+                    actions.push(format!("corosync-cfgtool -R on {name}"));
+                    let output = lab.node_at(index)?.run(&["corosync-cfgtool", "-R"])?;
+                    if !output.success() {
+                        notes.push(format!(
+                            "lab: corosync-cfgtool -R on {name} failed ({}): {}",
+                            output.status_text(),
+                            output.stderr_text()
+                        ));
+                    }
+                }
+            }
+            Step::Wait(ms) => {
+                actions.push(format!("wait {ms} ms"));
+                std::thread::sleep(Duration::from_millis(*ms));
+            }
+            _ => {}
+        }
+        Ok(Performed {
+            actions,
+            notes,
+            refused,
+        })
+    }
+
+    /// The link faults the tracker holds, indexed by lab node instead of model position.
+    fn lab_faults(&self, lab: &Lab) -> LinkFaults {
+        let faults = self.tracker.link_faults();
+        let lab_index = |pos: u8| {
+            let nodeid = self.tracker.nodeids().get(usize::from(pos))?;
+            let index = lab.state.nodes.iter().position(|node| node.nodeid == *nodeid)?;
+            u8::try_from(index).ok()
+        };
+        let mut pair_links_down: Vec<(u8, u8, u8)> = faults
+            .pair_links_down
+            .iter()
+            .filter_map(|(link, a, b)| {
+                let (a, b) = (lab_index(*a)?, lab_index(*b)?);
+                Some((*link, a.min(b), a.max(b)))
+            })
+            .collect();
+        pair_links_down.sort_unstable();
+        LinkFaults {
+            links_down: faults.links_down,
+            node_links_down: lab
+                .state
+                .nodes
+                .iter()
+                .map(|node| {
+                    self.tracker
+                        .position(node.nodeid)
+                        .and_then(|pos| faults.node_links_down.get(pos))
+                        .copied()
+                        .unwrap_or(LinkMask::EMPTY)
+                })
+                .collect(),
+            pair_links_down,
+        }
+    }
+
+    /// Sets every veth and blackhole route as the tracker's link faults say; returns what
+    /// changed.
+    fn apply_links(&mut self, lab: &mut Lab) -> Result<Vec<String>> {
+        let faults = self.lab_faults(lab);
+        let mut actions = Vec::new();
+        for index in 0..lab.state.nodes.len() {
+            let node_down = faults
+                .node_links_down
+                .get(index)
+                .copied()
+                .unwrap_or(LinkMask::EMPTY);
+            let links: Vec<u8> = lab.state.nodes[index].addresses.keys().copied().collect();
+            for link in links {
+                let want_down = (faults.links_down | node_down).contains(link);
+                if want_down == lab.state.nodes[index].links_down.contains(&link) {
+                    continue;
+                }
+                lab.set_port(index, link, !want_down)?;
+                actions.push(format!(
+                    "link {link} {} at {}",
+                    if want_down { "down" } else { "up" },
+                    lab.state.nodes[index].name
+                ));
+            }
+        }
+        // One blackhole route per direction: (link, node index, peer index).
+        let mut wanted = BTreeSet::new();
+        for (link, a, b) in &faults.pair_links_down {
+            wanted.insert((*link, usize::from(*a), usize::from(*b)));
+            wanted.insert((*link, usize::from(*b), usize::from(*a)));
+        }
+        let removed: Vec<_> = self.blackholes.difference(&wanted).copied().collect();
+        let added: Vec<_> = wanted.difference(&self.blackholes).copied().collect();
+        for ((link, index, peer), add) in removed
+            .into_iter()
+            .map(|route| (route, false))
+            .chain(added.into_iter().map(|route| (route, true)))
+        {
+            if lab.set_blackhole(index, peer, link, add)? && index < peer {
+                actions.push(format!(
+                    "link {link} {} between {} and {}",
+                    if add { "down" } else { "up" },
+                    lab.state.nodes[index].name,
+                    lab.state.nodes[peer].name
+                ));
+            }
+        }
+        self.blackholes = wanted;
+        Ok(actions)
+    }
+
+    /// Puts the lab's partition where the model's partitions are. Returns the action, if
+    /// anything changed.
+    fn apply_groups(&self, lab: &mut Lab) -> Result<Option<String>> {
+        let mut groups: BTreeMap<u8, Vec<String>> = BTreeMap::new();
+        for node in &lab.state.nodes {
+            let group = self
+                .tracker
+                .position(node.nodeid)
+                .and_then(|pos| self.tracker.partition(pos))
+                .unwrap_or(0);
+            groups.entry(group).or_default().push(node.name.clone());
+        }
+        let wanted: Option<Vec<Vec<String>>> = (groups.len() > 1).then(|| groups.into_values().collect());
+        let normalise = |partition: &Option<Vec<Vec<String>>>| -> BTreeSet<BTreeSet<String>> {
+            partition
+                .iter()
+                .flatten()
+                .map(|group| group.iter().cloned().collect())
+                .collect()
+        };
+        if normalise(&wanted) == normalise(&lab.state.partition) {
+            return Ok(None);
+        }
+        let action = match &wanted {
+            Some(groups) => format!(
+                "partition {}",
+                groups
+                    .iter()
+                    .map(|group| group.join(","))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            ),
+            None => "no partition".to_string(),
+        };
+        lab.set_partition(wanted)?;
+        Ok(Some(action))
+    }
+
+    /// The membership each running lab node should show, from the tracker's partitions and
+    /// link faults and the lab's running nodes (`None`: a partial mesh).
+    fn expected_members(&self, lab: &Lab) -> Expected {
+        let nodes = lab.node_links(|node| {
+            self.tracker
+                .position(node.nodeid)
+                .and_then(|pos| self.tracker.partition(pos))
+                .unwrap_or(0)
+        });
+        topology::expected_members(&nodes, &self.lab_faults(lab))
+    }
+
+    /// One running node per distinct ring (for `corosync-cfgtool -R`, which reloads its
+    /// ring only).
+    fn one_node_per_ring(&self, lab: &Lab) -> Vec<usize> {
+        let reports = lab.read_nsenter();
+        let mut seen: BTreeSet<Vec<u32>> = BTreeSet::new();
+        let mut chosen = Vec::new();
+        for (index, report) in reports.iter().enumerate() {
+            if let Some(quorum) = report.corosync.quorum() {
+                if seen.insert(quorum.member_ids()) {
+                    chosen.push(index);
+                }
+            }
+        }
+        chosen
+    }
+
+    /// Waits (the lab's one wait loop) until every running node shows the expected
+    /// membership and no node's reading (membership, ring id, quorum fields) changed for
+    /// `quiet`; with `unstable` or no expectation, until nothing changed for token +
+    /// consensus. Returns whether it settled within `limit`, how long it took, and a note if
+    /// it did not.
+    fn settle(
+        &self,
+        lab: &Lab,
+        unstable: bool,
+        quiet: Duration,
+        limit: Duration,
+    ) -> Result<(bool, u64, Option<String>)> {
+        let expected = if unstable {
+            None
+        } else {
+            self.expected_members(lab)
+        };
+        let settled = lab.settle_on(&SettleSpec {
+            expected: expected.clone(),
+            quiet,
+            limit,
+            fail_if_corosync_exits: false,
+        })?;
+        let elapsed_ms = settled.elapsed.as_millis() as u64;
+        if settled.settled {
+            return Ok((true, elapsed_ms, None));
+        }
+        let note = format!(
+            "lab: did not settle within {} s (expected memberships {:?}); last seen: {}",
+            limit.as_secs(),
+            expected.map(|map| map.into_values().collect::<BTreeSet<_>>()),
+            settled.last_seen()
+        );
+        Ok((false, elapsed_ms, Some(note)))
+    }
+}
+
+/// Kills corosync on node `index` with SIGKILL (a crash: no clean leave). Returns whether it
+/// was running.
+fn crash(lab: &mut Lab, index: usize) -> Result<bool> {
+    let Some(pid) = lab.state.nodes[index].corosync_pid.filter(|pid| sys::alive(*pid)) else {
+        lab.state.nodes[index].corosync_pid = None;
+        lab.save()?;
+        return Ok(false);
+    };
+    sys::kill(&[pid], "KILL");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sys::alive(pid) {
+        if Instant::now() > deadline {
+            return Err(Error::Lab {
+                dir: lab.dir.clone(),
+                message: format!(
+                    "node {}: corosync (pid {pid}) survived SIGKILL",
+                    lab.state.nodes[index].name
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    lab.state.nodes[index].corosync_pid = None;
+    lab.save()?;
+    Ok(true)
+}
+
+/// Starts corosync on node `index` unless it runs. Returns whether it started it.
+fn start(lab: &mut Lab, index: usize) -> Result<bool> {
+    if lab.state.nodes[index].corosync_pid.is_some_and(sys::alive) {
+        return Ok(false);
+    }
+    lab.start_corosync(index)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qdevice_and_reload_file_are_refused_with_their_place() {
+        let script = scenario::parse("split 1:1\nqdevice on 1").unwrap();
+        let error = check_supported(&script).unwrap_err().to_string();
+        assert!(
+            error.starts_with("script line 2, column 1: `qdevice on 1`: qdevice steps are not supported"),
+            "{error}"
+        );
+        let script = scenario::parse("reload new.conf").unwrap();
+        assert!(check_supported(&script)
+            .unwrap_err()
+            .to_string()
+            .contains("`reload FILE` is not supported"));
+        assert!(check_supported(&scenario::parse("reload; heal; link down 0 between 1 2").unwrap()).is_ok());
+    }
+}
