@@ -33,6 +33,7 @@ const READ_SCRIPT: &str = r#"if [ -e "$1" ] || [ -L "$1" ]; then exec cat -- "$1
 /// and the directory fsynced so the rename survives a crash. Any failure removes the
 /// temporary file and leaves the target as it was; a kill at any instant leaves the old or
 /// the new file, never a mix (at worst a `.NAME.quorate-XXXXXX` temporary file remains).
+/// `mv -T` refuses to move the file into a directory that stands where the target should be.
 const WRITE_SCRIPT: &str = r#"set -eu
 target=$1
 mode=$2
@@ -49,7 +50,7 @@ if [ "$got" -ne "$size" ]; then
 fi
 chmod "$mode" "$tmp"
 sync -- "$tmp"
-mv -f -- "$tmp" "$target"
+mv -f -T -- "$tmp" "$target"
 trap - EXIT
 sync -- "$dir"
 "#;
@@ -207,6 +208,7 @@ pub struct FakeFile {
 
 /// One call a `FakeNode` received.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FakeCall {
     /// `run` or `run_with_stdin`: the argv and the bytes given on stdin (empty for `run`).
     Run {
@@ -576,6 +578,17 @@ mod tests {
             )),
             "{error}"
         );
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        let error = Local
+            .write_file_atomic(&dir.join("sub"), b"x", 0o644)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("sub: cannot replace it (exit code 1): mv: cannot overwrite directory"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_dir(dir.join("sub")).unwrap().count(), 0);
+        std::fs::remove_dir(dir.join("sub")).unwrap();
         let error = Local.read_file(&dir).unwrap_err().to_string();
         assert!(error.contains("cannot read it (exit code 1)"), "{error}");
         let error = Local.read_file(Path::new("relative")).unwrap_err().to_string();
