@@ -7,7 +7,19 @@ use model::{Diagnostic, LineIndex, Severity};
 use serde::Serialize;
 use std::fmt::Write as _;
 
-/// ANSI styling, on only for terminals (or `--color always`).
+/// When to colour the output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// ANSI styling, on only for terminals (or `--color always`): the one colour helper of the
+/// binary (lint, whatif). See: issue 8 ("table and colour helpers twice").
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
     /// Whether to emit ANSI escape codes.
@@ -15,19 +27,73 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
+    /// The style `choice` asks for on standard output: `auto` colours a terminal unless
+    /// `NO_COLOR` is set.
+    pub fn for_stdout(choice: ColorChoice) -> Style {
+        use std::io::IsTerminal;
+        Style {
+            color: match choice {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            },
+        }
+    }
+
+    /// `text` in the SGR style `code` (`1;31` bold red), or plain without colour.
+    pub fn paint(self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_string()
         }
     }
-    fn blue(self, text: &str) -> String {
-        self.paint("1;34", text)
-    }
-    fn bold(self, text: &str) -> String {
-        self.paint("1", text)
-    }
+}
+
+/// Lays `rows` out as left-aligned columns two spaces apart, one line each (no newline):
+/// every cell but the last is padded to its column's width in characters, and the line is
+/// trimmed at the end. `paint(row, column, padded)` may colour a padded cell; colour codes
+/// do not count in widths. The one table layout of the binary (lint, whatif, lab); a table
+/// crate (comfy-table) would bring a terminal library for what these few lines do, and
+/// would change the layout scripts and tests read. See: issue 8 item 9.
+pub fn columns(rows: &[Vec<String>], paint: &dyn Fn(usize, usize, String) -> String) -> Vec<String> {
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..count)
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| row.get(column))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .enumerate()
+        .map(|(row_index, row)| {
+            let last = row.len().saturating_sub(1);
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(column, cell)| {
+                    let padded = if column == last {
+                        cell.clone()
+                    } else {
+                        let fill = widths[column].saturating_sub(cell.chars().count());
+                        format!("{cell}{}", " ".repeat(fill))
+                    };
+                    paint(row_index, column, padded)
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
+/// `columns` without colour.
+pub fn plain_columns(rows: &[Vec<String>]) -> Vec<String> {
+    columns(rows, &|_, _, cell| cell)
 }
 
 /// One analysed file and its findings.
@@ -49,90 +115,72 @@ pub fn position(index: &LineIndex, text: &str, diagnostic: &Diagnostic) -> (usiz
     }
 }
 
-/// The rustc-style rendering of one file's diagnostics.
+/// The rustc-style rendering of one file's diagnostics, drawn by annotate-snippets (the
+/// renderer rustc and cargo use): a heading with the code, `--> path:line:col`, the code
+/// frame with the primary span underlined and every secondary label drawn at its own line,
+/// then `= help:`, `= rejected by:`, the fix and `= see: quorate explain CODE`.
+/// See: issue 8 item 9.
 pub fn human(report: &FileReport, style: Style) -> String {
-    let index = LineIndex::new(&report.text);
+    use annotate_snippets::{AnnotationKind, Element, Group, Level, Renderer, Snippet};
+    let renderer = if style.color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let text_len = report.text.len();
+    // A span must sit on char boundaries inside the text; an empty one marks one character.
+    let clamp = |start: usize, end: usize| -> std::ops::Range<usize> {
+        let floor = |mut at: usize| {
+            at = at.min(text_len);
+            while !report.text.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
+        let start = floor(start);
+        let mut end = floor(end.max(start));
+        if end == start {
+            end = report.text[start..]
+                .chars()
+                .next()
+                .filter(|c| *c != '\n')
+                .map_or(start, |c| start + c.len_utf8());
+        }
+        start..end
+    };
     let mut out = String::new();
     for diagnostic in &report.diagnostics {
-        let (line, column) = position(&index, &report.text, diagnostic);
-        let heading = format!(
-            "{}[{}]",
-            match diagnostic.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            },
-            diagnostic.code
-        );
-        let painted = match diagnostic.severity {
-            Severity::Error => style.paint("1;31", &heading),
-            Severity::Warning => style.paint("1;33", &heading),
-            Severity::Info => style.paint("1;36", &heading),
+        let level = match diagnostic.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+            Severity::Info => Level::INFO,
         };
-        let _ = writeln!(
-            out,
-            "{painted}: {} ({})",
-            style.bold(&diagnostic.message),
-            diagnostic.name
-        );
-        let gutter = line.to_string().len().max(2);
-        let pad = " ".repeat(gutter);
-        let _ = writeln!(out, "{pad}{} {}:{line}:{column}", style.blue("-->"), report.path);
-        if let (Some(span), Some((start, end))) = (diagnostic.span, index.line_range(&report.text, line)) {
-            let source_line = &report.text[start..end];
-            let _ = writeln!(out, "{pad} {}", style.blue("|"));
-            let _ = writeln!(
-                out,
-                "{} {} {}",
-                style.blue(&format!("{line:>gutter$}")),
-                style.blue("|"),
-                source_line
-            );
-            let caret_start = column - 1;
-            let span_end = span.end.min(end).max(span.start);
-            let width = report
-                .text
-                .get(span.start..span_end)
-                .map(|t| t.chars().count())
-                .unwrap_or(1)
-                .max(1);
-            let marker = format!("{}{}", " ".repeat(caret_start), "^".repeat(width));
-            let colored = match diagnostic.severity {
-                Severity::Error => style.paint("1;31", &marker),
-                Severity::Warning => style.paint("1;33", &marker),
-                Severity::Info => style.paint("1;36", &marker),
-            };
-            let _ = writeln!(out, "{pad} {} {colored}", style.blue("|"));
-        }
-        for label in &diagnostic.labels {
-            let (label_line, label_column) = index.line_col(&report.text, label.span.start);
-            let _ = writeln!(
-                out,
-                "{pad} {} note: {} ({}:{label_line}:{label_column})",
-                style.blue("="),
-                label.message,
-                report.path
-            );
-        }
-        if let Some(help) = &diagnostic.help {
-            for (number, help_line) in help.lines().enumerate() {
-                let prefix = if number == 0 { "help:" } else { "     " };
-                let _ = writeln!(
-                    out,
-                    "{pad} {} {} {help_line}",
-                    style.blue("="),
-                    style.bold(prefix)
+        let title = format!("{} ({})", diagnostic.message, diagnostic.name);
+        let mut elements: Vec<Element<'_>> = Vec::new();
+        if let Some(span) = diagnostic.span.filter(|_| !report.text.is_empty()) {
+            let mut snippet = Snippet::source(report.text.as_str())
+                .path(report.path.as_str())
+                .fold(true)
+                .annotation(AnnotationKind::Primary.span(clamp(span.start, span.end)));
+            for label in &diagnostic.labels {
+                snippet = snippet.annotation(
+                    AnnotationKind::Context
+                        .span(clamp(label.span.start, label.span.end))
+                        .label(label.message.as_str()),
                 );
             }
+            elements.push(snippet.into());
+        } else {
+            elements.push(annotate_snippets::Origin::path(report.path.as_str()).into());
+            for label in &diagnostic.labels {
+                elements.push(Level::NOTE.message(label.message.as_str()).into());
+            }
+        }
+        if let Some(help) = &diagnostic.help {
+            elements.push(Level::HELP.message(help.as_str()).into());
         }
         if let Some(by) = diagnostic.rejected_by {
-            let _ = writeln!(
-                out,
-                "{pad} {} {} {}",
-                style.blue("="),
-                style.bold("rejected by:"),
-                by.as_str()
-            );
+            elements.push(Level::NOTE.with_name("rejected by").message(by.as_str()).into());
         }
         if let Some(fix) = &diagnostic.fix {
             let kind = if fix.safe {
@@ -140,22 +188,14 @@ pub fn human(report: &FileReport, style: Style) -> String {
             } else {
                 "fix (changes cluster behaviour; use `quorate plan`)"
             };
-            let _ = writeln!(
-                out,
-                "{pad} {} {} {}",
-                style.blue("="),
-                style.bold(&format!("{kind}:")),
-                fix.title
-            );
+            elements.push(Level::HELP.with_name(kind).message(fix.title.as_str()).into());
         }
-        let _ = writeln!(
-            out,
-            "{pad} {} {} quorate explain {}",
-            style.blue("="),
-            style.bold("see:"),
-            diagnostic.code
-        );
-        out.push('\n');
+        let see = format!("quorate explain {}", diagnostic.code);
+        elements.push(Level::NOTE.with_name("see").message(see).into());
+        let group =
+            Group::with_title(level.primary_title(title).id(diagnostic.code.to_string())).elements(elements);
+        out.push_str(&renderer.render(&[group]));
+        out.push_str("\n\n");
     }
     out
 }

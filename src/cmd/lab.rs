@@ -437,16 +437,8 @@ fn render_table(reports: &[NodeReport], out: &mut dyn Write) -> std::io::Result<
         }
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    for line in crate::render::plain_columns(&rows) {
+        writeln!(out, "{line}")?;
     }
     for note in notes {
         writeln!(out, "  {note}")?;

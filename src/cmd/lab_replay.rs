@@ -133,16 +133,8 @@ fn step_block(step: &StepComparison, text: &mut String) {
         row.extend(cells(&node.predicted, &node.real));
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        text.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
+    for line in crate::render::plain_columns(&rows) {
+        text.push_str(&format!("  {line}\n"));
     }
     for note in &step.notes {
         text.push_str(&format!("  note: {note}\n"));

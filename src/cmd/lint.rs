@@ -9,7 +9,7 @@ use crate::render::{self, FileReport, Style};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use model::{Diagnostic, Severity, Span};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 /// Output formats of `lint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -24,16 +24,7 @@ pub enum LintFormat {
     Sarif,
 }
 
-/// When to colour the output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when standard output is a terminal.
-    Auto,
-    /// Always colour.
-    Always,
-    /// Never colour.
-    Never,
-}
+pub use crate::render::ColorChoice;
 
 /// Arguments of `quorate lint`.
 #[derive(Debug, Args)]
@@ -225,13 +216,7 @@ pub fn run(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         }
     }
 
-    let style = Style {
-        color: match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        },
-    };
+    let style = Style::for_stdout(args.color);
     match args.format {
         LintFormat::Human => {
             let mut counts = [0usize; 3];

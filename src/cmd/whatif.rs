@@ -5,14 +5,14 @@
 //! `sim::whatif::Report` (a table per step, or JSON). `--all` is handed to
 //! `cmd::whatif_all`. It must not decide quorum: `sim::whatif` and `model::quorum` do.
 
-use crate::cmd::lint::ColorChoice;
 use crate::input::{read_input, LoadedConfig};
+use crate::render::{ColorChoice, Style};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{ArgGroup, Args, ValueEnum};
 use model::quorum::QuorumSettings;
 use model::{Diagnostic, LineIndex, RejectedBy, Severity};
 use sim::whatif::{NodeRow, Report, StepReport, WhatifError, WhatifOptions};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Output formats of `whatif`.
@@ -238,15 +238,7 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             writeln!(out)?;
         }
         WhatifFormat::Human => {
-            let style = Style {
-                color: match args.color {
-                    ColorChoice::Always => true,
-                    ColorChoice::Never => false,
-                    ColorChoice::Auto => {
-                        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                    }
-                },
-            };
+            let style = Style::for_stdout(args.color);
             out.write_all(human(&report, proxmox, style).as_bytes())?;
         }
     }
@@ -301,22 +293,6 @@ fn node_label(node: &NodeRow) -> String {
         format!("node {}", node.nodeid)
     } else {
         format!("node {} ({})", node.nodeid, node.name)
-    }
-}
-
-/// ANSI styling, on only for terminals (or `--color always`).
-#[derive(Clone, Copy, Debug, Default)]
-struct Style {
-    color: bool,
-}
-
-impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
     }
 }
 
@@ -494,50 +470,25 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
             .zip(&parts)
             .map(|(node, part)| cells(node, part, proxmox))
             .collect();
-        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-        for row in &rows {
-            for (index, cell) in row.iter().enumerate() {
-                widths[index] = widths[index].max(cell.chars().count());
+        let mut table: Vec<Vec<String>> = vec![headers.iter().map(|h| h.to_string()).collect()];
+        table.extend(rows);
+        let paint = |row: usize, column: usize, padded: String| {
+            let Some(node) = row.checked_sub(1).and_then(|index| step.nodes.get(index)) else {
+                return padded;
+            };
+            match (column, node.up, node.quorate) {
+                (3, true, true) => style.paint("32", &padded),
+                (3, true, false) => style.paint("31", &padded),
+                (3, false, _) => style.paint("2", &padded),
+                _ => padded,
             }
-        }
-        let last = headers.len() - 1;
-        let pad = |cell: &str, width: usize| {
-            format!("{cell}{}", " ".repeat(width.saturating_sub(cell.chars().count())))
         };
-        let header_line: Vec<String> = headers
-            .iter()
-            .enumerate()
-            .map(|(index, h)| {
-                if index == last {
-                    h.to_string()
-                } else {
-                    pad(h, widths[index])
-                }
-            })
-            .collect();
-        text.push_str(&format!(
-            "  {}\n",
-            style.paint("2", header_line.join("  ").trim_end())
-        ));
-        for (row, node) in rows.iter().zip(&step.nodes) {
-            let line: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(index, cell)| {
-                    let padded = if index == last {
-                        cell.clone()
-                    } else {
-                        pad(cell, widths[index])
-                    };
-                    match (index, node.up, node.quorate) {
-                        (3, true, true) => style.paint("32", &padded),
-                        (3, true, false) => style.paint("31", &padded),
-                        (3, false, _) => style.paint("2", &padded),
-                        _ => padded,
-                    }
-                })
-                .collect();
-            text.push_str(&format!("  {}\n", line.join("  ").trim_end()));
+        for (index, line) in crate::render::columns(&table, &paint).iter().enumerate() {
+            if index == 0 {
+                text.push_str(&format!("  {}\n", style.paint("2", line)));
+            } else {
+                text.push_str(&format!("  {line}\n"));
+            }
         }
         if step.nodes.iter().any(|node| node.order_dependent) {
             text.push_str("  ? depends on message delivery order (real corosync: either, by timing)\n");

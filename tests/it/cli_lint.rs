@@ -111,7 +111,7 @@ fn human_output_points_at_the_line_with_a_caret() {
     let (code, out, _) = quorate(&["lint", "--color", "never", path.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(out.contains(&format!("{}:3:", path.display())), "{out}");
-    assert!(out.contains(" 3 |     token: 3000 # ms"), "{out}");
+    assert!(out.contains("\n3 |     token: 3000 # ms"), "{out}");
     assert!(out.contains("^"), "{out}");
     assert!(out.contains("help:"), "{out}");
     assert!(!out.contains('\u{1b}'), "no colour when asked for none");

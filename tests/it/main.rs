@@ -7,6 +7,7 @@ mod check;
 mod cli_help;
 mod cli_issue10;
 mod cli_lint;
+mod cli_snapshots;
 mod lab;
 mod parity;
 mod reality;
