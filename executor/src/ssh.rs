@@ -2,7 +2,8 @@
 //!
 //! Owns `SshOptions`, `NodeSession` (one ControlMaster connection to one inventory node,
 //! host key checked strictly against the inventory's known_hosts; async), `SshNode` (a
-//! `NodeSession` as a synchronous `transport::Remote`), the crate's one tokio runtime
+//! `NodeSession` as a synchronous `transport::Remote`; `connect_all` opens one per inventory
+//! node in parallel), the crate's one tokio runtime
 //! (`runtime`, built on first use and shared by every synchronous caller, instead of a
 //! runtime per call), and reading corosync's state from every node of an inventory
 //! (`read_cluster`, or `read_cluster_blocking` from synchronous code). It must not know about
@@ -292,6 +293,42 @@ impl SshNode {
             None => Ok(()),
         }
     }
+}
+
+/// Connects to every node of `inventory` at once, on the shared runtime, in inventory order.
+/// A node that cannot be reached gives its own error (naming it); the others still connect.
+pub fn connect_all(inventory: &Inventory, options: &SshOptions) -> Result<Vec<Result<SshNode>>> {
+    let sessions = runtime()?.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, node) in inventory.nodes.iter().enumerate() {
+            let (inventory, node, options) = (inventory.clone(), node.clone(), options.clone());
+            tasks.spawn(async move { (index, NodeSession::connect(&inventory, &node, &options).await) });
+        }
+        let mut sessions: Vec<Option<Result<NodeSession>>> = inventory.nodes.iter().map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, session)) = joined {
+                if let Some(slot) = sessions.get_mut(index) {
+                    *slot = Some(session);
+                }
+            }
+        }
+        sessions
+    });
+    Ok(sessions
+        .into_iter()
+        .zip(&inventory.nodes)
+        .map(|(session, node)| match session {
+            Some(session) => session.map(|session| SshNode {
+                session: Some(session),
+                node: node.name.clone(),
+            }),
+            None => Err(Error::Remote {
+                node: node.name.clone(),
+                command: "ssh".into(),
+                message: "the connecting task failed".into(),
+            }),
+        })
+        .collect())
 }
 
 impl Drop for SshNode {

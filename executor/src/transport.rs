@@ -234,7 +234,8 @@ pub enum FakeCall {
 #[derive(Debug, Default)]
 struct FakeState {
     files: BTreeMap<PathBuf, FakeFile>,
-    responses: BTreeMap<Vec<String>, CommandOutput>,
+    /// Per argv: the answers still to give, in order; the last one is repeated.
+    responses: BTreeMap<Vec<String>, Vec<CommandOutput>>,
     calls: Vec<FakeCall>,
     unreachable: bool,
     failing_writes: Option<String>,
@@ -284,9 +285,19 @@ impl FakeNode {
 
     /// Makes `command` (exactly this argv) answer `output`, every time it is run.
     pub fn respond(&self, command: &[&str], output: CommandOutput) {
-        self.state()
-            .responses
-            .insert(command.iter().map(|word| word.to_string()).collect(), output);
+        self.respond_in_turn(command, vec![output]);
+    }
+
+    /// Makes `command` answer `outputs` one per run, in order, then the last one for ever
+    /// (a node whose state changes while it is polled). An empty list removes the answer.
+    pub fn respond_in_turn(&self, command: &[&str], outputs: Vec<CommandOutput>) {
+        let argv: Vec<String> = command.iter().map(|word| word.to_string()).collect();
+        let mut state = self.state();
+        if outputs.is_empty() {
+            state.responses.remove(&argv);
+        } else {
+            state.responses.insert(argv, outputs);
+        }
     }
 
     /// Makes every later call fail as if the node could not be reached (or reachable again).
@@ -324,7 +335,15 @@ impl FakeNode {
             drop(state);
             return Err(self.unreachable_error(command_line(command)));
         }
-        state.responses.get(&argv).cloned().ok_or_else(|| Error::Remote {
+        let answers = state.responses.get_mut(&argv);
+        let answer = answers.and_then(|answers| {
+            if answers.len() > 1 {
+                Some(answers.remove(0))
+            } else {
+                answers.first().cloned()
+            }
+        });
+        answer.ok_or_else(|| Error::Remote {
             node: self.name.clone(),
             command: command_line(command),
             message: "the fake node has no response for this command".into(),
@@ -410,11 +429,23 @@ mod tests {
             error.to_string(),
             "node n1: `reboot` failed: the fake node has no response for this command"
         );
+        node.respond_in_turn(
+            &["corosync-quorumtool", "-s"],
+            vec![output(2, "Quorate: No\n"), output(0, "Quorate: Yes\n")],
+        );
+        let polled: Vec<Option<i32>> = (0..3)
+            .map(|_| node.run(&["corosync-quorumtool", "-s"]).unwrap().code)
+            .collect();
+        assert_eq!(polled, vec![Some(2), Some(0), Some(0)]);
+        node.respond_in_turn(&["corosync-quorumtool", "-s"], Vec::new());
+        assert!(node.run(&["corosync-quorumtool", "-s"]).is_err());
         node.respond(&["sha256sum"], output(0, "abc  -\n"));
         node.run_with_stdin(&["sha256sum"], b"key bytes").unwrap();
+        let calls = node.calls();
+        assert_eq!(calls.len(), 7);
         assert_eq!(
-            node.calls(),
-            vec![
+            calls[..2],
+            [
                 FakeCall::Run {
                     command: vec!["corosync-quorumtool".into(), "-s".into()],
                     stdin: Vec::new()
@@ -423,11 +454,14 @@ mod tests {
                     command: vec!["reboot".into()],
                     stdin: Vec::new()
                 },
-                FakeCall::Run {
-                    command: vec!["sha256sum".into()],
-                    stdin: b"key bytes".to_vec()
-                },
             ]
+        );
+        assert_eq!(
+            calls.last(),
+            Some(&FakeCall::Run {
+                command: vec!["sha256sum".into()],
+                stdin: b"key bytes".to_vec()
+            })
         );
     }
 

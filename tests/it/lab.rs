@@ -587,6 +587,20 @@ fn remotes_over_ssh_and_nsenter_stream_bytes_and_replace_files_atomically() {
     check_remote(&ssh, &etc("n2"), &dir, "ssh");
     ssh.close().unwrap();
 
+    // Every node at once; one that cannot be reached gives its own error, naming it.
+    let mut broken = inventory.clone();
+    broken.nodes[1].ssh_port = 2;
+    let sessions = executor::ssh::connect_all(&broken, &lab.ssh_options()).unwrap();
+    let first = sessions[0].as_ref().unwrap();
+    assert_eq!(first.run(&["hostname"]).unwrap().stdout_text(), "n1\n");
+    let error = sessions[1]
+        .as_ref()
+        .err()
+        .expect("port 2 has no sshd")
+        .to_string();
+    assert!(error.starts_with("ssh to node n2: "), "{error}");
+    drop(sessions);
+
     // A node that cannot be reached: the error names it.
     let mut unreachable = inventory.nodes[1].clone();
     unreachable.ssh_port = 2;
