@@ -105,9 +105,18 @@ fn address_like_problem(text: &str) -> Option<String> {
     let unbracketed = text.strip_prefix('[').and_then(|rest| rest.split_once(']'));
     if let Some((inner, rest)) = unbracketed {
         if parse_numeric(inner).is_some() {
-            let port = if rest.is_empty() { "" } else { " and a port" };
+            let port = if rest.is_empty() {
+                ""
+            } else {
+                " (the port is totem.interface.mcastport)"
+            };
+            let what = if rest.is_empty() {
+                "brackets are"
+            } else {
+                "brackets and a port are"
+            };
             return Some(format!(
-                "is not an address: brackets{port} are URL syntax; write the bare address `{inner}` (the port is totem.interface.mcastport)"
+                "is not an address: {what} URL syntax; write the bare address `{inner}`{port}"
             ));
         }
     }

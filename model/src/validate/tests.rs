@@ -729,3 +729,29 @@ fn issue10_authkey_message_names_the_examined_file() {
         );
     }
 }
+
+/// The E124 message names the mistake in the form the user wrote. See: issue 10 item 1.
+#[test]
+fn issue10_address_messages_name_the_mistake() {
+    let message_of = |address: &str| {
+        check(&with_node_two_address(address), None)
+            .into_iter()
+            .find(|diagnostic| diagnostic.code == "E124")
+            .map(|diagnostic| diagnostic.message)
+            .unwrap_or_default()
+    };
+    let port = message_of("10.10.0.13:5405");
+    assert!(port.contains("`:5405` is a port; write `10.10.0.13`"), "{port}");
+    let brackets = message_of("[fd00::13]");
+    assert!(
+        brackets.contains("brackets are URL syntax; write the bare address `fd00::13`"),
+        "{brackets}"
+    );
+    assert!(!brackets.contains("port"), "{brackets}");
+    assert!(message_of("[fd00::13]:5405").contains("brackets and a port"));
+    assert!(message_of("198.18.0.2/24").contains("`/24` is a prefix length"));
+    assert!(message_of("a..b").contains("empty label"));
+    assert!(message_of(&"a".repeat(64)).contains("64 characters, DNS allows at most 63"));
+    assert!(message_of("node 2").contains("not even /etc/hosts"));
+    assert!(message_of("").contains("is empty"));
+}
