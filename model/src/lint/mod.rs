@@ -477,6 +477,28 @@ mod issue10_item13 {
         .is_none());
     }
 
+    /// `010.1.1.1` is 8.1.1.1 to corosync (measured: with node 1 written `0306.18.0.1`,
+    /// corosync -t finds the local node 198.18.0.1). See: issue 10 item 1.
+    #[test]
+    fn issue10_numeric_looking_addresses_say_what_corosync_reads() {
+        for (written, read_as) in [
+            ("010.1.1.1", "8.1.1.1"),
+            ("10.3", "10.0.0.3"),
+            ("0x0a.0.0.1", "10.0.0.1"),
+        ] {
+            let finding = find(&two_nodes("", "", written, [1, 1]), false, "L011").expect("L011");
+            assert_eq!(finding.severity, Severity::Warning);
+            assert!(
+                finding
+                    .message
+                    .contains(&format!("is read by corosync as {read_as}")),
+                "{}",
+                finding.message
+            );
+        }
+        assert!(find(&two_nodes("", "", "198.18.0.1", [1, 1]), false, "L011").is_none());
+    }
+
     #[test]
     fn issue10_typos_get_suggestions() {
         let text = two_nodes("\ttokne: 3000\n", "", "198.18.0.1", [1, 1])

@@ -160,6 +160,7 @@ registry! {
     "L008" "authentication-without-encryption" authentication_without_encryption Preview Info;
     "L009" "udp-interface-ignored" udp_interface_ignored Preview Info;
     "L010" "ring-address-hostname" ring_address_hostname Preview Info;
+    "L011" "ring-address-not-dotted-quad" ring_address_not_dotted_quad Preview Warning;
     "S001" "unknown-key" unknown_key Preview Warning;
     "S002" "unknown-section" unknown_section Preview Warning;
     "S003" "duplicate-key" duplicate_key Preview Warning;

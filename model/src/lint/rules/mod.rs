@@ -39,6 +39,7 @@ pub(crate) mod qdevice_votes_not_one;
 pub(crate) mod quorum_vote_overflow;
 pub(crate) mod repeated_nodelist;
 pub(crate) mod ring_address_hostname;
+pub(crate) mod ring_address_not_dotted_quad;
 pub(crate) mod single_link;
 pub(crate) mod token_budget_near_pve_watchdog;
 pub(crate) mod token_too_small;
