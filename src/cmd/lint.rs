@@ -52,7 +52,8 @@ pub struct LintArgs {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Model-check each split-brain finding (`quorate check`): attach a counterexample or
-    /// a "proved within budget" note to its help.
+    /// a "proved within budget" note to its help; a proved split-brain makes the finding at
+    /// least a warning (exit 1).
     #[arg(long)]
     pub prove: bool,
 }
