@@ -1,9 +1,11 @@
 //! `quorate check FILE`: model-check quorum safety over time; counterexamples as scripts.
 //!
 //! Owns the clap arguments, reading the file, progress on stderr, rendering (human, JSON,
-//! script) and the exit code; `--explore` serves stateright's Explorer. The checking itself
+//! script) and the exit code; `--explore` serves stateright's Explorer; `--confirm` hands the
+//! violated safety properties to `confirm` (a throwaway lab of real corosync). The checking itself
 //! is `sim::check`; this file must not decide verdicts.
 
+use crate::cmd::confirm::{self, Confirmation};
 use crate::input::LoadedConfig;
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
@@ -78,6 +80,11 @@ pub struct CheckArgs {
         conflicts_with_all = ["format", "threads"]
     )]
     pub explore: Option<String>,
+    /// Replay every violated safety property's counterexample on a throwaway lab of real
+    /// corosync built from FILE (root; up to 3 replays each), and report whether reality
+    /// shows the violation, with the real readings next to the model's.
+    #[arg(long, conflicts_with = "explore")]
+    pub confirm: bool,
 }
 
 impl CheckArgs {
@@ -108,10 +115,11 @@ impl CheckArgs {
     }
 }
 
-/// Reads `path` into votequorum settings.
-fn settings_from(path: &str) -> Result<(String, QuorumSettings), String> {
+/// Reads `path` into votequorum settings; also returns the name to show and the text.
+fn settings_from(path: &str) -> Result<(String, String, QuorumSettings), String> {
     let loaded = LoadedConfig::load(path).map_err(|error| error.to_string())?;
-    Ok((loaded.source.name, loaded.config.quorum_settings()))
+    let settings = loaded.config.quorum_settings();
+    Ok((loaded.source.name, loaded.source.text, settings))
 }
 
 /// The JSON document of `--format json` (schema: README, `quorate check`).
@@ -143,7 +151,20 @@ pub fn check_settings(
 
 /// Runs `quorate check`.
 pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
-    let (name, settings) = match settings_from(&args.file) {
+    if args.confirm {
+        if args.format == CheckFormat::Script {
+            writeln!(
+                err,
+                "error: --confirm reports in the human and JSON formats, not with --format script"
+            )?;
+            return Ok(EXIT_ERROR);
+        }
+        if !confirm::is_root() {
+            writeln!(err, "error: {}", confirm::NEEDS_ROOT)?;
+            return Ok(EXIT_ERROR);
+        }
+    }
+    let (name, text, settings) = match settings_from(&args.file) {
         Ok(read) => read,
         Err(error) => {
             writeln!(err, "error: {error}")?;
@@ -177,9 +198,14 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
             return Ok(EXIT_ERROR);
         }
     };
+    let confirmations = if args.confirm {
+        confirm::confirm_report(&text, &settings, &report, err)
+    } else {
+        vec![None; report.properties.len()]
+    };
     match args.format {
         CheckFormat::Human => {
-            out.write_all(human(&name, &args.file, &report).as_bytes())?;
+            out.write_all(human(&name, &args.file, &report, &confirmations).as_bytes())?;
             if !report.complete {
                 writeln!(
                     out,
@@ -188,13 +214,12 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
             }
         }
         CheckFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &JsonReport {
-                    file: &name,
-                    report: &report,
-                },
-            )?;
+            let mut document = serde_json::to_value(JsonReport {
+                file: &name,
+                report: &report,
+            })?;
+            add_confirmations(&mut document, &confirmations)?;
+            serde_json::to_writer_pretty(&mut *out, &document)?;
             writeln!(out)?;
         }
         CheckFormat::Script => {
@@ -213,8 +238,34 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
     })
 }
 
-/// The human report.
-pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
+/// Adds `"confirmed": true|false|null` to every property of the JSON `document`, and the
+/// details (`"confirmation"`: corosync version, replays, the step, every node's predicted and
+/// real reading) where a replay was attempted.
+fn add_confirmations(
+    document: &mut serde_json::Value,
+    confirmations: &[Option<Confirmation>],
+) -> anyhow::Result<()> {
+    let Some(properties) = document["properties"].as_array_mut() else {
+        return Ok(());
+    };
+    for (property, confirmation) in properties.iter_mut().zip(confirmations) {
+        let Some(object) = property.as_object_mut() else {
+            continue;
+        };
+        let confirmed = confirmation
+            .as_ref()
+            .and_then(|confirmation| confirmation.confirmed);
+        object.insert("confirmed".into(), serde_json::to_value(confirmed)?);
+        if let Some(confirmation) = confirmation {
+            object.insert("confirmation".into(), serde_json::to_value(confirmation)?);
+        }
+    }
+    Ok(())
+}
+
+/// The human report; `confirmations` (one per property, see `confirm`) are shown under
+/// their property.
+pub fn human(name: &str, path: &str, report: &CheckReport, confirmations: &[Option<Confirmation>]) -> String {
     let mut text = format!(
         "{name}: model-checked with a fault budget of {}{}\n",
         report.max_faults,
@@ -228,7 +279,7 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
         .map(|verdict| verdict.name.len())
         .max()
         .unwrap_or(0);
-    for verdict in &report.properties {
+    for (index, verdict) in report.properties.iter().enumerate() {
         let status = if verdict.holds {
             "holds".to_string()
         } else {
@@ -281,6 +332,9 @@ pub fn human(name: &str, path: &str, report: &CheckReport) -> String {
                 "    replay: quorate whatif {path} -s '{}'\n",
                 script.join("; ")
             ));
+        }
+        if let Some(Some(confirmation)) = confirmations.get(index) {
+            text.push_str(&confirmation.human("    "));
         }
     }
     let symmetry = if report.symmetry.is_empty() {
@@ -337,9 +391,11 @@ pub const PROVE_MAX_FAULTS: u8 = 2;
 
 /// `lint --prove`: when `diagnostics` hold a split-brain rule, model-checks `text` (stopping
 /// at the first split-brain) and appends the outcome to each such diagnostic's help: the
-/// counterexample as a whatif script, or that none exists within the budget. Returns
-/// whether it found a split-brain.
-pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Write) -> bool {
+/// counterexample as a whatif script, or that none exists within the budget. With `confirm`
+/// (`--confirm`, root) the counterexample is also replayed on a lab built from `text`, and
+/// whether real corosync showed the split-brain is appended. Returns whether it found a
+/// split-brain.
+pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], confirm: bool, err: &mut dyn Write) -> bool {
     if !diagnostics
         .iter()
         .any(|diagnostic| SPLIT_BRAIN_RULES.contains(&diagnostic.name))
@@ -369,11 +425,22 @@ pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], err: &mut dyn Wr
             Some(verdict) if !verdict.holds => {
                 found = true;
                 let script: Vec<String> = verdict.counterexample.iter().map(|step| step.to_string()).collect();
-                format!(
+                let mut note = format!(
                     "quorate check found a split-brain in {} step(s): `{}`",
                     script.len(),
                     script.join("; ")
-                )
+                );
+                if confirm {
+                    let confirmation = match confirm::ConfirmLab::up(text, err) {
+                        Ok(mut lab) => lab.confirm(verdict.name, &verdict.counterexample, &settings, err),
+                        Err(error) => Confirmation::not_replayed(
+                            format!("the lab could not be built: {error:#}"),
+                            confirm::corosync_version(),
+                        ),
+                    };
+                    note.push_str(&format!("; {}", confirmation.headline()));
+                }
+                note
             }
             _ => format!(
                 "quorate check: no split-brain within a fault budget of {PROVE_MAX_FAULTS} (proved within budget, {} states)",

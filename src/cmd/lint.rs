@@ -56,6 +56,10 @@ pub struct LintArgs {
     /// least a warning (exit 1).
     #[arg(long)]
     pub prove: bool,
+    /// With --prove: replay each counterexample on a throwaway lab of real corosync built
+    /// from the file (root), and say whether reality shows the split-brain.
+    #[arg(long, requires = "prove")]
+    pub confirm: bool,
 }
 
 /// Codes of the findings about the input file itself (documented by `quorate explain`).
@@ -181,13 +185,17 @@ pub fn run(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         None
     };
 
+    if args.confirm && !crate::cmd::confirm::is_root() {
+        writeln!(err, "error: {}", crate::cmd::confirm::NEEDS_ROOT)?;
+        return Ok(EXIT_ERROR);
+    }
     let mut reports = Vec::new();
     let mut tool_failed = false;
     for path in &args.files {
         match read_source(path) {
             Ok(source) => {
                 let mut diagnostics = lint_source(&source, &options);
-                if args.prove && crate::cmd::check::prove(&source.text, &mut diagnostics, err) {
+                if args.prove && crate::cmd::check::prove(&source.text, &mut diagnostics, args.confirm, err) {
                     raise_proved_findings(&mut diagnostics);
                 }
                 reports.push(FileReport {

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod completions;
+pub mod confirm;
 pub mod explain;
 pub mod lab;
 pub mod lint;

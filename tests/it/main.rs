@@ -4,6 +4,7 @@
 //! any network but loopback and the namespaces they create themselves.
 
 mod check;
+mod check_confirm;
 mod cli_help;
 mod cli_issue10;
 mod cli_lint;

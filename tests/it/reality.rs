@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::sync::Mutex;
 
 /// One lab at a time: real corosync rounds are timing-sensitive on a 2-core machine.
-static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub(crate) static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A knet corosync.conf of `nodes` nodes on `links` links with `quorum` lines added to the
 /// quorum section. Addresses are rewritten to lab addresses by `lab up`.

@@ -22,6 +22,7 @@
 //! outside the lab directory.
 
 pub mod faults;
+pub mod interrupt;
 pub mod layout;
 pub mod node;
 pub mod observe;
