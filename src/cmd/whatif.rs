@@ -177,6 +177,10 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                     .to_string(),
             );
         }
+        if file == "-" {
+            // See: issue 10 item 6. Standard input is the configuration or the script.
+            return Err("standard input cannot be a reloaded file: give its path".to_string());
+        }
         let path = resolve_reload(base.as_deref(), file);
         let shown = path.display().to_string();
         let reloaded = LoadedConfig::load(&shown).map_err(|error| error.to_string())?;

@@ -151,3 +151,30 @@ fn issue10_readme_synopsis_lists_every_flag() {
         }
     }
 }
+
+#[test]
+fn issue10_every_yes_no_flag_pair_conflicts() {
+    let mut pairs = 0;
+    for (path, mut command) in commands() {
+        command.build();
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else {
+                continue;
+            };
+            let Some(negation) = command
+                .get_arguments()
+                .find(|other| other.get_long() == Some(format!("no-{long}").as_str()))
+            else {
+                continue;
+            };
+            pairs += 1;
+            let conflicts = command.get_arg_conflicts_with(arg);
+            assert!(
+                conflicts.iter().any(|other| other.get_id() == negation.get_id()),
+                "quorate {} --{long} does not conflict with --no-{long}",
+                path.join(" ")
+            );
+        }
+    }
+    assert!(pairs >= 2, "{pairs}");
+}

@@ -119,6 +119,14 @@ fn issue10_standard_input_is_read_once_and_empty_configs_are_errors() {
     let (code, out, err) = quorate(&["whatif", "-", "--script-file", "-"]);
     assert_eq!((code, out.as_str()), (2, ""), "{err}");
     assert!(err.contains("standard input can be read only once"), "{err}");
+    let dir = temp_dir("stdin-reload");
+    let file = write(&dir, "c3.conf", &conf(3, ""));
+    let (code, _, err) = quorate(&["whatif", &file, "-s", "heal; reload -"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("<script>:1:14: cannot reload `-`: standard input cannot be a reloaded file"),
+        "{err}"
+    );
     let (code, _, err) = quorate(&["lint", "-", "-"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("`-` (standard input) is given 2 times"), "{err}");
