@@ -12,6 +12,7 @@ mod cli_snapshots;
 mod lab;
 mod parity;
 mod reality;
+mod reality_fuzz;
 mod support;
 mod vqsim;
 mod whatif;
