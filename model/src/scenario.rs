@@ -15,7 +15,9 @@
 //! isolate N                   put N alone in a new partition
 //! heal                        one partition, every link up
 //! expected V on N             `corosync-quorumtool -e V` run on N
-//! reload [FILE]               `corosync-cfgtool -R` (FILE: the new corosync.conf)
+//! install FILE on NODES ...   write FILE as these nodes' corosync.conf (nothing reads it yet)
+//! reload [FILE]               `corosync-cfgtool -R`: every running node re-reads its own
+//!                             file (FILE: first written to every node)
 //! restart N ...               crash and start again
 //! stop N ...                  clean shutdown (`systemctl stop corosync`; LEAVING with allow_downscale)
 //! wait MS                     model time passes (LMS window)
@@ -117,7 +119,15 @@ pub enum Step {
         /// Where the tool runs.
         node: NodeRef,
     },
-    /// `reload [FILE]`: `corosync-cfgtool -R`, optionally after installing FILE.
+    /// `install FILE on NODES`: FILE becomes these nodes' corosync.conf (no reload).
+    Install {
+        /// The file; the caller reads it (the model does no IO).
+        file: String,
+        /// The nodes whose disk gets it.
+        nodes: Vec<NodeRef>,
+    },
+    /// `reload [FILE]`: `corosync-cfgtool -R` (every running node re-reads its own file),
+    /// optionally after installing FILE on every node.
     Reload {
         /// The new configuration file; the caller reads it (the model does no IO).
         file: Option<String>,
@@ -180,6 +190,10 @@ impl fmt::Display for Step {
             Step::Isolate(node) => write!(f, "isolate {node}"),
             Step::Heal => f.write_str("heal"),
             Step::Expected { votes, node } => write!(f, "expected {votes} on {node}"),
+            Step::Install { file, nodes } => {
+                write!(f, "install {file} on ")?;
+                write_list(f, nodes, " ")
+            }
             Step::Reload { file: None } => f.write_str("reload"),
             Step::Reload { file: Some(file) } => write!(f, "reload {file}"),
             Step::Restart(nodes) => {
@@ -403,7 +417,7 @@ fn single_node(cursor: &mut Cursor<'_>) -> Result<NodeRef, ScriptError> {
 }
 
 const COMMANDS: &str = "a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, \
-                        reload, restart, stop, wait, show)";
+                        install, reload, restart, stop, wait, show)";
 
 fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
     let word = cursor.take(COMMANDS)?;
@@ -453,6 +467,14 @@ fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
             Step::Expected {
                 votes,
                 node: single_node(cursor)?,
+            }
+        }
+        "install" => {
+            let file = cursor.take("a file")?.text.to_string();
+            cursor.keyword(&["on"], "`on`")?;
+            Step::Install {
+                file,
+                nodes: nodes_rest(cursor)?,
             }
         }
         "reload" => Step::Reload {
@@ -568,7 +590,7 @@ mod tests {
             "up 1\ndown x!",
             "error: line 2, column 6: expected a node id or node name, found `x!`\n",
         );
-        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, reload, restart, stop, wait, show), found `frob`\n");
+        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, install, reload, restart, stop, wait, show), found `frob`\n");
         check(
             "expected 2 at 1",
             "error: line 1, column 12: expected `on`, found `at`\n",

@@ -26,9 +26,12 @@
 
 use super::membership::{memberships, Connectivity, LinkFaults, UnstableGroup};
 use super::node::{startup_error, AtbMode, NodeFlags, NodeInfo, Votequorum, MAX_NODES};
+use super::node_config::{NodeConfig, ReloadRefusal};
 use super::node_set::{LinkMask, NodeSet};
 use super::settings::{NodeId, Provider, QuorumSettings};
+use crate::action::{ConfigFile, Event};
 use crate::scenario::{LinkScope, NodeRef, Step};
+use crate::Error;
 
 // Model-checker queries and the symmetry image (reads private fields, so a child module).
 #[path = "checking.rs"]
@@ -195,8 +198,27 @@ struct NodeSlot {
     running: bool,
     /// The ev_tracking file, which survives restarts.
     disk_ev_barrier: u32,
+    /// The corosync.conf on its disk (`None`: none, the node cannot start). Survives
+    /// restarts; a start or a reload reads it.
+    disk: Option<NodeConfig>,
+    /// The configuration it runs with: the disk file it started with or last reloaded
+    /// successfully, with the startup-only keys of its start (see `NodeConfig::reloaded`).
+    /// `None` while not running.
+    runtime: Option<NodeConfig>,
+    /// It runs without `quorum.provider` (startup-only): every partition is quorate.
+    provider_none: bool,
     /// The votequorum state; `Default` while not running (keeps equal states equal).
     votequorum: Votequorum,
+}
+
+/// What one step gets its configuration files from.
+#[derive(Clone, Copy)]
+enum Files<'a> {
+    /// The whole-cluster form (`apply`): this is the file on every node's disk now.
+    Everywhere(&'a QuorumSettings),
+    /// The per-node form (`apply_event`): the file the event carries, if any; every other
+    /// node keeps the file on its disk.
+    Event(Option<&'a ConfigFile>),
 }
 
 /// Every node's votequorum state, which nodes run, the network and model time.
@@ -211,8 +233,6 @@ pub struct ClusterState {
     group: Vec<u8>,
     faults: LinkFaults,
     now_ms: u64,
-    /// No `quorum.provider`: every partition is quorate (startup-only key).
-    provider_none: bool,
 }
 
 /// A membership that totem cannot settle on (partial mesh), by node id.
@@ -327,36 +347,47 @@ pub struct NodeView {
 
 impl ClusterState {
     /// All nodes that have a ring address boot together in partition 0 (vqsim's start);
-    /// nodes whose configuration corosync refuses stay down.
+    /// nodes whose configuration corosync refuses stay down. Every node has `settings` on
+    /// its disk.
     pub fn new(settings: &QuorumSettings) -> Result<ClusterState, TooManyNodes> {
-        let mut state = ClusterState::stopped(settings)?;
+        ClusterState::from_config(&NodeConfig::from_settings(settings))
+    }
+
+    /// `new`, with `config` (votequorum input and totem facts) on every node's disk.
+    pub fn from_config(config: &NodeConfig) -> Result<ClusterState, TooManyNodes> {
+        let mut state = ClusterState::stopped_from_config(config)?;
         let mut outcome = StepOutcome::default();
         for pos in 0..state.nodeids.len() {
-            state.boot(settings, pos, 0, &mut outcome);
+            state.boot(pos, 0, &mut outcome);
         }
-        state.settle(settings, &mut outcome, None);
+        state.settle(&mut outcome, None);
         Ok(state)
     }
 
-    /// Every configured node known but stopped, time 0, no faults.
+    /// Every configured node known but stopped, time 0, no faults, `settings` on every disk.
     pub fn stopped(settings: &QuorumSettings) -> Result<ClusterState, TooManyNodes> {
+        ClusterState::stopped_from_config(&NodeConfig::from_settings(settings))
+    }
+
+    /// `stopped`, with `config` on every node's disk.
+    pub fn stopped_from_config(config: &NodeConfig) -> Result<ClusterState, TooManyNodes> {
         let mut state = ClusterState {
             nodeids: Vec::new(),
             nodes: Vec::new(),
             group: Vec::new(),
             faults: LinkFaults::default(),
             now_ms: 0,
-            provider_none: settings.provider == Provider::None,
         };
-        let count = state.adopt(settings);
+        let count = state.adopt(config.settings(), Some(config));
         if count > MAX_NODES {
             return Err(TooManyNodes { count });
         }
         Ok(state)
     }
 
-    /// Adds the node ids of `settings` not yet known; returns how many ids there would be.
-    fn adopt(&mut self, settings: &QuorumSettings) -> usize {
+    /// Adds the node ids of `settings` not yet known, with `disk` as the file on their
+    /// disks; returns how many ids there would be.
+    fn adopt(&mut self, settings: &QuorumSettings, disk: Option<&NodeConfig>) -> usize {
         let mut wanted = self.nodeids.len();
         for node in &settings.nodes {
             if self.nodeids.contains(&node.nodeid) {
@@ -367,7 +398,10 @@ impl ClusterState {
                 continue;
             }
             self.nodeids.push(node.nodeid);
-            self.nodes.push(NodeSlot::default());
+            self.nodes.push(NodeSlot {
+                disk: disk.cloned(),
+                ..NodeSlot::default()
+            });
             self.group.push(0);
             self.faults.node_links_down.push(LinkMask::EMPTY);
             let size = self.nodeids.len();
@@ -376,6 +410,47 @@ impl ClusterState {
             }
         }
         wanted
+    }
+
+    /// Writes `config` to the disks of the nodes at `targets` (known positions).
+    fn install(&mut self, config: &NodeConfig, targets: &[usize]) {
+        for pos in targets {
+            let slot = &mut self.nodes[*pos];
+            if !slot.disk.as_ref().is_some_and(|disk| disk.same(config)) {
+                slot.disk = Some(config.clone());
+            }
+        }
+    }
+
+    /// The whole-cluster form: `settings` is now the file on every node's disk (the nodes
+    /// it adds join the universe). Returns how many ids there would be.
+    fn install_everywhere(&mut self, settings: &QuorumSettings) -> usize {
+        let known = self
+            .nodes
+            .iter()
+            .find_map(|slot| slot.disk.as_ref())
+            .filter(|disk| disk.settings() == settings)
+            .cloned();
+        let config = known.unwrap_or_else(|| NodeConfig::from_settings(settings));
+        self.install_config_everywhere(&config)
+    }
+
+    /// `config` is now the file on every node's disk. Returns how many ids there would be.
+    fn install_config_everywhere(&mut self, config: &NodeConfig) -> usize {
+        let wanted = self.adopt(config.settings(), Some(config));
+        let all: Vec<usize> = (0..self.nodes.len()).collect();
+        self.install(config, &all);
+        wanted
+    }
+
+    /// The corosync.conf on the disk of the node at `pos` (`None`: none, or no such node).
+    pub fn disk_config(&self, pos: usize) -> Option<&NodeConfig> {
+        self.nodes.get(pos).and_then(|slot| slot.disk.as_ref())
+    }
+
+    /// The configuration the node at `pos` runs with (`None` when it does not run).
+    pub fn running_config(&self, pos: usize) -> Option<&NodeConfig> {
+        self.nodes.get(pos).and_then(|slot| slot.runtime.as_ref())
     }
 
     /// Model time in ms.
@@ -407,7 +482,7 @@ impl ClusterState {
     pub fn is_quorate(&self, pos: usize) -> bool {
         self.nodes
             .get(pos)
-            .is_some_and(|slot| slot.running && (self.provider_none || slot.votequorum.quorate))
+            .is_some_and(|slot| slot.running && (slot.provider_none || slot.votequorum.quorate))
     }
 
     /// The current ring of the node at `pos` (empty when down; just itself when it booted
@@ -453,12 +528,60 @@ impl ClusterState {
         ids
     }
 
-    /// Per-position configured links as membership sees them.
+    /// Per-position configured links as membership sees them, for one configuration.
     fn links(&self, settings: &QuorumSettings) -> Vec<LinkMask> {
         self.nodeids
             .iter()
             .map(|nodeid| settings.link_mask(*nodeid))
             .collect()
+    }
+
+    /// The links membership uses, and extra pair faults, from the configurations the
+    /// running nodes run with. When they all run the same one (the whole-cluster case),
+    /// its links and no extra fault. Otherwise each node uses the links its own
+    /// configuration gives it, and two nodes can talk on a link only if each one's
+    /// configuration lists the other on that link (knet adds hosts from its nodelist;
+    /// corosync cuts off nodes it does not list, spec 5.2) and both run the same
+    /// transport: every other pair gets a pair fault on that link.
+    fn connectivity_links(&self) -> (Vec<LinkMask>, Option<LinkFaults>) {
+        let mut running = self.nodes.iter().filter_map(|slot| slot.runtime.as_ref());
+        let Some(first) = running.next() else {
+            return (vec![LinkMask::EMPTY; self.nodes.len()], None);
+        };
+        if running.all(|config| config == first) {
+            return (self.links(first.settings()), None);
+        }
+        let view = |pos: usize, of: usize| -> LinkMask {
+            self.nodes[pos]
+                .runtime
+                .as_ref()
+                .map_or(LinkMask::EMPTY, |config| {
+                    config.settings().link_mask(self.nodeids[of])
+                })
+        };
+        let links: Vec<LinkMask> = (0..self.nodes.len()).map(|pos| view(pos, pos)).collect();
+        let mut faults = self.faults.clone();
+        for a in 0..self.nodes.len() {
+            for b in (a + 1)..self.nodes.len() {
+                let common = links[a] & links[b];
+                if common.is_empty() {
+                    continue;
+                }
+                let transports =
+                    |pos: usize| self.nodes[pos].runtime.as_ref().map(|c| c.settings().transport);
+                let usable = if transports(a) == transports(b) {
+                    common & view(a, b) & view(b, a)
+                } else {
+                    LinkMask::EMPTY
+                };
+                for link in (common - usable).iter() {
+                    faults.pair_links_down.push((link, a as u8, b as u8));
+                }
+            }
+        }
+        faults.pair_links_down.sort_unstable();
+        faults.pair_links_down.dedup();
+        (links, Some(faults))
     }
 
     fn up_set(&self) -> NodeSet {
@@ -470,13 +593,22 @@ impl ClusterState {
             .collect()
     }
 
-    /// Starts the node at `pos` in partition `group` (a fresh boot: WFA armed).
-    fn boot(&mut self, settings: &QuorumSettings, pos: usize, group: u8, outcome: &mut StepOutcome) {
+    /// Starts the node at `pos` in partition `group` (a fresh boot: WFA armed) with the
+    /// file on its disk.
+    fn boot(&mut self, pos: usize, group: u8, outcome: &mut StepOutcome) {
         let nodeid = self.nodeids[pos];
         if self.nodes[pos].running {
             outcome.notes.push(format!("node {nodeid} is already running"));
             return;
         }
+        let Some(config) = self.nodes[pos].disk.clone() else {
+            outcome.rejected = true;
+            outcome
+                .notes
+                .push(format!("node {nodeid} has no corosync.conf: it cannot start"));
+            return;
+        };
+        let settings = config.settings();
         let Some(node) = settings.nodes.iter().find(|node| node.nodeid == nodeid) else {
             outcome.rejected = true;
             outcome
@@ -498,11 +630,14 @@ impl ClusterState {
                 .push(format!("node {nodeid} refuses to start: {error}"));
             return;
         }
-        let disk = self.nodes[pos].disk_ev_barrier;
-        let votequorum = Votequorum::boot(pos, &self.nodeids, settings, disk);
+        let disk_ev_barrier = self.nodes[pos].disk_ev_barrier;
+        let votequorum = Votequorum::boot(pos, &self.nodeids, settings, disk_ev_barrier);
         self.nodes[pos] = NodeSlot {
             running: true,
-            disk_ev_barrier: disk,
+            disk_ev_barrier,
+            provider_none: settings.provider == Provider::None,
+            disk: Some(config.clone()),
+            runtime: Some(config),
             votequorum,
         };
         self.group[pos] = group;
@@ -512,11 +647,11 @@ impl ClusterState {
     fn crash(&mut self, pos: usize) {
         let slot = &mut self.nodes[pos];
         if slot.running {
-            let disk = slot.votequorum.ev_tracking_barrier.max(slot.disk_ev_barrier);
+            let disk_ev_barrier = slot.votequorum.ev_tracking_barrier.max(slot.disk_ev_barrier);
             *slot = NodeSlot {
-                running: false,
-                disk_ev_barrier: disk,
-                votequorum: Votequorum::default(),
+                disk_ev_barrier,
+                disk: slot.disk.take(),
+                ..NodeSlot::default()
             };
         }
     }
@@ -540,18 +675,13 @@ impl ClusterState {
     /// Recomputes memberships and runs a ring change wherever one differs.
     /// `branch` is `None` on the default path (ascending nodeid order); with a branch, each
     /// ring change takes the delivery-order outcome the branch chooses (see `OrderBranch`).
-    fn settle(
-        &mut self,
-        settings: &QuorumSettings,
-        outcome: &mut StepOutcome,
-        mut branch: Option<&mut OrderBranch>,
-    ) {
-        let links = self.links(settings);
+    fn settle(&mut self, outcome: &mut StepOutcome, mut branch: Option<&mut OrderBranch>) {
+        let (links, extra_faults) = self.connectivity_links();
         let result = memberships(&Connectivity {
             links: &links,
             up: self.up_set(),
             group: &self.group,
-            faults: &self.faults,
+            faults: extra_faults.as_ref().unwrap_or(&self.faults),
         });
         for members in result.stable {
             if members
@@ -695,24 +825,45 @@ impl ClusterState {
     /// `corosync-cfgtool -R` with `settings` as the file every node now has.
     pub fn reload(&mut self, settings: &QuorumSettings) -> StepOutcome {
         let mut outcome = StepOutcome::default();
-        self.reload_into(settings, &mut outcome, None);
-        self.finish(outcome)
-    }
-
-    fn reload_into(
-        &mut self,
-        settings: &QuorumSettings,
-        outcome: &mut StepOutcome,
-        branch: Option<&mut OrderBranch>,
-    ) {
-        if self.adopt(settings) > MAX_NODES {
+        if self.install_everywhere(settings) > MAX_NODES {
             outcome
                 .notes
                 .push(format!("only the first {MAX_NODES} node ids are modelled"));
         }
+        self.reload_into(&mut outcome, None);
+        self.finish(outcome)
+    }
+
+    /// `corosync-cfgtool -R` (spec 5.1): every running node re-reads the file on its own
+    /// disk. A node whose file it cannot accept (no file, a changed address or knet
+    /// transport, spec 5.2) fails the reload and keeps running as it was; every other node
+    /// takes the runtime part of its file (`NodeConfig::reloaded`; votequorum re-reads only
+    /// its runtime keys) and multicasts its nodeinfo and reconfigure messages, delivered per
+    /// ring in nodeid order.
+    fn reload_into(&mut self, outcome: &mut StepOutcome, branch: Option<&mut OrderBranch>) {
         let mut messages = vec![None; self.nodes.len()];
-        for (pos, slot) in self.nodes.iter_mut().enumerate().filter(|(_, slot)| slot.running) {
-            messages[pos] = Some(slot.votequorum.reload(&self.nodeids, settings));
+        for (pos, (slot, message)) in self.nodes.iter_mut().zip(&mut messages).enumerate() {
+            let (Some(runtime), true) = (slot.runtime.as_ref(), slot.running) else {
+                continue;
+            };
+            let accepted = match slot.disk.as_ref() {
+                None => Err(ReloadRefusal::NoFile),
+                Some(disk) => runtime.reload_refusal(disk).map_or(Ok(disk), Err),
+            };
+            match accepted {
+                Ok(disk) => {
+                    let reloaded = runtime.reloaded(disk);
+                    *message = Some(slot.votequorum.reload(&self.nodeids, disk.settings()));
+                    slot.runtime = Some(reloaded);
+                }
+                Err(refusal) => {
+                    outcome.rejected = true;
+                    outcome.notes.push(format!(
+                        "node {}: the reload fails ({refusal}); it keeps its running configuration",
+                        self.nodeids[pos]
+                    ));
+                }
+            }
         }
         let mut done = NodeSet::EMPTY;
         for pos in 0..self.nodes.len() {
@@ -737,11 +888,11 @@ impl ClusterState {
                 }
             }
         }
-        self.settle(settings, outcome, branch);
+        self.settle(outcome, branch);
     }
 
     /// The node at `pos`'s qdevice starts (`on`) or stops casting its vote.
-    fn qdevice(&mut self, settings: &QuorumSettings, pos: usize, on: bool, outcome: &mut StepOutcome) {
+    fn qdevice(&mut self, pos: usize, on: bool, outcome: &mut StepOutcome) {
         let nodeid = self.nodeids[pos];
         let slot = &self.nodes[pos];
         if !slot.running {
@@ -751,7 +902,11 @@ impl ClusterState {
                 .push(format!("node {nodeid} is not running: no qdevice poll"));
             return;
         }
-        if settings.device.is_none() || !slot.votequorum.qdevice_can_operate {
+        let configured = slot
+            .runtime
+            .as_ref()
+            .is_some_and(|config| config.settings().device.is_some());
+        if !configured || !slot.votequorum.qdevice_can_operate {
             outcome.rejected = true;
             outcome.notes.push(format!(
                 "node {nodeid}: no usable quorum device (not configured or disabled by the configuration)"
@@ -768,29 +923,29 @@ impl ClusterState {
         }
     }
 
-    fn resolve(&self, settings: &QuorumSettings, node: &NodeRef) -> Result<usize, String> {
+    /// The position of `node`. A name is looked up in the nodelists of the nodes' disk
+    /// files, in position order (the whole-cluster form: the one file).
+    fn resolve(&self, node: &NodeRef) -> Result<usize, Error> {
         let nodeid = match node {
             NodeRef::Id(nodeid) => *nodeid,
-            NodeRef::Name(name) => settings
+            NodeRef::Name(name) => self
                 .nodes
                 .iter()
-                .find(|entry| entry.name == *name)
-                .map(|entry| entry.nodeid)
-                .ok_or_else(|| format!("unknown node name {name}"))?,
+                .filter_map(|slot| slot.disk.as_ref())
+                .find_map(|disk| {
+                    disk.settings()
+                        .nodes
+                        .iter()
+                        .find(|entry| entry.name == *name)
+                        .map(|entry| entry.nodeid)
+                })
+                .ok_or_else(|| Error::UnknownNodeName(name.clone()))?,
         };
-        self.position(nodeid)
-            .ok_or_else(|| format!("unknown node id {nodeid}"))
+        self.position(nodeid).ok_or(Error::UnknownNodeId(nodeid))
     }
 
-    fn resolve_all<'a>(
-        &self,
-        settings: &QuorumSettings,
-        nodes: impl IntoIterator<Item = &'a NodeRef>,
-    ) -> Result<Vec<usize>, String> {
-        nodes
-            .into_iter()
-            .map(|node| self.resolve(settings, node))
-            .collect()
+    fn resolve_all<'a>(&self, nodes: impl IntoIterator<Item = &'a NodeRef>) -> Result<Vec<usize>, Error> {
+        nodes.into_iter().map(|node| self.resolve(node)).collect()
     }
 
     fn finish(&self, mut outcome: StepOutcome) -> StepOutcome {
@@ -798,14 +953,40 @@ impl ClusterState {
         outcome
     }
 
-    /// Applies one scenario step. `settings` is the configuration on the nodes' disks at
-    /// this step: for `reload FILE` the caller passes the settings read from FILE (the model
-    /// does no IO), and keeps passing them for later steps.
+    /// Applies one scenario step, whole-cluster form. `settings` is the configuration on
+    /// every node's disk at this step: for `reload FILE` the caller passes the settings read
+    /// from FILE (the model does no IO), and keeps passing them for later steps. (`install`
+    /// needs [`ClusterState::apply_event`]: here every disk has `settings`.)
     pub fn apply(&mut self, settings: &QuorumSettings, step: &Step) -> StepOutcome {
+        self.apply_files(Files::Everywhere(settings), step)
+    }
+
+    /// Applies one event, per-node form: each node keeps the file on its own disk unless the
+    /// event writes one (`install FILE on N`, or `reload FILE`, which writes FILE to every
+    /// node first); a reload makes every running node re-read its own file (spec 5.1), a
+    /// start reads the node's file. With the same file everywhere this is `apply`.
+    pub fn apply_event(&mut self, event: &Event) -> StepOutcome {
+        let step = event.to_step();
+        self.apply_files(Files::Event(event.config()), &step)
+    }
+
+    /// `apply_with_orders` for an event (per-node form, see `apply_event`).
+    pub fn apply_event_with_orders(&mut self, event: &Event) -> StepOutcome {
+        let step = event.to_step();
+        self.apply_with_orders_files(Files::Event(event.config()), &step)
+    }
+
+    /// `successors_over_orders` for an event (per-node form, see `apply_event`).
+    pub fn event_successors_over_orders(&self, event: &Event) -> OrderSuccessors {
+        let step = event.to_step();
+        self.successors(Files::Event(event.config()), &step, true)
+    }
+
+    fn apply_files(&mut self, files: Files<'_>, step: &Step) -> StepOutcome {
         let mut outcome = StepOutcome::default();
-        if let Err(reason) = self.apply_step(settings, step, &mut outcome, None) {
+        if let Err(reason) = self.apply_step(files, step, &mut outcome, None) {
             outcome.rejected = true;
-            outcome.notes.push(reason);
+            outcome.notes.push(reason.to_string());
         }
         self.finish(outcome)
     }
@@ -821,6 +1002,10 @@ impl ClusterState {
     /// `possible_quorate`. The exploration starts from this one state: it does not carry
     /// earlier steps' alternatives. Costlier than `apply`; not for hot loops.
     pub fn apply_with_orders(&mut self, settings: &QuorumSettings, step: &Step) -> StepOutcome {
+        self.apply_with_orders_files(Files::Everywhere(settings), step)
+    }
+
+    fn apply_with_orders_files(&mut self, files: Files<'_>, step: &Step) -> StepOutcome {
         let start = self.clone();
         let mut branch = OrderBranch {
             cheap: true,
@@ -828,9 +1013,9 @@ impl ClusterState {
             ..OrderBranch::default()
         };
         let mut outcome = StepOutcome::default();
-        if let Err(reason) = self.apply_step(settings, step, &mut outcome, Some(&mut branch)) {
+        if let Err(reason) = self.apply_step(files, step, &mut outcome, Some(&mut branch)) {
             outcome.rejected = true;
-            outcome.notes.push(reason);
+            outcome.notes.push(reason.to_string());
         }
         let mut outcome = self.finish(outcome);
         let mut possible: Vec<(bool, bool)> = Vec::new();
@@ -865,7 +1050,7 @@ impl ClusterState {
             let mut world = start.clone();
             let mut ignored = StepOutcome::default();
             // The step was accepted (or refused) identically on the default branch.
-            let _ = world.apply_step(settings, step, &mut ignored, Some(&mut branch));
+            let _ = world.apply_step(files, step, &mut ignored, Some(&mut branch));
             split_brain_possible |= record(&world);
         }
         outcome.order_dependent = possible
@@ -888,7 +1073,7 @@ impl ClusterState {
     /// and device votes) is not explored, so plain clusters cost one `apply`. For a model
     /// checker that branches on delivery orders (`quorate check`).
     pub fn successors_over_orders(&self, settings: &QuorumSettings, step: &Step) -> OrderSuccessors {
-        self.successors(settings, step, true)
+        self.successors(Files::Everywhere(settings), step, true)
     }
 
     /// `successors_over_orders`, with every ring change explored (`cheap` false), for the
@@ -899,19 +1084,19 @@ impl ClusterState {
         settings: &QuorumSettings,
         step: &Step,
     ) -> OrderSuccessors {
-        self.successors(settings, step, false)
+        self.successors(Files::Everywhere(settings), step, false)
     }
 
-    fn successors(&self, settings: &QuorumSettings, step: &Step, cheap: bool) -> OrderSuccessors {
+    fn successors(&self, files: Files<'_>, step: &Step, cheap: bool) -> OrderSuccessors {
         let mut first = self.clone();
         let mut branch = OrderBranch {
             cheap,
             ..OrderBranch::default()
         };
         let mut outcome = StepOutcome::default();
-        if let Err(reason) = first.apply_step(settings, step, &mut outcome, Some(&mut branch)) {
+        if let Err(reason) = first.apply_step(files, step, &mut outcome, Some(&mut branch)) {
             outcome.rejected = true;
-            outcome.notes.push(reason);
+            outcome.notes.push(reason.to_string());
         }
         let outcome = first.finish(outcome);
         let mut successors = vec![OrderSuccessor {
@@ -932,7 +1117,7 @@ impl ClusterState {
             let mut world = self.clone();
             let mut ignored = StepOutcome::default();
             // The step was accepted (or refused) identically on the default branch.
-            let _ = world.apply_step(settings, step, &mut ignored, Some(&mut branch));
+            let _ = world.apply_step(files, step, &mut ignored, Some(&mut branch));
             if !successors.iter().any(|known| known.state == world) {
                 successors.push(OrderSuccessor {
                     state: world,
@@ -945,12 +1130,18 @@ impl ClusterState {
 
     fn apply_step(
         &mut self,
-        settings: &QuorumSettings,
+        files: Files<'_>,
         step: &Step,
         outcome: &mut StepOutcome,
         mut branch: Option<&mut OrderBranch>,
-    ) -> Result<(), String> {
-        if !matches!(step, Step::Reload { .. }) && self.adopt(settings) > MAX_NODES {
+    ) -> Result<(), Error> {
+        let wanted = match (files, step) {
+            (Files::Everywhere(settings), _) => self.install_everywhere(settings),
+            (Files::Event(Some(file)), Step::Reload { .. }) => self.install_config_everywhere(&file.config),
+            (Files::Event(Some(file)), Step::Install { .. }) => self.adopt(file.config.settings(), None),
+            (Files::Event(_), _) => self.nodeids.len(),
+        };
+        if wanted > MAX_NODES {
             outcome
                 .notes
                 .push(format!("only the first {MAX_NODES} node ids are modelled"));
@@ -959,23 +1150,23 @@ impl ClusterState {
             Step::Up(specs) => {
                 let mut targets = Vec::new();
                 for spec in specs {
-                    for pos in self.resolve_all(settings, &spec.nodes)? {
+                    for pos in self.resolve_all(&spec.nodes)? {
                         targets.push((pos, spec.partition.unwrap_or(0)));
                     }
                 }
                 for (pos, group) in targets {
-                    self.boot(settings, pos, group, outcome);
+                    self.boot(pos, group, outcome);
                 }
             }
             Step::Down(nodes) => {
-                for pos in self.resolve_all(settings, nodes)? {
+                for pos in self.resolve_all(nodes)? {
                     self.crash(pos);
                 }
             }
             Step::Move(specs) => {
                 let mut targets = Vec::new();
                 for spec in specs {
-                    for pos in self.resolve_all(settings, &spec.nodes)? {
+                    for pos in self.resolve_all(&spec.nodes)? {
                         targets.push((pos, spec.partition.unwrap_or(0)));
                     }
                 }
@@ -991,8 +1182,8 @@ impl ClusterState {
                 }
             }
             Step::Qdevice { on, nodes } => {
-                for pos in self.resolve_all(settings, nodes)? {
-                    self.qdevice(settings, pos, *on, outcome);
+                for pos in self.resolve_all(nodes)? {
+                    self.qdevice(pos, *on, outcome);
                 }
             }
             Step::Link { link, up, scope } => {
@@ -1009,15 +1200,15 @@ impl ClusterState {
                     }
                     LinkScope::All => self.faults.links_down |= mask,
                     LinkScope::Nodes(nodes) => {
-                        for pos in self.resolve_all(settings, nodes)? {
+                        for pos in self.resolve_all(nodes)? {
                             let node_mask = &mut self.faults.node_links_down[pos];
                             *node_mask = if *up { *node_mask - mask } else { *node_mask | mask };
                         }
                     }
                     LinkScope::Between(a, b) => {
-                        let (a, b) = (self.resolve(settings, a)?, self.resolve(settings, b)?);
+                        let (a, b) = (self.resolve(a)?, self.resolve(b)?);
                         if a == b {
-                            return Err("link between a node and itself".to_string());
+                            return Err(Error::LinkToItself);
                         }
                         let entry = (*link, a.min(b) as u8, a.max(b) as u8);
                         self.faults.pair_links_down.retain(|existing| *existing != entry);
@@ -1029,7 +1220,7 @@ impl ClusterState {
                 }
             }
             Step::Isolate(node) => {
-                let pos = self.resolve(settings, node)?;
+                let pos = self.resolve(node)?;
                 let free = (0..=u8::MAX)
                     .find(|candidate| !self.group.contains(candidate))
                     .unwrap_or(u8::MAX);
@@ -1044,34 +1235,49 @@ impl ClusterState {
                 };
             }
             Step::Expected { votes, node } => {
-                let pos = self.resolve(settings, node)?;
+                let pos = self.resolve(node)?;
                 self.set_expected(pos, *votes, outcome);
             }
+            Step::Install { file, nodes } => {
+                let targets = self.resolve_all(nodes)?;
+                match files {
+                    Files::Event(Some(installed)) => self.install(&installed.config, &targets),
+                    Files::Everywhere(_) | Files::Event(None) => {
+                        return Err(Error::File(crate::action::FileError {
+                            file: file.clone(),
+                            reason: "installing a file on some nodes needs the per-node form \
+                                     (ClusterState::apply_event with the file's content)"
+                                .to_string(),
+                        }))
+                    }
+                }
+                return Ok(());
+            }
             Step::Reload { .. } => {
-                self.reload_into(settings, outcome, branch);
+                self.reload_into(outcome, branch);
                 return Ok(());
             }
             Step::Restart(nodes) => {
-                let targets = self.resolve_all(settings, nodes)?;
+                let targets = self.resolve_all(nodes)?;
                 for pos in &targets {
                     self.crash(*pos);
                 }
-                self.settle(settings, outcome, branch.as_deref_mut());
+                self.settle(outcome, branch.as_deref_mut());
                 outcome.unstable.clear();
                 for pos in targets {
                     let group = self.group[pos];
-                    self.boot(settings, pos, group, outcome);
+                    self.boot(pos, group, outcome);
                 }
             }
             Step::Stop(nodes) => {
-                for pos in self.resolve_all(settings, nodes)? {
+                for pos in self.resolve_all(nodes)? {
                     self.stop(pos);
                 }
             }
             Step::Wait(ms) => self.advance(*ms),
             Step::Show => {}
         }
-        self.settle(settings, outcome, branch);
+        self.settle(outcome, branch);
         Ok(())
     }
 
@@ -1125,7 +1331,7 @@ impl ClusterState {
             qdevice_cast_vote: own.flags.has(NodeFlags::QDEVICE_CAST_VOTE),
         };
         let wrapped = highest.max(total).wrapping_add(2) / 2 > 255;
-        let mut why = if self.provider_none {
+        let mut why = if slot.provider_none {
             "no quorum provider: every partition is quorate".to_string()
         } else if votequorum.wait_for_all && votequorum.wfa_status && !quorate {
             format!("waiting for all: saw {total} of {} votes", own.expected_votes)
@@ -1140,7 +1346,7 @@ impl ClusterState {
         } else {
             format!("{total} of {highest} votes < quorum {quorum}")
         };
-        if wrapped && !self.provider_none {
+        if wrapped && !slot.provider_none {
             why.push_str(" (quorum wrapped modulo 256)");
         }
         Some(NodeView {

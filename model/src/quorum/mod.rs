@@ -41,6 +41,7 @@
 pub mod cluster;
 pub mod membership;
 pub mod node;
+pub mod node_config;
 pub mod node_set;
 pub mod settings;
 
@@ -49,8 +50,11 @@ pub use cluster::{
     UnstableMembership,
 };
 pub use node::{startup_error, MAX_NODES};
+pub use node_config::{NodeConfig, ReloadRefusal, TotemFacts};
 pub use node_set::{LinkMask, NodeSet};
 pub use settings::{DeviceSettings, NodeId, NodeSettings, Provider, QuorumSettings, TieBreaker, Transport};
 
+#[cfg(test)]
+mod per_node_tests;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@
 
 use super::node_set::NodeSet;
 use super::settings::{NodeId, Provider, QuorumSettings, TieBreaker};
+use crate::Error;
 
 /// The largest number of distinct node ids a `ClusterState` can hold (bits of `NodeSet`).
 pub const MAX_NODES: usize = NodeSet::CAPACITY;
@@ -548,21 +549,20 @@ impl Votequorum {
     }
 
     /// `corosync-quorumtool -e value` checked on this node: `Ok(())` when the daemon would
-    /// accept it and multicast the RECONFIGURE, `Err(reason)` otherwise.
-    pub(crate) fn check_set_expected(&self, value: u32) -> Result<(), String> {
+    /// accept it and multicast the RECONFIGURE, the refusal otherwise.
+    pub(crate) fn check_set_expected(&self, value: u32) -> Result<(), Error> {
         if value < 1 {
-            return Err("New expected votes value was not valid, try a positive number".to_string());
+            return Err(Error::ExpectedVotesNotPositive);
         }
         let (newquorum, total) = self.calculate_quorum(true, value, false);
         if value < total {
-            return Err(format!(
-                "Unable to set expected votes: CS_ERR_INVALID_PARAM ({value} is below the {total} votes present)"
-            ));
+            return Err(Error::ExpectedVotesBelowTotal { value, total });
         }
         if self.quorate && newquorum > total {
-            return Err(format!(
-                "Unable to set expected votes: CS_ERR_INVALID_PARAM (quorum would become {newquorum} with {total} votes present)"
-            ));
+            return Err(Error::ExpectedVotesLoseQuorum {
+                quorum: newquorum,
+                total,
+            });
         }
         Ok(())
     }
