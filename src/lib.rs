@@ -109,7 +109,9 @@ comma- or space-separated list of node ids or names; a number is always a node i
   heal                      one partition, every link up
   expected V on N           corosync-quorumtool -e V (pvecm expected V) on node N
   qdevice on|off NODES      the node's quorum device casts its vote / stops
-  reload [FILE]             corosync-cfgtool -R, after installing FILE
+  install FILE on NODES     write FILE as these nodes' corosync.conf (read at reload or start)
+  reload [FILE]             corosync-cfgtool -R: every running node re-reads its own file
+                            (FILE: first installed on every node)
   wait MS                   model time passes (last_man_standing window)
 A step that names a node, link or partition the cluster does not have, or contradicts
 itself (one node in two partitions), is refused with its line and column.

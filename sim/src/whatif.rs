@@ -280,16 +280,32 @@ pub fn evaluate(
         crate::script_check::check_names(&state, &current, step, &source).map_err(refused)?;
         check_nodes(&state, &current, step, line, column, &command)?;
         crate::script_check::check_step(&state, &current, step, &source).map_err(refused)?;
-        if let Step::Reload { file: Some(file) } = step {
-            current = reload(file).map_err(|reason| WhatifError::Reload {
+        // `reload FILE` and `install FILE on N` carry the file's content (the per-node
+        // form: with the same file everywhere it is the whole-cluster one).
+        let mut read_file = None;
+        if let Step::Reload { file: Some(file) } | Step::Install { file, .. } = step {
+            let settings = reload(file).map_err(|reason| WhatifError::Reload {
                 line,
                 column: column + token_offset(&command, file),
                 file: file.clone(),
                 reason,
             })?;
+            if matches!(step, Step::Reload { .. }) {
+                current = settings.clone();
+            }
+            read_file = Some(model::quorum::NodeConfig::from_settings(&settings));
         }
+        let event = model::action::Event::from_step(step, &mut |_: &str| {
+            read_file.clone().ok_or("no file was read for this step")
+        })
+        .map_err(|error| WhatifError::Reload {
+            line,
+            column,
+            file: error.file,
+            reason: error.reason,
+        })?;
         let restarted = restarted_ids(&state, &current, step);
-        let outcome = state.apply_with_orders(&current, step);
+        let outcome = state.apply_event_with_orders(&event);
         let unstable = outcome
             .unstable
             .iter()
