@@ -11,8 +11,10 @@ use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use model::quorum::QuorumSettings;
 use serde::Serialize;
-use sim::check::{CheckOptions, CheckReport, ModelOptions, OperatorActions, Progress};
-use std::io::Write;
+use sim::check::{CheckOptions, CheckReport, Hooks, ModelOptions, OperatorActions, Progress};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,27 +132,106 @@ struct JsonReport<'a> {
     report: &'a CheckReport,
 }
 
-/// Runs the check of `settings` with progress lines on `err` (used by `lint --prove` too).
+/// Exit status of a `check` interrupted by Ctrl-C (128 + SIGINT), after the partial result.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// One progress line: phase (with the counterexample search's length, the one estimate a
+/// run can give), states, states per second, depth and time.
+pub fn progress_line(progress: &Progress) -> String {
+    let bound = progress.bound.map_or(String::new(), |(steps, limit)| {
+        format!(", length {steps} of at most {limit}")
+    });
+    format!(
+        "checking ({}{bound}): {} states, {:.0} states/s, depth {}, {:.0} s",
+        progress.phase,
+        progress.states,
+        progress.rate,
+        progress.depth,
+        progress.elapsed.as_secs_f64()
+    )
+}
+
+/// Runs the check of `settings` with progress on `err` (used by `lint --prove` too): one
+/// line updated in place when standard error is a terminal, else a line per second.
 pub fn check_settings(
     settings: &QuorumSettings,
     options: &CheckOptions,
     err: &mut dyn Write,
 ) -> Result<CheckReport, sim::check::ModelError> {
-    let mut progress = |progress: &Progress| {
-        let _ = writeln!(
-            err,
-            "checking ({}): {} states, depth {}, {:.0} s",
-            progress.phase,
-            progress.states,
-            progress.depth,
-            progress.elapsed.as_secs_f64()
-        );
-    };
-    sim::check::check(settings, options, &mut progress)
+    check_settings_with(settings, options, err, std::io::stderr().is_terminal(), &|| false)
 }
 
-/// Runs `quorate check`.
+/// `check_settings` with the progress style given (`terminal`: one line rewritten in place,
+/// cleared at the end) and a cancellation hook (Ctrl-C): once it returns true the run stops
+/// and the report is partial (`CheckReport::interrupted`).
+pub fn check_settings_with(
+    settings: &QuorumSettings,
+    options: &CheckOptions,
+    err: &mut dyn Write,
+    terminal: bool,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<CheckReport, sim::check::ModelError> {
+    let mut shown = false;
+    let result = {
+        let mut progress = |progress: &Progress| {
+            let line = progress_line(progress);
+            if terminal {
+                let _ = write!(err, "\r\x1b[2K{line}");
+                let _ = err.flush();
+                shown = true;
+            } else {
+                let _ = writeln!(err, "{line}");
+            }
+        };
+        sim::check::check_with(
+            settings,
+            options,
+            &mut Hooks {
+                progress: &mut progress,
+                cancelled,
+            },
+        )
+    };
+    if shown {
+        let _ = write!(err, "\r\x1b[2K");
+        let _ = err.flush();
+    }
+    result
+}
+
+/// Runs `quorate check`: Ctrl-C stops the run and prints the partial result (exit 130); a
+/// second Ctrl-C exits at once.
 pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    if args.explore.is_some() {
+        return run_with(args, out, err, &|| false);
+    }
+    let interrupt = Arc::new(AtomicBool::new(false));
+    // Without a handler Ctrl-C keeps its default effect (the process ends).
+    let handlers: Vec<signal_hook::SigId> = [
+        signal_hook::flag::register_conditional_shutdown(
+            signal_hook::consts::SIGINT,
+            i32::from(EXIT_INTERRUPTED),
+            Arc::clone(&interrupt),
+        ),
+        signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupt)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let result = run_with(args, out, err, &|| interrupt.load(Ordering::Relaxed));
+    for id in handlers {
+        signal_hook::low_level::unregister(id);
+    }
+    result
+}
+
+/// `run` with a cancellation hook instead of Ctrl-C (for tests and embedding).
+pub fn run_with(
+    args: &CheckArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    cancelled: &dyn Fn() -> bool,
+) -> anyhow::Result<u8> {
     if args.confirm {
         if args.format == CheckFormat::Script {
             writeln!(
@@ -191,14 +272,15 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
             }
         };
     }
-    let report = match check_settings(&settings, &options, err) {
+    let terminal = std::io::stderr().is_terminal();
+    let report = match check_settings_with(&settings, &options, err, terminal, cancelled) {
         Ok(report) => report,
         Err(error) => {
             writeln!(err, "error: {name}: {error}")?;
             return Ok(EXIT_ERROR);
         }
     };
-    let confirmations = if args.confirm {
+    let confirmations = if args.confirm && !report.interrupted {
         confirm::confirm_report(&text, &settings, &report, err)
     } else {
         vec![None; report.properties.len()]
@@ -206,7 +288,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
     match args.format {
         CheckFormat::Human => {
             out.write_all(human(&name, &args.file, &report, &confirmations).as_bytes())?;
-            if !report.complete {
+            if !report.complete && !report.interrupted {
                 writeln!(
                     out,
                     "(stopped at the first violation: other verdicts are incomplete)"
@@ -231,7 +313,9 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
         }
     }
     out.flush()?;
-    Ok(if report.safety_violated() {
+    Ok(if report.interrupted {
+        EXIT_INTERRUPTED
+    } else if report.safety_violated() {
         EXIT_FINDINGS
     } else {
         EXIT_OK
@@ -279,8 +363,16 @@ pub fn human(name: &str, path: &str, report: &CheckReport, confirmations: &[Opti
         .map(|verdict| verdict.name.len())
         .max()
         .unwrap_or(0);
+    if report.interrupted {
+        text.push_str(&format!(
+            "  interrupted: incomplete after {} states; a property marked \"not violated so far\" is not proved\n",
+            report.states
+        ));
+    }
     for (index, verdict) in report.properties.iter().enumerate() {
-        let status = if verdict.holds {
+        let status = if verdict.holds && report.interrupted {
+            "not violated so far".to_string()
+        } else if verdict.holds {
             "holds".to_string()
         } else {
             let kind = match verdict.kind {
@@ -338,7 +430,12 @@ pub fn human(name: &str, path: &str, report: &CheckReport, confirmations: &[Opti
         }
     }
     let symmetry = if report.symmetry.is_empty() {
-        "nodes not interchangeable here: only partition labels and time are reduced".to_string()
+        match &report.symmetry_note {
+            Some(reason) => format!(
+                "nodes not interchangeable here ({reason}): only partition labels and time are reduced"
+            ),
+            None => "nodes not interchangeable here: only partition labels and time are reduced".to_string(),
+        }
     } else {
         let classes: Vec<String> = report
             .symmetry
@@ -459,4 +556,56 @@ pub fn prove(text: &str, diagnostics: &mut [model::Diagnostic], confirm: bool, e
         });
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        check: CheckArgs,
+    }
+
+    fn args(list: &[&str]) -> CheckArgs {
+        Cli::parse_from(std::iter::once("check").chain(list.iter().copied())).check
+    }
+
+    /// Ctrl-C's path (the hook instead of the signal): the partial result is printed, marked
+    /// incomplete, and the exit status is 130. See: issue 10 item 8.
+    #[test]
+    fn cancelled_check_prints_the_partial_result_and_exits_130() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pve1/corosync.conf");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run_with(&args(&[file]), &mut out, &mut err, &|| true).unwrap();
+        assert_eq!(code, EXIT_INTERRUPTED);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("interrupted: incomplete after"), "{text}");
+        assert!(text.contains("not violated so far"), "{text}");
+        assert!(!text.contains("  holds"), "{text}");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run_with(&args(&[file, "--format", "json"]), &mut out, &mut err, &|| true).unwrap();
+        assert_eq!(code, EXIT_INTERRUPTED);
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["interrupted"], true);
+        assert_eq!(json["complete"], false);
+    }
+
+    #[test]
+    fn progress_line_has_the_rate_and_the_counterexample_bound() {
+        let progress = Progress {
+            phase: "counterexample",
+            states: 1200,
+            depth: 4,
+            elapsed: std::time::Duration::from_secs(2),
+            rate: 600.0,
+            bound: Some((3, 7)),
+        };
+        assert_eq!(
+            progress_line(&progress),
+            "checking (counterexample, length 3 of at most 7): 1200 states, 600 states/s, depth 4, 2 s"
+        );
+    }
 }

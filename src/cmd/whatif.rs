@@ -367,7 +367,7 @@ fn cells(node: &NodeRow, part: &str, proxmox: bool) -> Vec<String> {
         format!("{} {}", node.nodeid, node.name)
     };
     let mut row = if node.up {
-        let flags: Vec<&str> = node.flags.iter().map(|flag| short_flag(flag)).collect();
+        let flags: Vec<&str> = node.flag_names().into_iter().map(short_flag).collect();
         vec![
             name,
             part.to_string(),

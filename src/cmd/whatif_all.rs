@@ -174,7 +174,7 @@ pub fn analyze_with_progress(
     };
     let options = ExhaustiveOptions::default();
     let result = match start {
-        None => analyze(settings, &options, &mut progress).map_err(sim::exhaustive::StartError::from),
+        None => analyze(settings, &options, &mut progress),
         Some(script) => sim::exhaustive::analyze_after(settings, script, &options, &mut progress),
     };
     if shown {

@@ -47,7 +47,8 @@ impl ClusterState {
     /// `perm[p]` (node ids stay with their positions). Every per-node field moves: the slot,
     /// the partition label, link faults, and inside each votequorum state its own position,
     /// peer table, member sets and remembered node ids. `lowest_node_id`/`highest_node_id`
-    /// are cleared on nodes whose auto_tie_breaker is off (no transition reads them then).
+    /// are cleared on nodes that never read them (auto_tie_breaker off, or a tie-breaker list
+    /// without last_man_standing).
     /// `None` when `perm` is not a permutation of the positions.
     ///
     /// Sound as a symmetry only when the permuted nodes have the same configuration and are
@@ -79,8 +80,14 @@ impl ClusterState {
                 }
                 votequorum.members = map_set(votequorum.members);
                 votequorum.previous_members = map_set(votequorum.previous_members);
-                let atb_off = votequorum.atb == AtbMode::Off && votequorum.atb_initial == AtbMode::Off;
-                if atb_off {
+                // The remembered ids are read only by the lowest/highest tie-breakers and by
+                // LMS with any tie-breaker (`low_node_id_present`); elsewhere they are the
+                // min/max of the members' ids, which a permutation does not preserve.
+                let lms = votequorum.lms;
+                let reads_ids = |mode: &AtbMode| {
+                    matches!(mode, AtbMode::Lowest | AtbMode::Highest) || (lms && *mode != AtbMode::Off)
+                };
+                if !reads_ids(&votequorum.atb) && !reads_ids(&votequorum.atb_initial) {
                     votequorum.lowest_node_id = None;
                     votequorum.highest_node_id = None;
                 } else {

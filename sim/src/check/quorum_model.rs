@@ -1,39 +1,37 @@
-//! The stateright `Model` of a corosync cluster over time: `QuorumModel`, its state and actions.
+//! The stateright `Model` of a corosync cluster over time: `QuorumModel`, its state, options
+//! and transitions.
 //!
-//! Owns the action alphabet (faults, recoveries, time, operator actions), the fault budget,
-//! the properties and the symmetry classes. Every action IS one `model::scenario::Step`
-//! in one totem delivery order, and every transition IS the engine's result of that step
-//! (`ClusterState::apply` for the ascending order, otherwise one distinct state of
-//! `ClusterState::successors_over_orders`): this file must not give any step its own
-//! semantics, or a counterexample would not replay in `quorate whatif` (which replays the
-//! ascending order and flags order-dependent steps). It must not run a checker or print
-//! (see `run.rs`).
+//! Owns `CheckState`, `ModelOptions`, `QuorumModel` (generic over its `ActionGenerator`,
+//! `super::actions`), the fault budget, the delivery-order branching and the symmetry
+//! classes it reduces by (computed by `crate::symmetry`, shared with `exhaustive`). Every
+//! transition IS the engine's result of one step (`ClusterState::apply` for the ascending
+//! order, otherwise one distinct state of `ClusterState::successors_over_orders`): this file
+//! must not give any step its own semantics, or a counterexample would not replay in
+//! `quorate whatif` (which replays the ascending order and flags order-dependent steps). It
+//! must not run a checker or print (see `run.rs`); the properties are `properties.rs`.
 //!
 //! Modelling choices:
 //! - Two initial states: the running cluster (`ClusterState::new`, all nodes booted together
 //!   in partition 0) and the cold cluster (the same after `down` of every node), from which
 //!   nodes start one by one with `up P:N`, to find boot-time split-brains.
-//! - A fault is a crash (`down N`; with allow_downscale also a clean `stop N`), a move that separates nodes (`move P:N,...`, a subset of
-//!   one partition to another partition or a new one), or a link going down (whole link, at
-//!   one node, or between two nodes). Starts, merges of whole partitions, `link up` and
-//!   `heal` are recoveries and cost nothing. Operator actions (`expected V on N`, `reload`)
-//!   count against the same budget, which therefore bounds every behaviour: the number of
-//!   ring changes, and so of LMS timers, is finite.
 //! - Delivery order: where the configuration can make it matter, a step whose ring changes
 //!   have several distinct outcomes over the nodeinfo delivery orders is one action per
 //!   outcome (`CheckAction::order`), so every alternative carries into later steps.
 //!   `ModelOptions::fixed_order` keeps the ascending order only.
-//! - Time: `wait MS` is enabled only while a timer (an LMS window) is pending and advances
-//!   exactly to the earliest deadline.
-//! - Partition labels: a start or move targets a label some running node uses or the
-//!   smallest unused one, so labels stay small.
+//! - Symmetry: partition labels and time are always canonicalised; nodes of one
+//!   `crate::symmetry::node_classes` class are permuted when the order rule permits it
+//!   (the order cannot matter, or every order of every ring is followed).
 
-use model::quorum::{ClusterState, NodeId, NodeSet, OrderSuccessors, QuorumSettings};
-use model::scenario::{LinkScope, NodeRef, NodeSpec, Step};
+use super::actions::{ActionGenerator, CheckAction, FaultActions, OperatorActions};
+use super::properties::always_properties;
+use crate::symmetry::{self, OrderRule};
+use model::quorum::{ClusterState, LinkMask, NodeId, NodeSet, OrderSuccessors, QuorumSettings};
+use model::scenario::{NodeRef, Step};
 use stateright::{Model, Property, Representative};
 use std::cell::RefCell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// One state's cluster and, per step, its successors over delivery orders.
@@ -45,68 +43,6 @@ thread_local! {
     /// instead of exploring the orders again. A pure cache: same inputs, same answer.
     static SUCCESSORS: RefCell<Option<CachedSuccessors>> =
         const { RefCell::new(None) };
-}
-
-/// Property name: never two disjoint memberships quorate at once.
-pub const NO_SPLIT_BRAIN: &str = "no-split-brain";
-/// Property name: a stable membership with a majority of the votes is quorate once timers ran.
-pub const QUORUM_REGAINED: &str = "quorum-regained";
-/// Property name: a node cut off from every other running node is not quorate (unless it
-/// alone holds a majority of the votes).
-pub const ISOLATED_NODE_NEVER_QUORATE: &str = "isolated-node-never-quorate";
-
-/// Which operator actions the checker may take.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct OperatorActions {
-    /// `expected V on N` (`corosync-quorumtool -e`, `pvecm expected`).
-    pub expected: bool,
-    /// `reload` (`corosync-cfgtool -R` with the same file).
-    pub reload: bool,
-}
-
-/// What an action is, for the budget and for rendering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ActionKind {
-    /// Costs one unit of the fault budget.
-    Fault,
-    /// A start, merge, link up or heal: free.
-    Recovery,
-    /// `wait`: free.
-    Time,
-    /// An operator command: costs one unit of the budget.
-    Operator,
-}
-
-/// One action of the model: exactly one scenario step, in one totem delivery order.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CheckAction {
-    /// The scenario step the engine applies.
-    pub step: Step,
-    /// Its kind.
-    pub kind: ActionKind,
-    /// Which distinct outcome of the step over the delivery orders of its ring changes'
-    /// nodeinfo messages: 0 is ascending node id (`ClusterState::apply`, what `whatif`
-    /// replays), k > 0 the k-th other distinct state of
-    /// `ClusterState::successors_over_orders`. Part of the action so that `next_state`
-    /// stays deterministic.
-    pub order: u8,
-}
-
-impl CheckAction {
-    /// The step in the default (ascending node id) delivery order.
-    pub fn new(step: Step, kind: ActionKind) -> CheckAction {
-        CheckAction { step, kind, order: 0 }
-    }
-}
-
-impl fmt::Debug for CheckAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.step)?;
-        if self.order > 0 {
-            write!(f, "  # delivery order variant {}", self.order)?;
-        }
-        Ok(())
-    }
 }
 
 /// A state of the model: the engine's cluster state plus the budget spent.
@@ -195,125 +131,140 @@ impl Default for ModelOptions {
     }
 }
 
-/// The cluster of one configuration as a stateright model.
+/// The cluster of one configuration as a stateright model, with the actions of `G`.
 #[derive(Clone, Debug)]
-pub struct QuorumModel {
+pub struct QuorumModel<G: ActionGenerator = FaultActions> {
     settings: QuorumSettings,
     options: ModelOptions,
+    generator: G,
     running: ClusterState,
     cold: ClusterState,
     /// Configured votes per position.
     votes: Vec<u32>,
-    /// Configured links per position (bit L).
-    links: Vec<u8>,
+    /// Configured links per position.
+    links: Vec<LinkMask>,
     /// Every link number some node has, ascending.
     link_numbers: Vec<u8>,
     /// The physical votes: nodes plus a configured device.
     total_votes: u64,
+    /// How delivery orders are treated, which decides whether nodes may be permuted.
+    order_rule: OrderRule,
+    /// The classes of positions `Representative` permutes (no singletons; empty: none).
     classes: Arc<Vec<Vec<usize>>>,
+    /// Why no node is permuted, when `classes` is empty.
+    no_permutation: Option<String>,
+    /// Symmetry reduction asked for (`without_symmetry` clears it).
+    reduce: bool,
+    /// Set to stop a run early (`run::check_with`'s cancellation): states then have no
+    /// actions, so every checker worker drains its queue and ends. Shared by the clones of
+    /// one model; never set by the model itself.
+    stop: Arc<AtomicBool>,
     /// Actions branch on delivery orders: not `fixed_order`, and the configuration is one
-    /// where the order can matter. Where `node_symmetry_sound` holds, every member of every
-    /// ring agrees on expected votes (at least the ring's vote sum) and has no WFA, ATB,
-    /// allow_downscale, two_node or device votes, so `successors_over_orders` gives one
-    /// state; the model then skips computing it (plain clusters cost what they did), and
-    /// order variants never meet node permutation.
+    /// where the order can matter. Where it cannot (`OrderRule::Irrelevant`), every member
+    /// of every ring agrees on expected votes (at least the ring's vote sum) and has no WFA,
+    /// ATB, allow_downscale, two_node or device votes, so `successors_over_orders` gives one
+    /// state; the model then skips computing it (plain clusters cost what they did).
     branch_orders: bool,
 }
 
-/// Why a configuration cannot be model-checked.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ModelError {
-    /// More nodes than the checker explores (the move actions grow as 2^nodes).
-    #[error("model checking handles at most {max} nodes, the configuration has {count}")]
-    TooManyNodes {
-        /// Nodes in the configuration.
-        count: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// No node at all.
-    #[error("the configuration has no nodes to check")]
-    NoNodes,
-}
+/// Why a configuration cannot be model-checked (`sim::Error`'s `TooManyToCheck`,
+/// `NoNodes`). The name stays for callers of `QuorumModel::new` and `check`.
+pub type ModelError = crate::Error;
 
 /// The largest cluster `QuorumModel` accepts.
 pub const MAX_CHECK_NODES: usize = 9;
 
-fn bit(pos: usize) -> NodeSet {
-    NodeSet::single(pos)
-}
-
-/// The positions in `set`, ascending.
-fn positions(set: NodeSet) -> impl Iterator<Item = usize> {
-    set.iter()
-}
-
-impl QuorumModel {
-    /// The model of `settings` with `options`.
+impl QuorumModel<FaultActions> {
+    /// The model of `settings` with `options` and the actions of `quorate check`.
     pub fn new(settings: &QuorumSettings, options: ModelOptions) -> Result<QuorumModel, ModelError> {
-        let running = ClusterState::new(settings).map_err(|error| ModelError::TooManyNodes {
+        QuorumModel::with_generator(settings, options, FaultActions)
+    }
+}
+
+impl<G: ActionGenerator> QuorumModel<G> {
+    /// The model of `settings` with `options`, whose actions `generator` proposes.
+    pub fn with_generator(
+        settings: &QuorumSettings,
+        options: ModelOptions,
+        generator: G,
+    ) -> Result<QuorumModel<G>, ModelError> {
+        let running = ClusterState::new(settings).map_err(|error| ModelError::TooManyToCheck {
             count: error.count,
             max: MAX_CHECK_NODES,
         })?;
         let count = running.nodeids().len();
         if count == 0 {
-            return Err(ModelError::NoNodes);
+            return Err(ModelError::NoNodes { task: "check" });
         }
         if count > MAX_CHECK_NODES {
-            return Err(ModelError::TooManyNodes {
+            return Err(ModelError::TooManyToCheck {
                 count,
                 max: MAX_CHECK_NODES,
             });
         }
         let mut cold = running.clone();
-        cold.apply(settings, &Self::down_all_step(&running));
+        cold.apply(settings, &down_all_step(&running));
         let node_settings = |nodeid| settings.nodes.iter().find(|node| node.nodeid == nodeid);
         let votes: Vec<u32> = running
             .nodeids()
             .iter()
             .map(|nodeid| node_settings(*nodeid).map_or(0, |node| node.votes))
             .collect();
-        let links: Vec<u8> = running
+        let links: Vec<LinkMask> = running
             .nodeids()
             .iter()
-            .map(|nodeid| settings.link_mask(*nodeid).bits())
+            .map(|nodeid| settings.link_mask(*nodeid))
             .collect();
-        let all_links = links.iter().fold(0u8, |all, mask| all | mask);
-        let link_numbers = (0..8u8).filter(|link| all_links & 1 << link != 0).collect();
+        let all_links = links.iter().fold(LinkMask::EMPTY, |all, mask| all | *mask);
+        let link_numbers = all_links.iter().collect();
         let device_votes = settings.device.as_ref().map_or(0u64, |device| {
             device.votes.map_or(count.saturating_sub(1) as u64, u64::from)
         });
         let total_votes = votes.iter().map(|votes| u64::from(*votes)).sum::<u64>() + device_votes;
-        let branch_orders = !options.fixed_order && !node_symmetry_sound(settings, options);
-        let classes = Arc::new(if node_symmetry_sound(settings, options) {
-            symmetry_classes(settings, &votes, &links)
-        } else {
-            Vec::new()
-        });
-        Ok(QuorumModel {
+        let order_rule = symmetry::order_rule(settings, count, options.operator.any(), options.fixed_order);
+        let branch_orders = !options.fixed_order && order_rule != OrderRule::Irrelevant;
+        let mut model = QuorumModel {
             settings: settings.clone(),
             options,
+            generator,
             running,
             cold,
             votes,
             links,
             link_numbers,
             total_votes,
-            classes,
+            order_rule,
+            classes: Arc::new(Vec::new()),
+            no_permutation: None,
+            reduce: true,
+            stop: Arc::new(AtomicBool::new(false)),
             branch_orders,
-        })
+        };
+        model.set_classes(true);
+        Ok(model)
     }
 
-    /// The step that takes every node down (the cold start's prefix).
-    fn down_all_step(cluster: &ClusterState) -> Step {
-        Step::Down(
-            cluster
-                .nodeids()
-                .iter()
-                .map(|nodeid| NodeRef::Id(*nodeid))
-                .collect(),
-        )
+    /// Sets the symmetry classes the order rule and the generator allow (`reduce`), or none.
+    fn set_classes(&mut self, reduce: bool) {
+        let classes = if !reduce || !self.generator.symmetric() {
+            Vec::new()
+        } else {
+            symmetry::model_classes(&self.settings, self.running.nodeids(), self.order_rule)
+        };
+        self.no_permutation = if !reduce {
+            Some("symmetry reduction is off".to_string())
+        } else if !self.generator.symmetric() {
+            Some("the actions are not symmetric in the nodes".to_string())
+        } else {
+            symmetry::no_permutation_reason(
+                &self.settings,
+                &classes,
+                self.order_rule,
+                self.options.operator.any(),
+            )
+        };
+        self.classes = Arc::new(classes);
+        self.reduce = reduce;
     }
 
     /// The settings checked.
@@ -326,38 +277,81 @@ impl QuorumModel {
         self.options
     }
 
+    /// The action generator.
+    pub fn generator(&self) -> &G {
+        &self.generator
+    }
+
+    /// Configured links per position (udp/udpu: link 0 only).
+    pub fn node_links(&self) -> &[LinkMask] {
+        &self.links
+    }
+
+    /// Every link number some node has, ascending.
+    pub fn link_numbers(&self) -> &[u8] {
+        &self.link_numbers
+    }
+
+    /// The physical votes: nodes plus a configured device.
+    pub fn total_votes(&self) -> u64 {
+        self.total_votes
+    }
+
+    /// Whether `state` has budget left for one more fault or operator action.
+    pub fn budget_left(&self, state: &CheckState) -> bool {
+        state.spent < self.options.max_faults
+    }
+
     /// The classes of interchangeable positions symmetry reduction permutes (empty: nodes
     /// are not permuted; partition labels and time are still canonicalised).
     pub fn symmetry_classes(&self) -> &[Vec<usize>] {
         &self.classes
     }
 
+    /// Why no node is permuted (for the report), `None` when some are.
+    pub fn no_permutation_reason(&self) -> Option<&str> {
+        self.no_permutation.as_deref()
+    }
+
+    /// How the model treats delivery orders (which decides whether nodes may be permuted).
+    pub fn order_rule(&self) -> OrderRule {
+        self.order_rule
+    }
+
     /// A copy of this model in the ascending delivery order only (`fixed_order`), e.g. to
-    /// prefer counterexamples `quorate whatif` replays exactly.
-    pub fn with_fixed_order(&self) -> QuorumModel {
-        QuorumModel {
+    /// prefer counterexamples `quorate whatif` replays exactly. Node permutation stays only
+    /// where the order cannot matter.
+    pub fn with_fixed_order(&self) -> QuorumModel<G> {
+        let mut model = QuorumModel {
             options: ModelOptions {
                 fixed_order: true,
                 ..self.options
             },
+            order_rule: symmetry::order_rule(
+                &self.settings,
+                self.running.nodeids().len(),
+                self.options.operator.any(),
+                true,
+            ),
             branch_orders: false,
             ..self.clone()
-        }
+        };
+        model.set_classes(self.reduce);
+        model
     }
 
     /// A copy of this model without symmetry classes (for runs that must not reduce).
-    pub fn without_symmetry(&self) -> QuorumModel {
-        QuorumModel {
-            classes: Arc::new(Vec::new()),
-            ..self.clone()
-        }
+    pub fn without_symmetry(&self) -> QuorumModel<G> {
+        let mut model = self.clone();
+        model.set_classes(false);
+        model
     }
 
     /// The steps that lead to `state`'s path's initial state from the running cluster a
     /// scenario starts with: `down` of every node for the cold start, nothing otherwise.
     pub fn prefix_for(&self, init: &CheckState) -> Vec<Step> {
         if init.cluster == self.cold && self.cold != self.running {
-            vec![Self::down_all_step(&self.cold)]
+            vec![down_all_step(&self.cold)]
         } else {
             Vec::new()
         }
@@ -372,12 +366,21 @@ impl QuorumModel {
         }
     }
 
-    fn node_ref(&self, cluster: &ClusterState, pos: usize) -> NodeRef {
-        NodeRef::Id(cluster.nodeids()[pos])
+    /// Makes every state of this model (and of its clones) have no actions from now on, so
+    /// that a running checker ends soon; its results are then partial.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 
-    fn budget_left(&self, state: &CheckState) -> bool {
-        state.spent < self.options.max_faults
+    /// Whether `stop` was called (and not `resume`d since).
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Gives states their actions back after `stop` (stateright replays actions to rebuild
+    /// discovery paths); returns whether the model had been stopped.
+    pub fn resume(&self) -> bool {
+        self.stop.swap(false, Ordering::Relaxed)
     }
 
     /// Whether actions branch on delivery orders (see `ModelOptions::fixed_order`).
@@ -404,66 +407,26 @@ impl QuorumModel {
     }
 
     /// Votes of the positions in `set`.
-    fn votes_of(&self, set: NodeSet) -> u64 {
-        positions(set)
+    pub fn votes_of(&self, set: NodeSet) -> u64 {
+        set.iter()
             .filter_map(|pos| self.votes.get(pos))
             .map(|votes| u64::from(*votes))
             .sum()
     }
 }
 
-/// Whether swapping nodes of equal configuration is a symmetry of the engine for `settings`.
-///
-/// The engine delivers the nodeinfo messages of a ring change in ascending nodeid order, and
-/// a node records a non-quorate sender's expected votes as its own current value (spec 1.2),
-/// so once nodes disagree about expected votes the delivery order changes what they record,
-/// and a node's nodeid (its place in that order) matters. Expected votes provably stay equal
-/// on every node only without last_man_standing, allow_downscale, a quorum device, operator
-/// actions, and with `quorum.expected_votes` (if set) at least the vote sum (else a ring
-/// with more votes raises some nodes' value). wait_for_all (also implied by two_node) makes
-/// a receiver's armed/disarmed status depend on delivery order too (found by the tests).
-/// auto_tie_breaker names nodes by id. two_node without wait_for_all forces quorum 1 while
-/// at most two nodes count, so what a member records mid ring change depends on the order
-/// (found by the quorum tests' `successors_over_orders_match_full_exploration`); it is left
-/// out so that no symmetric configuration branches on delivery orders. In every
-/// other case only partition relabelling and the time shift are used (always sound).
-/// `sim/src/check/tests.rs` checks the commutation on every reachable state of small models.
-fn node_symmetry_sound(settings: &QuorumSettings, options: ModelOptions) -> bool {
-    let vote_sum: u64 = settings.nodes.iter().map(|node| u64::from(node.votes)).sum();
-    !settings.auto_tie_breaker
-        && !settings.last_man_standing
-        && !settings.allow_downscale
-        && settings.device.is_none()
-        && !settings.wait_for_all.unwrap_or(settings.two_node)
-        && !settings.two_node
-        && !options.operator.expected
-        && !options.operator.reload
-        && settings
-            .expected_votes
-            .is_none_or(|expected| u64::from(expected) >= vote_sum)
+/// The step that takes every node down (the cold start's prefix).
+fn down_all_step(cluster: &ClusterState) -> Step {
+    Step::Down(
+        cluster
+            .nodeids()
+            .iter()
+            .map(|nodeid| NodeRef::Id(*nodeid))
+            .collect(),
+    )
 }
 
-/// Classes of positions that are interchangeable: same votes and links, and no
-/// auto_tie_breaker (which names nodes by id: lowest, highest or a list). Singletons dropped.
-fn symmetry_classes(settings: &QuorumSettings, votes: &[u32], links: &[u8]) -> Vec<Vec<usize>> {
-    if settings.auto_tie_breaker {
-        return Vec::new();
-    }
-    let mut classes: Vec<Vec<usize>> = Vec::new();
-    for pos in 0..votes.len() {
-        match classes
-            .iter_mut()
-            .find(|class| votes[class[0]] == votes[pos] && links[class[0]] == links[pos])
-        {
-            Some(class) => class.push(pos),
-            None => classes.push(vec![pos]),
-        }
-    }
-    classes.retain(|class| class.len() > 1);
-    classes
-}
-
-impl Model for QuorumModel {
+impl<G: ActionGenerator> Model for QuorumModel<G> {
     type State = CheckState;
     type Action = CheckAction;
 
@@ -476,8 +439,11 @@ impl Model for QuorumModel {
     }
 
     fn actions(&self, state: &CheckState, actions: &mut Vec<CheckAction>) {
+        if self.stopped() {
+            return;
+        }
         let first = actions.len();
-        self.default_order_actions(state, actions);
+        self.generator.actions(self, state, actions);
         if !self.branch_orders {
             return;
         }
@@ -525,7 +491,7 @@ impl Model for QuorumModel {
         if outcome.rejected || cluster == state.cluster {
             return None;
         }
-        let cost = u8::from(matches!(action.kind, ActionKind::Fault | ActionKind::Operator));
+        let cost = action.kind.cost();
         Some(CheckState {
             cluster,
             spent: state.spent.saturating_add(cost),
@@ -539,11 +505,9 @@ impl Model for QuorumModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        vec![
-            Property::<Self>::always(NO_SPLIT_BRAIN, |_, state| !state.cluster.split_brain()),
-            Property::<Self>::always(QUORUM_REGAINED, quorum_regained),
-            Property::<Self>::always(ISOLATED_NODE_NEVER_QUORATE, isolated_node_never_quorate),
-        ]
+        let mut properties = always_properties();
+        properties.extend(self.generator.goals());
+        properties
     }
 
     fn format_action(&self, action: &CheckAction) -> String {
@@ -556,223 +520,8 @@ impl Model for QuorumModel {
     }
 }
 
-impl QuorumModel {
-    /// Every action of `state` in the ascending delivery order (order 0).
-    fn default_order_actions(&self, state: &CheckState, actions: &mut Vec<CheckAction>) {
-        let cluster = &state.cluster;
-        let count = cluster.nodeids().len();
-        let budget = self.budget_left(state);
-        let up = cluster.up_nodes();
-        let groups = cluster.partitions();
-        let mut labels: Vec<u8> = positions(up).map(|pos| groups[pos]).collect();
-        labels.sort_unstable();
-        labels.dedup();
-        let fresh = (0..=u8::MAX)
-            .find(|label| !labels.contains(label))
-            .unwrap_or(u8::MAX);
-        let mut targets = labels.clone();
-        targets.push(fresh);
-
-        // Crashes and starts.
-        for pos in 0..count {
-            let node = self.node_ref(cluster, pos);
-            if up.contains(pos) {
-                if budget {
-                    actions.push(CheckAction {
-                        order: 0,
-                        step: Step::Down(vec![node.clone()]),
-                        kind: ActionKind::Fault,
-                    });
-                    // A clean shutdown differs from a crash only with allow_downscale.
-                    if self.settings.allow_downscale {
-                        actions.push(CheckAction {
-                            order: 0,
-                            step: Step::Stop(vec![node]),
-                            kind: ActionKind::Fault,
-                        });
-                    }
-                }
-            } else if self.links[pos] != 0 {
-                for target in &targets {
-                    actions.push(CheckAction {
-                        order: 0,
-                        step: Step::Up(vec![NodeSpec {
-                            partition: Some(*target),
-                            nodes: vec![node.clone()],
-                        }]),
-                        kind: ActionKind::Recovery,
-                    });
-                }
-            }
-        }
-
-        // Moves: a subset of one partition to another partition or a new one.
-        for label in &labels {
-            let group: Vec<usize> = positions(up).filter(|pos| groups[*pos] == *label).collect();
-            let subsets: u32 = 1 << group.len();
-            for mask in 1..subsets {
-                let whole = mask == subsets - 1;
-                if !whole && !budget {
-                    continue;
-                }
-                let members: Vec<NodeRef> = group
-                    .iter()
-                    .enumerate()
-                    .filter(|(index, _)| mask & (1 << index) != 0)
-                    .map(|(_, pos)| self.node_ref(cluster, *pos))
-                    .collect();
-                for target in &targets {
-                    if target == label || (whole && *target == fresh) {
-                        continue;
-                    }
-                    actions.push(CheckAction {
-                        order: 0,
-                        step: Step::Move(vec![NodeSpec {
-                            partition: Some(*target),
-                            nodes: members.clone(),
-                        }]),
-                        kind: if whole {
-                            ActionKind::Recovery
-                        } else {
-                            ActionKind::Fault
-                        },
-                    });
-                }
-            }
-        }
-
-        // Links: whole link, at one node, between two nodes.
-        let faults = cluster.link_faults();
-        let running_with = |link: u8| positions(up).filter(move |pos| self.links[*pos] & 1 << link != 0);
-        for link in &self.link_numbers {
-            let mask = 1u8 << link;
-            if faults.links_down.contains(*link) {
-                actions.push(CheckAction {
-                    order: 0,
-                    step: Step::Link {
-                        link: *link,
-                        up: true,
-                        scope: LinkScope::All,
-                    },
-                    kind: ActionKind::Recovery,
-                });
-            } else if budget && running_with(*link).count() > 1 {
-                actions.push(CheckAction {
-                    order: 0,
-                    step: Step::Link {
-                        link: *link,
-                        up: false,
-                        scope: LinkScope::All,
-                    },
-                    kind: ActionKind::Fault,
-                });
-            }
-            for pos in 0..count {
-                let down_here = faults
-                    .node_links_down
-                    .get(pos)
-                    .is_some_and(|node| node.contains(*link));
-                if down_here {
-                    actions.push(CheckAction {
-                        order: 0,
-                        step: Step::Link {
-                            link: *link,
-                            up: true,
-                            scope: LinkScope::Nodes(vec![self.node_ref(cluster, pos)]),
-                        },
-                        kind: ActionKind::Recovery,
-                    });
-                } else if budget && up.contains(pos) && self.links[pos] & mask != 0 {
-                    actions.push(CheckAction {
-                        order: 0,
-                        step: Step::Link {
-                            link: *link,
-                            up: false,
-                            scope: LinkScope::Nodes(vec![self.node_ref(cluster, pos)]),
-                        },
-                        kind: ActionKind::Fault,
-                    });
-                }
-            }
-            for a in 0..count {
-                for b in a + 1..count {
-                    let entry = (*link, a as u8, b as u8);
-                    let scope = LinkScope::Between(self.node_ref(cluster, a), self.node_ref(cluster, b));
-                    if faults.pair_links_down.contains(&entry) {
-                        actions.push(CheckAction {
-                            order: 0,
-                            step: Step::Link {
-                                link: *link,
-                                up: true,
-                                scope,
-                            },
-                            kind: ActionKind::Recovery,
-                        });
-                    } else if budget
-                        && up.contains(a)
-                        && up.contains(b)
-                        && self.links[a] & self.links[b] & mask != 0
-                    {
-                        actions.push(CheckAction {
-                            order: 0,
-                            step: Step::Link {
-                                link: *link,
-                                up: false,
-                                scope,
-                            },
-                            kind: ActionKind::Fault,
-                        });
-                    }
-                }
-            }
-        }
-        if !faults.is_clear() || labels.len() > 1 {
-            actions.push(CheckAction {
-                order: 0,
-                step: Step::Heal,
-                kind: ActionKind::Recovery,
-            });
-        }
-
-        // Time.
-        if let Some(deadline) = cluster.next_timer_ms() {
-            actions.push(CheckAction {
-                order: 0,
-                step: Step::Wait(deadline.saturating_sub(cluster.now_ms())),
-                kind: ActionKind::Time,
-            });
-        }
-
-        // Operator actions.
-        if budget && !up.is_empty() {
-            if self.options.operator.expected {
-                let most = self.total_votes.clamp(1, 64) as u32;
-                for pos in positions(up) {
-                    for votes in 1..=most {
-                        actions.push(CheckAction {
-                            order: 0,
-                            step: Step::Expected {
-                                votes,
-                                node: self.node_ref(cluster, pos),
-                            },
-                            kind: ActionKind::Operator,
-                        });
-                    }
-                }
-            }
-            if self.options.operator.reload {
-                actions.push(CheckAction {
-                    order: 0,
-                    step: Step::Reload { file: None },
-                    kind: ActionKind::Operator,
-                });
-            }
-        }
-    }
-}
-
 /// A multi-line, `corosync-quorumtool`-like description of a state (Explorer, reports).
-pub fn describe(model: &QuorumModel, state: &CheckState) -> String {
+pub fn describe<G: ActionGenerator>(model: &QuorumModel<G>, state: &CheckState) -> String {
     let mut text = format!(
         "t={} ms, budget spent {}/{}{}\n",
         state.cluster.now_ms(),
@@ -803,28 +552,4 @@ pub fn describe(model: &QuorumModel, state: &CheckState) -> String {
         }
     }
     text
-}
-
-/// `quorum-regained`: once no timer is pending and every group is stable, each membership
-/// holding a strict majority of the physical votes is quorate.
-fn quorum_regained(model: &QuorumModel, state: &CheckState) -> bool {
-    let cluster = &state.cluster;
-    if state.unstable || cluster.next_timer_ms().is_some() {
-        return true;
-    }
-    positions(cluster.up_nodes()).all(|pos| {
-        let ring = cluster.ring(pos);
-        cluster.is_quorate(pos) || model.votes_of(ring) * 2 <= model.total_votes
-    })
-}
-
-/// `isolated-node-never-quorate`: a running node alone in its ring while another node runs
-/// is not quorate, unless it holds a strict majority of the votes by itself.
-fn isolated_node_never_quorate(model: &QuorumModel, state: &CheckState) -> bool {
-    let cluster = &state.cluster;
-    let up = cluster.up_nodes();
-    positions(up).all(|pos| {
-        let alone = cluster.ring(pos) == bit(pos) && up != bit(pos);
-        !alone || !cluster.is_quorate(pos) || model.votes_of(bit(pos)) * 2 > model.total_votes
-    })
 }

@@ -3,11 +3,16 @@
 //! Owns `check` (an exhaustive DFS, with symmetry reduction when it is sound, then a
 //! single-threaded BFS without symmetry for the shortest counterexample of each violated
 //! property), the report types and `explore` (stateright's web Explorer). It must not
-//! print or read files: progress goes to a caller's callback, results are values.
+//! print or read files: progress goes to a caller's callback, cancellation comes from the
+//! caller's hook (`check_with`), results are values.
+//!
+//! Two deliberate exceptions to "sim does no IO" (ARCHITECTURE.md): stateright's checker
+//! runs on worker threads, so this file polls them and reads the wall clock for the
+//! progress callback and `CheckReport::seconds` (never for a verdict); and `explore` runs
+//! stateright's own Explorer web server, which only stateright can start.
 
-use super::quorum_model::{
-    ModelError, ModelOptions, QuorumModel, ISOLATED_NODE_NEVER_QUORATE, NO_SPLIT_BRAIN, QUORUM_REGAINED,
-};
+use super::properties::{ISOLATED_NODE_NEVER_QUORATE, NO_SPLIT_BRAIN, QUORUM_REGAINED};
+use super::quorum_model::{ModelError, ModelOptions, QuorumModel};
 use model::quorum::{NodeId, QuorumSettings};
 use model::scenario::Step;
 use serde::Serialize;
@@ -128,8 +133,17 @@ pub struct CheckReport {
     pub max_faults: u8,
     /// The depth bound used, if any.
     pub max_depth: Option<usize>,
-    /// Every verdict is final: the run was not stopped early by `stop_at`.
+    /// Every verdict is final: the run was not stopped early by `stop_at` or cancelled.
     pub complete: bool,
+    /// The run was cancelled (`check_with`'s hook, Ctrl-C): `states` are those explored so
+    /// far, a property that `holds` was only not violated yet, and counterexamples are the
+    /// exhaustive run's paths (not necessarily shortest).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// Why no node was treated as interchangeable when `symmetry` is empty (e.g.
+    /// `wait_for_all: ...`, `symmetry reduction is off`).
+    #[serde(skip)]
+    pub symmetry_note: Option<String>,
 }
 
 impl CheckReport {
@@ -147,16 +161,22 @@ impl CheckReport {
 }
 
 /// Progress of a running check, handed to the caller about once a second.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Progress {
     /// `exhaustive` or `counterexample`.
     pub phase: &'static str,
-    /// Unique states so far.
+    /// Unique states so far (of this run of the phase).
     pub states: usize,
     /// The longest behaviour so far, in steps.
     pub depth: usize,
     /// Time since the phase started.
     pub elapsed: Duration,
+    /// Unique states per second since the phase started.
+    pub rate: f64,
+    /// In the counterexample phase: the length searched now and the longest it may search
+    /// (`(steps, limit)`), the only progress that can be estimated (the exhaustive run's
+    /// state count is not known before it ends).
+    pub bound: Option<(usize, usize)>,
 }
 
 /// The kind of each property, by name.
@@ -168,9 +188,26 @@ pub fn property_kind(name: &str) -> PropertyKind {
     }
 }
 
-/// Runs `checker` to the end, calling `progress` about once a second. A worker that panicked
-/// (a bug) panics here too rather than leaving partial results that look like verdicts.
-fn wait<M, C>(mut checker: C, phase: &'static str, progress: &mut dyn FnMut(&Progress)) -> C
+/// What a run reports to and asks of its caller while it runs.
+pub struct Hooks<'a> {
+    /// Called about once a second with the progress.
+    pub progress: &'a mut dyn FnMut(&Progress),
+    /// Polled about every 10 ms; once it returns true the run stops as soon as the workers
+    /// drain and returns a partial report (`CheckReport::interrupted`).
+    pub cancelled: &'a dyn Fn() -> bool,
+}
+
+/// Runs `checker` to the end, calling `progress` about once a second; when `hooks` says
+/// the run is cancelled, stops `stop` (the model being checked) and lets the workers drain.
+/// A worker that panicked (a bug) panics here too rather than leaving partial results that
+/// look like verdicts.
+fn wait<M, C>(
+    mut checker: C,
+    phase: &'static str,
+    bound: Option<(usize, usize)>,
+    stop: &QuorumModel,
+    hooks: &mut Hooks<'_>,
+) -> C
 where
     M: Model,
     C: Checker<M>,
@@ -180,13 +217,20 @@ where
     let handles = checker.handles();
     while !handles.iter().all(|handle| handle.is_finished()) {
         std::thread::sleep(Duration::from_millis(10));
+        if !stop.stopped() && (hooks.cancelled)() {
+            stop.stop();
+        }
         if last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
-            progress(&Progress {
+            let states = checker.unique_state_count();
+            let elapsed = start.elapsed();
+            (hooks.progress)(&Progress {
                 phase,
-                states: checker.unique_state_count(),
+                states,
                 depth: checker.max_depth().saturating_sub(1),
-                elapsed: start.elapsed(),
+                elapsed,
+                rate: states as f64 / elapsed.as_secs_f64().max(1e-3),
+                bound,
             });
         }
     }
@@ -210,6 +254,24 @@ pub fn check(
     settings: &QuorumSettings,
     options: &CheckOptions,
     progress: &mut dyn FnMut(&Progress),
+) -> Result<CheckReport, ModelError> {
+    check_with(
+        settings,
+        options,
+        &mut Hooks {
+            progress,
+            cancelled: &|| false,
+        },
+    )
+}
+
+/// `check` with a cancellation hook: once `hooks.cancelled` returns true the run stops and
+/// the report is partial (`interrupted`, `complete` false: the states explored so far, the
+/// properties violated so far with the paths found, every other property not violated yet).
+pub fn check_with(
+    settings: &QuorumSettings,
+    options: &CheckOptions,
+    hooks: &mut Hooks<'_>,
 ) -> Result<CheckReport, ModelError> {
     let start = Instant::now();
     let quorum_model = QuorumModel::new(settings, options.model)?;
@@ -254,7 +316,12 @@ pub fn check(
     if let Some(name) = options.stop_at {
         builder = builder.finish_when(HasDiscoveries::AnyOf([name].into_iter().collect()));
     }
-    let exhaustive = wait(builder.spawn_dfs(), "exhaustive", progress);
+    if (hooks.cancelled)() {
+        quorum_model.stop();
+    }
+    let exhaustive = wait(builder.spawn_dfs(), "exhaustive", None, &quorum_model, hooks);
+    // stateright rebuilds discovery paths by replaying actions: give them back first.
+    let mut interrupted = quorum_model.resume();
     let violated: BTreeSet<&'static str> = exhaustive.discoveries().keys().copied().collect();
     let complete = options.stop_at.is_none_or(|name| !violated.contains(name));
     let states = exhaustive.unique_state_count();
@@ -266,7 +333,7 @@ pub fn check(
         .min(options.depth.unwrap_or(usize::MAX));
 
     let mut paths = exhaustive.discoveries();
-    if !violated.is_empty() {
+    if !violated.is_empty() && !interrupted {
         // stateright 0.31's BFS overwrites an `always` discovery with every later violating
         // state it evaluates, so one BFS run does not yield the shortest path. Iterative
         // deepening does: with the bound at `steps`, every path found has at most `steps`
@@ -280,7 +347,7 @@ pub fn check(
         let limit = options.depth.map_or(longest, |depth| depth.min(longest));
         let mut remaining = violated.clone();
         for steps in 0..=limit {
-            if remaining.is_empty() {
+            if remaining.is_empty() || interrupted {
                 break;
             }
             // At each length, the ascending delivery order first: a counterexample that
@@ -296,14 +363,22 @@ pub fn check(
                 }
                 let bounded = wait(
                     model
+                        .clone()
                         .checker()
                         .threads(1)
                         .target_max_depth(checker_depth(steps))
                         .finish_when(HasDiscoveries::AllOf(remaining.clone()))
                         .spawn_bfs(),
                     "counterexample",
-                    progress,
+                    Some((steps, limit)),
+                    &model,
+                    hooks,
                 );
+                if model.resume() {
+                    // A cancelled BFS may have missed shorter paths: keep the DFS ones.
+                    interrupted = true;
+                    break;
+                }
                 for (name, path) in bounded.discoveries() {
                     if remaining.remove(name) {
                         paths.insert(name, path);
@@ -360,7 +435,9 @@ pub fn check(
         symmetry,
         max_faults: options.model.max_faults,
         max_depth: options.depth,
-        complete,
+        complete: complete && !interrupted,
+        interrupted,
+        symmetry_note: quorum_model.no_permutation_reason().map(str::to_string),
     })
 }
 
@@ -390,22 +467,9 @@ fn note(settings: &QuorumSettings, name: &str, holds: bool) -> Option<String> {
     }
 }
 
-/// Why the Explorer could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExploreError {
-    /// The model cannot be built.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// The address cannot be bound (taken, not local, bad syntax).
-    #[error("cannot listen on {address}: {source}")]
-    Bind {
-        /// The address asked for.
-        address: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-}
+/// Why the Explorer could not start (`sim::Error`'s model variants and `Bind`). The name
+/// stays for callers of `explore`.
+pub type ExploreError = crate::Error;
 
 /// Checks that `address` can be bound now (stateright's server panics when it cannot).
 pub fn bind_test(address: &str) -> Result<(), ExploreError> {

@@ -11,8 +11,9 @@ use super::{
     ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, OutcomeClass,
     Scenario, ScenarioCounts, SplitBrain, Witness,
 };
+use crate::symmetry::node_classes;
 use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
-use model::quorum::{ClusterState, LinkMask, NodeId, NodeSet, QuorumSettings, TieBreaker};
+use model::quorum::{ClusterState, LinkMask, NodeId, NodeSet, QuorumSettings};
 use model::scenario::{LinkScope, NodeSpec, Step};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -40,61 +41,6 @@ impl Hasher for SetHasher {
 }
 
 type SetMap<V> = HashMap<NodeSet, V, BuildHasherDefault<SetHasher>>;
-
-fn bit(pos: usize) -> NodeSet {
-    NodeSet::single(pos)
-}
-
-fn positions(set: NodeSet) -> impl Iterator<Item = usize> {
-    set.iter()
-}
-
-/// The links of `nodeid` as membership sees them (udp/udpu: link 0 only).
-fn link_mask(settings: &QuorumSettings, nodeid: NodeId) -> u8 {
-    settings.link_mask(nodeid).bits()
-}
-
-/// Whether auto_tie_breaker can single out `nodeid` by its id (then it has no symmetric peer).
-fn id_matters(settings: &QuorumSettings, nodeid: NodeId) -> bool {
-    if !settings.auto_tie_breaker {
-        return false;
-    }
-    match &settings.auto_tie_breaker_node {
-        Some(TieBreaker::Invalid) => false,
-        // With a list only the listed ids matter, unless last_man_standing also looks at
-        // the lowest node id.
-        Some(TieBreaker::List(list)) if !settings.last_man_standing => list.contains(&nodeid),
-        _ => true,
-    }
-}
-
-/// Groups the positions of `node_ids` into classes of interchangeable nodes: same votes,
-/// same links, and not singled out by auto_tie_breaker. Classes are ordered by their first
-/// position; positions ascend inside a class.
-pub fn symmetry_classes(settings: &QuorumSettings, node_ids: &[NodeId]) -> Vec<Vec<usize>> {
-    let mut keys: Vec<(u32, u8, Option<NodeId>)> = Vec::new();
-    let mut classes: Vec<Vec<usize>> = Vec::new();
-    for (pos, nodeid) in node_ids.iter().enumerate() {
-        let votes = settings
-            .nodes
-            .iter()
-            .find(|node| node.nodeid == *nodeid)
-            .map_or(0, |node| node.votes);
-        let key = (
-            votes,
-            link_mask(settings, *nodeid),
-            id_matters(settings, *nodeid).then_some(*nodeid),
-        );
-        match keys.iter().position(|existing| *existing == key) {
-            Some(index) => classes[index].push(pos),
-            None => {
-                keys.push(key);
-                classes.push(vec![pos]);
-            }
-        }
-    }
-    classes
-}
 
 /// Splits each class (keeping only positions in `runnable`) so that two positions share a
 /// class only if swapping their states leaves `state` unchanged: nodes the start state
@@ -259,7 +205,7 @@ impl<'a> Analyzer<'a> {
         let count = node_ids.len();
         let runnable = initial.up_nodes();
         let classes = if options.symmetry {
-            symmetry_classes(settings, &node_ids)
+            node_classes(settings, &node_ids)
         } else {
             (0..count).map(|pos| vec![pos]).collect()
         };
@@ -269,7 +215,8 @@ impl<'a> Analyzer<'a> {
             classes
         };
         let base_faults = initial.link_faults().clone();
-        let first_label = positions(runnable)
+        let first_label = runnable
+            .iter()
             .filter_map(|pos| initial.partitions().get(pos).copied())
             .max()
             .map_or(1, |label| label.saturating_add(1));
@@ -283,7 +230,7 @@ impl<'a> Analyzer<'a> {
                 let mut masks = vec![NodeSet::EMPTY];
                 for pos in class {
                     let last = *masks.last().unwrap_or(&NodeSet::EMPTY);
-                    masks.push(last | bit(*pos));
+                    masks.push(last | NodeSet::single(*pos));
                 }
                 masks
             })
@@ -313,7 +260,9 @@ impl<'a> Analyzer<'a> {
                     group: &group,
                     faults: &faults,
                 });
-                let complete = positions(runnable).all(|pos| adjacent[pos] | bit(pos) == runnable);
+                let complete = runnable
+                    .iter()
+                    .all(|pos| adjacent[pos] | NodeSet::single(pos) == runnable);
                 LinkSet {
                     links_down,
                     adjacent,
@@ -646,8 +595,9 @@ impl<'a> Analyzer<'a> {
                 let component = self.component(index, block, start);
                 rest -= component;
                 let adjacent = &self.link_sets[index].adjacent;
-                let clique =
-                    positions(component).all(|pos| (adjacent[pos] | bit(pos)) & component == component);
+                let clique = component
+                    .iter()
+                    .all(|pos| (adjacent[pos] | NodeSet::single(pos)) & component == component);
                 if clique {
                     quorate_nodes += self.stable(case, component, &mut rings);
                 } else {
@@ -683,11 +633,11 @@ impl<'a> Analyzer<'a> {
     /// The connected component of `start` inside `within` under link set `index`.
     fn component(&self, index: usize, within: NodeSet, start: usize) -> NodeSet {
         let adjacent = &self.link_sets[index].adjacent;
-        let mut component = bit(start);
+        let mut component = NodeSet::single(start);
         let mut frontier = component;
         while !frontier.is_empty() {
             let mut next = NodeSet::EMPTY;
-            for pos in positions(frontier) {
+            for pos in frontier.iter() {
                 next |= adjacent[pos];
             }
             next &= within;
@@ -750,7 +700,7 @@ impl<'a> Analyzer<'a> {
         match case {
             Case::Running => {
                 let quorate = nodes & self.initial_quorate;
-                for pos in positions(quorate) {
+                for pos in quorate.iter() {
                     let ring = self.initial_rings[pos];
                     if !rings.contains(&ring) {
                         rings.push(ring);
@@ -787,8 +737,8 @@ impl<'a> Analyzer<'a> {
                     .iter()
                     .filter(|mask| !(canon_quorate & **mask).is_empty())
                     .fold(NodeSet::EMPTY, |set, mask| set | (nodes & *mask));
-                for pos in positions(quorate) {
-                    rings.push(bit(pos));
+                for pos in quorate.iter() {
+                    rings.push(NodeSet::single(pos));
                 }
                 quorate.len() as u32
             }
@@ -810,7 +760,10 @@ impl<'a> Analyzer<'a> {
                     },
                 );
                 let changes_membership = !outcome.unstable.is_empty()
-                    || positions(self.runnable).any(|pos| state.ring(pos) != self.initial_rings[pos]);
+                    || self
+                        .runnable
+                        .iter()
+                        .any(|pos| state.ring(pos) != self.initial_rings[pos]);
                 LinkFailure {
                     link,
                     changes_membership,

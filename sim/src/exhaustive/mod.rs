@@ -46,11 +46,9 @@ mod enumerate;
 #[cfg(test)]
 mod tests;
 
-use model::quorum::{ClusterState, NodeId, NodeSet, QuorumSettings, TooManyNodes};
+use model::quorum::{ClusterState, NodeId, NodeSet, QuorumSettings};
 use model::scenario::{self, LinkScope, NodeRef, NodeSpec, Step};
 use serde::Serialize;
-
-pub use enumerate::symmetry_classes;
 
 /// Options of one analysis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,31 +68,9 @@ impl Default for ExhaustiveOptions {
     }
 }
 
-/// Why the analysis cannot be done.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExhaustiveError {
-    /// The configuration has more node ids than the engine models.
-    #[error(transparent)]
-    TooManyNodes(#[from] TooManyNodes),
-    /// Even after symmetry reduction there are too many scenarios.
-    #[error(
-        "more than {limit} distinct scenarios to evaluate even after symmetry reduction: \
-         the cluster has too many distinguishable nodes for an exhaustive analysis"
-    )]
-    TooManyScenarios {
-        /// The limit that was reached.
-        limit: u64,
-    },
-    /// The configuration has no node: there is nothing to analyse.
-    #[error("the configuration has no nodes to analyse")]
-    NoNodes,
-    /// A scenario count does not fit in 128 bits.
-    #[error(
-        "the number of scenarios does not fit in 128 bits: the cluster is too large to count exhaustively"
-    )]
-    CountOverflow,
-}
+/// Why the analysis cannot be done (`sim::Error`'s `TooManyNodes`, `NoNodes`,
+/// `TooManyScenarios`, `CountOverflow`). The name stays for callers of `analyze`.
+pub type ExhaustiveError = crate::Error;
 
 /// Which starting point a scenario is evaluated from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -342,26 +318,9 @@ pub fn time_dependent_options(settings: &QuorumSettings) -> Vec<&'static str> {
     .collect()
 }
 
-/// Why `analyze_after` cannot start from the state a script leaves.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// The running nodes are not one membership at the end of the script: the analysis
-    /// applies every further failure to one fully joined membership.
-    #[error(
-        "after the script the running nodes are in {} memberships ({}); --all starts from one \
-         membership: end the script with `heal` or leave partitions out",
-        memberships.len(),
-        memberships.iter().map(|m| format!("{{{}}}", m.iter().map(u32::to_string).collect::<Vec<_>>().join(","))).collect::<Vec<_>>().join(" ")
-    )]
-    SeveralMemberships {
-        /// The memberships of the running nodes, ascending.
-        memberships: Vec<Vec<NodeId>>,
-    },
-    /// The exhaustive analysis itself failed.
-    #[error(transparent)]
-    Analysis(#[from] ExhaustiveError),
-}
+/// Why `analyze_after` cannot run (`ExhaustiveError`, or `sim::Error::SeveralMemberships`).
+/// The name stays for callers of `analyze_after`.
+pub type StartError = crate::Error;
 
 /// `analyze`, from the state `start_script` leaves instead of the fully joined cluster
 /// (`quorate whatif FILE -s 'stop 3' --all`: what can still fail while node 3 is down).
@@ -377,7 +336,7 @@ pub fn analyze_after(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Analysis, StartError> {
     if settings.nodes.is_empty() {
-        return Err(ExhaustiveError::NoNodes.into());
+        return Err(ExhaustiveError::NoNodes { task: "analyse" });
     }
     let mut state = ClusterState::new(settings).map_err(ExhaustiveError::from)?;
     for step in &start_script.steps {
@@ -414,7 +373,7 @@ pub fn analyze(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Analysis, ExhaustiveError> {
     if settings.nodes.is_empty() {
-        return Err(ExhaustiveError::NoNodes);
+        return Err(ExhaustiveError::NoNodes { task: "analyse" });
     }
     let mut analyzer = enumerate::Analyzer::new(settings, options)?;
     analyzer.run(progress)?;

@@ -250,20 +250,22 @@ mod tests {
     #[test]
     fn readings_name_the_fields_that_differ() {
         let row = |quorate: bool, members: Vec<u32>| NodeRow {
-            nodeid: 1,
-            name: "n1".into(),
-            up: true,
+            view: model::quorum::NodeView {
+                nodeid: 1,
+                name: "n1".into(),
+                up: true,
+                members,
+                quorate,
+                votes: 1,
+                expected_votes: 3,
+                highest_expected: 3,
+                quorum: 2,
+                total_votes: 2,
+                flags: model::quorum::QuorumFlags::default(),
+                why: String::new(),
+                order_dependent: false,
+            },
             partition: Some(0),
-            members,
-            quorate,
-            votes: 1,
-            expected_votes: 3,
-            highest_expected: 3,
-            quorum: 2,
-            total_votes: 2,
-            flags: Vec::new(),
-            why: String::new(),
-            order_dependent: false,
             proxmox: None,
         };
         let predicted = Reading::predicted(&row(true, vec![1, 2]));
@@ -285,7 +287,7 @@ mod tests {
             ]
         );
         let mut down = row(false, Vec::new());
-        down.up = false;
+        down.view.up = false;
         assert_eq!(
             Reading::predicted(&down).differences(&stopped),
             Vec::<&str>::new()

@@ -1,7 +1,7 @@
 //! What-if scenarios: a script of events run against the votequorum engine, reported as data.
 //!
 //! Owns `evaluate` and the report types (`Report`, `StepReport`, `NodeRow`,
-//! `ProxmoxConsequence`, `UnstableGroupReport`) and `WhatifError`. The votequorum semantics
+//! `ProxmoxConsequence`, `UnstableGroupReport`); its errors are `sim::Error`'s (`WhatifError`). The votequorum semantics
 //! live in `model::quorum` and the script language in `model::scenario`; this module only
 //! drives them step by step, checks that the script names known nodes, and derives what each
 //! state means (split-brain, unstable memberships, Proxmox consequences, spec 6.5-6.6). Each
@@ -10,17 +10,14 @@
 //! It must not do IO: a `reload FILE` is resolved by the caller's `reload` closure, and
 //! nothing is rendered here (the binary renders tables and JSON).
 
-use model::quorum::{ClusterState, NodeId, NodeView, QuorumFlags, QuorumSettings, TooManyNodes};
-use model::scenario::{self, LinkScope, NodeRef, Script, ScriptError, Step};
+use model::quorum::{ClusterState, NodeId, NodeView, QuorumFlags, QuorumSettings};
+use model::scenario::{self, LinkScope, NodeRef, Script, Step};
 use serde::Serialize;
 
-/// How long an HA-managed Proxmox node survives without quorum: the watchdog-mux client
-/// timeout (spec 6.6, `CLIENT_WATCHDOG_TIMEOUT`).
-pub const PVE_SELF_FENCE_MS: u64 = 60_000;
+mod proxmox;
 
-/// How long until the quorate side recovers a lost node's HA services: the agent lock
-/// lifetime that `fence_node` must wait out (spec 6.6, 120 s after the last renewal).
-pub const PVE_RECOVERY_MS: u64 = 120_000;
+use proxmox::{consequence, proxmox_notes, update_track, HaTrack};
+pub use proxmox::{ProxmoxConsequence, PVE_RECOVERY_MS, PVE_SELF_FENCE_MS};
 
 /// Options of one evaluation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,83 +26,9 @@ pub struct WhatifOptions {
     pub proxmox: bool,
 }
 
-/// A scenario that cannot be run: the script does not parse, names an unknown node, or a
-/// `reload FILE` cannot be used. Every variant names the line and column of the script.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum WhatifError {
-    /// The script does not parse.
-    #[error(transparent)]
-    Script(#[from] ScriptError),
-    /// A step names a node that is neither a node id nor a name of the configuration.
-    #[error("line {line}, column {column}: unknown node `{node}` in `{command}` (known: {known})")]
-    UnknownNode {
-        /// 1-based line.
-        line: u32,
-        /// 1-based column of the node token.
-        column: u32,
-        /// The node as written.
-        node: String,
-        /// The step as written.
-        command: String,
-        /// The node ids and names the configuration has.
-        known: String,
-    },
-    /// `reload FILE`: the caller could not provide settings for FILE.
-    #[error("line {line}, column {column}: cannot reload `{file}`: {reason}")]
-    Reload {
-        /// 1-based line.
-        line: u32,
-        /// 1-based column of the file token.
-        column: u32,
-        /// The file as written in the script.
-        file: String,
-        /// Why (unreadable, not a corosync.conf, ...).
-        reason: String,
-    },
-    /// The configuration has more node ids than the engine models.
-    #[error(transparent)]
-    TooManyNodes(#[from] TooManyNodes),
-    /// A step names something the cluster does not have at that point, or contradicts
-    /// itself (see `script_check`).
-    #[error("line {line}, column {column}: `{command}` is refused: {problem}")]
-    Refused {
-        /// 1-based line.
-        line: u32,
-        /// 1-based column of the offending token.
-        column: u32,
-        /// The step as written.
-        command: String,
-        /// What is wrong.
-        problem: crate::script_check::StepProblem,
-    },
-}
-
-impl WhatifError {
-    /// `(line, column)` in the script, when the error is about a place in it.
-    pub fn position(&self) -> Option<(u32, u32)> {
-        match self {
-            WhatifError::Script(error) => Some((error.line, error.column)),
-            WhatifError::UnknownNode { line, column, .. }
-            | WhatifError::Reload { line, column, .. }
-            | WhatifError::Refused { line, column, .. } => Some((*line, *column)),
-            WhatifError::TooManyNodes(_) => None,
-        }
-    }
-
-    /// The message without the position prefix.
-    pub fn detail(&self) -> String {
-        match self {
-            WhatifError::Script(error) => format!("expected {}, found {}", error.expected, error.found),
-            WhatifError::UnknownNode {
-                node, command, known, ..
-            } => format!("unknown node `{node}` in `{command}` (known: {known})"),
-            WhatifError::Reload { file, reason, .. } => format!("cannot reload `{file}`: {reason}"),
-            WhatifError::TooManyNodes(error) => error.to_string(),
-            WhatifError::Refused { command, problem, .. } => format!("`{command}` is refused: {problem}"),
-        }
-    }
-}
+/// A scenario that cannot be run (`sim::Error`'s script variants: `Script`, `UnknownNode`,
+/// `Refused`, `Reload`, `TooManyNodes`). The name stays for callers of `evaluate`.
+pub type WhatifError = crate::Error;
 
 /// A group of running nodes without a stable membership (partial mesh, spec 3.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -116,60 +39,67 @@ pub struct UnstableGroupReport {
     pub candidates: Vec<Vec<NodeId>>,
 }
 
-/// What a node's state means on Proxmox VE (spec 6.5 and 6.6).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ProxmoxConsequence {
-    /// `/etc/pve` (pmxcfs): `read-write` when quorate, `read-only` when inquorate,
-    /// `unavailable` when corosync does not run.
-    pub etc_pve: &'static str,
-    /// An HA-managed node self-fences (watchdog reset) if it stays like this: it lost quorum
-    /// after having had it, so its LRM cannot renew its agent lock.
-    pub self_fence: bool,
-    /// Model time left before that self-fence (0: it has fenced by now); `None` when no
-    /// self-fence is pending.
-    pub self_fence_in_ms: Option<u64>,
-    /// One sentence for humans.
-    pub summary: String,
-}
-
-/// One node after one step: `corosync-quorumtool -s` plus the partition and the reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One node after one step: the engine's `model::quorum::NodeView` (`corosync-quorumtool
+/// -s`, with `order_dependent` set from the step's outcome) plus what a scenario adds, the
+/// script partition and the Proxmox consequences.
+///
+/// The view's fields read through `Deref` (`row.quorate`, `row.members`...). The JSON shape
+/// is a contract (README, `quorate whatif --format json`): the view's fields in their
+/// historical order with `partition` after `up` and `flags` as snake_case names
+/// (`flag_names`), then `proxmox` when asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeRow {
-    /// Node id.
-    pub nodeid: NodeId,
-    /// Node name (`name`, or `ring0_addr`).
-    pub name: String,
-    /// Whether corosync runs.
-    pub up: bool,
+    /// The node as the engine sees it.
+    pub view: NodeView,
     /// The script partition the node is in (`split P:N`); `None` when down.
     pub partition: Option<u8>,
-    /// Current membership, ascending node ids (empty when down).
-    pub members: Vec<NodeId>,
-    /// Quorate.
-    pub quorate: bool,
-    /// Own votes.
-    pub votes: u32,
-    /// Own expected votes.
-    pub expected_votes: u32,
-    /// Highest expected votes among members.
-    pub highest_expected: u32,
-    /// Quorum (as corosync stores it, modulo 256).
-    pub quorum: u32,
-    /// Votes counted.
-    pub total_votes: u32,
-    /// Flags in force, by their snake_case names (`two_node`, `wait_for_all`,
+    /// Proxmox consequences, when asked for.
+    pub proxmox: Option<ProxmoxConsequence>,
+}
+
+impl NodeRow {
+    /// The flags in force, by their snake_case names (`two_node`, `wait_for_all`,
     /// `wait_for_all_status`, `last_man_standing`, `last_man_standing_timer`,
     /// `auto_tie_breaker`, `allow_downscale`, `qdevice_cast_vote`).
-    pub flags: Vec<&'static str>,
-    /// Why the node is (in)quorate, e.g. `2 of 3 votes >= quorum 2`.
-    pub why: String,
-    /// `quorate` depends on the totem delivery order of this step's ring change (the
-    /// engine's answer is for ascending node ids; real corosync may show either value, by
-    /// timing). See `model::quorum::ClusterState::apply_with_orders`.
-    pub order_dependent: bool,
-    /// Proxmox consequences, when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proxmox: Option<ProxmoxConsequence>,
+    pub fn flag_names(&self) -> Vec<&'static str> {
+        flag_names(&self.view.flags)
+    }
+}
+
+impl std::ops::Deref for NodeRow {
+    type Target = NodeView;
+
+    fn deref(&self) -> &NodeView {
+        &self.view
+    }
+}
+
+impl Serialize for NodeRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let view = &self.view;
+        let fields = if self.proxmox.is_some() { 15 } else { 14 };
+        let mut row = serializer.serialize_struct("NodeRow", fields)?;
+        row.serialize_field("nodeid", &view.nodeid)?;
+        row.serialize_field("name", &view.name)?;
+        row.serialize_field("up", &view.up)?;
+        row.serialize_field("partition", &self.partition)?;
+        row.serialize_field("members", &view.members)?;
+        row.serialize_field("quorate", &view.quorate)?;
+        row.serialize_field("votes", &view.votes)?;
+        row.serialize_field("expected_votes", &view.expected_votes)?;
+        row.serialize_field("highest_expected", &view.highest_expected)?;
+        row.serialize_field("quorum", &view.quorum)?;
+        row.serialize_field("total_votes", &view.total_votes)?;
+        row.serialize_field("flags", &self.flag_names())?;
+        row.serialize_field("why", &view.why)?;
+        row.serialize_field("order_dependent", &view.order_dependent)?;
+        match &self.proxmox {
+            Some(proxmox) => row.serialize_field("proxmox", proxmox)?,
+            None => row.skip_field("proxmox")?,
+        }
+        row.end()
+    }
 }
 
 /// The state after one step.
@@ -214,29 +144,17 @@ pub struct Report {
     pub steps: Vec<StepReport>,
 }
 
-/// Per-node memory across steps, for the Proxmox HA consequences.
-#[derive(Clone, Copy, Debug, Default)]
-struct HaTrack {
-    /// Has been quorate since corosync (re)started: its LRM may be active with a watchdog.
-    armed: bool,
-    /// Model time at which it lost quorum while armed.
-    lost_at: Option<u64>,
-    /// Model time of its last agent lock renewal before it went down (when it lost quorum,
-    /// or when it went down while quorate): recovery on the quorate side counts from there.
-    down_at: Option<u64>,
-}
-
 /// Runs `script_text` against a cluster configured by `settings`, all configured nodes
 /// started together (as corosync-vqsim starts). `reload` maps a `reload FILE` argument (as
 /// written) to the settings read from that file; it is the only way files enter here.
 ///
 /// The report starts with the state `start`, then has one entry per step.
-pub fn evaluate(
+pub fn evaluate<E: std::fmt::Display>(
     settings: &QuorumSettings,
     script_text: &str,
     options: &WhatifOptions,
-    reload: &mut dyn FnMut(&str) -> Result<QuorumSettings, String>,
-) -> Result<Report, WhatifError> {
+    reload: &mut dyn FnMut(&str) -> Result<QuorumSettings, E>,
+) -> crate::Result<Report> {
     let script = scenario::parse(script_text)?;
     let commands = command_texts(script_text, &script);
     let mut current = settings.clone();
@@ -288,7 +206,7 @@ pub fn evaluate(
                 line,
                 column: column + token_offset(&command, file),
                 file: file.clone(),
-                reason,
+                reason: reason.to_string(),
             })?;
             if matches!(step, Step::Reload { .. }) {
                 current = settings.clone();
@@ -382,13 +300,17 @@ fn snapshot(
             .unstable
             .iter()
             .any(|group| group.nodes.contains(&view.nodeid));
-        let order_dependent = snap.order_dependent.contains(&view.nodeid);
-        let mut node_row = row(state, pos, view, proxmox);
-        node_row.order_dependent = order_dependent;
+        let mut view = view;
+        view.order_dependent = snap.order_dependent.contains(&view.nodeid);
         if flapping {
-            node_row.why.push_str(" (unstable: previous state kept)");
+            view.why.push_str(" (unstable: previous state kept)");
         }
-        nodes.push(node_row);
+        let partition = if view.up { state.partition(pos) } else { None };
+        nodes.push(NodeRow {
+            view,
+            partition,
+            proxmox,
+        });
     }
     quorate_memberships.sort();
     let mut notes = snap.notes;
@@ -407,139 +329,6 @@ fn snapshot(
         rejected: snap.rejected,
         notes,
         nodes,
-    }
-}
-
-fn update_track(track: &mut HaTrack, view: &NodeView, now: u64) {
-    if !view.up {
-        if track.down_at.is_none() {
-            // Its agent lock was last renewed when it lost quorum, or now if it still had it.
-            track.down_at = Some(track.lost_at.unwrap_or(now));
-        }
-        track.armed = false;
-        track.lost_at = None;
-        return;
-    }
-    track.down_at = None;
-    if view.quorate {
-        track.armed = true;
-        track.lost_at = None;
-    } else if track.armed && track.lost_at.is_none() {
-        track.lost_at = Some(now);
-    }
-}
-
-fn consequence(track: &HaTrack, view: &NodeView, now: u64, any_quorate: bool) -> ProxmoxConsequence {
-    if !view.up {
-        let summary = if any_quorate {
-            let since = now.saturating_sub(track.down_at.unwrap_or(now));
-            let left = PVE_RECOVERY_MS.saturating_sub(since);
-            if left == 0 {
-                "corosync down; its HA services have been recovered on the quorate side".to_string()
-            } else {
-                format!(
-                    "corosync down; the quorate side recovers its HA services in about {} s \
-                     (fence delay 60 s, agent lock expiry 120 s)",
-                    left.div_ceil(1000)
-                )
-            }
-        } else {
-            "corosync down; no quorate partition, so nobody recovers its HA services".to_string()
-        };
-        return ProxmoxConsequence {
-            etc_pve: "unavailable",
-            self_fence: false,
-            self_fence_in_ms: None,
-            summary,
-        };
-    }
-    if view.quorate {
-        return ProxmoxConsequence {
-            etc_pve: "read-write",
-            self_fence: false,
-            self_fence_in_ms: None,
-            summary: "/etc/pve writable; HA active (watchdog fed)".to_string(),
-        };
-    }
-    match track.lost_at {
-        Some(lost) => {
-            let since = now.saturating_sub(lost);
-            let left = PVE_SELF_FENCE_MS.saturating_sub(since);
-            let mut summary = if left == 0 {
-                "/etc/pve read-only; an HA-managed node has self-fenced by now (watchdog reset)".to_string()
-            } else {
-                format!(
-                    "/etc/pve read-only; an HA-managed node self-fences in about {} s (watchdog)",
-                    left.div_ceil(1000)
-                )
-            };
-            if any_quorate {
-                let recovery = PVE_RECOVERY_MS.saturating_sub(since);
-                if recovery == 0 {
-                    summary.push_str("; its HA services have been recovered on the quorate side");
-                } else {
-                    summary.push_str(&format!(
-                        "; the quorate side recovers its HA services in about {} s",
-                        recovery.div_ceil(1000)
-                    ));
-                }
-            }
-            ProxmoxConsequence {
-                etc_pve: "read-only",
-                self_fence: true,
-                self_fence_in_ms: Some(left),
-                summary,
-            }
-        }
-        None => ProxmoxConsequence {
-            etc_pve: "read-only",
-            self_fence: false,
-            self_fence_in_ms: None,
-            summary: "/etc/pve read-only; HA waits for quorum (never quorate since start, no self-fence)"
-                .to_string(),
-        },
-    }
-}
-
-fn proxmox_notes(
-    notes: &mut Vec<String>,
-    split_brain: bool,
-    unstable: &[UnstableGroupReport],
-    quorate_memberships: &[Vec<NodeId>],
-) {
-    if split_brain {
-        notes.push(format!(
-            "proxmox: /etc/pve is writable in {} partitions at once; pmxcfs diverges and HA may run \
-             the same guest twice",
-            quorate_memberships.len()
-        ));
-    }
-    if !unstable.is_empty() {
-        notes.push(
-            "proxmox: with a flapping membership pmxcfs loses quorum again and again; HA nodes may \
-             self-fence"
-                .to_string(),
-        );
-    }
-}
-
-fn row(state: &ClusterState, pos: usize, view: NodeView, proxmox: Option<ProxmoxConsequence>) -> NodeRow {
-    NodeRow {
-        nodeid: view.nodeid,
-        name: view.name,
-        up: view.up,
-        partition: if view.up { state.partition(pos) } else { None },
-        members: view.members,
-        quorate: view.quorate,
-        votes: view.votes,
-        expected_votes: view.expected_votes,
-        highest_expected: view.highest_expected,
-        quorum: view.quorum,
-        total_votes: view.total_votes,
-        flags: flag_names(&view.flags),
-        why: view.why,
-        order_dependent: false,
-        proxmox,
     }
 }
 
@@ -596,7 +385,7 @@ fn check_nodes(
     line: u32,
     column: u32,
     command: &str,
-) -> Result<(), WhatifError> {
+) -> crate::Result<()> {
     for node in step_nodes(step) {
         if resolve_id(state, settings, node).is_some() {
             continue;
