@@ -1,11 +1,16 @@
-//! The whole cluster: every node's votequorum state, who runs, the network, model time.
+//! The whole cluster: every node's votequorum state and configuration, who runs, the
+//! network, model time.
 //!
-//! Owns `ClusterState`, its transitions (ring changes per spec 1.6, crash, boot, LMS timer
-//! expiry, setexpected, reload, qdevice votes), the scenario driver (`ClusterState::apply`),
-//! the per-node `NodeView` and the split-brain check. Pure and deterministic: no IO, no
-//! clocks (time only moves by `advance`), no HashMap (the state is hashed by the model
-//! checker). It must not parse text (see `scenario`) nor decide memberships from links
-//! itself (see `membership`).
+//! Owns `ClusterState`, its constructors and queries, and its transitions (ring changes
+//! per spec 1.6, crash, boot, clean stop, LMS timer expiry, setexpected, reload, qdevice
+//! votes) and the split-brain check. Its child modules hold the rest along the seams: the
+//! step interpreter (`step`: `apply`, `apply_event`), the delivery-order exploration
+//! (`orders`: `apply_with_orders`, `successors_over_orders`), the views (`views`:
+//! `NodeView`), the model checker's queries and symmetry image (`checking`) and the
+//! leave-first timing (`leave_first`); they are children because they read private fields.
+//! Pure and deterministic: no IO, no clocks (time only moves by `advance`), no HashMap (the
+//! state is hashed by the model checker). It must not parse text (see `scenario`) nor
+//! decide memberships from links itself (see `membership`).
 //!
 //! Modelling choices, beyond the spec:
 //! - During a ring change every member multicasts its nodeinfo (taken after `sync_init`,
@@ -21,24 +26,40 @@
 //!   and its nodes keep their previous votequorum state; nothing is predicted for them.
 //! - A qdevice's decision is an input (`qdevice on|off`), kept across ring changes: the
 //!   device polls again with the same answer within its sync timeout. qnetd is not modelled.
-//! - A reload re-reads the same `QuorumSettings` on every running node; each node then
-//!   multicasts its nodeinfo and reconfigure messages, delivered per ring in nodeid order.
+//! - Each node has its own disk file and running configuration (`NodeConfig`). A reload
+//!   makes every running node re-read its own file (spec 5.1; refused per node by spec
+//!   5.2's rules); each node that accepted then multicasts its nodeinfo and reconfigure
+//!   messages, delivered per ring in nodeid order. Two nodes talk on a link only if each
+//!   one's running nodelist lists the other there. `apply(settings, ..)` is the
+//!   whole-cluster form: `settings` is the file on every disk.
 
 use super::membership::{memberships, Connectivity, LinkFaults, UnstableGroup};
-use super::node::{startup_error, AtbMode, NodeFlags, NodeInfo, Votequorum, MAX_NODES};
+use super::node::{startup_error, Votequorum, MAX_NODES};
 use super::node_config::{NodeConfig, ReloadRefusal};
 use super::node_set::{LinkMask, NodeSet};
 use super::settings::{NodeId, Provider, QuorumSettings};
-use crate::action::{ConfigFile, Event};
-use crate::scenario::{LinkScope, NodeRef, Step};
-use crate::Error;
 
-// Model-checker queries and the symmetry image (reads private fields, so a child module).
+// Model-checker queries and the symmetry image.
 #[path = "checking.rs"]
 mod checking;
 // The leave-first timing of a ring change (issue 9), explored by `apply_with_orders`.
 #[path = "leave_first.rs"]
 mod leave_first;
+// Delivery-order exploration: `apply_with_orders`, `successors_over_orders`.
+#[path = "orders.rs"]
+mod orders;
+// The step interpreter: `apply`, `apply_event`.
+#[path = "step.rs"]
+mod step;
+// `NodeView` and `views`.
+#[path = "views.rs"]
+mod views;
+
+#[cfg(test)]
+pub(crate) use orders::candidate_orders_for_tests;
+use orders::{receive_all, OrderBranch};
+pub use orders::{OrderSuccessor, OrderSuccessors};
+pub use views::{NodeView, QuorumFlags};
 
 /// A cluster has more distinct node ids than `MAX_NODES`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -46,149 +67,6 @@ mod leave_first;
 pub struct TooManyNodes {
     /// How many node ids were given.
     pub count: usize,
-}
-
-/// Rings up to this size get every permutation of their nodeinfo messages explored.
-const ALL_ORDERS_UP_TO: usize = 6;
-
-/// At most this many branches (combinations of per-ring-change choices) per step.
-const MAX_ORDER_BRANCHES: usize = 4096;
-
-/// Whether the delivery order of a ring change's nodeinfo messages cannot change its
-/// outcome: no member (after `sync_init`) has wait_for_all, auto_tie_breaker,
-/// allow_downscale, two_node or quorum device votes, and every message carries the same
-/// expected votes, at least the ring's vote sum (else a member raises its own value to the
-/// votes it has seen so far, which depends on the order). Then a receiver's adoptions (spec 1.2) and WFA disarming never depend on what it
-/// delivered before. (Random scripts found that equal device votes are not enough, and
-/// that two_node without wait_for_all makes intermediate quorum 1 leave different state.) The criterion of the quorum tests' `without_wfa_and_atb_order_never_matters`,
-/// at run time per ring; `successors_over_orders_match_full_exploration` checks it against
-/// every candidate order.
-fn order_cannot_matter(members: &[Votequorum], infos: &[NodeInfo]) -> bool {
-    let uniform =
-        |value: fn(&NodeInfo) -> u32| infos.windows(2).all(|pair| value(&pair[0]) == value(&pair[1]));
-    let device_flags =
-        NodeFlags::QDEVICE_REGISTERED | NodeFlags::QDEVICE_ALIVE | NodeFlags::QDEVICE_CAST_VOTE;
-    members.iter().all(|votequorum| {
-        !votequorum.wait_for_all
-            && votequorum.atb == AtbMode::Off
-            && !votequorum.allow_downscale
-            && !votequorum.two_node
-            && votequorum.qdevice_votes == 0
-    }) && infos
-        .iter()
-        .all(|info| info.qdevice_votes == 0 && !info.flags.has(device_flags))
-        && uniform(|info| info.expected_votes)
-        && infos.first().is_none_or(|info| {
-            u64::from(info.expected_votes) >= infos.iter().map(|info| u64::from(info.votes)).sum::<u64>()
-        })
-}
-
-/// One member of a ring change delivers the ring's nodeinfo messages in `infos` order, then
-/// activates the new ring (`sync_activate`).
-fn receive_all<'a>(
-    votequorum: &mut Votequorum,
-    nodeids: &[NodeId],
-    infos: impl Iterator<Item = &'a NodeInfo>,
-) {
-    for info in infos {
-        votequorum.deliver_nodeinfo(nodeids, info, true);
-    }
-    votequorum.sync_activate(nodeids);
-}
-
-/// The delivery orders explored for a ring of `count` members, as permutations of the
-/// indexes `0..count` (ascending nodeid order), the identity first: every permutation up to
-/// `ALL_ORDERS_UP_TO` members, otherwise ascending, descending, and per member its message
-/// first (then the rest ascending) and its message last.
-fn candidate_orders(count: usize) -> Vec<Vec<usize>> {
-    let identity: Vec<usize> = (0..count).collect();
-    if count <= ALL_ORDERS_UP_TO {
-        let mut all = Vec::new();
-        permutations(&mut identity.clone(), 0, &mut all);
-        // Heap-style generation starts from the identity; keep it first explicitly.
-        all.retain(|order| *order != identity);
-        all.insert(0, identity);
-        return all;
-    }
-    let mut family = vec![identity.clone(), identity.iter().rev().copied().collect()];
-    for member in 0..count {
-        let rest = identity.iter().copied().filter(|index| *index != member);
-        family.push(std::iter::once(member).chain(rest.clone()).collect());
-        family.push(rest.chain(std::iter::once(member)).collect());
-    }
-    let mut distinct: Vec<Vec<usize>> = Vec::with_capacity(family.len());
-    for order in family {
-        if !distinct.contains(&order) {
-            distinct.push(order);
-        }
-    }
-    distinct
-}
-
-/// `candidate_orders`, for the unit tests.
-#[cfg(test)]
-pub(crate) fn candidate_orders_for_tests(count: usize) -> Vec<Vec<usize>> {
-    candidate_orders(count)
-}
-
-/// Pushes every permutation of `items[start..]` (with `items[..start]` fixed) onto `out`.
-fn permutations(items: &mut Vec<usize>, start: usize, out: &mut Vec<Vec<usize>>) {
-    if start + 1 >= items.len() {
-        out.push(items.clone());
-        return;
-    }
-    for index in start..items.len() {
-        items.swap(start, index);
-        permutations(items, start + 1, out);
-        items.swap(start, index);
-    }
-}
-
-/// One branch of the delivery-order exploration of a step: which distinct outcome each
-/// ring change takes, in the order the ring changes happen. Choices past `prefix` are 0
-/// (the ascending order's outcome); `taken`/`counts` record the path for the next branch.
-#[derive(Debug, Default)]
-struct OrderBranch {
-    prefix: Vec<usize>,
-    taken: Vec<usize>,
-    counts: Vec<usize>,
-    /// Skip the alternative orders of a ring change where they cannot matter (see
-    /// `order_cannot_matter`: every order then gives the same whole state, so this changes
-    /// no result, only the cost). Off only in the test that checks the shortcut.
-    cheap: bool,
-    /// Also follow the timing where members that lost peers form a ring of their own before
-    /// the merge (see `leave_first`). `apply_with_orders` only: the model checker's
-    /// successors keep the direct ring change.
-    leave_first: bool,
-    /// The delivery order (node ids) of each ring change that took a non-default outcome:
-    /// the first candidate order that gives it.
-    chosen: Vec<Vec<NodeId>>,
-}
-
-impl OrderBranch {
-    /// The choice for the next ring change, which has `count` distinct outcomes.
-    fn choose(&mut self, count: usize) -> usize {
-        let depth = self.taken.len();
-        let choice = self
-            .prefix
-            .get(depth)
-            .copied()
-            .filter(|choice| *choice < count)
-            .unwrap_or(0);
-        self.taken.push(choice);
-        self.counts.push(count);
-        choice
-    }
-
-    /// The prefix of the next branch in depth-first order, if any is left.
-    fn next_prefix(&self) -> Option<Vec<usize>> {
-        let depth = (0..self.taken.len())
-            .rev()
-            .find(|depth| self.taken[*depth] + 1 < self.counts[*depth])?;
-        let mut prefix = self.taken[..depth].to_vec();
-        prefix.push(self.taken[depth] + 1);
-        Some(prefix)
-    }
 }
 
 /// One node slot of the universe.
@@ -209,16 +87,6 @@ struct NodeSlot {
     provider_none: bool,
     /// The votequorum state; `Default` while not running (keeps equal states equal).
     votequorum: Votequorum,
-}
-
-/// What one step gets its configuration files from.
-#[derive(Clone, Copy)]
-enum Files<'a> {
-    /// The whole-cluster form (`apply`): this is the file on every node's disk now.
-    Everywhere(&'a QuorumSettings),
-    /// The per-node form (`apply_event`): the file the event carries, if any; every other
-    /// node keeps the file on its disk.
-    Event(Option<&'a ConfigFile>),
 }
 
 /// Every node's votequorum state, which nodes run, the network and model time.
@@ -269,80 +137,6 @@ pub struct StepOutcome {
     /// the node can have after the step over all explored delivery orders, as
     /// `(can be inquorate, can be quorate)`. Empty from `apply`.
     pub possible_quorate: Vec<(bool, bool)>,
-}
-
-/// One distinct result of a step over delivery orders ([`ClusterState::successors_over_orders`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrderSuccessor {
-    /// The cluster state after the step.
-    pub state: ClusterState,
-    /// The delivery order (node ids, first delivered first) of each ring change of the step
-    /// that needs a non-ascending order to reach `state`, in the order the ring changes
-    /// happen. Empty for the ascending order's state.
-    pub orders: Vec<Vec<NodeId>>,
-}
-
-/// Every distinct result of a step over delivery orders, and `apply`'s outcome.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrderSuccessors {
-    /// What `apply` reports for the step (ascending order).
-    pub outcome: StepOutcome,
-    /// The distinct resulting states, the ascending order's first (never empty).
-    pub successors: Vec<OrderSuccessor>,
-}
-
-/// The quorum-relevant flags of one node, as `corosync-quorumtool -s` shows them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct QuorumFlags {
-    /// two_node in force.
-    pub two_node: bool,
-    /// wait_for_all enabled.
-    pub wait_for_all: bool,
-    /// wait_for_all armed (waiting for all votes).
-    pub wait_for_all_status: bool,
-    /// last_man_standing in force.
-    pub last_man_standing: bool,
-    /// LMS window running.
-    pub last_man_standing_timer: bool,
-    /// auto_tie_breaker in force.
-    pub auto_tie_breaker: bool,
-    /// allow_downscale.
-    pub allow_downscale: bool,
-    /// This node's qdevice casts its vote.
-    pub qdevice_cast_vote: bool,
-}
-
-/// One node as `corosync-quorumtool -s` would describe it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeView {
-    /// Node id.
-    pub nodeid: NodeId,
-    /// Name from the settings (empty if no longer configured).
-    pub name: String,
-    /// Whether corosync runs.
-    pub up: bool,
-    /// Current ring members, ascending (empty when down).
-    pub members: Vec<NodeId>,
-    /// Quorate.
-    pub quorate: bool,
-    /// Own votes.
-    pub votes: u32,
-    /// Own expected votes (E_own).
-    pub expected_votes: u32,
-    /// Highest recorded expected votes over members.
-    pub highest_expected: u32,
-    /// Quorum as stored (uint8, wrapped).
-    pub quorum: u32,
-    /// Total votes counted (device votes included only when casting).
-    pub total_votes: u32,
-    /// Flags.
-    pub flags: QuorumFlags,
-    /// Why the node is (in)quorate, e.g. `2 of 3 votes >= quorum 2`.
-    pub why: String,
-    /// Its quorate flag depends on the totem delivery order of the last ring change's
-    /// nodeinfo messages. Always false from `views`/`view`; set by
-    /// [`ClusterState::views_with_orders`] from an `apply_with_orders` outcome.
-    pub order_dependent: bool,
 }
 
 impl ClusterState {
@@ -730,52 +524,6 @@ impl ClusterState {
         }
     }
 
-    /// A ring change to `members` on an exploration branch: evaluates every candidate
-    /// delivery order (see `candidate_orders`) on copies of the members' states, keeps the
-    /// distinct results (the ascending order's first), and installs the one `branch` picks.
-    fn ring_change_branch(&mut self, members: NodeSet, branch: &mut OrderBranch) {
-        let ring = self.message_order(members);
-        let now = self.now_ms;
-        let mut base: Vec<Votequorum> = ring
-            .iter()
-            .map(|pos| self.nodes[*pos].votequorum.clone())
-            .collect();
-        for votequorum in &mut base {
-            votequorum.sync_init(&self.nodeids, members, now);
-        }
-        let infos: Vec<NodeInfo> = base.iter().map(Votequorum::nodeinfo).collect();
-        let orders = if branch.cheap && order_cannot_matter(&base, &infos) {
-            vec![(0..ring.len()).collect()]
-        } else {
-            candidate_orders(ring.len())
-        };
-        let mut results: Vec<(Vec<Votequorum>, Vec<usize>)> = Vec::new();
-        for order in orders {
-            let mut states = base.clone();
-            for votequorum in &mut states {
-                receive_all(
-                    votequorum,
-                    &self.nodeids,
-                    order.iter().map(|index| &infos[*index]),
-                );
-            }
-            if !results.iter().any(|(known, _)| *known == states) {
-                results.push((states, order));
-            }
-        }
-        let choice = branch.choose(results.len());
-        if let Some((states, order)) = results.into_iter().nth(choice) {
-            if choice > 0 {
-                branch
-                    .chosen
-                    .push(order.iter().map(|index| self.nodeids[ring[*index]]).collect());
-            }
-            for (pos, votequorum) in ring.iter().zip(states) {
-                self.nodes[*pos].votequorum = votequorum;
-            }
-        }
-    }
-
     /// Running nodes sharing `pos`'s current ring, in message order.
     fn ring_peers(&self, pos: usize) -> Vec<usize> {
         let ring = self.ring(pos);
@@ -923,456 +671,8 @@ impl ClusterState {
         }
     }
 
-    /// The position of `node`. A name is looked up in the nodelists of the nodes' disk
-    /// files, in position order (the whole-cluster form: the one file).
-    fn resolve(&self, node: &NodeRef) -> Result<usize, Error> {
-        let nodeid = match node {
-            NodeRef::Id(nodeid) => *nodeid,
-            NodeRef::Name(name) => self
-                .nodes
-                .iter()
-                .filter_map(|slot| slot.disk.as_ref())
-                .find_map(|disk| {
-                    disk.settings()
-                        .nodes
-                        .iter()
-                        .find(|entry| entry.name == *name)
-                        .map(|entry| entry.nodeid)
-                })
-                .ok_or_else(|| Error::UnknownNodeName(name.clone()))?,
-        };
-        self.position(nodeid).ok_or(Error::UnknownNodeId(nodeid))
-    }
-
-    fn resolve_all<'a>(&self, nodes: impl IntoIterator<Item = &'a NodeRef>) -> Result<Vec<usize>, Error> {
-        nodes.into_iter().map(|node| self.resolve(node)).collect()
-    }
-
     fn finish(&self, mut outcome: StepOutcome) -> StepOutcome {
         outcome.split_brain = self.split_brain();
         outcome
-    }
-
-    /// Applies one scenario step, whole-cluster form. `settings` is the configuration on
-    /// every node's disk at this step: for `reload FILE` the caller passes the settings read
-    /// from FILE (the model does no IO), and keeps passing them for later steps. (`install`
-    /// needs [`ClusterState::apply_event`]: here every disk has `settings`.)
-    pub fn apply(&mut self, settings: &QuorumSettings, step: &Step) -> StepOutcome {
-        self.apply_files(Files::Everywhere(settings), step)
-    }
-
-    /// Applies one event, per-node form: each node keeps the file on its own disk unless the
-    /// event writes one (`install FILE on N`, or `reload FILE`, which writes FILE to every
-    /// node first); a reload makes every running node re-read its own file (spec 5.1), a
-    /// start reads the node's file. With the same file everywhere this is `apply`.
-    pub fn apply_event(&mut self, event: &Event) -> StepOutcome {
-        let step = event.to_step();
-        self.apply_files(Files::Event(event.config()), &step)
-    }
-
-    /// `apply_with_orders` for an event (per-node form, see `apply_event`).
-    pub fn apply_event_with_orders(&mut self, event: &Event) -> StepOutcome {
-        let step = event.to_step();
-        self.apply_with_orders_files(Files::Event(event.config()), &step)
-    }
-
-    /// `successors_over_orders` for an event (per-node form, see `apply_event`).
-    pub fn event_successors_over_orders(&self, event: &Event) -> OrderSuccessors {
-        let step = event.to_step();
-        self.successors(Files::Event(event.config()), &step, true)
-    }
-
-    fn apply_files(&mut self, files: Files<'_>, step: &Step) -> StepOutcome {
-        let mut outcome = StepOutcome::default();
-        if let Err(reason) = self.apply_step(files, step, &mut outcome, None) {
-            outcome.rejected = true;
-            outcome.notes.push(reason.to_string());
-        }
-        self.finish(outcome)
-    }
-
-    /// `apply`, plus the honest answer where totem's delivery order matters: every ring
-    /// change of the step is also evaluated under alternative delivery orders of its
-    /// nodeinfo messages (see `candidate_orders`; all members of a ring see the same order,
-    /// rings are independent), and every combination of distinct outcomes is followed to
-    /// the end of the step. A ring change that both drops and adds members is also followed
-    /// through the leave-first timing (see `leave_first`; seen on real corosync, issue 9).
-    /// `self` ends in the default (ascending order) state, and the
-    /// outcome equals `apply`'s except for `order_dependent`, `split_brain_possible` and
-    /// `possible_quorate`. The exploration starts from this one state: it does not carry
-    /// earlier steps' alternatives. Costlier than `apply`; not for hot loops.
-    pub fn apply_with_orders(&mut self, settings: &QuorumSettings, step: &Step) -> StepOutcome {
-        self.apply_with_orders_files(Files::Everywhere(settings), step)
-    }
-
-    fn apply_with_orders_files(&mut self, files: Files<'_>, step: &Step) -> StepOutcome {
-        let start = self.clone();
-        let mut branch = OrderBranch {
-            cheap: true,
-            leave_first: true,
-            ..OrderBranch::default()
-        };
-        let mut outcome = StepOutcome::default();
-        if let Err(reason) = self.apply_step(files, step, &mut outcome, Some(&mut branch)) {
-            outcome.rejected = true;
-            outcome.notes.push(reason.to_string());
-        }
-        let mut outcome = self.finish(outcome);
-        let mut possible: Vec<(bool, bool)> = Vec::new();
-        let mut split_brain_possible = outcome.split_brain;
-        let mut record = |state: &ClusterState| {
-            possible.resize(state.nodes.len(), (false, false));
-            for (pos, entry) in possible.iter_mut().enumerate() {
-                if state.is_quorate(pos) {
-                    entry.1 = true;
-                } else {
-                    entry.0 = true;
-                }
-            }
-            state.split_brain()
-        };
-        record(self);
-        let mut branches = 1;
-        while let Some(prefix) = branch.next_prefix() {
-            if branches >= MAX_ORDER_BRANCHES {
-                outcome.notes.push(format!(
-                    "delivery orders: only the first {MAX_ORDER_BRANCHES} combinations were explored"
-                ));
-                break;
-            }
-            branches += 1;
-            branch = OrderBranch {
-                prefix,
-                cheap: true,
-                leave_first: true,
-                ..OrderBranch::default()
-            };
-            let mut world = start.clone();
-            let mut ignored = StepOutcome::default();
-            // The step was accepted (or refused) identically on the default branch.
-            let _ = world.apply_step(files, step, &mut ignored, Some(&mut branch));
-            split_brain_possible |= record(&world);
-        }
-        outcome.order_dependent = possible
-            .iter()
-            .enumerate()
-            .filter(|(pos, (inquorate, quorate))| *inquorate && *quorate && self.is_up(*pos))
-            .map(|(pos, _)| self.nodeids[pos])
-            .collect();
-        outcome.order_dependent.sort_unstable();
-        outcome.split_brain_possible = split_brain_possible;
-        outcome.possible_quorate = possible;
-        outcome
-    }
-
-    /// Every distinct state `step` can lead to over the totem delivery orders of its ring
-    /// changes' nodeinfo messages (the orders `apply_with_orders` explores), deduplicated,
-    /// the ascending order's (`apply`'s) first. The outcome is `apply`'s: acceptance and
-    /// unstable groups do not depend on the order. A ring change whose order cannot matter
-    /// (no member with wait_for_all or auto_tie_breaker, all messages with the same expected
-    /// and device votes) is not explored, so plain clusters cost one `apply`. For a model
-    /// checker that branches on delivery orders (`quorate check`).
-    pub fn successors_over_orders(&self, settings: &QuorumSettings, step: &Step) -> OrderSuccessors {
-        self.successors(Files::Everywhere(settings), step, true)
-    }
-
-    /// `successors_over_orders`, with every ring change explored (`cheap` false), for the
-    /// test of the shortcut.
-    #[cfg(test)]
-    pub(crate) fn successors_all_orders_for_tests(
-        &self,
-        settings: &QuorumSettings,
-        step: &Step,
-    ) -> OrderSuccessors {
-        self.successors(Files::Everywhere(settings), step, false)
-    }
-
-    fn successors(&self, files: Files<'_>, step: &Step, cheap: bool) -> OrderSuccessors {
-        let mut first = self.clone();
-        let mut branch = OrderBranch {
-            cheap,
-            ..OrderBranch::default()
-        };
-        let mut outcome = StepOutcome::default();
-        if let Err(reason) = first.apply_step(files, step, &mut outcome, Some(&mut branch)) {
-            outcome.rejected = true;
-            outcome.notes.push(reason.to_string());
-        }
-        let outcome = first.finish(outcome);
-        let mut successors = vec![OrderSuccessor {
-            state: first,
-            orders: Vec::new(),
-        }];
-        let mut branches = 1;
-        while let Some(prefix) = branch.next_prefix() {
-            if branches >= MAX_ORDER_BRANCHES {
-                break;
-            }
-            branches += 1;
-            branch = OrderBranch {
-                prefix,
-                cheap,
-                ..OrderBranch::default()
-            };
-            let mut world = self.clone();
-            let mut ignored = StepOutcome::default();
-            // The step was accepted (or refused) identically on the default branch.
-            let _ = world.apply_step(files, step, &mut ignored, Some(&mut branch));
-            if !successors.iter().any(|known| known.state == world) {
-                successors.push(OrderSuccessor {
-                    state: world,
-                    orders: std::mem::take(&mut branch.chosen),
-                });
-            }
-        }
-        OrderSuccessors { outcome, successors }
-    }
-
-    fn apply_step(
-        &mut self,
-        files: Files<'_>,
-        step: &Step,
-        outcome: &mut StepOutcome,
-        mut branch: Option<&mut OrderBranch>,
-    ) -> Result<(), Error> {
-        let wanted = match (files, step) {
-            (Files::Everywhere(settings), _) => self.install_everywhere(settings),
-            (Files::Event(Some(file)), Step::Reload { .. }) => self.install_config_everywhere(&file.config),
-            (Files::Event(Some(file)), Step::Install { .. }) => self.adopt(file.config.settings(), None),
-            (Files::Event(_), _) => self.nodeids.len(),
-        };
-        if wanted > MAX_NODES {
-            outcome
-                .notes
-                .push(format!("only the first {MAX_NODES} node ids are modelled"));
-        }
-        match step {
-            Step::Up(specs) => {
-                let mut targets = Vec::new();
-                for spec in specs {
-                    for pos in self.resolve_all(&spec.nodes)? {
-                        targets.push((pos, spec.partition.unwrap_or(0)));
-                    }
-                }
-                for (pos, group) in targets {
-                    self.boot(pos, group, outcome);
-                }
-            }
-            Step::Down(nodes) => {
-                for pos in self.resolve_all(nodes)? {
-                    self.crash(pos);
-                }
-            }
-            Step::Move(specs) => {
-                let mut targets = Vec::new();
-                for spec in specs {
-                    for pos in self.resolve_all(&spec.nodes)? {
-                        targets.push((pos, spec.partition.unwrap_or(0)));
-                    }
-                }
-                for (pos, group) in targets {
-                    self.group[pos] = group;
-                }
-            }
-            Step::Join { into, from } => {
-                for group in self.group.iter_mut() {
-                    if from.contains(group) {
-                        *group = *into;
-                    }
-                }
-            }
-            Step::Qdevice { on, nodes } => {
-                for pos in self.resolve_all(nodes)? {
-                    self.qdevice(pos, *on, outcome);
-                }
-            }
-            Step::Link { link, up, scope } => {
-                let mask = LinkMask::single(link & 7);
-                match scope {
-                    LinkScope::All if *up => {
-                        self.faults.links_down -= mask;
-                        for node_mask in self.faults.node_links_down.iter_mut() {
-                            *node_mask -= mask;
-                        }
-                        self.faults
-                            .pair_links_down
-                            .retain(|(pair_link, _, _)| pair_link != link);
-                    }
-                    LinkScope::All => self.faults.links_down |= mask,
-                    LinkScope::Nodes(nodes) => {
-                        for pos in self.resolve_all(nodes)? {
-                            let node_mask = &mut self.faults.node_links_down[pos];
-                            *node_mask = if *up { *node_mask - mask } else { *node_mask | mask };
-                        }
-                    }
-                    LinkScope::Between(a, b) => {
-                        let (a, b) = (self.resolve(a)?, self.resolve(b)?);
-                        if a == b {
-                            return Err(Error::LinkToItself);
-                        }
-                        let entry = (*link, a.min(b) as u8, a.max(b) as u8);
-                        self.faults.pair_links_down.retain(|existing| *existing != entry);
-                        if !*up {
-                            self.faults.pair_links_down.push(entry);
-                            self.faults.pair_links_down.sort_unstable();
-                        }
-                    }
-                }
-            }
-            Step::Isolate(node) => {
-                let pos = self.resolve(node)?;
-                let free = (0..=u8::MAX)
-                    .find(|candidate| !self.group.contains(candidate))
-                    .unwrap_or(u8::MAX);
-                self.group[pos] = free;
-            }
-            Step::Heal => {
-                self.group.iter_mut().for_each(|group| *group = 0);
-                let count = self.nodes.len();
-                self.faults = LinkFaults {
-                    node_links_down: vec![LinkMask::EMPTY; count],
-                    ..LinkFaults::default()
-                };
-            }
-            Step::Expected { votes, node } => {
-                let pos = self.resolve(node)?;
-                self.set_expected(pos, *votes, outcome);
-            }
-            Step::Install { file, nodes } => {
-                let targets = self.resolve_all(nodes)?;
-                match files {
-                    Files::Event(Some(installed)) => self.install(&installed.config, &targets),
-                    Files::Everywhere(_) | Files::Event(None) => {
-                        return Err(Error::File(crate::action::FileError {
-                            file: file.clone(),
-                            reason: "installing a file on some nodes needs the per-node form \
-                                     (ClusterState::apply_event with the file's content)"
-                                .to_string(),
-                        }))
-                    }
-                }
-                return Ok(());
-            }
-            Step::Reload { .. } => {
-                self.reload_into(outcome, branch);
-                return Ok(());
-            }
-            Step::Restart(nodes) => {
-                let targets = self.resolve_all(nodes)?;
-                for pos in &targets {
-                    self.crash(*pos);
-                }
-                self.settle(outcome, branch.as_deref_mut());
-                outcome.unstable.clear();
-                for pos in targets {
-                    let group = self.group[pos];
-                    self.boot(pos, group, outcome);
-                }
-            }
-            Step::Stop(nodes) => {
-                for pos in self.resolve_all(nodes)? {
-                    self.stop(pos);
-                }
-            }
-            Step::Wait(ms) => self.advance(*ms),
-            Step::Show => {}
-        }
-        self.settle(outcome, branch);
-        Ok(())
-    }
-
-    /// The view of every node of the universe, in position order.
-    pub fn views(&self, settings: &QuorumSettings) -> Vec<NodeView> {
-        (0..self.nodes.len())
-            .filter_map(|pos| self.view(settings, pos))
-            .collect()
-    }
-
-    /// The view of the node at `pos` (`None` if there is no such position).
-    pub fn view(&self, settings: &QuorumSettings, pos: usize) -> Option<NodeView> {
-        let nodeid = *self.nodeids.get(pos)?;
-        let name = settings
-            .nodes
-            .iter()
-            .find(|node| node.nodeid == nodeid)
-            .map_or(String::new(), |n| n.name.clone());
-        let slot = &self.nodes[pos];
-        if !slot.running {
-            return Some(NodeView {
-                nodeid,
-                name,
-                up: false,
-                members: Vec::new(),
-                quorate: false,
-                votes: 0,
-                expected_votes: 0,
-                highest_expected: 0,
-                quorum: 0,
-                total_votes: 0,
-                flags: QuorumFlags::default(),
-                why: "not running".to_string(),
-                order_dependent: false,
-            });
-        }
-        let votequorum = &slot.votequorum;
-        let own = votequorum.peers[pos];
-        let total = votequorum.total_votes();
-        let highest = votequorum.highest_expected();
-        let quorum = u32::from(votequorum.quorum);
-        let quorate = self.is_quorate(pos);
-        let flags = QuorumFlags {
-            two_node: votequorum.two_node,
-            wait_for_all: votequorum.wait_for_all,
-            wait_for_all_status: votequorum.wfa_status,
-            last_man_standing: votequorum.lms,
-            last_man_standing_timer: votequorum.lms_deadline.is_some(),
-            auto_tie_breaker: votequorum.atb != super::node::AtbMode::Off,
-            allow_downscale: votequorum.allow_downscale,
-            qdevice_cast_vote: own.flags.has(NodeFlags::QDEVICE_CAST_VOTE),
-        };
-        let wrapped = highest.max(total).wrapping_add(2) / 2 > 255;
-        let mut why = if slot.provider_none {
-            "no quorum provider: every partition is quorate".to_string()
-        } else if votequorum.wait_for_all && votequorum.wfa_status && !quorate {
-            format!("waiting for all: saw {total} of {} votes", own.expected_votes)
-        } else if quorate && votequorum.two_node && votequorum.counted_nodes() <= 2 && quorum == 1 {
-            format!("two_node: quorum forced to 1 ({total} of {highest} votes)")
-        } else if quorate && quorum <= total {
-            format!("{total} of {highest} votes >= quorum {quorum}")
-        } else if quorate {
-            format!(
-                "auto_tie_breaker: {total} of {highest} votes is a tie and the tie-breaker node is a member"
-            )
-        } else {
-            format!("{total} of {highest} votes < quorum {quorum}")
-        };
-        if wrapped && !slot.provider_none {
-            why.push_str(" (quorum wrapped modulo 256)");
-        }
-        Some(NodeView {
-            nodeid,
-            name,
-            up: true,
-            members: self.ids_of(votequorum.members),
-            quorate,
-            votes: own.votes,
-            expected_votes: own.expected_votes,
-            highest_expected: highest,
-            quorum,
-            total_votes: total,
-            flags,
-            why,
-            order_dependent: false,
-        })
-    }
-
-    /// `views`, with `order_dependent` set for the nodes `outcome` (from
-    /// [`ClusterState::apply_with_orders`] on this state) lists.
-    pub fn views_with_orders(&self, settings: &QuorumSettings, outcome: &StepOutcome) -> Vec<NodeView> {
-        let mut views = self.views(settings);
-        for view in &mut views {
-            view.order_dependent = outcome.order_dependent.contains(&view.nodeid);
-        }
-        views
     }
 }

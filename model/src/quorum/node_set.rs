@@ -11,6 +11,63 @@
 use std::fmt;
 use std::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, Sub, SubAssign};
 
+/// The set operators of a bit-set newtype: `|` union, `&` intersection, `-` difference,
+/// and their assigning forms, all on the inner integer.
+macro_rules! set_operators {
+    ($set:ident) => {
+        impl BitOr for $set {
+            type Output = $set;
+
+            #[inline]
+            fn bitor(self, other: $set) -> $set {
+                $set(self.0 | other.0)
+            }
+        }
+
+        impl BitOrAssign for $set {
+            #[inline]
+            fn bitor_assign(&mut self, other: $set) {
+                self.0 |= other.0;
+            }
+        }
+
+        impl BitAnd for $set {
+            type Output = $set;
+
+            #[inline]
+            fn bitand(self, other: $set) -> $set {
+                $set(self.0 & other.0)
+            }
+        }
+
+        impl BitAndAssign for $set {
+            #[inline]
+            fn bitand_assign(&mut self, other: $set) {
+                self.0 &= other.0;
+            }
+        }
+
+        impl Sub for $set {
+            type Output = $set;
+
+            #[inline]
+            fn sub(self, other: $set) -> $set {
+                $set(self.0 & !other.0)
+            }
+        }
+
+        impl SubAssign for $set {
+            #[inline]
+            fn sub_assign(&mut self, other: $set) {
+                self.0 &= !other.0;
+            }
+        }
+    };
+}
+
+set_operators!(NodeSet);
+set_operators!(LinkMask);
+
 /// A set of node positions (position `i` = `ClusterState::nodeids()[i]`), at most
 /// `MAX_NODES` (128) of them.
 ///
@@ -194,54 +251,6 @@ impl IntoIterator for NodeSet {
 
     fn into_iter(self) -> Positions {
         self.iter()
-    }
-}
-
-impl BitOr for NodeSet {
-    type Output = NodeSet;
-
-    #[inline]
-    fn bitor(self, other: NodeSet) -> NodeSet {
-        self.union(other)
-    }
-}
-
-impl BitOrAssign for NodeSet {
-    #[inline]
-    fn bitor_assign(&mut self, other: NodeSet) {
-        self.0 |= other.0;
-    }
-}
-
-impl BitAnd for NodeSet {
-    type Output = NodeSet;
-
-    #[inline]
-    fn bitand(self, other: NodeSet) -> NodeSet {
-        self.intersection(other)
-    }
-}
-
-impl BitAndAssign for NodeSet {
-    #[inline]
-    fn bitand_assign(&mut self, other: NodeSet) {
-        self.0 &= other.0;
-    }
-}
-
-impl Sub for NodeSet {
-    type Output = NodeSet;
-
-    #[inline]
-    fn sub(self, other: NodeSet) -> NodeSet {
-        self.difference(other)
-    }
-}
-
-impl SubAssign for NodeSet {
-    #[inline]
-    fn sub_assign(&mut self, other: NodeSet) {
-        self.0 &= !other.0;
     }
 }
 
@@ -429,54 +438,6 @@ impl FromIterator<u8> for LinkMask {
             mask.insert(link);
         }
         mask
-    }
-}
-
-impl BitOr for LinkMask {
-    type Output = LinkMask;
-
-    #[inline]
-    fn bitor(self, other: LinkMask) -> LinkMask {
-        self.union(other)
-    }
-}
-
-impl BitOrAssign for LinkMask {
-    #[inline]
-    fn bitor_assign(&mut self, other: LinkMask) {
-        self.0 |= other.0;
-    }
-}
-
-impl BitAnd for LinkMask {
-    type Output = LinkMask;
-
-    #[inline]
-    fn bitand(self, other: LinkMask) -> LinkMask {
-        self.intersection(other)
-    }
-}
-
-impl BitAndAssign for LinkMask {
-    #[inline]
-    fn bitand_assign(&mut self, other: LinkMask) {
-        self.0 &= other.0;
-    }
-}
-
-impl Sub for LinkMask {
-    type Output = LinkMask;
-
-    #[inline]
-    fn sub(self, other: LinkMask) -> LinkMask {
-        self.difference(other)
-    }
-}
-
-impl SubAssign for LinkMask {
-    #[inline]
-    fn sub_assign(&mut self, other: LinkMask) {
-        self.0 &= !other.0;
     }
 }
 

@@ -3,16 +3,23 @@
 //! `lint::lint`. It must not modify the corpus.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use model::config::Config;
 use model::lint::{self, LintOptions};
 use model::Severity;
 
-/// `CARGO_MANIFEST_DIR/../../shared/corpus`: `/work/shared/corpus` for a checkout at
-/// `/work/main`, and `../shared/corpus` relative to the repository root in CI.
+/// The nearest `shared/corpus` above `CARGO_MANIFEST_DIR`: `/work/shared/corpus` for a
+/// checkout at `/work/main` or at `/work/wt/<name>`, and `../shared/corpus` relative to the
+/// repository root in CI. Falls back to `../../shared/corpus` (then the test says it is
+/// missing).
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("shared/corpus"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| manifest.join("../../shared/corpus"))
 }
 
 #[test]
