@@ -10,6 +10,8 @@
 //! name = "n1"
 //! nodeid = 1
 //! address = "198.18.0.1"
+//! link_addresses = ["198.18.0.1", "198.18.1.1"]  # optional: its address on each of its links
+//! spare = true                                   # optional, default false: in no nodelist yet
 //! ssh_user = "root"
 //! ssh_port = 22                                  # optional, default 22
 //! ssh_key = "/run/quorate/lab/ssh/id_ed25519"
@@ -32,6 +34,15 @@ pub struct InventoryNode {
     pub nodeid: u32,
     /// The address (or host name) SSH connects to.
     pub address: String,
+    /// The node's address on each of its corosync links, in link order (what a target
+    /// config's `ringN_addr` may name; the lab writes them, a hand-written inventory may
+    /// leave them out).
+    #[serde(default)]
+    pub link_addresses: Vec<String>,
+    /// A spare node: reachable, but in no nodelist and without corosync.conf or authkey yet
+    /// (`lab up --spare N`), a host a plan may form or add. Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spare: bool,
     /// The user SSH logs in as.
     pub ssh_user: String,
     /// The SSH port (default 22).
@@ -117,9 +128,24 @@ known_hosts = "/run/q/ssh/known_hosts"
 "#;
         let inventory = Inventory::from_toml(text, Path::new("inv.toml")).unwrap();
         assert_eq!(inventory.nodes[0].ssh_port, 22);
+        assert_eq!(
+            (inventory.nodes[0].link_addresses.len(), inventory.nodes[0].spare),
+            (0, false)
+        );
         assert_eq!(inventory.node("n1").map(|n| n.nodeid), Some(1));
         let again = Inventory::from_toml(&inventory.to_toml(), Path::new("inv.toml")).unwrap();
         assert_eq!(again, inventory);
+        let mut spare = inventory.clone();
+        spare.nodes[0].link_addresses = vec!["198.18.0.4".into(), "198.18.1.4".into()];
+        spare.nodes[0].spare = true;
+        let text = spare.to_toml();
+        assert!(
+            text.contains("link_addresses = [\"198.18.0.4\", \"198.18.1.4\"]\n"),
+            "{text}"
+        );
+        assert!(text.contains("spare = true\n"), "{text}");
+        assert!(!inventory.to_toml().contains("spare"));
+        assert_eq!(Inventory::from_toml(&text, Path::new("inv.toml")).unwrap(), spare);
     }
 
     #[test]

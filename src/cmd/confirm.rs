@@ -238,6 +238,7 @@ impl ConfirmLab {
                 dir: lab.dir.clone(),
                 source: ClusterSource::Config(lab.config.clone()),
                 start: true,
+                spare: 0,
             },
             &mut |line| {
                 let _ = writeln!(err, "confirm: {line}");

@@ -81,9 +81,15 @@ pub struct UpArgs {
     /// Number of corosync links of the generated cluster.
     #[arg(long, value_name = "L", requires = "nodes", default_value_t = 1)]
     pub links: u8,
-    /// Do not start corosync (sshd still runs).
+    /// Do not start corosync and give no node corosync.conf or an authkey (sshd still runs);
+    /// the cluster's config stays in DIR/corosync.conf, a target to form.
     #[arg(long)]
     pub no_start: bool,
+    /// Add N spare nodes after the cluster's (numbered on, e.g. n4 after n1..n3): an address
+    /// on every link and sshd, but no corosync.conf, no authkey, no corosync; listed in the
+    /// inventory with `spare = true`.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub spare: usize,
 }
 
 /// Output formats of `lab status`.
@@ -218,6 +224,7 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
                 dir: dir.clone(),
                 source,
                 start: !up.no_start,
+                spare: up.spare,
             };
             let started = Instant::now();
             let report = lab::up(&options, &mut |line| {

@@ -2,7 +2,9 @@
 //!
 //! Owns the lab scenarios: a 3-node lab forms, reports quorum over SSH with the lab
 //! inventory, splits {1,2}|{3} for real, heals, runs commands inside nodes, and leaves
-//! nothing behind; a given config is rewritten to lab addresses; both real `Remote`s (SSH with
+//! nothing behind; a spare node (`--spare`) is reachable on every link with no corosync
+//! config, key or process, and a `--no-start` lab leaves every node so; a given config is
+//! rewritten to lab addresses; both real `Remote`s (SSH with
 //! the inventory, nsenter) stream bytes, replace files atomically with the mode given and
 //! name the node in their errors. Each lab lives in its own
 //! directory and is removed by a Drop guard, also when an assertion fails. It must not touch
@@ -218,6 +220,241 @@ fn three_nodes_form_split_heal_and_leave_nothing() {
     assert_nothing_left(&dir, &recorded);
     let again = lab(&dir, &["down"]);
     assert!(again.starts_with("no lab in"), "{again}");
+    drop(guard);
+}
+
+/// The commands (`comm`) of the live processes in the network namespace with `inode`.
+fn commands_in_netns(inode: u64) -> Vec<String> {
+    let mut found = Vec::new();
+    for pid in live_processes(&BTreeSet::from([inode]), &[]) {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        found.push(comm.trim().to_string());
+    }
+    found
+}
+
+/// The network-namespace inode `lab.json` recorded for node `name`.
+fn node_netns_inode(dir: &Path, name: &str) -> u64 {
+    let text = std::fs::read_to_string(dir.join("lab.json")).unwrap();
+    let state: Value = serde_json::from_str(&text).unwrap();
+    state["namespaces"][format!("qlab-{}-{name}", state["name"].as_str().unwrap())]
+        .as_u64()
+        .unwrap()
+}
+
+/// One node of `lab status --format json`: (name, corosync, quorate, members, total votes,
+/// error).
+type StatusFields = (String, String, Option<bool>, Vec<u64>, Option<u64>, Value);
+
+/// `lab status --format json --via VIA`: the exit code and every node's fields.
+fn status_rows(dir: &Path, via: &str) -> (u8, Vec<StatusFields>) {
+    let dir_text = dir.to_string_lossy().into_owned();
+    let (code, out, err) = quorate(&[
+        "lab", "--dir", &dir_text, "status", "--format", "json", "--via", via,
+    ]);
+    let document: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!(document["via"], via);
+    let rows = document["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            (
+                node["name"].as_str().unwrap().to_string(),
+                node["corosync"].as_str().unwrap().to_string(),
+                node["quorate"].as_bool(),
+                node["members"]
+                    .as_array()
+                    .map(|members| members.iter().filter_map(Value::as_u64).collect())
+                    .unwrap_or_default(),
+                node["total_votes"].as_u64(),
+                node["error"].clone(),
+            )
+        })
+        .collect();
+    (code, rows)
+}
+
+/// Whether `path` exists inside node `node` (through `lab exec`).
+fn exists_in_node(dir: &Path, node: &str, path: &str) -> bool {
+    let dir_text = dir.to_string_lossy().into_owned();
+    let (code, _, _) = quorate(&["lab", "--dir", &dir_text, "exec", node, "--", "test", "-e", path]);
+    code == 0
+}
+
+/// See: issue 12 (the lab contract `apply` needs: spare nodes, link addresses).
+#[test]
+fn a_spare_node_is_reachable_on_every_link_without_corosync() {
+    if !crate::support::reality_available("lab: spare node") {
+        return;
+    }
+    let guard = LabGuard::new("it-spare");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3", "--links", "2", "--spare", "1"]);
+    let recorded = recorded(&dir);
+
+    // The inventory lists the spare after the cluster's nodes, numbered on, marked spare,
+    // and every node with its address on each link.
+    let text = std::fs::read_to_string(dir.join("inventory.toml")).unwrap();
+    let inventory = Inventory::read(&dir.join("inventory.toml")).unwrap();
+    let rows: Vec<(&str, u32, &str, Vec<&str>, bool)> = inventory
+        .nodes
+        .iter()
+        .map(|node| {
+            (
+                node.name.as_str(),
+                node.nodeid,
+                node.address.as_str(),
+                node.link_addresses.iter().map(String::as_str).collect(),
+                node.spare,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("n1", 1, "198.18.0.1", vec!["198.18.0.1", "198.18.1.1"], false),
+            ("n2", 2, "198.18.0.2", vec!["198.18.0.2", "198.18.1.2"], false),
+            ("n3", 3, "198.18.0.3", vec!["198.18.0.3", "198.18.1.3"], false),
+            ("n4", 4, "198.18.0.4", vec!["198.18.0.4", "198.18.1.4"], true),
+        ],
+        "{text}"
+    );
+    assert_eq!(text.matches("spare = true").count(), 1, "{text}");
+
+    // n4 over SSH with the lab key: its own host, its address on both links, no corosync
+    // config, no authkey.
+    let lab_handle = executor::lab::Lab::open(&dir).unwrap();
+    let ssh = SshNode::connect(&inventory, &inventory.nodes[3], &lab_handle.ssh_options()).unwrap();
+    assert_eq!(ssh.run(&["hostname"]).unwrap().stdout_text(), "n4\n");
+    let addresses = ssh.run(&["ip", "-j", "addr", "show"]).unwrap();
+    assert!(addresses.success(), "{}", addresses.stderr_text());
+    let interfaces: Value = serde_json::from_str(&addresses.stdout_text()).unwrap();
+    let mut found: Vec<(String, String)> = Vec::new();
+    for interface in interfaces.as_array().unwrap() {
+        for address in interface["addr_info"].as_array().into_iter().flatten() {
+            if address["family"] == "inet" && interface["ifname"] != "lo" {
+                found.push((
+                    interface["ifname"].as_str().unwrap().to_string(),
+                    format!("{}/{}", address["local"].as_str().unwrap(), address["prefixlen"]),
+                ));
+            }
+        }
+    }
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("l0".to_string(), "198.18.0.4/24".to_string()),
+            ("l1".to_string(), "198.18.1.4/24".to_string())
+        ]
+    );
+    for path in ["/etc/corosync/corosync.conf", "/etc/corosync/authkey"] {
+        let test = ssh.run(&["test", "-e", path]).unwrap();
+        assert_eq!(test.code, Some(1), "n4 has {path}");
+    }
+    assert_eq!(
+        ssh.read_file(Path::new("/etc/corosync/corosync.conf")).unwrap(),
+        None
+    );
+    ssh.close().unwrap();
+    assert!(!exists_in_node(&dir, "n4", "/etc/corosync/authkey"));
+    assert!(exists_in_node(&dir, "n3", "/etc/corosync/authkey"));
+
+    // No corosync runs in n4's namespace; its holder and sshd do.
+    let commands = commands_in_netns(node_netns_inode(&dir, "n4"));
+    assert!(!commands.iter().any(|c| c == "corosync"), "{commands:?}");
+    assert!(commands.iter().any(|c| c == "sshd"), "{commands:?}");
+
+    // The cluster formed without it; status shows n4 stopped, not as an error.
+    for via in ["ssh", "nsenter"] {
+        let (code, rows) = status_rows(&dir, via);
+        assert_eq!(code, 0, "{via}: {rows:?}");
+        for (name, corosync, quorate, members, votes, error) in &rows {
+            if name == "n4" {
+                assert_eq!(
+                    (corosync.as_str(), *quorate, error),
+                    ("stopped", None, &Value::Null),
+                    "{via}"
+                );
+            } else {
+                assert_eq!(
+                    (corosync.as_str(), *quorate, members, *votes),
+                    ("running", Some(true), &vec![1, 2, 3], Some(3)),
+                    "{via} {name}"
+                );
+            }
+        }
+        assert_eq!(rows.len(), 4);
+    }
+    let human = lab(&dir, &["status"]);
+    assert!(
+        human
+            .lines()
+            .any(|line| line.starts_with("n4 ") && line.contains("stopped")),
+        "{human}"
+    );
+
+    // Starting corosync on it says why not, and changes nothing.
+    let dir_text = dir.to_string_lossy().into_owned();
+    let (code, _, err) = quorate(&["lab", "--dir", &dir_text, "start", "n4"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("node n4: no /etc/corosync/corosync.conf (a spare node)"),
+        "{err}"
+    );
+    // A partition may name it: it has no corosync to split, the others still do.
+    lab(&dir, &["partition", "1,2,4|3"]);
+    let (_, rows) = status_rows(&dir, "ssh");
+    assert_eq!(rows[0].3, vec![1, 2]);
+    assert_eq!(rows[3].1, "stopped");
+    lab(&dir, &["heal"]);
+
+    let out = lab(&dir, &["down"]);
+    assert!(out.contains("5 namespaces"), "{out}");
+    assert_nothing_left(&dir, &recorded);
+    drop(guard);
+}
+
+/// See: issue 12 (`lab up --no-start` leaves the cluster to be formed).
+#[test]
+fn a_lab_not_started_has_no_corosync_config_key_or_process() {
+    if !crate::support::reality_available("lab: no start") {
+        return;
+    }
+    let guard = LabGuard::new("it-nostart");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3", "--no-start"]);
+    let recorded = recorded(&dir);
+    let config = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    assert!(config.contains("ring0_addr: 198.18.0.3"), "{config}");
+    for node in ["n1", "n2", "n3"] {
+        for path in ["/etc/corosync/corosync.conf", "/etc/corosync/authkey"] {
+            assert!(!exists_in_node(&dir, node, path), "{node} has {path}");
+        }
+        let commands = commands_in_netns(node_netns_inode(&dir, node));
+        assert!(!commands.iter().any(|c| c == "corosync"), "{node}: {commands:?}");
+        assert!(commands.iter().any(|c| c == "sshd"), "{node}: {commands:?}");
+    }
+    let text = std::fs::read_to_string(dir.join("inventory.toml")).unwrap();
+    assert!(!text.contains("spare"), "{text}");
+    assert_eq!(text.matches("link_addresses = [\"198.18.0.").count(), 3, "{text}");
+    let (code, rows) = status_rows(&dir, "ssh");
+    assert_eq!(code, 0);
+    let states: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(
+        states,
+        vec![("n1", "stopped"), ("n2", "stopped"), ("n3", "stopped")]
+    );
+    let dir_text = dir.to_string_lossy().into_owned();
+    let (code, _, err) = quorate(&["lab", "--dir", &dir_text, "start", "n1"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("node n1: no /etc/corosync/corosync.conf (the lab was made with --no-start)"),
+        "{err}"
+    );
+    lab(&dir, &["down"]);
+    assert_nothing_left(&dir, &recorded);
     drop(guard);
 }
 
@@ -537,11 +774,7 @@ fn check_remote(remote: &dyn Remote, etc_on_host: &Path, lab_dir: &Path, label: 
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        ["authkey", "corosync.conf", "quorate-key", "quorate-test.conf"],
-        "{node}"
-    );
+    assert_eq!(names, ["quorate-key", "quorate-test.conf"], "{node}");
     std::fs::remove_file(&on_host).unwrap();
     std::fs::remove_file(&key_on_host).unwrap();
 

@@ -137,6 +137,14 @@ pub enum LayoutError {
     /// A node without any ring address.
     #[error("node `{0}` has no `ringN_addr`")]
     NoAddress(String),
+    /// More spare nodes than the lab has addresses (or node ids) for.
+    #[error("{nodes} cluster nodes and {spare} spare nodes; the lab supports at most {MAX_NODES} in all")]
+    TooManySpare {
+        /// The cluster's nodes.
+        nodes: usize,
+        /// The spare nodes asked for.
+        spare: usize,
+    },
     /// The edit API could not rewrite a value.
     #[error("cannot rewrite `{key}` {place}")]
     Rewrite {
@@ -178,6 +186,96 @@ pub fn generated_config(cluster_name: &str, nodes: usize, links: u8) -> Result<S
          logfile: {LAB_LOGFILE}\n  to_syslog: no\n  to_stderr: no\n  timestamp: on\n}}\n"
     ));
     Ok(text)
+}
+
+/// `count` spare nodes for `layout`: hosts after the cluster's nodes that are in no nodelist.
+///
+/// They take the next slots (so `198.18.<link>.<slot>` on every link of the cluster), node ids
+/// above the cluster's highest, and names numbered on from the cluster's when every cluster
+/// name is one prefix followed by a number (`n1..n3` gives `n4`, `pve1..pve3` gives `pve4`),
+/// else `node<nodeid>` as the lab names a node without `name`. A name already taken is
+/// skipped.
+pub fn spare_nodes(layout: &Layout, count: usize) -> Result<Vec<LabNode>, LayoutError> {
+    let too_many = || LayoutError::TooManySpare {
+        nodes: layout.nodes.len(),
+        spare: count,
+    };
+    let total = layout.nodes.len().checked_add(count).ok_or_else(too_many)?;
+    if total > MAX_NODES {
+        return Err(too_many());
+    }
+    let numbered: Vec<(&str, u64)> = layout
+        .nodes
+        .iter()
+        .filter_map(|node| split_number(&node.name))
+        .collect();
+    let pattern = match numbered.first() {
+        Some((prefix, _))
+            if numbered.len() == layout.nodes.len() && numbered.iter().all(|(p, _)| p == prefix) =>
+        {
+            numbered
+                .iter()
+                .map(|(_, number)| *number)
+                .max()
+                .map(|max| (*prefix, max))
+        }
+        _ => None,
+    };
+    let mut taken: BTreeSet<String> = layout.nodes.iter().map(|node| node.name.clone()).collect();
+    let highest_nodeid = layout.nodes.iter().map(|node| node.nodeid).max().unwrap_or(0);
+    let mut next_number = pattern.map_or(0, |(_, max)| max);
+    let mut spare = Vec::with_capacity(count);
+    for index in 1..=count {
+        // `total` is at most MAX_NODES (254), checked above.
+        let slot = (layout.nodes.len() + index) as u8;
+        let nodeid = u32::try_from(index)
+            .ok()
+            .and_then(|index| highest_nodeid.checked_add(index))
+            .ok_or_else(too_many)?;
+        let name = loop {
+            let candidate = match pattern {
+                Some((prefix, _)) => {
+                    next_number = next_number.checked_add(1).ok_or_else(too_many)?;
+                    format!("{prefix}{next_number}")
+                }
+                None => format!("node{nodeid}"),
+            };
+            if !taken.contains(&candidate) && valid_node_name(&candidate) {
+                break candidate;
+            }
+            if pattern.is_none() {
+                // `node<nodeid>` is taken by a cluster node's own name: fall back on a
+                // numbered one that no cluster node uses.
+                break (1..)
+                    .map(|k| format!("spare{k}"))
+                    .find(|name| !taken.contains(name))
+                    .unwrap_or_default();
+            }
+        };
+        taken.insert(name.clone());
+        let addresses = layout
+            .links
+            .iter()
+            .map(|link| (*link, lab_address(*link, slot)))
+            .collect();
+        spare.push(LabNode {
+            name,
+            nodeid,
+            slot,
+            addresses,
+        });
+    }
+    Ok(spare)
+}
+
+/// A name's prefix and trailing number (`pve12` gives `("pve", 12)`), if it ends in digits.
+fn split_number(name: &str) -> Option<(&str, u64)> {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    let (prefix, number) = name.split_at(name.len() - digits);
+    Some((prefix, number.parse().ok()?))
 }
 
 /// The link number of a `ringN_addr` key.
@@ -512,6 +610,61 @@ totem {
         assert_eq!(layout.links, vec![0, 1]);
         assert_eq!(layout.nodes[2].name, "n3");
         assert_eq!(layout.nodes[2].main_address(), Some(Ipv4Addr::new(198, 18, 0, 3)));
+    }
+
+    #[test]
+    fn spare_nodes_follow_the_cluster_on_every_link() {
+        let generated = layout(&generated_config("qlab", 3, 2).unwrap()).unwrap();
+        let spare = spare_nodes(&generated, 2).unwrap();
+        assert_eq!(
+            spare,
+            vec![
+                LabNode {
+                    name: "n4".into(),
+                    nodeid: 4,
+                    slot: 4,
+                    addresses: BTreeMap::from([
+                        (0, Ipv4Addr::new(198, 18, 0, 4)),
+                        (1, Ipv4Addr::new(198, 18, 1, 4))
+                    ]),
+                },
+                LabNode {
+                    name: "n5".into(),
+                    nodeid: 5,
+                    slot: 5,
+                    addresses: BTreeMap::from([
+                        (0, Ipv4Addr::new(198, 18, 0, 5)),
+                        (1, Ipv4Addr::new(198, 18, 1, 5))
+                    ]),
+                },
+            ]
+        );
+        assert_eq!(spare_nodes(&generated, 0).unwrap(), Vec::new());
+        // pve3 has no ring1_addr; a spare still gets an address on both links.
+        let pve = layout(PVE).unwrap();
+        let spare = spare_nodes(&pve, 1).unwrap();
+        assert_eq!((spare[0].name.as_str(), spare[0].nodeid), ("pve4", 4));
+        assert_eq!(spare[0].addresses.len(), 2);
+        // No common pattern: named as the lab names a node without `name`.
+        let mixed = layout(
+            "nodelist {\n node {\n  name: alpha\n  nodeid: 11\n  ring0_addr: x\n }\n node {\n  \
+             name: node13\n  nodeid: 12\n  ring0_addr: y\n }\n}\n",
+        )
+        .unwrap();
+        let names: Vec<(String, u32)> = spare_nodes(&mixed, 2)
+            .unwrap()
+            .into_iter()
+            .map(|node| (node.name, node.nodeid))
+            .collect();
+        assert_eq!(
+            names,
+            vec![("spare1".to_string(), 13), ("node14".to_string(), 14)]
+        );
+        assert_eq!(
+            spare_nodes(&generated, 252).unwrap_err().to_string(),
+            "3 cluster nodes and 252 spare nodes; the lab supports at most 254 in all"
+        );
+        assert_eq!(spare_nodes(&generated, 251).unwrap().len(), 251);
     }
 
     #[test]

@@ -76,8 +76,12 @@ pub struct UpOptions {
     pub dir: PathBuf,
     /// The cluster.
     pub source: ClusterSource,
-    /// Whether to start corosync (and wait for the cluster to form).
+    /// Whether to start corosync (and wait for the cluster to form). Without it no node gets
+    /// corosync.conf or an authkey: the cluster's config stays in `<dir>/corosync.conf`.
     pub start: bool,
+    /// Spare nodes after the cluster's: in no nodelist, an address on every link and sshd,
+    /// but no corosync.conf, no authkey and no corosync (see `layout::spare_nodes`).
+    pub spare: usize,
 }
 
 /// What `up` did.
@@ -233,6 +237,8 @@ impl Lab {
                     name: node.name.clone(),
                     nodeid: node.nodeid,
                     address: node.main_address().map(|a| a.to_string()).unwrap_or_default(),
+                    link_addresses: node.addresses.values().map(ToString::to_string).collect(),
+                    spare: node.spare,
                     ssh_user: "root".into(),
                     ssh_port: 22,
                     ssh_key: ssh_dir.join("id_ed25519"),

@@ -4,6 +4,8 @@
 //! `lab.json` before creating it, then namespaces, bridges, veths and addresses), the files
 //! a lab writes (corosync.conf, authkey, ssh keys, sshd and ssh configs, inventory), and
 //! starting the per-node processes (holder, sshd, corosync) and waiting for each to be up.
+//! Spare nodes (`--spare N`) and every node of a `--no-start` lab get no corosync.conf and no
+//! authkey: what `apply` forms or adds them from.
 //! On failure everything made so far is removed (`teardown::down`). It must not drive a
 //! built lab (`faults`, `observe`) nor remove one by itself.
 
@@ -92,8 +94,9 @@ pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpRepor
             layout::layout(&text)?
         }
     };
+    let spare = layout::spare_nodes(&layout, options.spare)?;
     create_dir(dir)?;
-    let result = build(dir, &name, &layout, options.start, progress);
+    let result = build(dir, &name, &layout, &spare, options.start, progress);
     match result {
         Ok(report) => Ok(report),
         Err(error) => {
@@ -108,6 +111,7 @@ fn build(
     dir: &Path,
     name: &str,
     layout: &Layout,
+    spare: &[layout::LabNode],
     start: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<UpReport> {
@@ -122,7 +126,9 @@ fn build(
             nodes: layout
                 .nodes
                 .iter()
-                .map(|node| NodeState {
+                .map(|node| (node, false))
+                .chain(spare.iter().map(|node| (node, true)))
+                .map(|(node, spare)| NodeState {
                     name: node.name.clone(),
                     nodeid: node.nodeid,
                     slot: node.slot,
@@ -132,6 +138,7 @@ fn build(
                     corosync_pid: None,
                     sshd_pid: None,
                     links_down: BTreeSet::new(),
+                    spare,
                 })
                 .collect(),
             partition: None,
@@ -146,14 +153,24 @@ fn build(
     }
     lab.save()?;
 
+    let spare_note = if spare.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = spare.iter().map(|node| node.name.as_str()).collect();
+        format!(" and {} spare ({})", spare.len(), names.join(", "))
+    };
     progress(&format!(
-        "lab `{name}`: {} nodes, links {:?}, in {}",
+        "lab `{name}`: {} nodes{spare_note}, links {:?}, in {}",
         layout.nodes.len(),
         layout.links,
         dir.display()
     ));
-    write_files(&lab, layout)?;
-    progress("wrote corosync.conf, authkey, ssh keys and inventory");
+    write_files(&lab, layout, start)?;
+    progress(if start {
+        "wrote corosync.conf, authkey, ssh keys and inventory"
+    } else {
+        "wrote ssh keys and inventory; the cluster's corosync.conf only in the lab directory (--no-start)"
+    });
 
     let switch = lab.state.switch_netns.clone();
     lab.add_netns(&switch)?;
@@ -211,9 +228,15 @@ fn build(
     }
     if start {
         for index in 0..lab.state.nodes.len() {
-            lab.start_corosync(index)?;
+            if !lab.state.nodes[index].spare {
+                lab.start_corosync(index)?;
+            }
         }
-        progress("started sshd and corosync on every node");
+        progress(if spare.is_empty() {
+            "started sshd and corosync on every node"
+        } else {
+            "started sshd on every node, corosync on every cluster node"
+        });
     } else {
         progress("started sshd on every node (corosync not started: --no-start)");
     }
@@ -238,9 +261,10 @@ fn build(
     })
 }
 
-/// Writes the per-node directories, the config, the authkey, the ssh keys and configs and
-/// the inventory.
-fn write_files(lab: &Lab, layout: &Layout) -> Result<()> {
+/// Writes the per-node directories, the config, the ssh keys and configs and the inventory;
+/// with `start`, also each cluster node's corosync.conf and the authkey (spare nodes get
+/// neither).
+fn write_files(lab: &Lab, layout: &Layout, start: bool) -> Result<()> {
     let dir = &lab.dir;
     write_file(&dir.join("corosync.conf"), &layout.config, 0o644)?;
     let mut authkey = [0u8; 256];
@@ -261,16 +285,18 @@ fn write_files(lab: &Lab, layout: &Layout) -> Result<()> {
         for sub in ["etc-corosync", "var-lib-corosync", "var-log-corosync", "ssh"] {
             create_dir(&node_dir.join(sub))?;
         }
-        let etc = node_dir.join("etc-corosync");
-        write_file(&etc.join("corosync.conf"), &layout.config, 0o644)?;
-        let authkey_path = etc.join("authkey");
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o400)
-            .open(&authkey_path)
-            .and_then(|mut file| std::io::Write::write_all(&mut file, &authkey))
-            .map_err(|error| Error::io(&authkey_path, error))?;
+        if start && !node.spare {
+            let etc = node_dir.join("etc-corosync");
+            write_file(&etc.join("corosync.conf"), &layout.config, 0o644)?;
+            let authkey_path = etc.join("authkey");
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o400)
+                .open(&authkey_path)
+                .and_then(|mut file| std::io::Write::write_all(&mut file, &authkey))
+                .map_err(|error| Error::io(&authkey_path, error))?;
+        }
         let node_ssh = node_dir.join("ssh");
         let host_key = node_ssh.join("ssh_host_ed25519_key");
         keygen(&host_key, &node.name)?;
@@ -428,8 +454,33 @@ impl Lab {
         Ok(())
     }
 
+    /// Starts corosync on the node at `index`; refuses a node without /etc/corosync/corosync.conf
+    /// (a spare node, or any node of a `--no-start` lab until something writes one), where
+    /// corosync would only exit.
     pub(crate) fn start_corosync(&mut self, index: usize) -> Result<()> {
         let holder = self.holder(index)?;
+        let node = &self.state.nodes[index];
+        if !node
+            .dir(&self.dir)
+            .join("etc-corosync")
+            .join("corosync.conf")
+            .exists()
+        {
+            let kind = if node.spare {
+                "a spare node"
+            } else {
+                "the lab was made with --no-start"
+            };
+            return Err(Error::Lab {
+                dir: self.dir.clone(),
+                message: format!(
+                    "node {}: no /etc/corosync/corosync.conf ({kind}); write one into the node \
+                     first (the lab's cluster config is {})",
+                    node.name,
+                    self.dir.join("corosync.conf").display()
+                ),
+            });
+        }
         let corosync = sys::which("corosync").map_or("corosync".into(), |p| p.to_string_lossy().into_owned());
         let argv = sys::node_argv(holder, &[&corosync, "-f"]);
         let log = self.state.nodes[index].dir(&self.dir).join("corosync.stderr");

@@ -37,6 +37,10 @@ pub struct NodeState {
     pub sshd_pid: Option<u32>,
     /// Links the lab has cut for this node (`lab link down`).
     pub links_down: BTreeSet<u8>,
+    /// A spare node (`lab up --spare N`): a host in no nodelist, given no corosync.conf and no
+    /// authkey. Absent (false) in the files of labs made before spares existed.
+    #[serde(default)]
+    pub spare: bool,
 }
 
 impl NodeState {
@@ -165,6 +169,7 @@ mod tests {
                 corosync_pid: None,
                 sshd_pid: None,
                 links_down: BTreeSet::new(),
+                spare: false,
             }],
             partition: None,
             namespaces: BTreeMap::from([("qlab-t-sw".to_string(), Some(4026531840))]),
@@ -176,6 +181,12 @@ mod tests {
         assert_eq!(loaded.node_index("7"), Some(0));
         assert_eq!(loaded.node_index("1"), None);
         assert_eq!(loaded.nodes[0].switch_port(3), "n1l3");
+        // A file written before `spare` existed still loads.
+        let text = std::fs::read_to_string(dir.join(STATE_FILE)).unwrap();
+        let old = text.replace(",\n      \"spare\": false", "");
+        assert!(!old.contains("spare"), "{old}");
+        std::fs::write(dir.join(STATE_FILE), old).unwrap();
+        assert_eq!(LabState::load(&dir).unwrap().unwrap(), state);
         std::fs::write(dir.join(STATE_FILE), "{").unwrap();
         assert!(LabState::load(&dir)
             .unwrap_err()
