@@ -10,13 +10,13 @@
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The labs to remove on an interrupt, in registration order.
 static REGISTERED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Whether the watcher thread could be started (set once).
-static WATCHER: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+static WATCHER: OnceLock<std::result::Result<(), Arc<std::io::Error>>> = OnceLock::new();
 
 /// Exit status after an interrupt (128 + SIGINT, as shells report it).
 const INTERRUPTED: i32 = 130;
@@ -32,10 +32,10 @@ impl DownOnInterrupt {
     /// Registers the lab in `dir` (it may not exist yet: `down` is idempotent).
     pub fn new(dir: &Path) -> Result<DownOnInterrupt> {
         let started = WATCHER.get_or_init(start_watcher);
-        if let Err(message) = started {
+        if let Err(error) = started {
             return Err(Error::Lab {
                 dir: dir.to_path_buf(),
-                message: format!("cannot watch for interrupts: {message}"),
+                message: format!("cannot watch for interrupts: {error}"),
             });
         }
         registered().push(dir.to_path_buf());
@@ -59,11 +59,11 @@ fn registered() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 }
 
 /// Starts the thread that waits for SIGINT, SIGTERM and SIGHUP.
-fn start_watcher() -> std::result::Result<(), String> {
+fn start_watcher() -> std::result::Result<(), Arc<std::io::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| error.to_string())?;
+        .map_err(Arc::new)?;
     // Register the handlers here, so that they are in place before `new` returns.
     let streams = runtime.block_on(async {
         use tokio::signal::unix::{signal, SignalKind};
@@ -73,7 +73,7 @@ fn start_watcher() -> std::result::Result<(), String> {
             signal(SignalKind::hangup())?,
         ))
     });
-    let (mut interrupt, mut terminate, mut hangup) = streams.map_err(|error| error.to_string())?;
+    let (mut interrupt, mut terminate, mut hangup) = streams.map_err(Arc::new)?;
     std::thread::Builder::new()
         .name("lab-interrupt".into())
         .spawn(move || {
@@ -93,6 +93,6 @@ fn start_watcher() -> std::result::Result<(), String> {
             }
             std::process::exit(INTERRUPTED);
         })
-        .map_err(|error| error.to_string())?;
+        .map_err(Arc::new)?;
     Ok(())
 }

@@ -114,8 +114,15 @@ pub fn replay(
 ) -> Result<ReplayReport> {
     let config_path = lab.dir.join("corosync.conf");
     let settings = lab_settings(&config_path)?;
-    let mut no_reload = |file: &str| -> std::result::Result<QuorumSettings, String> {
-        Err(format!("the lab cannot reload `{file}`"))
+    // `check_supported` below refuses `reload FILE` before the prediction runs, so this is
+    // only a backstop with the same reason.
+    let mut no_reload = |_file: &str| -> Result<QuorumSettings> {
+        Err(Error::Unsupported {
+            line: 0,
+            column: 0,
+            step: "reload FILE".into(),
+            reason: "the lab cannot reload another file",
+        })
     };
     let script = scenario::parse(script_text)?;
     check_supported(&script)?;
