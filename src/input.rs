@@ -181,9 +181,13 @@ impl LoadedConfig {
 
     /// Every finding of `lint` on this file, the parser's included, without parsing again.
     pub fn lint(&self, options: &model::lint::LintOptions) -> Vec<model::Diagnostic> {
-        let mut diagnostics = self.parse_diagnostics.clone();
-        diagnostics.extend(model::lint::lint(&self.document, &self.config, options));
-        model::lint::sort_by_position(&mut diagnostics);
-        diagnostics
+        // See: issue 10 item 7: after a fatal syntax error, nothing that depends on the
+        // broken section tree is reported (as `quorate lint` does).
+        model::lint::lint_parsed(
+            &self.document,
+            &self.config,
+            self.parse_diagnostics.clone(),
+            options,
+        )
     }
 }

@@ -465,3 +465,35 @@ fn issue10_a_counterexample_with_an_operator_action_says_so() {
     let (_, out, _) = quorate(&["check", &file]);
     assert!(!out.contains("operator action"), "{out}");
 }
+
+/// A syntax error (a missing closing brace) is reported alone by `whatif` and `whatif --all`
+/// too, as by `lint`: nothing that depends on the broken section tree (missing keys, no
+/// nodelist, no link) is added to it.
+#[test]
+fn issue10_whatif_reports_a_syntax_error_without_its_cascade() {
+    let dir = temp_dir("syntax-cascade");
+    let text = "totem {\n  version: 2\n  cluster_name: t\n\nnodelist {\n  node {\n    nodeid: 1\n    ring0_addr: 198.18.0.1\n  }\n}\nquorum {\n  provider: corosync_votequorum\n}\n";
+    let file = write(&dir, "broken.conf", text);
+    let (lint_code, lint_out, _) = quorate(&["lint", &file, "--format", "concise"]);
+    assert_eq!(lint_code, 1, "{lint_out}");
+    assert!(
+        lint_out.contains("[E0"),
+        "lint reports the parser error: {lint_out}"
+    );
+    for args in [
+        vec!["whatif", file.as_str(), "-s", "heal"],
+        vec!["whatif", file.as_str(), "--all"],
+    ] {
+        let (_, out, err) = quorate(&args);
+        let warnings: Vec<&str> = err.lines().filter(|line| line.starts_with("warning:")).collect();
+        assert!(
+            !warnings.is_empty(),
+            "{args:?} names the syntax error\nstdout:\n{out}\nstderr:\n{err}"
+        );
+        assert!(
+            warnings.iter().all(|line| line.contains("[E0")),
+            "{args:?} reports only parser errors, no cascade:\n{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -92,8 +92,20 @@ const LINE_LOCAL_RULES: &[&str] = &["inline-comment"];
 /// nodelist, quorum and partition findings) would be errors the file does not have; the
 /// first fatal error's help says the rest was not checked. See: issue 10 item 7.
 pub fn lint_text(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
-    let (document, mut diagnostics) = crate::syntax::parse(text);
+    let (document, diagnostics) = crate::syntax::parse(text);
     let (config, _already_in_validate) = Config::from_document(&document);
+    lint_parsed(&document, &config, diagnostics, options)
+}
+
+/// `lint_text` for a caller that has already parsed the file: `parse_diagnostics` are the
+/// parser's findings for `document`, and `config` was built from it. The same suppression
+/// after a fatal syntax error applies, so every command reports a broken file alike.
+pub fn lint_parsed(
+    document: &Document,
+    config: &Config,
+    mut diagnostics: Vec<Diagnostic>,
+    options: &LintOptions,
+) -> Vec<Diagnostic> {
     if let Some(first_fatal) = diagnostics
         .iter_mut()
         .find(|diagnostic| diagnostic.severity == Severity::Error)
@@ -104,13 +116,13 @@ pub fn lint_text(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
             None => note.to_string(),
         });
         diagnostics.extend(config.value_diagnostics.iter().cloned());
-        diagnostics.extend(run_rules(&document, &config, options, |rule| {
+        diagnostics.extend(run_rules(document, config, options, |rule| {
             LINE_LOCAL_RULES.contains(&rule.name)
         }));
         sort_by_position(&mut diagnostics);
         return diagnostics;
     }
-    diagnostics.extend(lint(&document, &config, options));
+    diagnostics.extend(lint(document, config, options));
     sort_by_position(&mut diagnostics);
     diagnostics
 }
