@@ -143,6 +143,25 @@ pub enum Step {
     Show,
 }
 
+impl Step {
+    /// The node references the step names, in the order they are written (`install`'s
+    /// nodes and steps without node arguments give none).
+    pub fn node_refs(&self) -> Vec<&NodeRef> {
+        match self {
+            Step::Up(specs) | Step::Move(specs) => specs.iter().flat_map(|spec| spec.nodes.iter()).collect(),
+            Step::Down(nodes) | Step::Restart(nodes) | Step::Stop(nodes) => nodes.iter().collect(),
+            Step::Qdevice { nodes, .. } => nodes.iter().collect(),
+            Step::Link { scope, .. } => match scope {
+                LinkScope::All => Vec::new(),
+                LinkScope::Nodes(nodes) => nodes.iter().collect(),
+                LinkScope::Between(a, b) => vec![a, b],
+            },
+            Step::Isolate(node) | Step::Expected { node, .. } => vec![node],
+            _ => Vec::new(),
+        }
+    }
+}
+
 fn write_list<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T], separator: &str) -> fmt::Result {
     for (index, item) in items.iter().enumerate() {
         if index > 0 {

@@ -268,22 +268,6 @@ fn configured_links(settings: &QuorumSettings) -> Vec<u8> {
     links
 }
 
-/// The node references of a step, in the order they are written.
-fn written_nodes(step: &Step) -> Vec<&NodeRef> {
-    match step {
-        Step::Up(specs) | Step::Move(specs) => specs.iter().flat_map(|spec| spec.nodes.iter()).collect(),
-        Step::Down(nodes) | Step::Restart(nodes) | Step::Stop(nodes) => nodes.iter().collect(),
-        Step::Qdevice { nodes, .. } => nodes.iter().collect(),
-        Step::Link { scope, .. } => match scope {
-            LinkScope::All => Vec::new(),
-            LinkScope::Nodes(nodes) => nodes.iter().collect(),
-            LinkScope::Between(a, b) => vec![a, b],
-        },
-        Step::Isolate(node) | Step::Expected { node, .. } => vec![node],
-        _ => Vec::new(),
-    }
-}
-
 /// Refuses a number written for a node when some other node is named by that number
 /// (names that are numbers would otherwise be silently shadowed by node ids). Runs before
 /// the unknown-node check, so that `3` for the node named `3` says why it is not found.
@@ -293,7 +277,7 @@ pub fn check_names(
     step: &Step,
     source: &str,
 ) -> Result<(), Refusal> {
-    for node in written_nodes(step) {
+    for node in step.node_refs() {
         let NodeRef::Id(number) = node else {
             continue;
         };

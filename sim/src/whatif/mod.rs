@@ -11,7 +11,7 @@
 //! nothing is rendered here (the binary renders tables and JSON).
 
 use model::quorum::{ClusterState, NodeId, NodeView, QuorumFlags, QuorumSettings};
-use model::scenario::{self, LinkScope, NodeRef, Script, Step};
+use model::scenario::{self, NodeRef, Script, Step};
 use serde::Serialize;
 
 mod proxmox;
@@ -349,23 +349,6 @@ pub fn flag_names(flags: &QuorumFlags) -> Vec<&'static str> {
     .collect()
 }
 
-/// The node references a step makes.
-fn step_nodes(step: &Step) -> Vec<&NodeRef> {
-    match step {
-        Step::Up(specs) | Step::Move(specs) => specs.iter().flat_map(|spec| spec.nodes.iter()).collect(),
-        Step::Down(nodes) | Step::Restart(nodes) | Step::Stop(nodes) => nodes.iter().collect(),
-        Step::Qdevice { nodes, .. } => nodes.iter().collect(),
-        Step::Link { scope, .. } => match scope {
-            LinkScope::All => Vec::new(),
-            LinkScope::Nodes(nodes) => nodes.iter().collect(),
-            LinkScope::Between(a, b) => vec![a, b],
-        },
-        Step::Isolate(node) => vec![node],
-        Step::Expected { node, .. } => vec![node],
-        _ => Vec::new(),
-    }
-}
-
 fn resolve_id(state: &ClusterState, settings: &QuorumSettings, node: &NodeRef) -> Option<NodeId> {
     match node {
         NodeRef::Id(nodeid) => state.position(*nodeid).map(|_| *nodeid),
@@ -386,7 +369,7 @@ fn check_nodes(
     column: u32,
     command: &str,
 ) -> crate::Result<()> {
-    for node in step_nodes(step) {
+    for node in step.node_refs() {
         if resolve_id(state, settings, node).is_some() {
             continue;
         }
