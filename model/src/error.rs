@@ -18,6 +18,9 @@ pub enum Error {
     /// A scenario script does not parse.
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// A `quorate plan --goal` that cannot be parsed or applied.
+    #[error(transparent)]
+    Goal(#[from] crate::goal::GoalError),
     /// A step names a file the caller could not provide.
     #[error(transparent)]
     File(#[from] FileError),

@@ -573,6 +573,34 @@ impl Document {
         Some(Document::from_lines(raw))
     }
 
+    /// Like `set_key`, but a new item goes right after the effective item named `after`
+    /// (with its indentation) when the section has one, so that `ring2_addr` lands next to
+    /// `ring1_addr` instead of at the end of the node. An existing `key` is rewritten in
+    /// place, as `set_key` does.
+    pub fn set_key_after(&self, section: SectionId, key: &str, value: &str, after: &str) -> Option<Document> {
+        let target = self.section(section)?;
+        if target.key(key).is_some() {
+            return self.set_key(section, key, value);
+        }
+        let Some(anchor) = target.key(after) else {
+            return self.set_key(section, key, value);
+        };
+        let line = &self.lines[anchor.line];
+        let terminator = match line.terminator() {
+            "" => self.newline(),
+            other => other,
+        };
+        let mut raw = self.raw_lines();
+        if line.terminator().is_empty() {
+            raw[anchor.line].push_str(terminator);
+        }
+        raw.insert(
+            anchor.line + 1,
+            format!("{}{key}: {value}{terminator}", line.indent()),
+        );
+        Some(Document::from_lines(raw))
+    }
+
     /// Removes every item named `key` from `section` (duplicates included).
     pub fn remove_key(&self, section: SectionId, key: &str) -> Option<Document> {
         let target = self.section(section)?;
@@ -805,6 +833,29 @@ mod tests {
         assert_eq!(unlinked.to_text(), added.to_text());
         let removed = added.remove_node("2").unwrap_or_else(|| added.clone());
         assert_eq!(removed.to_text(), text);
+    }
+
+    #[test]
+    fn set_key_after_places_the_new_item_beside_its_anchor() {
+        let text = "node {\n  ring0_addr: a\n  name: n1\n}\n";
+        let (document, _) = parse(text);
+        let node = SectionId::Line(0);
+        let edited = document.set_key_after(node, "ring1_addr", "b", "ring0_addr");
+        assert_eq!(
+            edited.map(|document| document.to_text()).as_deref(),
+            Some("node {\n  ring0_addr: a\n  ring1_addr: b\n  name: n1\n}\n")
+        );
+        // Without the anchor it appends, as set_key does; an existing key is rewritten.
+        let appended = document.set_key_after(node, "nodeid", "1", "ring7_addr");
+        assert_eq!(
+            appended.map(|document| document.to_text()).as_deref(),
+            Some("node {\n  ring0_addr: a\n  name: n1\n  nodeid: 1\n}\n")
+        );
+        let rewritten = document.set_key_after(node, "name", "n2", "ring0_addr");
+        assert_eq!(
+            rewritten.map(|document| document.to_text()).as_deref(),
+            Some("node {\n  ring0_addr: a\n  name: n2\n}\n")
+        );
     }
 
     #[test]
