@@ -298,7 +298,7 @@ pub enum GoalProblem {
     /// A section or key name corosync's parser would not read back as one.
     #[error("`{0}` is not a SECTION.KEY (e.g. quorum.wait_for_all)")]
     BadKey(String),
-    /// A value with a newline, or one the line limit cuts.
+    /// A value with a newline or a brace, or one the line limit cuts.
     #[error("the value `{0}` cannot be written on one corosync.conf line")]
     BadValue(String),
     /// The goal names a node the nodelist lacks.
@@ -490,7 +490,8 @@ pub fn parse(text: &str) -> Result<Goal, GoalError> {
                     "a VALUE after `=` (to remove a key, use `unset`)",
                 )));
             }
-            if value.contains(['\n', '\r']) || value.len() > 400 {
+            // A line ending in `{` opens a section and a lone `}` closes one (coroparse.c).
+            if value.contains(['\n', '\r', '{', '}']) || value.len() > 400 {
                 return Err(error(GoalProblem::BadValue(value.to_string())));
             }
             Ok(Goal::Set {

@@ -2,11 +2,13 @@
 
 use super::*;
 use crate::syntax::parse as parse_conf;
+use proptest::strategy::Strategy;
 
 /// A Proxmox-style 3-node cluster with one link and comments that must survive.
 const THREE: &str = "\
 # managed by hand
 totem {
+  version: 2
   cluster_name: lab
   config_version: 4
   transport: knet
@@ -38,7 +40,8 @@ nodelist {
 }
 
 quorum {
-  provider: corosync_votequorum # keep
+  # keep this comment
+  provider: corosync_votequorum
 }
 ";
 
@@ -151,8 +154,8 @@ fn add_node_to_a_two_node_cluster_drops_two_node_and_says_so() {
 #[test]
 fn add_node_updates_an_expected_votes_equal_to_the_old_sum() {
     let source = THREE.replace(
-        "  provider: corosync_votequorum # keep\n",
-        "  provider: corosync_votequorum # keep\n  expected_votes: 3\n",
+        "  provider: corosync_votequorum\n",
+        "  provider: corosync_votequorum\n  expected_votes: 3\n",
     );
     let (text, notes) = check(&source, &["add-node n4 10.0.0.4"]).unwrap();
     assert!(text.contains("  expected_votes: 4\n"), "{text}");
@@ -283,7 +286,10 @@ fn set_and_unset_edit_in_place_or_create_the_section() {
                     "    linknumber: 0\n  }\n",
                     "    linknumber: 0\n  }\n  token: 5000\n"
                 ),
-                ("# keep\n", "# keep\n  wait_for_all: 1\n"),
+                (
+                    "  provider: corosync_votequorum\n",
+                    "  provider: corosync_votequorum\n  wait_for_all: 1\n"
+                ),
             ]
         )
     );
@@ -384,6 +390,7 @@ fn parse_errors_say_what_is_wrong_and_what_to_write() {
         ("set quorum.two_node=", "missing a VALUE after `=` (to remove a key, use `unset`)"),
         ("set nodelist.node.name=x", "nodelist entries are not set or unset by key\nhelp: use add-node"),
         ("unset quorum", "`quorum` is not a SECTION.KEY"),
+        ("set totem.x=a {", "the value `a {` cannot be written on one corosync.conf line"),
         ("rolling-restart now", "unexpected `now`"),
         ("add-qdevice q algorithm=2nodelms", "unexpected `algorithm=2nodelms`"),
     ];
@@ -442,4 +449,72 @@ fn apply_errors_name_the_goal_the_problem_and_the_way_out() {
     );
     let (with_qdevice, _) = check(THREE, &["add-qdevice q"]).unwrap();
     assert!(error(&with_qdevice, &["add-qdevice r"]).contains("a quorum device is already configured"));
+}
+
+#[test]
+fn every_goal_target_on_a_valid_cluster_is_one_corosync_accepts() {
+    let options = crate::lint::LintOptions::default();
+    let refusals = |text: &str| -> Vec<String> {
+        crate::lint::lint_text(text, &options)
+            .into_iter()
+            .filter(|diagnostic| diagnostic.rejected_by.is_some())
+            .map(|diagnostic| format!("{}: {}", diagnostic.code, diagnostic.message))
+            .collect()
+    };
+    assert_eq!(refusals(THREE), Vec::<String>::new());
+    for goals in [
+        &["add-node n4 10.0.0.4"][..],
+        &["add-node n4 10.0.0.4 votes=2 nodeid=9"],
+        &["remove-node n2"],
+        &["add-link 1 10.1.0.1,10.1.0.2,10.1.0.3"],
+        &["readdress n3 0 10.0.0.33"],
+        &["set quorum.wait_for_all=1", "set totem.token=5000"],
+        &["add-qdevice 198.18.0.9"],
+        &["add-qdevice 198.18.0.9 algorithm=ffsplit"],
+        &["add-node n4 10.0.0.4", "add-qdevice 198.18.0.9"],
+    ] {
+        let (text, _) = check(THREE, goals).unwrap();
+        assert_eq!(refusals(&text), Vec::<String>::new(), "{goals:?}:\n{text}");
+    }
+    let (two_links, _) = check(THREE, &["add-link 1 10.1.0.1,10.1.0.2,10.1.0.3"]).unwrap();
+    let (text, _) = check(&two_links, &["remove-link 0"]).unwrap();
+    assert_eq!(refusals(&text), Vec::<String>::new(), "{text}");
+    let (text, _) = check(TWO, &["add-qdevice 198.18.0.9"]).unwrap();
+    assert_eq!(refusals(&text), Vec::<String>::new(), "{text}");
+}
+
+proptest::proptest! {
+    /// No goal, however malformed, panics: parse and apply return a value or an error, and
+    /// an applied target parses without a syntax error.
+    #[test]
+    fn goals_never_panic_and_targets_parse(
+        words in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(vec![
+                    "add-node", "remove-node", "add-link", "remove-link", "readdress", "set", "unset",
+                    "rolling-restart", "add-qdevice", "remove-qdevice", "n1", "n2", "n9", "a", "b", "0", "1", "7", "9",
+                    "10.0.0.1", "10.0.0.9", "x,y,z", "10.1.0.1,10.1.0.2,10.1.0.3", "votes=2", "nodeid=2",
+                    "nodeid=8", "algorithm=lms", "quorum.two_node=1", "totem.token=5000", "quorum.device.votes=1",
+                    "totem.interface.linknumber=3", "quorum.two_node", "=", ",", "",
+                ]).prop_map(str::to_string),
+                "[ -~]{0,12}",
+            ],
+            0..6,
+        ),
+        split in 0usize..6,
+        two in proptest::bool::ANY,
+    ) {
+        let source = if two { TWO } else { THREE };
+        let (document, _) = parse_conf(source);
+        let split = split.min(words.len());
+        let texts = [words[..split].join(" "), words[split..].join(" ")];
+        let goals: Vec<Goal> = texts.iter().filter_map(|text| parse(text).ok()).collect();
+        for goal in &goals {
+            proptest::prop_assert_eq!(&parse(&goal.to_string()).ok(), &Some(goal.clone()));
+        }
+        if let Ok(applied) = apply(&document, &goals) {
+            let (_, diagnostics) = parse_conf(&applied.document.to_text());
+            proptest::prop_assert!(diagnostics.is_empty(), "{:?} gave {:?}", goals, diagnostics);
+        }
+    }
 }
