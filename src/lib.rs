@@ -109,6 +109,11 @@ comma- or space-separated list of node ids or names; a number is always a node i
   heal                      one partition, every link up
   expected V on N           corosync-quorumtool -e V (pvecm expected V) on node N
   qdevice on|off NODES      the node's quorum device casts its vote / stops
+  qnetd down|up|cut N|reach N
+                            corosync-qnetd decides the device's vote from then on: the
+                            server stops / runs, nodes lose / regain their path to it
+  heuristics fail|pass NODES
+                            the nodes' qdevice heuristics fail / pass (qnetd decides)
   install FILE on NODES     write FILE as these nodes' corosync.conf (read at reload or start)
   reload [FILE]             corosync-cfgtool -R: every running node re-reads its own file
                             (FILE: first installed on every node)

@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::quorum::NodeConfig;
-use crate::scenario::{LinkScope, NodeRef, NodeSpec, Step};
+use crate::scenario::{LinkScope, NodeRef, NodeSpec, QnetdChange, Step};
 
 /// A corosync.conf an action installs or reloads: the name a script uses for it (a path
 /// as written) and its parsed content.
@@ -95,6 +95,16 @@ pub enum Fault {
     Heal,
     /// `wait MS`: model time passes (timers such as the LMS window fire).
     Wait(u64),
+    /// `qnetd down|up`, `qnetd cut|reach NODES`: the qnetd server fails or returns, or nodes
+    /// lose or regain their path to it.
+    Qnetd(QnetdChange),
+    /// `heuristics fail|pass NODES`: the nodes' qdevice heuristics result changes.
+    SetHeuristics {
+        /// Pass (`true`) or fail.
+        pass: bool,
+        /// The nodes.
+        nodes: Vec<NodeRef>,
+    },
 }
 
 /// One thing that happens to the cluster: an operator action, a fault, or `show`.
@@ -158,6 +168,11 @@ impl Event {
                 Fault::IsolateNode(node) => Step::Isolate(node.clone()),
                 Fault::Heal => Step::Heal,
                 Fault::Wait(ms) => Step::Wait(*ms),
+                Fault::Qnetd(change) => Step::Qnetd(change.clone()),
+                Fault::SetHeuristics { pass, nodes } => Step::Heuristics {
+                    pass: *pass,
+                    nodes: nodes.clone(),
+                },
             },
             Event::Show => Step::Show,
         }
@@ -228,6 +243,11 @@ impl Event {
             Step::Restart(nodes) => Event::Action(Action::RestartNodes(nodes.clone())),
             Step::Stop(nodes) => Event::Action(Action::StopNodes(nodes.clone())),
             Step::Wait(ms) => Event::Fault(Fault::Wait(*ms)),
+            Step::Qnetd(change) => Event::Fault(Fault::Qnetd(change.clone())),
+            Step::Heuristics { pass, nodes } => Event::Fault(Fault::SetHeuristics {
+                pass: *pass,
+                nodes: nodes.clone(),
+            }),
             Step::Show => Event::Show,
         })
     }
@@ -281,7 +301,8 @@ mod tests {
     fn every_step_lowers_back_to_itself_and_prints_as_a_script() {
         let text = "up 1:1,2 3\ndown 2\nmove 1:1 2:2,3\njoin 0 1 2\nqdevice on 1 2\nlink down 0\n\
                     link up 1 2,3\nlink down 0 between 1 2\nisolate 3\nheal\nexpected 2 on 1\n\
-                    install new.conf on 1 2\nreload new.conf\nreload\nrestart 1\nstop 2\nwait 1500\nshow\n";
+                    install new.conf on 1 2\nreload new.conf\nreload\nrestart 1\nstop 2\nwait 1500\nshow\n\
+                    qnetd down\nqnetd up\nqnetd cut 1 2\nqnetd reach 2\nheuristics fail 1\nheuristics pass 1 2\n";
         let script = scenario::parse(text).unwrap();
         let events: Vec<Event> = script
             .steps
@@ -300,7 +321,7 @@ mod tests {
             actions,
             [
                 true, false, false, false, true, false, false, false, false, false, true, true, true, true,
-                true, true, false, false
+                true, true, false, false, false, false, false, false, false, false
             ]
         );
         assert_eq!(

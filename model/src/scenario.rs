@@ -10,6 +10,10 @@
 //! move|split [P:]NODES ...    move nodes to partition P (default 0)
 //! join P1 P2 ...              merge partitions P2... into P1
 //! qdevice on|off NODES ...    the node's qdevice casts its vote / stops casting
+//! qnetd down|up               the qnetd server stops / runs again
+//! qnetd cut|reach NODES ...   these nodes lose / regain their path to the qnetd host
+//! heuristics fail|pass NODES ...
+//!                             the nodes' qdevice heuristics fail / pass
 //! link down|up L [NODES | between A B]
 //!                             link L down/up everywhere, at the given nodes, or between two
 //! isolate N                   put N alone in a new partition
@@ -75,6 +79,19 @@ pub enum LinkScope {
     Between(NodeRef, NodeRef),
 }
 
+/// What a `qnetd` step does to the qnetd server or the paths to it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum QnetdChange {
+    /// `qnetd down`: the server stops (every client loses its connection).
+    Down,
+    /// `qnetd up`: the server runs (again).
+    Up,
+    /// `qnetd cut NODES`: these nodes cannot reach the qnetd host (cluster links unchanged).
+    Cut(Vec<NodeRef>),
+    /// `qnetd reach NODES`: these nodes reach the qnetd host again.
+    Reach(Vec<NodeRef>),
+}
+
 /// One scenario step.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -96,6 +113,17 @@ pub enum Step {
     Qdevice {
         /// Casting or not.
         on: bool,
+        /// The nodes.
+        nodes: Vec<NodeRef>,
+    },
+    /// `qnetd down|up`, `qnetd cut|reach NODES`: the qnetd server or the nodes' paths to it.
+    /// The first such step (or `heuristics` step) makes qnetd decide the device's vote from
+    /// then on, as if it had run and been reached by every node since the start.
+    Qnetd(QnetdChange),
+    /// `heuristics fail|pass NODES`: the nodes' qdevice heuristics result.
+    Heuristics {
+        /// Pass (`true`) or fail.
+        pass: bool,
         /// The nodes.
         nodes: Vec<NodeRef>,
     },
@@ -150,7 +178,8 @@ impl Step {
         match self {
             Step::Up(specs) | Step::Move(specs) => specs.iter().flat_map(|spec| spec.nodes.iter()).collect(),
             Step::Down(nodes) | Step::Restart(nodes) | Step::Stop(nodes) => nodes.iter().collect(),
-            Step::Qdevice { nodes, .. } => nodes.iter().collect(),
+            Step::Qdevice { nodes, .. } | Step::Heuristics { nodes, .. } => nodes.iter().collect(),
+            Step::Qnetd(QnetdChange::Cut(nodes) | QnetdChange::Reach(nodes)) => nodes.iter().collect(),
             Step::Link { scope, .. } => match scope {
                 LinkScope::All => Vec::new(),
                 LinkScope::Nodes(nodes) => nodes.iter().collect(),
@@ -193,6 +222,22 @@ impl fmt::Display for Step {
             }
             Step::Qdevice { on, nodes } => {
                 write!(f, "qdevice {} ", if *on { "on" } else { "off" })?;
+                write_list(f, nodes, " ")
+            }
+            Step::Qnetd(change) => match change {
+                QnetdChange::Down => f.write_str("qnetd down"),
+                QnetdChange::Up => f.write_str("qnetd up"),
+                QnetdChange::Cut(nodes) => {
+                    f.write_str("qnetd cut ")?;
+                    write_list(f, nodes, " ")
+                }
+                QnetdChange::Reach(nodes) => {
+                    f.write_str("qnetd reach ")?;
+                    write_list(f, nodes, " ")
+                }
+            },
+            Step::Heuristics { pass, nodes } => {
+                write!(f, "heuristics {} ", if *pass { "pass" } else { "fail" })?;
                 write_list(f, nodes, " ")
             }
             Step::Link { link, up, scope } => {
@@ -435,8 +480,8 @@ fn single_node(cursor: &mut Cursor<'_>) -> Result<NodeRef, ScriptError> {
     Ok(node)
 }
 
-const COMMANDS: &str = "a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, \
-                        install, reload, restart, stop, wait, show)";
+const COMMANDS: &str = "a command (up, down, move, split, join, qdevice, qnetd, heuristics, link, isolate, \
+                        heal, expected, install, reload, restart, stop, wait, show)";
 
 fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
     let word = cursor.take(COMMANDS)?;
@@ -456,6 +501,22 @@ fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
             let on = cursor.keyword(&["on", "off"], "`on` or `off`")? == "on";
             Step::Qdevice {
                 on,
+                nodes: nodes_rest(cursor)?,
+            }
+        }
+        "qnetd" => {
+            let change = cursor.keyword(&["down", "up", "cut", "reach"], "`down`, `up`, `cut` or `reach`")?;
+            Step::Qnetd(match change.as_str() {
+                "down" => QnetdChange::Down,
+                "up" => QnetdChange::Up,
+                "cut" => QnetdChange::Cut(nodes_rest(cursor)?),
+                _ => QnetdChange::Reach(nodes_rest(cursor)?),
+            })
+        }
+        "heuristics" => {
+            let pass = cursor.keyword(&["pass", "fail"], "`pass` or `fail`")? == "pass";
+            Step::Heuristics {
+                pass,
                 nodes: nodes_rest(cursor)?,
             }
         }
@@ -609,7 +670,19 @@ mod tests {
             "up 1\ndown x!",
             "error: line 2, column 6: expected a node id or node name, found `x!`\n",
         );
-        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, link, isolate, heal, expected, install, reload, restart, stop, wait, show), found `frob`\n");
+        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, qnetd, heuristics, link, isolate, heal, expected, install, reload, restart, stop, wait, show), found `frob`\n");
+        check(
+            "qnetd off",
+            "error: line 1, column 7: expected `down`, `up`, `cut` or `reach`, found `off`\n",
+        );
+        check(
+            "qnetd cut",
+            "error: line 1, column 10: expected a node id or node name, found end of step\n",
+        );
+        check(
+            "heuristics ok 1",
+            "error: line 1, column 12: expected `pass` or `fail`, found `ok`\n",
+        );
         check(
             "expected 2 at 1",
             "error: line 1, column 12: expected `on`, found `at`\n",
@@ -630,6 +703,20 @@ mod tests {
             "heal now",
             "error: line 1, column 6: expected end of step, found `now`\n",
         );
+    }
+
+    #[test]
+    fn qnetd_and_heuristics_steps() {
+        check(
+            "QNETD down; qnetd up\nqnetd cut 1,2 node3; qnetd reach 1\nheuristics fail 1 2; heuristics PASS 2",
+            "qnetd down\nqnetd up\nqnetd cut 1 2 node3\nqnetd reach 1\nheuristics fail 1 2\nheuristics pass 2\n",
+        );
+        let script = parse("qnetd cut 1,node2; heuristics pass 3").unwrap();
+        assert_eq!(
+            script.steps[0].node_refs(),
+            vec![&NodeRef::Id(1), &NodeRef::Name("node2".to_string())]
+        );
+        assert_eq!(script.steps[1].node_refs(), vec![&NodeRef::Id(3)]);
     }
 
     #[test]

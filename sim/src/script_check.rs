@@ -194,7 +194,7 @@ fn pieces(source: &str) -> Vec<Piece<'_>> {
 fn lead_words(step: &Step) -> usize {
     match step {
         Step::Link { .. } | Step::Expected { .. } => 3,
-        Step::Qdevice { .. } => 2,
+        Step::Qdevice { .. } | Step::Heuristics { .. } | Step::Qnetd(_) => 2,
         _ => 1,
     }
 }
@@ -436,7 +436,7 @@ pub fn check_step(
                 }
             }
         }
-        Step::Qdevice { .. } if settings.device.is_none() => {
+        Step::Qdevice { .. } | Step::Qnetd(_) | Step::Heuristics { .. } if settings.device.is_none() => {
             return Err(Refusal {
                 offset: 0,
                 problem: StepProblem::NoQuorumDevice,
@@ -507,6 +507,14 @@ mod tests {
         );
         assert_eq!(
             check(&three, "qdevice on 1"),
+            "0: the configuration has no quorum device (quorum.device with a model), so no qdevice runs"
+        );
+        assert_eq!(
+            check(&three, "qnetd cut 1"),
+            "0: the configuration has no quorum device (quorum.device with a model), so no qdevice runs"
+        );
+        assert_eq!(
+            check(&three, "heuristics fail 2"),
             "0: the configuration has no quorum device (quorum.device with a model), so no qdevice runs"
         );
         assert_eq!(check(&three, "link down 0 3"), "ok");

@@ -421,6 +421,51 @@ fn step_heading(step: &StepReport, in_line: Option<(usize, usize)>) -> String {
     heading
 }
 
+/// Who qnetd gives the device's vote to, per membership, and why (after the node table).
+fn qnetd_block(qnetd: &model::quorum::QnetdView) -> String {
+    let algorithm = qnetd
+        .algorithm
+        .map_or("no usable device".to_string(), |a| a.to_string());
+    let mut text = format!(
+        "  qnetd ({algorithm}, server {}):\n",
+        if qnetd.server_up { "up" } else { "DOWN" }
+    );
+    let cut: Vec<u32> = qnetd
+        .nodes
+        .iter()
+        .filter(|node| !node.reaches_qnetd)
+        .map(|node| node.nodeid)
+        .collect();
+    let list = |ids: &[u32]| -> String {
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+        }
+    };
+    let mut table: Vec<Vec<String>> = vec![vec![
+        "membership".to_string(),
+        "connected".to_string(),
+        "ACK".to_string(),
+        "why".to_string(),
+    ]];
+    for partition in &qnetd.partitions {
+        table.push(vec![
+            set(&partition.members),
+            list(&partition.connected),
+            list(&partition.ack),
+            partition.why.clone(),
+        ]);
+    }
+    for line in crate::render::columns(&table, &|_, _, padded| padded) {
+        text.push_str(&format!("    {line}\n"));
+    }
+    if !cut.is_empty() {
+        text.push_str(&format!("    cut from the qnetd host: {}\n", list(&cut)));
+    }
+    text
+}
+
 /// The human rendering: one block per step.
 fn human(report: &Report, proxmox: bool, style: Style) -> String {
     let mut headers = vec![
@@ -496,6 +541,9 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
         }
         if step.nodes.iter().any(|node| node.order_dependent) {
             text.push_str("  ? depends on message delivery order (real corosync: either, by timing)\n");
+        }
+        if let Some(qnetd) = &step.qnetd {
+            text.push_str(&qnetd_block(qnetd));
         }
         if proxmox {
             for node in &step.nodes {

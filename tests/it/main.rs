@@ -11,6 +11,7 @@ mod cli_lint;
 mod cli_snapshots;
 mod lab;
 mod parity;
+mod qdevice;
 mod reality;
 mod reality_fuzz;
 mod support;

@@ -597,6 +597,20 @@ impl Config {
                         .sync_timeout
                         .as_ref()
                         .map_or(30_000, |timeout| timeout.value),
+                    keep_active_partition_tie_breaker: device
+                        .net
+                        .get("keep_active_partition_tie_breaker")
+                        .is_none_or(|value| {
+                            !["no", "off", "0"]
+                                .iter()
+                                .any(|off| value.value.eq_ignore_ascii_case(off))
+                        }),
+                    heuristics: device.heuristics.get("mode").is_some_and(|mode| {
+                        mode.value.eq_ignore_ascii_case("on") || mode.value.eq_ignore_ascii_case("sync")
+                    }) && device
+                        .heuristics
+                        .keys()
+                        .any(|key| key.strip_prefix("exec_").is_some_and(|name| !name.is_empty())),
                 }
             });
         QuorumSettings {

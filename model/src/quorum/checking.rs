@@ -55,7 +55,8 @@ impl ClusterState {
     /// not named by auto_tie_breaker; the caller decides that.
     pub fn permuted(&self, perm: &[usize]) -> Option<ClusterState> {
         let count = self.nodeids.len();
-        if perm.len() != count {
+        // qnetd's tie-breakers and client order read node ids: no symmetry there.
+        if perm.len() != count || self.qnetd.is_some() {
             return None;
         }
         let mut seen = NodeSet::EMPTY;

@@ -25,7 +25,9 @@
 //! - A group of nodes whose connectivity is not a clique (spec 3.3) is reported as unstable
 //!   and its nodes keep their previous votequorum state; nothing is predicted for them.
 //! - A qdevice's decision is an input (`qdevice on|off`), kept across ring changes: the
-//!   device polls again with the same answer within its sync timeout. qnetd is not modelled.
+//!   device polls again with the same answer within its sync timeout, until a script's
+//!   first `qnetd`/`heuristics` step; from then qnetd decides it (`qnetd_run`, the
+//!   algorithms in `quorum::qnetd`) after every settle.
 //! - Each node has its own disk file and running configuration (`NodeConfig`). A reload
 //!   makes every running node re-read its own file (spec 5.1; refused per node by spec
 //!   5.2's rules); each node that accepted then multicasts its nodeinfo and reconfigure
@@ -48,6 +50,9 @@ mod leave_first;
 // Delivery-order exploration: `apply_with_orders`, `successors_over_orders`.
 #[path = "orders.rs"]
 mod orders;
+// The quorum device driven by qnetd: `QnetdState`, its round, `QnetdView`.
+#[path = "qnetd_run.rs"]
+mod qnetd_run;
 // The step interpreter: `apply`, `apply_event`.
 #[path = "step.rs"]
 mod step;
@@ -59,6 +64,8 @@ mod views;
 pub(crate) use orders::candidate_orders_for_tests;
 use orders::{receive_all, OrderBranch};
 pub use orders::{OrderSuccessor, OrderSuccessors};
+use qnetd_run::QnetdState;
+pub use qnetd_run::{QdeviceNodeView, QnetdPartitionView, QnetdView};
 pub use views::{NodeView, QuorumFlags};
 
 /// A cluster has more distinct node ids than `MAX_NODES`.
@@ -101,6 +108,9 @@ pub struct ClusterState {
     group: Vec<u8>,
     faults: LinkFaults,
     now_ms: u64,
+    /// qnetd and every node's qdevice, once a `qnetd` or `heuristics` step made qnetd decide
+    /// the device's vote (`None`: the vote is an input, `qdevice on|off`).
+    qnetd: Option<Box<QnetdState>>,
 }
 
 /// A membership that totem cannot settle on (partial mesh), by node id.
@@ -171,6 +181,7 @@ impl ClusterState {
             group: Vec::new(),
             faults: LinkFaults::default(),
             now_ms: 0,
+            qnetd: None,
         };
         let count = state.adopt(config.settings(), Some(config));
         if count > MAX_NODES {
@@ -499,6 +510,7 @@ impl ClusterState {
                 candidates: candidates.iter().map(|set| self.ids_of(*set)).collect(),
             });
         }
+        self.qnetd_round(outcome);
     }
 
     /// The members of `members` in message order (ascending nodeid).

@@ -31,6 +31,9 @@
 //!   `ring`, `quorate_set`, `up_nodes`, `split_brain`, `nodeids`, `position`, `now_ms`
 //!   (positions index `nodeids()`; a [`NodeSet`] is a set of positions, a [`LinkMask`] a
 //!   set of knet links).
+//! - qnetd: a script's first `qnetd`/`heuristics` step makes qnetd decide the device's
+//!   vote ([`qnetd`] holds the algorithms); [`ClusterState::qnetd_view`] shows each node's
+//!   qdevice and, per membership, who holds ACK and why.
 //! - [`startup_error`]: the exit-20 message corosync gives for a configuration, if any.
 //! - [`membership::memberships`]: connectivity (links, partitions, link faults) to stable
 //!   memberships or unstable groups with their maximal cliques.
@@ -43,11 +46,12 @@ pub mod membership;
 pub mod node;
 pub mod node_config;
 pub mod node_set;
+pub mod qnetd;
 pub mod settings;
 
 pub use cluster::{
-    ClusterState, NodeView, OrderSuccessor, OrderSuccessors, QuorumFlags, StepOutcome, TooManyNodes,
-    UnstableMembership,
+    ClusterState, NodeView, OrderSuccessor, OrderSuccessors, QdeviceNodeView, QnetdPartitionView, QnetdView,
+    QuorumFlags, StepOutcome, TooManyNodes, UnstableMembership,
 };
 pub use node::{startup_error, MAX_NODES};
 pub use node_config::{NodeConfig, ReloadRefusal, TotemFacts};
@@ -56,5 +60,7 @@ pub use settings::{DeviceSettings, NodeId, NodeSettings, Provider, QuorumSetting
 
 #[cfg(test)]
 mod per_node_tests;
+#[cfg(test)]
+mod qnetd_tests;
 #[cfg(test)]
 mod tests;

@@ -567,6 +567,13 @@ impl Votequorum {
         Ok(())
     }
 
+    /// Whether this node's qdevice casts its vote (the flag `qdevice_poll` sets).
+    pub(crate) fn casts_vote(&self) -> bool {
+        self.peers
+            .get(self.me)
+            .is_some_and(|own| own.flags.has(NodeFlags::QDEVICE_CAST_VOTE))
+    }
+
     /// Sets this node's qdevice cast flag (a qdevice poll with `cast_vote`, registering first).
     /// Returns whether the flags changed (then the node multicasts its nodeinfo).
     pub(crate) fn qdevice_poll(&mut self, cast_vote: bool) -> bool {

@@ -73,6 +73,11 @@ pub struct DeviceSettings {
     pub timeout_ms: u32,
     /// `quorum.device.sync_timeout` in ms (default 30000).
     pub sync_timeout_ms: u32,
+    /// `quorum.device.net.keep_active_partition_tie_breaker` (default on; `off` turns it off).
+    pub keep_active_partition_tie_breaker: bool,
+    /// Heuristics run: `quorum.device.heuristics.mode` is `on` or `sync` and at least one
+    /// `exec_` command is given.
+    pub heuristics: bool,
 }
 
 /// Everything votequorum reads from the configuration (spec sections 1 and 2).

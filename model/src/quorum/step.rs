@@ -107,9 +107,24 @@ impl ClusterState {
                 }
             }
             Step::Qdevice { on, nodes } => {
-                for pos in self.resolve_all(nodes)? {
-                    self.qdevice(pos, *on, outcome);
+                let targets = self.resolve_all(nodes)?;
+                if self.qnetd_modelled() {
+                    outcome.rejected = true;
+                    outcome.notes.push(
+                        "qnetd decides the device's vote in this scenario (a qnetd or heuristics \
+                         step ran): qdevice on|off cannot set it"
+                            .to_string(),
+                    );
+                } else {
+                    for pos in targets {
+                        self.qdevice(pos, *on, outcome);
+                    }
                 }
+            }
+            Step::Qnetd(change) => self.qnetd_change(change, outcome)?,
+            Step::Heuristics { pass, nodes } => {
+                let targets = self.resolve_all(nodes)?;
+                self.heuristics_change(*pass, &targets, outcome);
             }
             Step::Link { link, up, scope } => {
                 let mask = LinkMask::single(link & 7);
@@ -158,6 +173,7 @@ impl ClusterState {
                     node_links_down: vec![LinkMask::EMPTY; count],
                     ..LinkFaults::default()
                 };
+                self.qnetd_heal();
             }
             Step::Expected { votes, node } => {
                 let pos = self.resolve(node)?;

@@ -467,6 +467,8 @@ fn with_device(settings: QuorumSettings, votes: Option<u32>) -> QuorumSettings {
             tie_breaker: None,
             timeout_ms: 10_000,
             sync_timeout_ms: 30_000,
+            keep_active_partition_tie_breaker: true,
+            heuristics: false,
         }),
         ..settings
     }

@@ -10,7 +10,7 @@
 //! It must not do IO: a `reload FILE` is resolved by the caller's `reload` closure, and
 //! nothing is rendered here (the binary renders tables and JSON).
 
-use model::quorum::{ClusterState, NodeId, NodeView, QuorumFlags, QuorumSettings};
+use model::quorum::{ClusterState, NodeId, NodeView, QnetdView, QuorumFlags, QuorumSettings};
 use model::scenario::{self, NodeRef, Script, Step};
 use serde::Serialize;
 
@@ -128,6 +128,11 @@ pub struct StepReport {
     pub notes: Vec<String>,
     /// One row per node of the configuration (and of earlier configurations).
     pub nodes: Vec<NodeRow>,
+    /// The quorum device as qnetd decides it: every node's qdevice and, per membership, who
+    /// holds ACK and why. Only once a `qnetd` or `heuristics` step ran (absent from JSON
+    /// before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qnetd: Option<QnetdView>,
 }
 
 /// A whole scenario.
@@ -329,6 +334,7 @@ fn snapshot(
         rejected: snap.rejected,
         notes,
         nodes,
+        qnetd: state.qnetd_view(),
     }
 }
 

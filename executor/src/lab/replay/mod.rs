@@ -82,6 +82,10 @@ fn check_supported(script: &scenario::Script) -> Result<()> {
                 "qdevice steps are not supported by the lab (it runs no corosync-qnetd); \
                  replay this scenario with `quorate whatif` only",
             ),
+            Step::Qnetd(_) | Step::Heuristics { .. } => Some(
+                "qnetd and heuristics steps are not supported by this lab (it runs no \
+                 corosync-qnetd); replay this scenario with `quorate whatif` only",
+            ),
             Step::Reload { file: Some(_) } => Some(
                 "`reload FILE` is not supported by the lab (it would have to rewrite FILE to lab \
                  addresses); use `reload` to reload the unchanged configuration",
