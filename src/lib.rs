@@ -141,6 +141,17 @@ Examples:
 Exit status: 0 no split-brain; 1 some step or scenario is SPLIT-BRAIN; 2 refused script or
 unreadable file. `--help` summarises the script language.";
 
+/// Examples and exit codes of `quorate status`.
+const STATUS_HELP: &str = "\
+Examples:
+  quorate status --inventory inventory.toml
+  quorate status --inventory /run/quorate/lab/inventory.toml --format json | jq .drift_messages
+
+Exit status: 0 every node reached and no drift; 1 drift (files differing between nodes,
+runtime differing from the file, an expected-votes override, a bad authkey) or an
+unreachable node, both reported with the rest of the cluster; 2 when the inventory cannot
+be read.";
+
 /// Examples of `quorate completions`.
 const COMPLETIONS_HELP: &str = "\
 Examples:
@@ -180,6 +191,9 @@ pub enum Command {
     /// Per-node quorum after each step of a scenario (`-s 'split 1:1'`), or `--all`.
     #[command(after_help = WHATIF_SHORT_HELP, after_long_help = WHATIF_HELP)]
     Whatif(cmd::whatif::WhatifArgs),
+    /// Every node's corosync over SSH, next to what its own file predicts; drift flagged.
+    #[command(after_help = STATUS_HELP)]
+    Status(cmd::status::StatusArgs),
     /// Shell completions for bash, zsh, fish, elvish or powershell.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(cmd::completions::CompletionsArgs),
@@ -215,6 +229,7 @@ where
         Command::Lab(args) => cmd::lab::run(args, out, err),
         Command::Check(args) => cmd::check::run(args, out, err),
         Command::Whatif(args) => cmd::whatif::run(args, out, err),
+        Command::Status(args) => cmd::status::run(args, out, err),
         Command::Completions(args) => cmd::completions::run_completions(args, out),
         Command::Man(args) => cmd::completions::run_man(args, out, err),
     };

@@ -2,7 +2,15 @@
 //!
 //! Owns `NodeReport` and `Corosync` and `classify`, which turns the output of
 //! `corosync-quorumtool -s` (run through `nsenter` in the lab or over SSH) into a `Corosync`,
-//! and `read_corosync`, which asks any `Remote`. It must not know how a node is reached.
+//! and `read_corosync`, which asks any `Remote`. Its children hold what `quorate status`
+//! shows: `reading` (everything read from one node: quorum, runtime cmap, links, version,
+//! file hashes, the authkey's mode), `drift` (the prediction from the nodes' own files and
+//! the drift found) and `collect` (every node of an inventory at once). Only `collect` knows
+//! how a node is reached (SSH, through `ssh::connect_all`).
+
+pub mod collect;
+pub mod drift;
+pub mod reading;
 
 use crate::quorumtool::{parse_status, QuorumStatus};
 use crate::transport::Remote;
@@ -131,3 +139,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "status/tests.rs"]
+mod cluster_tests;

@@ -7,5 +7,6 @@ pub mod explain;
 pub mod lab;
 pub mod lint;
 pub mod show;
+pub mod status;
 pub mod whatif;
 pub mod whatif_all;

@@ -14,6 +14,7 @@ mod parity;
 mod qdevice;
 mod reality;
 mod reality_fuzz;
+mod status;
 mod support;
 mod vqsim;
 mod whatif;
