@@ -44,6 +44,9 @@ use super::settings::{NodeId, Provider, QuorumSettings};
 // Model-checker queries and the symmetry image.
 #[path = "checking.rs"]
 mod checking;
+// The config_version check of a node's first sync (spec 5.4).
+#[path = "config_version.rs"]
+mod config_version;
 // The leave-first timing of a ring change (issue 9), explored by `apply_with_orders`.
 #[path = "leave_first.rs"]
 mod leave_first;
@@ -480,14 +483,22 @@ impl ClusterState {
     /// Recomputes memberships and runs a ring change wherever one differs.
     /// `branch` is `None` on the default path (ascending nodeid order); with a branch, each
     /// ring change takes the delivery-order outcome the branch chooses (see `OrderBranch`).
+    /// Before any ring change, nodes whose first sync would show a member with a higher
+    /// `config_version` exit (spec 5.4, `config_version::version_exits`); memberships are
+    /// then computed again without them.
     fn settle(&mut self, outcome: &mut StepOutcome, mut branch: Option<&mut OrderBranch>) {
-        let (links, extra_faults) = self.connectivity_links();
-        let result = memberships(&Connectivity {
-            links: &links,
-            up: self.up_set(),
-            group: &self.group,
-            faults: extra_faults.as_ref().unwrap_or(&self.faults),
-        });
+        let result = loop {
+            let (links, extra_faults) = self.connectivity_links();
+            let result = memberships(&Connectivity {
+                links: &links,
+                up: self.up_set(),
+                group: &self.group,
+                faults: extra_faults.as_ref().unwrap_or(&self.faults),
+            });
+            if !self.version_exits(&result.stable, outcome) {
+                break result;
+            }
+        };
         for members in result.stable {
             if members
                 .iter()

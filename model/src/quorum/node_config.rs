@@ -27,6 +27,9 @@ pub struct TotemFacts {
     /// `(link, knet_transport)` of every `interface` section that sets it, sorted. An
     /// absent entry is the default (`udp`).
     pub knet_transports: Vec<(u8, String)>,
+    /// `totem.config_version` (0 when absent). A node that starts with a non-zero version
+    /// lower than a member's exits at its first sync (spec 5.4, see `ClusterState`).
+    pub config_version: u64,
 }
 
 impl TotemFacts {
@@ -63,6 +66,11 @@ impl TotemFacts {
         TotemFacts {
             addresses,
             knet_transports,
+            config_version: config
+                .totem
+                .config_version
+                .as_ref()
+                .map_or(0, |version| version.value),
         }
     }
 

@@ -1,0 +1,552 @@
+//! The plan as data: the stable JSON contract `quorate apply` consumes (issue 11), and its
+//! construction from a search result.
+//!
+//! Owns `Plan`, `Step`, `Snapshot`, `Verdict`, the commands each step runs per node (what
+//! `apply` runs, exactly), the steps the search does not order (authkey, enable, the
+//! final wait), the `why` of each step and `plan_sha256`. It must not search or judge.
+
+use std::collections::BTreeMap;
+
+use model::quorum::NodeSet;
+use serde::{Deserialize, Serialize};
+
+use crate::files::{sha256_hex, FileEntry, Purpose, NO_FILE, TARGET};
+use crate::search::{Found, Judge};
+use crate::state::{Context, Move, PlanState, TIMEOUT_MARGIN_MS, WRITE_MS};
+use crate::{Endpoint, Rejected};
+
+/// Where plain corosync reads its file.
+pub const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
+/// The cluster-wide copy on Proxmox VE (spec 6.1).
+pub const PVE_CONF: &str = "/etc/pve/corosync.conf";
+/// The key file.
+pub const AUTHKEY: &str = "/etc/corosync/authkey";
+
+/// The plan's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Quorum is kept throughout and no state is exposed to split-brain under the budget.
+    Safe,
+    /// Some state has no quorate node (asked for with `allow_outage`).
+    NeedsOutage,
+}
+
+/// The cluster as seen around a step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The memberships of the running nodes (names, each sorted by node id), sorted.
+    pub members: Vec<Vec<String>>,
+    /// The quorate nodes.
+    pub quorate: Vec<String>,
+    /// The expected votes of the quorate nodes (of the running ones when none is quorate;
+    /// 0 when nothing runs).
+    pub expected_votes: u32,
+    /// Per node, the sha256 of the corosync.conf on its disk.
+    pub config_sha256_by_node: BTreeMap<String, String>,
+    /// The running nodes.
+    pub running: Vec<String>,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// 1-based position.
+    pub id: u32,
+    /// `write_config`, `write_pve_config`, `install_authkey`, `generate_authkey`, `enable`,
+    /// `reload`, `start`, `restart`, `stop`, `leave` or `wait`.
+    pub action: String,
+    /// The nodes the step acts on.
+    pub nodes: Vec<String>,
+    /// The sha256 of the file a write step writes (its text is `to_config` or in
+    /// `temp_configs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
+    /// Per node, the commands `apply` runs there, in order.
+    pub commands: BTreeMap<String, Vec<String>>,
+    /// The cluster before the step (`apply` checks it first).
+    pub pre: Snapshot,
+    /// The cluster after the step (`apply` waits for it).
+    pub post: Snapshot,
+    /// How long `apply` waits for `post` (estimate plus margin).
+    pub timeout_ms: u64,
+    /// The estimated duration (timing model, spec 3.4).
+    pub estimate_ms: u64,
+    /// Why this step, at this point.
+    pub why: String,
+    /// Safe but worth knowing: the state is less available than both endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// A plan (format 1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Always 1.
+    pub format: u32,
+    /// The source file's sha256 (`None`: a new cluster).
+    pub from_sha256: Option<String>,
+    /// The sha256 of `to_config`.
+    pub to_sha256: String,
+    /// The target as written to the nodes (its config_version bumped if it had to be).
+    pub to_config: String,
+    /// The temporary files some steps write, by sha256.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub temp_configs: BTreeMap<String, String>,
+    /// Node ids by name (every node the plan touches).
+    pub nodeids: BTreeMap<String, u32>,
+    /// The fault budget every state was checked under.
+    pub fault_budget: u32,
+    /// Whether Proxmox actions are used.
+    pub proxmox: bool,
+    /// `safe` or `needs-outage`.
+    pub verdict: Verdict,
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// Natural orders that are not safe, and why.
+    pub rejected: Vec<Rejected>,
+    /// How many distinct states the search explored.
+    pub states_explored: usize,
+    /// The sha256 of the plan's JSON without this field.
+    pub plan_sha256: String,
+}
+
+impl Plan {
+    /// The sha256 of the plan's compact JSON with `plan_sha256` empty.
+    pub fn compute_sha256(&self) -> String {
+        let mut copy = self.clone();
+        copy.plan_sha256 = String::new();
+        sha256_hex(&serde_json::to_string(&copy).unwrap_or_default())
+    }
+
+    /// Estimated total duration (ms).
+    pub fn estimate_ms(&self) -> u64 {
+        self.steps.iter().map(|step| step.estimate_ms).sum()
+    }
+
+    /// The text of the file with `sha256` (the target or a temporary file).
+    pub fn config_text(&self, sha256: &str) -> Option<&str> {
+        if sha256 == self.to_sha256 {
+            return Some(&self.to_config);
+        }
+        self.temp_configs.get(sha256).map(String::as_str)
+    }
+}
+
+/// The snapshot of `state`.
+pub(crate) fn snapshot(context: &Context, state: &PlanState) -> Snapshot {
+    let universe = &context.universe;
+    let cluster = &state.cluster;
+    let count = universe.nodeids.len();
+    let order = |set: NodeSet| -> Vec<String> {
+        let mut positions: Vec<usize> = set.iter().collect();
+        positions.sort_by_key(|pos| universe.nodeids[*pos]);
+        positions
+            .into_iter()
+            .map(|pos| universe.names[pos].clone())
+            .collect()
+    };
+    let mut members: Vec<Vec<String>> = Vec::new();
+    for pos in cluster.up_nodes().iter() {
+        let ring = order(cluster.ring(pos));
+        if !members.contains(&ring) {
+            members.push(ring);
+        }
+    }
+    members.sort();
+    let settings = context.files.target().settings();
+    let quorate = cluster.quorate_set();
+    let looked_at = if quorate.is_empty() {
+        cluster.up_nodes()
+    } else {
+        quorate
+    };
+    let expected_votes = looked_at
+        .iter()
+        .filter_map(|pos| cluster.view(settings, pos))
+        .map(|view| view.expected_votes)
+        .max()
+        .unwrap_or(0);
+    let config_sha256_by_node = (0..count)
+        .filter_map(|pos| {
+            context
+                .files
+                .get(state.disk[pos])
+                .map(|entry| (universe.names[pos].clone(), entry.sha256.clone()))
+        })
+        .collect();
+    Snapshot {
+        members,
+        quorate: order(quorate),
+        expected_votes,
+        config_sha256_by_node,
+        running: order(cluster.up_nodes()),
+    }
+}
+
+fn conf_path(context: &Context) -> &'static str {
+    let _ = context;
+    COROSYNC_CONF
+}
+
+/// The command that writes `entry` at `path` (apply: `Remote::write_file_atomic`, a
+/// temporary file in the same directory, fsync, rename; the content is the plan's).
+fn write_command(path: &str, entry: &FileEntry) -> String {
+    format!("write-file {path} sha256:{} mode:0644", entry.sha256)
+}
+
+/// Builds the plan of `found`.
+pub(crate) fn build(
+    context: &Context,
+    from: Option<&Endpoint>,
+    found: &Found,
+    verdict: Verdict,
+    rejected: Vec<Rejected>,
+    judge: &Judge,
+) -> Plan {
+    let universe = &context.universe;
+    let target = context.files.target();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut authkey: NodeSet = universe.in_source;
+    let mut enabled: NodeSet = universe.in_source;
+    let simple = |action: &str,
+                  nodes: Vec<String>,
+                  commands: BTreeMap<String, Vec<String>>,
+                  state: &PlanState,
+                  why: String| Step {
+        id: 0,
+        action: action.to_string(),
+        nodes,
+        config_sha256: None,
+        commands,
+        pre: snapshot(context, state),
+        post: snapshot(context, state),
+        timeout_ms: WRITE_MS + TIMEOUT_MARGIN_MS,
+        estimate_ms: WRITE_MS,
+        why,
+        warning: None,
+    };
+    for (mv, applied, before, judgements) in &found.steps {
+        // Steps the search does not order: a node that starts for the first time gets the
+        // authkey (when the target uses crypto) and is enabled first.
+        if let Move::Start(nodes) = mv {
+            let lacking_key = nodes.difference(authkey);
+            if target.needs_authkey() && !lacking_key.is_empty() {
+                let holder = authkey.min();
+                match holder {
+                    Some(holder) => {
+                        let holder_name = universe.names[holder].clone();
+                        let commands = lacking_key
+                            .iter()
+                            .map(|pos| {
+                                (
+                                    universe.names[pos].clone(),
+                                    vec![format!("copy-file {AUTHKEY} from:{holder_name} mode:0400")],
+                                )
+                            })
+                            .collect();
+                        steps.push(simple(
+                            "install_authkey",
+                            universe.names_of(lacking_key),
+                            commands,
+                            before,
+                            format!(
+                                "the target enables crypto: corosync on {} cannot start without the cluster's key, copied from {holder_name} (never printed)",
+                                universe.names_of(lacking_key).join(", ")
+                            ),
+                        ));
+                    }
+                    None => {
+                        let first = lacking_key.min().unwrap_or(0);
+                        let first_name = universe.names[first].clone();
+                        let mut commands = BTreeMap::new();
+                        commands.insert(first_name.clone(), vec![format!("corosync-keygen -k {AUTHKEY}")]);
+                        steps.push(simple(
+                            "generate_authkey",
+                            vec![first_name.clone()],
+                            commands,
+                            before,
+                            "a new cluster needs one key shared by every node: generated once, on the first node".to_string(),
+                        ));
+                        let others = lacking_key.difference(NodeSet::single(first));
+                        if !others.is_empty() {
+                            let commands = others
+                                .iter()
+                                .map(|pos| {
+                                    (
+                                        universe.names[pos].clone(),
+                                        vec![format!("copy-file {AUTHKEY} from:{first_name} mode:0400")],
+                                    )
+                                })
+                                .collect();
+                            steps.push(simple(
+                                "install_authkey",
+                                universe.names_of(others),
+                                commands,
+                                before,
+                                format!(
+                                    "every node needs the key {first_name} generated (copied, never printed)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                authkey = authkey.union(lacking_key);
+            }
+            let not_enabled = nodes.difference(enabled);
+            if !not_enabled.is_empty() {
+                let commands = not_enabled
+                    .iter()
+                    .map(|pos| {
+                        (
+                            universe.names[pos].clone(),
+                            vec!["systemctl enable corosync".to_string()],
+                        )
+                    })
+                    .collect();
+                steps.push(simple(
+                    "enable",
+                    universe.names_of(not_enabled),
+                    commands,
+                    before,
+                    "corosync starts at boot on every member".to_string(),
+                ));
+                enabled = enabled.union(not_enabled);
+            }
+        }
+        let entry_of = |file| context.files.get(file);
+        let mut commands: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut config_sha256 = None;
+        match mv {
+            Move::Write { file, nodes } => {
+                if let Some(entry) = entry_of(*file) {
+                    config_sha256 = Some(entry.sha256.clone());
+                    for pos in nodes.iter() {
+                        commands.insert(
+                            universe.names[pos].clone(),
+                            vec![write_command(conf_path(context), entry)],
+                        );
+                    }
+                }
+            }
+            Move::WritePve { file, via, .. } => {
+                if let Some(entry) = entry_of(*file) {
+                    config_sha256 = Some(entry.sha256.clone());
+                    commands.insert(
+                        universe.names[*via].clone(),
+                        vec![
+                            write_command(&format!("{PVE_CONF}.new"), entry),
+                            format!("mv {PVE_CONF}.new {PVE_CONF}"),
+                        ],
+                    );
+                }
+            }
+            Move::Reload { via } => {
+                commands.insert(
+                    universe.names[*via].clone(),
+                    vec!["corosync-cfgtool -R".to_string()],
+                );
+            }
+            Move::Start(nodes) => {
+                for pos in nodes.iter() {
+                    commands.insert(
+                        universe.names[pos].clone(),
+                        vec!["systemctl start corosync".to_string()],
+                    );
+                }
+            }
+            Move::Restart(nodes) => {
+                for pos in nodes.iter() {
+                    commands.insert(
+                        universe.names[pos].clone(),
+                        vec!["systemctl restart corosync".to_string()],
+                    );
+                }
+            }
+            Move::Stop(nodes) => {
+                for pos in nodes.iter() {
+                    commands.insert(
+                        universe.names[pos].clone(),
+                        vec!["systemctl stop corosync".to_string()],
+                    );
+                }
+            }
+            Move::Leave(nodes) => {
+                for pos in nodes.iter() {
+                    commands.insert(
+                        universe.names[pos].clone(),
+                        vec![
+                            "systemctl stop corosync".to_string(),
+                            "systemctl disable corosync".to_string(),
+                        ],
+                    );
+                }
+                enabled = enabled.difference(*nodes);
+            }
+        }
+        let estimate = context.cost(mv, before, &applied.state);
+        let warning = judgements.iter().find_map(|judgement| judgement.warning.clone());
+        steps.push(Step {
+            id: 0,
+            action: mv.kind().to_string(),
+            nodes: universe.names_of(mv.nodes()),
+            config_sha256,
+            commands,
+            pre: snapshot(context, before),
+            post: snapshot(context, &applied.state),
+            timeout_ms: estimate + TIMEOUT_MARGIN_MS,
+            estimate_ms: estimate,
+            why: why(context, mv, before, &applied.state, found),
+            warning,
+        });
+    }
+    if let Some((_, last, _, _)) = found.steps.last() {
+        let mut wait = simple(
+            "wait",
+            universe.names_of(last.state.cluster.up_nodes()),
+            BTreeMap::new(),
+            &last.state,
+            "the target is reached when every node shows these members and quorum".to_string(),
+        );
+        wait.estimate_ms = 0;
+        wait.timeout_ms = context.membership_ms + TIMEOUT_MARGIN_MS;
+        steps.push(wait);
+    }
+    for (index, step) in steps.iter_mut().enumerate() {
+        step.id = u32::try_from(index + 1).unwrap_or(u32::MAX);
+    }
+    let temp_configs = context
+        .files
+        .entries
+        .iter()
+        .filter(|entry| matches!(entry.purpose, Purpose::Temporary(_)))
+        .filter(|entry| {
+            steps
+                .iter()
+                .any(|step| step.config_sha256.as_deref() == Some(entry.sha256.as_str()))
+        })
+        .map(|entry| (entry.sha256.clone(), entry.text.clone()))
+        .collect();
+    let nodeids = universe
+        .names
+        .iter()
+        .cloned()
+        .zip(universe.nodeids.iter().copied())
+        .collect();
+    let _ = judge;
+    let mut plan = Plan {
+        format: 1,
+        from_sha256: from.map(|from| sha256_hex(&from.text)),
+        to_sha256: target.sha256.clone(),
+        to_config: target.text.clone(),
+        temp_configs,
+        nodeids,
+        fault_budget: context.options.fault_budget,
+        proxmox: context.proxmox,
+        verdict,
+        steps,
+        rejected,
+        states_explored: found.explored,
+        plan_sha256: String::new(),
+    };
+    plan.plan_sha256 = plan.compute_sha256();
+    plan
+}
+
+/// Why `mv` comes at this point (from the rules that made the search take it).
+fn why(context: &Context, mv: &Move, before: &PlanState, after: &PlanState, found: &Found) -> String {
+    let universe = &context.universe;
+    let target = context.files.target();
+    let names = |set: NodeSet| universe.names_of(set).join(", ");
+    match mv {
+        Move::Write { file, nodes } | Move::WritePve { file, nodes, .. } => {
+            let Some(entry) = context.files.get(*file) else {
+                return String::new();
+            };
+            let mut why = match &entry.purpose {
+                Purpose::Temporary(reason) => format!("temporary file: {reason}"),
+                _ => {
+                    let restarts_later = found.steps.iter().any(|(later, ..)| matches!(later, Move::Restart(_) | Move::Start(_)));
+                    if restarts_later && target.config_version() != 0 {
+                        format!(
+                            "the new file (config_version {}) reaches {} before any node restarts with it: a node that starts with a lower config_version than a running member exits (spec 5.4); nothing reads it until then",
+                            target.config_version(),
+                            names(*nodes)
+                        )
+                    } else {
+                        format!("the new file reaches {} first; nothing reads it until a reload or a start", names(*nodes))
+                    }
+                }
+            };
+            if matches!(mv, Move::WritePve { .. }) {
+                why.push_str("; pmxcfs copies /etc/pve/corosync.conf to every member and the writing node reloads a second later (spec 6.2)");
+            }
+            if *file == TARGET {
+                if let Some(bumped) = &context.files.bumped {
+                    why.push_str("; ");
+                    why.push_str(bumped);
+                }
+            }
+            why
+        }
+        Move::Reload { .. } => {
+            let mut why = "every running node re-reads its own file (corosync-cfgtool -R, spec 5.1)".to_string();
+            let added: NodeSet = after.cluster.up_nodes().iter().filter(|pos| !before.cluster.up_nodes().contains(*pos)).collect();
+            let _ = added;
+            let left: Vec<String> = (0..universe.nodeids.len())
+                .filter(|pos| !universe.in_target.contains(*pos) && universe.in_source.contains(*pos))
+                .map(|pos| universe.names[pos].clone())
+                .collect();
+            if !left.is_empty() && left.iter().all(|name| {
+                universe.position_of(name).is_some_and(|pos| !before.cluster.up_nodes().contains(pos))
+            }) {
+                why.push_str(&format!("; {} already left, so the nodelist it drops no longer counts its votes", left.join(", ")));
+            }
+            why.push_str("; the reload resets expected votes to what the new nodelist gives (spec 5.3)");
+            why
+        }
+        Move::Start(nodes) => {
+            let fresh = nodes.difference(universe.in_source);
+            if !fresh.is_empty() && !before.cluster.up_nodes().is_empty() {
+                format!(
+                    "{} starts once the running members list it (they cut off nodes their nodelist does not list, spec 5.2)",
+                    names(fresh)
+                )
+            } else {
+                format!("{} starts with the target file", names(*nodes))
+            }
+        }
+        Move::Restart(nodes) => {
+            let pos = NodeSet::min(*nodes).unwrap_or(0);
+            let boot = context.files.get(before.boot[pos]);
+            let differences = boot.map(|boot| boot.startup_differences(target)).unwrap_or_default();
+            let one_at_a_time = "one node at a time, so the others keep quorum while it is down";
+            if !differences.is_empty() && before.live[pos] == TARGET {
+                format!(
+                    "{} takes effect only at a restart (spec 5.2): restart {}, {one_at_a_time}",
+                    differences.join(", "),
+                    names(*nodes)
+                )
+            } else if context.options.rolling_restart && before.boot[pos] == before.disk[pos] {
+                format!("rolling restart of {}, {one_at_a_time}", names(*nodes))
+            } else {
+                format!("{} starts again with the file on its disk, {one_at_a_time}", names(*nodes))
+            }
+        }
+        Move::Stop(nodes) => format!(
+            "{} stops: no order keeps quorum throughout (needs-outage), the nodes start again with the new file",
+            names(*nodes)
+        ),
+        Move::Leave(nodes) => {
+            let reload_later = found.steps.iter().any(|(later, ..)| matches!(later, Move::Reload { .. } | Move::WritePve { .. }));
+            if reload_later && before.disk.iter().any(|disk| *disk != NO_FILE) {
+                format!(
+                    "{} is not in the target: it leaves before the reload that drops it, so it is never cut off while it still runs and counts (spec 5.2)",
+                    names(*nodes)
+                )
+            } else {
+                format!("{} is not in the target: it stops and is disabled", names(*nodes))
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The safety verdict of one engine state: is it split-brain now, is some node quorate,
+//! and can up to F extra faults (crashes, partitions, link failures, with the time they
+//! let pass) make two memberships quorate at once.
+//!
+//! Owns `Safety` (the verdict cache, keyed by the state's symmetry representative over
+//! interchangeable nodes, `sim::symmetry`) and `Verdict`. Every fault is a
+//! `model::action::Fault` run by `ClusterState::apply_event` and split-brain is the
+//! `no-split-brain` property of `sim::check::properties` (`ClusterState::split_brain`): no
+//! second engine. It must not know about files or moves (that is `state`).
+//!
+//! Not explored (documented in docs/plan.md): recoveries after a fault (a crashed node
+//! starting again, partitions merging), and delivery orders other than ascending node id;
+//! `verify` replays a plan with faults at every point between its steps.
+
+use std::collections::{HashMap, HashSet};
+
+use model::action::{Event, Fault};
+use model::quorum::{ClusterState, NodeConfig, NodeSet};
+use model::scenario::{LinkScope, NodeRef, NodeSpec};
+
+/// What the fault analysis of one state found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// Two disjoint memberships are quorate now.
+    pub split_brain_now: bool,
+    /// Some running node is quorate (or no node runs).
+    pub quorate: bool,
+    /// No node is quorate (none may run at all).
+    pub no_quorum: bool,
+    /// A fault sequence within the budget that ends in split-brain, as script lines.
+    pub split_brain_after: Option<Vec<String>>,
+    /// Some single fault leaves no node quorate.
+    pub one_fault_loses_quorum: bool,
+}
+
+/// The verdict cache of one planning run.
+#[derive(Debug)]
+pub(crate) struct Safety {
+    fault_budget: u32,
+    cache: HashMap<ClusterState, Verdict>,
+    /// How many distinct states were analysed (cache misses).
+    pub analysed: usize,
+}
+
+impl Safety {
+    /// A cache for `fault_budget` extra faults.
+    pub fn new(fault_budget: u32) -> Safety {
+        Safety {
+            fault_budget,
+            cache: HashMap::new(),
+            analysed: 0,
+        }
+    }
+
+    /// The verdict of `cluster`.
+    pub fn verdict(&mut self, cluster: &ClusterState) -> Verdict {
+        let classes = symmetry_classes(cluster);
+        let key = if classes.is_empty() {
+            cluster.clone()
+        } else {
+            cluster.symmetry_representative(&classes)
+        };
+        if let Some(verdict) = self.cache.get(&key) {
+            return verdict.clone();
+        }
+        self.analysed += 1;
+        let up = cluster.up_nodes();
+        let mut verdict = Verdict {
+            split_brain_now: cluster.split_brain(),
+            quorate: up.is_empty() || !cluster.quorate_set().is_empty(),
+            no_quorum: cluster.quorate_set().is_empty(),
+            ..Verdict::default()
+        };
+        if !verdict.split_brain_now && self.fault_budget > 0 {
+            let mut visited = HashSet::new();
+            let mut path = Vec::new();
+            explore(
+                cluster,
+                self.fault_budget,
+                true,
+                &mut path,
+                &mut visited,
+                &mut verdict,
+            );
+        }
+        self.cache.insert(key, verdict.clone());
+        verdict
+    }
+}
+
+/// Node classes the fault analysis may permute in `cluster`: when every running node runs
+/// the same configuration and its delivery order cannot matter (`sim::symmetry`), the
+/// nodes that configuration makes interchangeable; otherwise none.
+fn symmetry_classes(cluster: &ClusterState) -> Vec<Vec<usize>> {
+    let Some(config) = common_running_config(cluster) else {
+        return Vec::new();
+    };
+    let settings = config.settings();
+    if sim::symmetry::order_matters_because(settings, false).is_some() {
+        return Vec::new();
+    }
+    let mut classes = sim::symmetry::node_classes(settings, cluster.nodeids());
+    classes.retain(|class| class.len() > 1);
+    classes
+}
+
+/// The configuration every running node runs with and every node has on disk, if there is
+/// one.
+fn common_running_config(cluster: &ClusterState) -> Option<NodeConfig> {
+    let mut common: Option<&NodeConfig> = None;
+    for pos in 0..cluster.nodeids().len() {
+        for config in [cluster.running_config(pos), cluster.disk_config(pos)]
+            .into_iter()
+            .flatten()
+        {
+            match common {
+                None => common = Some(config),
+                Some(seen) if seen == config => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    common.cloned()
+}
+
+/// Per position, a type: positions of one type are interchangeable in `cluster` (same
+/// class, same running state and partition). Without classes every position is its own type.
+fn types(cluster: &ClusterState, classes: &[Vec<usize>]) -> Vec<usize> {
+    let count = cluster.nodeids().len();
+    let mut types: Vec<usize> = (0..count).collect();
+    let mut keys: Vec<(usize, bool, u8, u128, bool)> = Vec::new();
+    for (pos, slot) in types.iter_mut().enumerate() {
+        let Some(class) = classes.iter().position(|class| class.contains(&pos)) else {
+            continue;
+        };
+        let key = (
+            class,
+            cluster.is_up(pos),
+            cluster.partitions().get(pos).copied().unwrap_or(0),
+            cluster.ring(pos).bits(),
+            cluster.is_quorate(pos),
+        );
+        let index = keys
+            .iter()
+            .position(|existing| *existing == key)
+            .unwrap_or_else(|| {
+                keys.push(key);
+                keys.len() - 1
+            });
+        *slot = count + index;
+    }
+    types
+}
+
+/// The faults worth trying from `cluster`, one representative per type: a crash, a split
+/// of one partition (a subset moved to a new partition), a whole link or one node's link
+/// failing. Time passing to the next timer comes first (it is free).
+pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
+    let classes = symmetry_classes(cluster);
+    let types = types(cluster, &classes);
+    let nodeids = cluster.nodeids();
+    let up = cluster.up_nodes();
+    let mut out: Vec<(Fault, bool)> = Vec::new();
+    if let Some(deadline) = cluster.next_timer_ms() {
+        out.push((
+            Fault::Wait(deadline.saturating_sub(cluster.now_ms()).max(1)),
+            false,
+        ));
+    }
+    let mut seen_types = Vec::new();
+    for pos in up.iter() {
+        if !seen_types.contains(&types[pos]) {
+            seen_types.push(types[pos]);
+            out.push((Fault::CrashNodes(vec![NodeRef::Id(nodeids[pos])]), true));
+        }
+    }
+    let partitions = cluster.partitions();
+    let mut labels: Vec<u8> = up.iter().map(|pos| partitions[pos]).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    let fresh = (0..=u8::MAX)
+        .find(|label| !labels.contains(label))
+        .unwrap_or(u8::MAX);
+    for label in &labels {
+        let members: Vec<usize> = up.iter().filter(|pos| partitions[*pos] == *label).collect();
+        if members.len() < 2 {
+            continue;
+        }
+        // Group the partition's members by type; a subset is a count per group.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for pos in &members {
+            match groups.iter_mut().find(|group| types[group[0]] == types[*pos]) {
+                Some(group) => group.push(*pos),
+                None => groups.push(vec![*pos]),
+            }
+        }
+        let mut counts = vec![0usize; groups.len()];
+        loop {
+            // Next count vector (odometer).
+            let mut index = 0;
+            while index < counts.len() {
+                if counts[index] < groups[index].len() {
+                    counts[index] += 1;
+                    break;
+                }
+                counts[index] = 0;
+                index += 1;
+            }
+            if index == counts.len() {
+                break;
+            }
+            let moved: usize = counts.iter().sum();
+            if moved == members.len() {
+                continue;
+            }
+            let nodes: Vec<NodeRef> = groups
+                .iter()
+                .zip(&counts)
+                .flat_map(|(group, count)| group[..*count].iter())
+                .map(|pos| NodeRef::Id(nodeids[*pos]))
+                .collect();
+            out.push((
+                Fault::MoveNodes(vec![NodeSpec {
+                    partition: Some(fresh),
+                    nodes,
+                }]),
+                true,
+            ));
+        }
+    }
+    let mut links: Vec<u8> = Vec::new();
+    for pos in up.iter() {
+        if let Some(config) = cluster.running_config(pos) {
+            for link in config.settings().link_mask(nodeids[pos]).iter() {
+                if !links.contains(&link) {
+                    links.push(link);
+                }
+            }
+        }
+    }
+    links.sort_unstable();
+    let faults = cluster.link_faults();
+    for link in links {
+        if !faults.links_down.contains(link) {
+            out.push((
+                Fault::SetLink {
+                    link,
+                    up: false,
+                    scope: LinkScope::All,
+                },
+                true,
+            ));
+        }
+        let mut seen_types = Vec::new();
+        for pos in up.iter() {
+            if !seen_types.contains(&types[pos]) {
+                seen_types.push(types[pos]);
+                out.push((
+                    Fault::SetLink {
+                        link,
+                        up: false,
+                        scope: LinkScope::Nodes(vec![NodeRef::Id(nodeids[pos])]),
+                    },
+                    true,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Depth-first over fault sequences from `cluster` with `budget` faults left; fills
+/// `verdict` (the first split-brain found, whether one fault loses quorum).
+fn explore(
+    cluster: &ClusterState,
+    budget: u32,
+    first_level: bool,
+    path: &mut Vec<String>,
+    visited: &mut HashSet<ClusterState>,
+    verdict: &mut Verdict,
+) {
+    for (fault, costs) in fault_list(cluster) {
+        if costs && budget == 0 {
+            continue;
+        }
+        let mut next = cluster.clone();
+        let outcome = next.apply_event(&Event::Fault(fault.clone()));
+        if outcome.rejected || next == *cluster || !visited.insert(next.clone()) {
+            continue;
+        }
+        path.push(Event::Fault(fault.clone()).to_string());
+        if next.split_brain() {
+            verdict.split_brain_after = Some(path.clone());
+            return;
+        }
+        if first_level && costs && !next.up_nodes().is_empty() && next.quorate_set() == NodeSet::EMPTY {
+            verdict.one_fault_loses_quorum = true;
+        }
+        let left = if costs { budget - 1 } else { budget };
+        explore(&next, left, first_level && !costs, path, visited, verdict);
+        if verdict.split_brain_after.is_some() {
+            return;
+        }
+        path.pop();
+    }
+}

@@ -1,0 +1,643 @@
+//! The state the planner searches over and the operator actions between states.
+//!
+//! Owns `Universe` (every node of the source and the target, in the engine's position
+//! order), `PlanState` (per node: the file on disk, the file it started with, the file it
+//! last accepted at reload, whether it was (re)started during the plan, plus the engine's
+//! `ClusterState`), `Move` (write, write through pmxcfs, reload, start, restart, stop,
+//! leave), `Context::apply` (a move as `model::action::Event`s run by
+//! `ClusterState::apply_event`, refused where real corosync refuses or fails it), the goal
+//! test, the moves of a state and their estimated durations (spec 3.4). It must not judge
+//! safety (that is `safety`) nor search (that is `search`).
+
+use std::fmt;
+
+use model::action::{Action, ConfigFile, Event, Fault};
+use model::quorum::{ClusterState, NodeId, NodeSet, MAX_NODES};
+use model::scenario::{NodeRef, NodeSpec};
+
+use crate::files::{FileId, FileTable, NO_FILE, TARGET};
+use crate::{Error, PlanOptions};
+
+/// Extra time per step beyond the membership change: the SSH round trip, systemd, the
+/// sync after a ring forms. A planning estimate, not a measurement.
+pub(crate) const STEP_MARGIN_MS: u64 = 1_000;
+/// What `timeout_ms` adds to a step's estimate before `apply` gives up waiting for `post`.
+pub(crate) const TIMEOUT_MARGIN_MS: u64 = 10_000;
+/// Writing a file on nodes (SSH, temporary file, fsync, rename).
+pub(crate) const WRITE_MS: u64 = 1_000;
+
+/// Every node the plan touches.
+#[derive(Clone, Debug)]
+pub(crate) struct Universe {
+    /// Node ids by position (the engine's order).
+    pub nodeids: Vec<NodeId>,
+    /// Names by position (target name, else source name).
+    pub names: Vec<String>,
+    /// Positions the target lists.
+    pub in_target: NodeSet,
+    /// Positions the source lists.
+    pub in_source: NodeSet,
+}
+
+impl Universe {
+    /// The position of the node named `name` (or whose id is `name`).
+    pub fn position_of(&self, name: &str) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|candidate| candidate == name)
+            .or_else(|| {
+                let id: NodeId = name.parse().ok()?;
+                self.nodeids.iter().position(|nodeid| *nodeid == id)
+            })
+    }
+
+    /// The names of the positions in `set`, in position order.
+    pub fn names_of(&self, set: NodeSet) -> Vec<String> {
+        set.iter()
+            .filter_map(|pos| self.names.get(pos).cloned())
+            .collect()
+    }
+
+    fn refs(&self, set: NodeSet) -> Vec<NodeRef> {
+        set.iter()
+            .filter_map(|pos| self.nodeids.get(pos))
+            .map(|nodeid| NodeRef::Id(*nodeid))
+            .collect()
+    }
+}
+
+/// One state of the search.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PlanState {
+    /// The engine's state (per node disk and running configuration, votequorum, network).
+    pub cluster: ClusterState,
+    /// Per position, the file on its disk.
+    pub disk: Vec<FileId>,
+    /// Per position, the file it started with (`NO_FILE` when down).
+    pub boot: Vec<FileId>,
+    /// Per position, the file it last applied (start or accepted reload).
+    pub live: Vec<FileId>,
+    /// Positions started or restarted during the plan.
+    pub restarted: NodeSet,
+}
+
+/// An operator action.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Move {
+    /// Write `file` as corosync.conf on `nodes` (atomic; nothing reads it yet).
+    Write {
+        /// The file.
+        file: FileId,
+        /// Where.
+        nodes: NodeSet,
+    },
+    /// Proxmox: write `/etc/pve/corosync.conf` on `via`; pmxcfs copies it to `nodes` (the
+    /// members) and `via` reloads after a second (spec 6.2).
+    WritePve {
+        /// The file.
+        file: FileId,
+        /// The members that receive it.
+        nodes: NodeSet,
+        /// Where it is written.
+        via: usize,
+    },
+    /// `corosync-cfgtool -R` on `via` (every running node re-reads its own file).
+    Reload {
+        /// Where the command runs.
+        via: usize,
+    },
+    /// `systemctl start corosync`.
+    Start(NodeSet),
+    /// `systemctl restart corosync`.
+    Restart(NodeSet),
+    /// `systemctl stop corosync` on nodes of the target (an outage step).
+    Stop(NodeSet),
+    /// A node the target drops leaves: `systemctl stop corosync` and disable.
+    Leave(NodeSet),
+}
+
+impl Move {
+    /// The plan's action name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Move::Write { .. } => "write_config",
+            Move::WritePve { .. } => "write_pve_config",
+            Move::Reload { .. } => "reload",
+            Move::Start(_) => "start",
+            Move::Restart(_) => "restart",
+            Move::Stop(_) => "stop",
+            Move::Leave(_) => "leave",
+        }
+    }
+
+    /// The nodes the move names.
+    pub fn nodes(&self) -> NodeSet {
+        match self {
+            Move::Write { nodes, .. } | Move::WritePve { nodes, .. } => *nodes,
+            Move::Reload { via } => NodeSet::single(*via),
+            Move::Start(nodes) | Move::Restart(nodes) | Move::Stop(nodes) | Move::Leave(nodes) => *nodes,
+        }
+    }
+}
+
+/// What a move did.
+#[derive(Clone, Debug)]
+pub(crate) struct Applied {
+    /// The state after it.
+    pub state: PlanState,
+    /// The engine states inside the step (a restarting node is down), to check too.
+    pub inner: Vec<ClusterState>,
+    /// The events, in order (what `to_script` prints for the step; the tests compare).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub events: Vec<Event>,
+}
+
+#[cfg(test)]
+impl Applied {
+    /// The events as `whatif` script lines.
+    pub fn script_lines(&self) -> Vec<String> {
+        self.events.iter().map(ToString::to_string).collect()
+    }
+}
+
+/// Everything fixed during one planning run.
+#[derive(Clone, Debug)]
+pub(crate) struct Context {
+    /// The files.
+    pub files: FileTable,
+    /// The nodes.
+    pub universe: Universe,
+    /// The options.
+    pub options: PlanOptions,
+    /// Whether Proxmox actions are used.
+    pub proxmox: bool,
+    /// Token plus consensus, the largest of the files (ms).
+    pub membership_ms: u64,
+    /// The state the plan starts from.
+    pub start: PlanState,
+}
+
+impl Context {
+    /// The context of `files`: the universe (source nodes first, then the target's new
+    /// ones) and the start state (the source running everywhere, or nothing at all).
+    pub fn new(files: FileTable, options: PlanOptions, proxmox: bool) -> Result<Context, Error> {
+        let target = files.target();
+        let mut nodeids: Vec<NodeId> = Vec::new();
+        if let Some(source) = files.source() {
+            nodeids.extend(&source.nodeids);
+        }
+        for nodeid in &target.nodeids {
+            if !nodeids.contains(nodeid) {
+                nodeids.push(*nodeid);
+            }
+        }
+        if nodeids.len() > MAX_NODES {
+            return Err(Error::TooManyNodes {
+                count: nodeids.len(),
+                max: MAX_NODES,
+            });
+        }
+        let mut names = Vec::new();
+        for nodeid in &nodeids {
+            let in_target = target.node_name(*nodeid);
+            let in_source = files.source().and_then(|source| source.node_name(*nodeid));
+            if let (Some(new), Some(old)) = (in_target, in_source) {
+                if new != old {
+                    return Err(Error::Unsupported {
+                        why: format!(
+                            "node id {nodeid} is `{old}` in the source and `{new}` in the target: renaming a node is \
+                             not planned; remove it and add it under its new name in two plans"
+                        ),
+                    });
+                }
+            }
+            names.push(in_target.or(in_source).unwrap_or_default().to_string());
+        }
+        let mut cluster = match files.source() {
+            Some(source) => ClusterState::from_config(&source.node_config),
+            None => ClusterState::stopped(&model::quorum::QuorumSettings::plain(0)),
+        }
+        .map_err(|error| Error::TooManyNodes {
+            count: error.count,
+            max: MAX_NODES,
+        })?;
+        // Make every target node known to the engine (nodes new in the target have no
+        // file yet): an install on nobody adopts the file's node ids.
+        cluster.apply_event(&Event::Action(Action::InstallConfig {
+            file: ConfigFile {
+                name: target.name.clone(),
+                config: target.node_config.clone(),
+            },
+            nodes: Vec::new(),
+        }));
+        if cluster.nodeids() != nodeids.as_slice() {
+            return Err(Error::Unsupported {
+                why: "the engine ordered the nodes differently from the files (a node id listed twice?)"
+                    .to_string(),
+            });
+        }
+        let count = nodeids.len();
+        let position_set = |listed: &dyn Fn(NodeId) -> bool| -> NodeSet {
+            (0..count).filter(|pos| listed(nodeids[*pos])).collect()
+        };
+        let in_target = position_set(&|nodeid| target.lists(nodeid));
+        let in_source = position_set(&|nodeid| files.source().is_some_and(|source| source.lists(nodeid)));
+        let source_id = files.source.unwrap_or(NO_FILE);
+        let running: Vec<FileId> = (0..count)
+            .map(|pos| if cluster.is_up(pos) { source_id } else { NO_FILE })
+            .collect();
+        let disk: Vec<FileId> = (0..count)
+            .map(|pos| {
+                if in_source.contains(pos) {
+                    source_id
+                } else {
+                    NO_FILE
+                }
+            })
+            .collect();
+        let start = PlanState {
+            cluster,
+            disk,
+            boot: running.clone(),
+            live: running,
+            restarted: NodeSet::EMPTY,
+        };
+        let membership_ms = files
+            .entries
+            .iter()
+            .map(|entry| entry.membership_ms())
+            .max()
+            .unwrap_or(0);
+        Ok(Context {
+            universe: Universe {
+                nodeids,
+                names,
+                in_target,
+                in_source,
+            },
+            files,
+            options,
+            proxmox,
+            membership_ms,
+            start,
+        })
+    }
+
+    fn config_file(&self, file: FileId) -> Option<ConfigFile> {
+        self.files.get(file).map(|entry| ConfigFile {
+            name: entry.name.clone(),
+            config: entry.node_config.clone(),
+        })
+    }
+
+    fn name(&self, pos: usize) -> &str {
+        self.universe.names.get(pos).map_or("?", String::as_str)
+    }
+
+    /// Whether the node at `pos` runs the target as the target says: started with it, or
+    /// reloaded into it from a start file whose startup-only keys are the same.
+    pub fn runs_target(&self, state: &PlanState, pos: usize) -> bool {
+        if !state.cluster.is_up(pos) || state.disk[pos] != TARGET {
+            return false;
+        }
+        if state.boot[pos] == TARGET {
+            return true;
+        }
+        let (Some(boot), Some(target)) = (self.files.get(state.boot[pos]), self.files.get(TARGET)) else {
+            return false;
+        };
+        state.live[pos] == TARGET && boot.startup_differences(target).is_empty()
+    }
+
+    /// Whether `state` is the target: every target node runs the target (and was restarted
+    /// during the plan, for a rolling restart), every other node is stopped.
+    pub fn is_goal(&self, state: &PlanState) -> bool {
+        (0..self.universe.nodeids.len()).all(|pos| {
+            if self.universe.in_target.contains(pos) {
+                self.runs_target(state, pos)
+                    && (!self.options.rolling_restart || state.restarted.contains(pos))
+            } else {
+                !state.cluster.is_up(pos)
+            }
+        })
+    }
+
+    /// A lower bound of the time left to the goal (consistent: no move lowers it by more
+    /// than its cost): every target node that must still (re)start costs a start, a disk
+    /// without the target costs a write, a dropped node still running costs a leave.
+    pub fn heuristic(&self, state: &PlanState) -> u64 {
+        let mut boots = 0u64;
+        let mut needs_write = false;
+        let mut leaves = 0u64;
+        let target = self.files.target();
+        for pos in 0..self.universe.nodeids.len() {
+            if self.universe.in_target.contains(pos) {
+                if state.disk[pos] != TARGET {
+                    needs_write = true;
+                }
+                let up = state.cluster.is_up(pos);
+                let startup_ok = self
+                    .files
+                    .get(state.boot[pos])
+                    .is_some_and(|boot| boot.startup_differences(target).is_empty());
+                if !up || !startup_ok || (self.options.rolling_restart && !state.restarted.contains(pos)) {
+                    boots += 1;
+                }
+            } else if state.cluster.is_up(pos) {
+                leaves += 1;
+            }
+        }
+        boots * self.boot_ms() + leaves * self.leave_ms() + if needs_write { WRITE_MS } else { 0 }
+    }
+
+    /// Estimated duration of a start or restart.
+    pub fn boot_ms(&self) -> u64 {
+        self.membership_ms + STEP_MARGIN_MS
+    }
+
+    /// Estimated duration of a stop or leave.
+    pub fn leave_ms(&self) -> u64 {
+        self.membership_ms + STEP_MARGIN_MS
+    }
+
+    /// Estimated duration of `mv` from `before` to `after` (ms).
+    pub fn cost(&self, mv: &Move, before: &PlanState, after: &PlanState) -> u64 {
+        let rings_changed =
+            (0..self.universe.nodeids.len()).any(|pos| before.cluster.ring(pos) != after.cluster.ring(pos));
+        let membership = if rings_changed { self.membership_ms } else { 0 };
+        match mv {
+            Move::Write { .. } => WRITE_MS,
+            // pmxcfs waits a second before it reloads (spec 6.2).
+            Move::WritePve { .. } => WRITE_MS + 1_000 + STEP_MARGIN_MS + membership,
+            Move::Reload { .. } => STEP_MARGIN_MS + membership,
+            Move::Start(_) | Move::Restart(_) => self.boot_ms(),
+            Move::Stop(_) | Move::Leave(_) => self.leave_ms(),
+        }
+    }
+
+    /// The moves worth trying from `state`.
+    pub fn moves(&self, state: &PlanState) -> Vec<Move> {
+        let count = self.universe.nodeids.len();
+        let up = state.cluster.up_nodes();
+        let mut moves = Vec::new();
+        for (index, entry) in self.files.entries.iter().enumerate() {
+            let Ok(file) = FileId::try_from(index) else {
+                continue;
+            };
+            if Some(file) == self.files.source {
+                continue;
+            }
+            let needing: NodeSet = (0..count)
+                .filter(|pos| entry.lists(self.universe.nodeids[*pos]) && state.disk[*pos] != file)
+                .filter(|pos| self.universe.in_target.contains(*pos) || up.contains(*pos))
+                .collect();
+            if needing.is_empty() {
+                continue;
+            }
+            if self.proxmox {
+                let running = needing.intersection(up);
+                if let Some(via) = state.cluster.quorate_set().min() {
+                    if !running.is_empty() {
+                        let members = state.cluster.ring(via);
+                        moves.push(Move::WritePve {
+                            file,
+                            nodes: members,
+                            via,
+                        });
+                    }
+                }
+                let down = needing.difference(up);
+                if !down.is_empty() {
+                    moves.push(Move::Write { file, nodes: down });
+                }
+            } else {
+                moves.push(Move::Write { file, nodes: needing });
+            }
+        }
+        if let Some(via) = up.min() {
+            if up.iter().any(|pos| state.disk[pos] != state.live[pos]) {
+                moves.push(Move::Reload { via });
+            }
+        }
+        let startable: NodeSet = (0..count)
+            .filter(|pos| {
+                !up.contains(*pos) && self.universe.in_target.contains(*pos) && state.disk[*pos] != NO_FILE
+            })
+            .collect();
+        for pos in startable.iter() {
+            moves.push(Move::Start(NodeSet::single(pos)));
+        }
+        if startable.len() > 1 {
+            moves.push(Move::Start(startable));
+        }
+        for pos in up.iter() {
+            if self.universe.in_target.contains(pos) {
+                let stale = state.boot[pos] != state.disk[pos] || state.live[pos] != state.disk[pos];
+                if stale || (self.options.rolling_restart && !state.restarted.contains(pos)) {
+                    moves.push(Move::Restart(NodeSet::single(pos)));
+                }
+                if self.options.allow_outage {
+                    moves.push(Move::Stop(NodeSet::single(pos)));
+                }
+            } else {
+                moves.push(Move::Leave(NodeSet::single(pos)));
+            }
+        }
+        moves
+    }
+
+    /// Applies `mv` to `state`: `Err` with the reason when real corosync refuses or fails
+    /// it (a file refused on a node, a reload refused, a node that exits or cannot start).
+    pub fn apply(&self, state: &PlanState, mv: &Move) -> Result<Applied, String> {
+        let mut next = state.clone();
+        let mut events = Vec::new();
+        let mut inner = Vec::new();
+        match mv {
+            Move::Write { file, nodes } | Move::WritePve { file, nodes, .. } => {
+                let entry = self.files.get(*file).ok_or("unknown file")?;
+                for pos in nodes.iter() {
+                    if !entry.lists(self.universe.nodeids[pos]) {
+                        continue;
+                    }
+                    if let Some(errors) = entry.refusal_on(self.universe.nodeids[pos]) {
+                        let first = errors
+                            .first()
+                            .map_or(String::new(), |error| format!(": {}", error.message));
+                        return Err(format!(
+                            "corosync refuses {} on {}{first}",
+                            entry.name,
+                            self.name(pos)
+                        ));
+                    }
+                }
+                if let Move::WritePve { via, .. } = mv {
+                    if !state.cluster.is_quorate(*via) {
+                        return Err(format!(
+                            "{} is not quorate: pmxcfs refuses writes to /etc/pve without quorum (spec 6.5)",
+                            self.name(*via)
+                        ));
+                    }
+                }
+                let event = Event::Action(Action::InstallConfig {
+                    file: self.config_file(*file).ok_or("unknown file")?,
+                    nodes: self.universe.refs(*nodes),
+                });
+                let outcome = next.cluster.apply_event(&event);
+                if outcome.rejected {
+                    return Err(outcome.notes.join("; "));
+                }
+                events.push(event);
+                for pos in nodes.iter() {
+                    next.disk[pos] = *file;
+                }
+                if matches!(mv, Move::WritePve { .. }) {
+                    self.reload(&mut next, &mut events)?;
+                }
+            }
+            Move::Reload { via } => {
+                if !state.cluster.is_up(*via) {
+                    return Err(format!(
+                        "{} is not running: corosync-cfgtool -R fails",
+                        self.name(*via)
+                    ));
+                }
+                self.reload(&mut next, &mut events)?;
+            }
+            Move::Start(nodes) | Move::Restart(nodes) => {
+                for pos in nodes.iter() {
+                    let Some(entry) = self.files.get(state.disk[pos]) else {
+                        return Err(format!(
+                            "{} has no corosync.conf: it cannot start",
+                            self.name(pos)
+                        ));
+                    };
+                    if let Some(errors) = entry.refusal_on(self.universe.nodeids[pos]) {
+                        let first = errors
+                            .first()
+                            .map_or(String::new(), |error| format!(": {}", error.message));
+                        return Err(format!(
+                            "{} refuses to start with {}{first}",
+                            self.name(pos),
+                            entry.name
+                        ));
+                    }
+                }
+                let event = if matches!(mv, Move::Start(_)) {
+                    Event::Action(Action::StartNodes(vec![NodeSpec {
+                        partition: None,
+                        nodes: self.universe.refs(*nodes),
+                    }]))
+                } else {
+                    let mut down = state.cluster.clone();
+                    down.apply_event(&Event::Fault(Fault::CrashNodes(self.universe.refs(*nodes))));
+                    inner.push(down);
+                    Event::Action(Action::RestartNodes(self.universe.refs(*nodes)))
+                };
+                let outcome = next.cluster.apply_event(&event);
+                events.push(event);
+                if let Some(pos) = nodes.iter().find(|pos| !next.cluster.is_up(*pos)) {
+                    let why = outcome
+                        .notes
+                        .iter()
+                        .find(|note| note.contains(&format!("node {}", self.universe.nodeids[pos])))
+                        .cloned()
+                        .unwrap_or_else(|| outcome.notes.join("; "));
+                    return Err(self.explain_exit(state, pos, &why));
+                }
+                for pos in nodes.iter() {
+                    next.boot[pos] = next.disk[pos];
+                    next.live[pos] = next.disk[pos];
+                    next.restarted.insert(pos);
+                }
+            }
+            Move::Stop(nodes) | Move::Leave(nodes) => {
+                let event = Event::Action(Action::StopNodes(self.universe.refs(*nodes)));
+                next.cluster.apply_event(&event);
+                events.push(event);
+                for pos in nodes.iter() {
+                    next.boot[pos] = NO_FILE;
+                    next.live[pos] = NO_FILE;
+                }
+            }
+        }
+        Ok(Applied {
+            state: next,
+            inner,
+            events,
+        })
+    }
+
+    /// Why the node at `pos` is not running after a start: the config_version exit in the
+    /// planner's words, or the engine's note.
+    fn explain_exit(&self, state: &PlanState, pos: usize, note: &str) -> String {
+        if note.contains("config version") {
+            let own = self
+                .files
+                .get(state.disk[pos])
+                .map_or(0, |entry| entry.config_version());
+            let highest = (0..self.universe.nodeids.len())
+                .filter(|other| state.cluster.is_up(*other))
+                .map(|other| state.cluster.running_config_version(other))
+                .max()
+                .unwrap_or(0);
+            return format!(
+                "{} (config_version {own}) exits when it joins members at {highest} (spec 5.4)",
+                self.name(pos)
+            );
+        }
+        format!("{} does not start: {note}", self.name(pos))
+    }
+
+    /// `corosync-cfgtool -R`: refused (as a whole) when a running node would refuse its
+    /// file; otherwise every running node's live file becomes its disk file.
+    fn reload(&self, next: &mut PlanState, events: &mut Vec<Event>) -> Result<(), String> {
+        for pos in next.cluster.up_nodes().iter() {
+            let (Some(running), Some(disk)) =
+                (next.cluster.running_config(pos), next.cluster.disk_config(pos))
+            else {
+                return Err(format!("{} has no corosync.conf to re-read", self.name(pos)));
+            };
+            if let Some(refusal) = running.reload_refusal(disk) {
+                return Err(format!("{} refuses the reload: {refusal}", self.name(pos)));
+            }
+        }
+        let event = Event::Action(Action::ReloadConfig { file: None });
+        let outcome = next.cluster.apply_event(&event);
+        if outcome.rejected {
+            return Err(outcome.notes.join("; "));
+        }
+        events.push(event);
+        for pos in next.cluster.up_nodes().iter() {
+            next.live[pos] = next.disk[pos];
+        }
+        Ok(())
+    }
+
+    /// The move in words, for rejected orders and reasons.
+    pub fn describe(&self, mv: &Move) -> String {
+        let names = |set: NodeSet| self.universe.names_of(set).join(", ");
+        match mv {
+            Move::Write { file, nodes } => format!(
+                "write {} on {}",
+                self.files.get(*file).map_or("?", |entry| entry.name.as_str()),
+                names(*nodes)
+            ),
+            Move::WritePve { file, via, .. } => format!(
+                "write {} to /etc/pve on {}",
+                self.files.get(*file).map_or("?", |entry| entry.name.as_str()),
+                self.name(*via)
+            ),
+            Move::Reload { .. } => "reload".to_string(),
+            Move::Start(nodes) => format!("start {}", names(*nodes)),
+            Move::Restart(nodes) => format!("restart {}", names(*nodes)),
+            Move::Stop(nodes) => format!("stop {}", names(*nodes)),
+            Move::Leave(nodes) => format!("{} leaves", names(*nodes)),
+        }
+    }
+}
+
+impl fmt::Display for Move {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind())
+    }
+}

@@ -1,0 +1,246 @@
+//! Plan shapes per goal kind on small clusters, replayed in the engine and re-verified.
+
+use crate::{plan, verify, Endpoint, Error, Plan, PlanOptions, PlanOutcome};
+
+/// A plain knet cluster of `count` nodes (ids 1..=count, names n1.., one link on
+/// 198.18.0.0/24, a second on 198.19.0.0/24 with `links == 2`), `quorum` lines added.
+pub(crate) fn cluster(count: u32, links: u8, version: u64, quorum: &str) -> String {
+    let mut text = format!(
+        "totem {{\n    version: 2\n    cluster_name: lab\n    transport: knet\n    config_version: {version}\n}}\n\nnodelist {{\n"
+    );
+    for id in 1..=count {
+        text.push_str(&format!(
+            "    node {{\n        name: n{id}\n        nodeid: {id}\n"
+        ));
+        for link in 0..links {
+            text.push_str(&format!("        ring{link}_addr: 198.{}.0.{id}\n", 18 + link));
+        }
+        text.push_str("    }\n");
+    }
+    text.push_str(&format!(
+        "}}\n\nquorum {{\n    provider: corosync_votequorum\n{quorum}}}\n"
+    ));
+    text
+}
+
+fn endpoint(name: &str, text: &str) -> Endpoint {
+    Endpoint {
+        name: name.to_string(),
+        text: text.to_string(),
+    }
+}
+
+/// Plans `from` -> `to`; returns the plan (panics with the reasons when none is found),
+/// after checking it verifies and every state of it replays.
+pub(crate) fn check(from: Option<&str>, to: &str, options: &PlanOptions) -> Plan {
+    let from = from.map(|text| endpoint("from.conf", text));
+    let to = endpoint("to.conf", to);
+    let outcome = plan(from.as_ref(), &to, options).expect("plan");
+    let plan = match outcome {
+        PlanOutcome::Found(plan) => plan,
+        PlanOutcome::NoSafePlan(none) => panic!("no safe plan: {none:#?}"),
+    };
+    let report = verify(&plan, from.as_ref(), options.fault_budget).expect("verify");
+    assert!(report.ok, "verify: {:#?}\n{}", report.problems, shape(&plan));
+    let json = serde_json::to_string(&plan).unwrap();
+    let back: Plan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, plan);
+    plan
+}
+
+/// `action nodes` per step, one per line.
+pub(crate) fn shape(plan: &Plan) -> String {
+    plan.steps
+        .iter()
+        .map(|step| format!("{} {}", step.action, step.nodes.join(",")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_runtime_key_change_is_written_everywhere_then_reloaded() {
+    let from = cluster(3, 1, 4, "");
+    let to = cluster(3, 1, 5, "    expected_votes: 3\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    assert_eq!(shape(&plan), "write_config n1,n2,n3\nreload n1\nwait n1,n2,n3");
+    assert_eq!(plan.steps[1].commands["n1"], ["corosync-cfgtool -R"]);
+    assert_eq!(plan.steps[1].post.quorate, ["n1", "n2", "n3"]);
+    assert_eq!(plan.steps[1].post.expected_votes, 3);
+}
+
+#[test]
+fn wait_for_all_needs_every_node_restarted_one_at_a_time_after_the_file_is_everywhere() {
+    let from = cluster(3, 1, 4, "");
+    let to = cluster(3, 1, 5, "    wait_for_all: 1\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let shape = shape(&plan);
+    assert!(shape.starts_with("write_config n1,n2,n3\n"), "{shape}");
+    assert_eq!(shape.matches("restart ").count(), 3, "{shape}");
+    assert!(!shape.contains("reload"), "{shape}");
+    // The natural "edit everywhere and reload" order is rejected: wait_for_all needs a restart.
+    let reload = plan
+        .rejected
+        .iter()
+        .find(|rejected| rejected.order == "edit the file everywhere and reload")
+        .expect("rejected reload order");
+    assert!(
+        reload.because.contains("quorum.wait_for_all"),
+        "{}",
+        reload.because
+    );
+    let at_once = plan
+        .rejected
+        .iter()
+        .find(|rejected| rejected.order.contains("at once"))
+        .expect("rejected at-once order");
+    assert!(
+        at_once.because.contains("no node is quorate"),
+        "{}",
+        at_once.because
+    );
+}
+
+#[test]
+fn a_node_restarted_with_an_older_version_is_a_rejected_order() {
+    let from = cluster(3, 1, 4, "");
+    let to = cluster(3, 1, 5, "    wait_for_all: 1\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let one_by_one = plan
+        .rejected
+        .iter()
+        .find(|rejected| {
+            rejected
+                .order
+                .starts_with("edit the file on n1, restart the nodes one at a time")
+        })
+        .expect("rejected restart-first order");
+    assert!(
+        one_by_one
+            .because
+            .contains("n2 (config_version 4) exits when it joins members at 5"),
+        "{}",
+        one_by_one.because
+    );
+}
+
+#[test]
+fn rolling_restart_restarts_every_node_once() {
+    let from = cluster(5, 1, 1, "");
+    let options = PlanOptions {
+        rolling_restart: true,
+        ..PlanOptions::default()
+    };
+    let plan = check(Some(&from), &from, &options);
+    assert_eq!(
+        shape(&plan),
+        "restart n1\nrestart n2\nrestart n3\nrestart n4\nrestart n5\nwait n1,n2,n3,n4,n5"
+    );
+    assert!(plan.steps.iter().all(|step| step.timeout_ms > step.estimate_ms));
+}
+
+#[test]
+fn the_same_file_without_rolling_restart_is_nothing_to_do() {
+    let from = cluster(3, 1, 1, "");
+    let error = plan(
+        Some(&endpoint("a.conf", &from)),
+        &endpoint("b.conf", &from),
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, Error::NothingToDo { .. }), "{error}");
+}
+
+#[test]
+fn a_target_corosync_refuses_is_an_error_with_its_diagnostics() {
+    let from = cluster(3, 1, 1, "");
+    let to = from.replace("version: 2", "version: 3");
+    let error = plan(
+        Some(&endpoint("a.conf", &from)),
+        &endpoint("b.conf", &to),
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
+    match error {
+        Error::TargetRefused { diagnostics, .. } => assert!(!diagnostics.is_empty()),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn a_target_version_not_above_the_source_is_bumped() {
+    let from = cluster(3, 1, 7, "");
+    let to = cluster(3, 1, 7, "    expected_votes: 3\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    assert!(plan.to_config.contains("config_version: 8"), "{}", plan.to_config);
+    assert!(
+        plan.steps[0].why.contains("written as 8"),
+        "{}",
+        plan.steps[0].why
+    );
+}
+
+#[test]
+fn the_script_replays_the_plan_step_for_step() {
+    // The script lines `to_script` prints are the events the search applied.
+    let from = cluster(3, 1, 4, "");
+    let to = cluster(3, 1, 5, "    wait_for_all: 1\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let script = crate::to_script(&plan);
+    let parsed = model::scenario::parse(&script).expect("the script parses");
+    let context = {
+        let files = crate::files::FileTable::new(
+            Some(&endpoint("from.conf", &from)),
+            &endpoint("to.conf", &to),
+            false,
+        )
+        .unwrap();
+        crate::state::Context::new(files, PlanOptions::default(), false).unwrap()
+    };
+    let mut judge = crate::search::judge_for(&context, false);
+    let found = crate::search::search(&context, &mut judge).unwrap().unwrap();
+    let lines: Vec<String> = found
+        .steps
+        .iter()
+        .flat_map(|(_, applied, _, _)| applied.script_lines())
+        .collect();
+    let printed: Vec<String> = parsed.steps.iter().map(ToString::to_string).collect();
+    assert_eq!(printed, lines);
+}
+
+#[test]
+fn adding_a_node_writes_everywhere_reloads_then_starts_it() {
+    let from = cluster(3, 1, 3, "");
+    let to = cluster(4, 1, 4, "");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    assert_eq!(
+        shape(&plan),
+        "write_config n1,n2,n3,n4\nreload n1\nenable n4\nstart n4\nwait n1,n2,n3,n4"
+    );
+    assert_eq!(plan.steps.last().unwrap().post.quorate, ["n1", "n2", "n3", "n4"]);
+    assert_eq!(plan.steps.last().unwrap().post.expected_votes, 4);
+}
+
+#[test]
+fn removing_a_node_lets_it_leave_before_the_reload() {
+    let from = cluster(4, 1, 3, "");
+    let to = cluster(3, 1, 4, "");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let shape = shape(&plan);
+    let leave = shape.find("leave n4").expect("n4 leaves");
+    let reload = shape.find("reload").expect("a reload");
+    assert!(leave < reload, "{shape}");
+}
+
+#[test]
+fn sixteen_node_rolling_restart_plans() {
+    let from = cluster(16, 1, 1, "");
+    let options = PlanOptions {
+        rolling_restart: true,
+        ..PlanOptions::default()
+    };
+    let plan = check(Some(&from), &from, &options);
+    assert_eq!(
+        plan.steps.iter().filter(|step| step.action == "restart").count(),
+        16
+    );
+}
