@@ -141,6 +141,19 @@ Examples:
 Exit status: 0 no split-brain; 1 some step or scenario is SPLIT-BRAIN; 2 refused script or
 unreadable file. `--help` summarises the script language.";
 
+/// Examples and exit codes of `quorate apply`.
+const APPLY_HELP: &str = "\
+Examples:
+  quorate apply plan.json --inventory inventory.toml --dry-run
+  quorate apply plan.json --inventory inventory.toml
+  quorate apply plan.json --inventory inventory.toml --resume --format json
+
+Exit status: 0 every step verified (or --dry-run passed its preflight); 1 the preflight
+refused (files changed since planning, unreachable node, missing address, program or space,
+journal) or a step stopped (its precondition, a command or its postcondition: nothing is
+undone, the message says what was expected, what is, and the --resume command); 130 stopped
+by SIGINT/SIGTERM after the action in flight; 2 the plan or inventory cannot be read.";
+
 /// Examples and exit codes of `quorate status`.
 const STATUS_HELP: &str = "\
 Examples:
@@ -191,6 +204,9 @@ pub enum Command {
     /// Per-node quorum after each step of a scenario (`-s 'split 1:1'`), or `--all`.
     #[command(after_help = WHATIF_SHORT_HELP, after_long_help = WHATIF_HELP)]
     Whatif(cmd::whatif::WhatifArgs),
+    /// Carry out a plan on the nodes over SSH, checking every step; stop and resume.
+    #[command(after_help = APPLY_HELP)]
+    Apply(cmd::apply::ApplyArgs),
     /// Every node's corosync over SSH, next to what its own file predicts; drift flagged.
     #[command(after_help = STATUS_HELP)]
     Status(cmd::status::StatusArgs),
@@ -229,6 +245,7 @@ where
         Command::Lab(args) => cmd::lab::run(args, out, err),
         Command::Check(args) => cmd::check::run(args, out, err),
         Command::Whatif(args) => cmd::whatif::run(args, out, err),
+        Command::Apply(args) => cmd::apply::run(args, out, err),
         Command::Status(args) => cmd::status::run(args, out, err),
         Command::Completions(args) => cmd::completions::run_completions(args, out),
         Command::Man(args) => cmd::completions::run_man(args, out, err),

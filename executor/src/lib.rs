@@ -1,6 +1,6 @@
 //! Talks to real nodes: the lab (real corosync in network namespaces), inventories and SSH.
 //!
-//! Owns `transport` (the `Remote` trait: run, stream stdin, read and atomically replace
+//! Owns `apply` (carrying out a plan step by step: preflight, journal, resume), `transport` (the `Remote` trait: run, stream stdin, read and atomically replace
 //! files on a node; an in-memory fake), `lab` (build, drive and remove a lab; its nodes as
 //! `Remote`s through nsenter), `inventory` (which nodes, how to reach them), `ssh` (openssh
 //! on the crate's one tokio runtime: `Remote` over SSH and quorum readings of a whole
@@ -8,6 +8,7 @@
 //! corosync state) and `Error`. It is the only crate with tokio and SSH. It must not render
 //! anything for the terminal: the binary does.
 
+pub mod apply;
 pub mod error;
 pub mod inventory;
 pub mod lab;

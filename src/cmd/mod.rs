@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses nothing itself (clap does) and calls one library function.
 
+pub mod apply;
 pub mod check;
 pub mod completions;
 pub mod confirm;

@@ -3,6 +3,7 @@
 //! Each module is a scenario family; `support` holds shared helpers. Modules must not reach
 //! any network but loopback and the namespaces they create themselves.
 
+mod apply;
 mod check;
 mod check_confirm;
 mod cli_help;

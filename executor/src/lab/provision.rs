@@ -25,18 +25,62 @@ use std::time::{Duration, Instant};
 
 /// The holder's set-up script: private mounts, hostname, then `sleep infinity` keeps the
 /// namespaces alive. Arguments: etc-corosync, var-lib-corosync, var-log-corosync, ssh dirs,
-/// hostname.
+/// hostname, then the node's sbin dir (holding `SYSTEMCTL_SHIM`), bound over
+/// /usr/local/sbin so that a plan's `systemctl ... corosync` runs there, and its
+/// var-lib-quorate dir (apply's backups). /var/lib is a private tmpfs holding only those two
+/// mount points, so nothing a node writes there reaches the host.
 const HOLDER_SCRIPT: &str = r#"set -e
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount --bind "$1" /etc/corosync
+mount -t tmpfs -o mode=0755,size=16m qlab-varlib /var/lib
+mkdir -p /var/lib/corosync /var/lib/quorate
 mount --bind "$2" /var/lib/corosync
 mount --bind "$3" /var/log/corosync
 mount --bind "$4" /etc/ssh
+if [ -d /usr/local/sbin ]; then mount --bind "$6" /usr/local/sbin; fi
+mount --bind "$7" /var/lib/quorate
 mount -t tmpfs -o mode=0755,size=64m qlab-run /run
 mount -t tmpfs -o mode=1777,size=64m qlab-shm /dev/shm
 mkdir -p -m 0755 /run/sshd
 hostname "$5"
 exec sleep infinity
+"#;
+
+/// `systemctl` inside a lab node, where no systemd runs: `start|stop|restart|is-active|
+/// enable|disable|is-enabled corosync`, so that `quorate apply` runs a plan's commands on the
+/// lab as written. start runs `corosync` (it daemonizes; /run/corosync.pid) and waits for
+/// its pid file, stop sends SIGTERM and waits (SIGKILL after 15 s), enabled is a marker file.
+const SYSTEMCTL_SHIM: &str = r#"#!/bin/sh
+# systemctl for corosync inside a quorate lab node (no systemd here); written by `quorate lab up`.
+set -u
+case "${2:-}" in corosync|corosync.service) ;; *) echo "lab systemctl: only corosync is managed here" >&2; exit 1;; esac
+pidfile=/run/corosync.pid
+running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+stop() {
+  if running; then
+    pid=$(cat "$pidfile"); kill -TERM "$pid"; i=0
+    while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ "$i" -eq 300 ] && kill -KILL "$pid"; sleep 0.05; done
+  fi
+  rm -f "$pidfile"
+}
+start() {
+  running && return 0
+  [ -e /etc/corosync/corosync.conf ] || { echo "no /etc/corosync/corosync.conf" >&2; return 1; }
+  rm -f "$pidfile"
+  corosync </dev/null >/dev/null 2>&1 || { echo "corosync exited with $?" >&2; return 1; }
+  i=0
+  until running; do i=$((i+1)); [ "$i" -gt 200 ] && { echo "corosync did not start" >&2; return 1; }; sleep 0.05; done
+}
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  is-active) if running; then echo active; else echo inactive; exit 3; fi ;;
+  enable) touch /var/lib/corosync/.lab-enabled ;;
+  disable) rm -f /var/lib/corosync/.lab-enabled ;;
+  is-enabled) if [ -e /var/lib/corosync/.lab-enabled ]; then echo enabled; else echo disabled; exit 1; fi ;;
+  *) echo "lab systemctl: unsupported command ${1:-}" >&2; exit 1 ;;
+esac
 "#;
 
 fn check_privileges() -> Result<()> {
@@ -282,9 +326,17 @@ fn write_files(lab: &Lab, layout: &Layout, start: bool) -> Result<()> {
     let bash = sys::which("bash").unwrap_or_else(|| PathBuf::from("bash"));
     for node in &lab.state.nodes {
         let node_dir = node.dir(dir);
-        for sub in ["etc-corosync", "var-lib-corosync", "var-log-corosync", "ssh"] {
+        for sub in [
+            "etc-corosync",
+            "var-lib-corosync",
+            "var-log-corosync",
+            "ssh",
+            "sbin",
+            "var-lib-quorate",
+        ] {
             create_dir(&node_dir.join(sub))?;
         }
+        write_file(&node_dir.join("sbin").join("systemctl"), SYSTEMCTL_SHIM, 0o755)?;
         if start && !node.spare {
             let etc = node_dir.join("etc-corosync");
             write_file(&etc.join("corosync.conf"), &layout.config, 0o644)?;
@@ -392,6 +444,8 @@ impl Lab {
             argv.push(node_dir.join(sub).to_string_lossy().into_owned());
         }
         argv.push(node.name.clone());
+        argv.push(node_dir.join("sbin").to_string_lossy().into_owned());
+        argv.push(node_dir.join("var-lib-quorate").to_string_lossy().into_owned());
         argv[0] = sys::which("ip").map_or(argv[0].clone(), |p| p.to_string_lossy().into_owned());
         let pid = sys::spawn_daemon(&argv, &node_dir.join("holder.log"))?;
         self.state.nodes[index].holder_pid = Some(pid);

@@ -1,0 +1,418 @@
+//! The step loop: for every step, re-check its precondition live, run its commands (the
+//! nodes of one step in parallel, each node's commands in order), then poll every node until
+//! its postcondition holds or its timeout passes; stop at the first mismatch.
+//!
+//! Owns `execute`, the file actions (`write_file` with its backup, `copy_file` whose bytes
+//! go from one node's SSH stdout to another's stdin through memory only), `backup_name`,
+//! and the journal records of a run. A step that changes membership is done only when every
+//! node that ran before and after shows a new ring id as well as the `post` (so a restart
+//! cannot be taken as done before the others noticed it). A signal is honoured between
+//! actions: the action in flight finishes and is recorded first. Nothing is ever undone.
+
+use super::journal::{now_ms, Journal, Record};
+use super::observe::{compare, observe, same_ring, Observation};
+use super::plan::{Command, Plan, Step};
+use super::{remote_commands, ApplyError, ApplyOptions, Event, Outcome, Sink, BACKUP_ROOT};
+use crate::status::reading::COROSYNC_CONF;
+use crate::transport::Remote;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Keeps the first version of `$2` as `$1/$3` (mode and owner kept; an existing backup is
+/// not replaced, so it stays the file from before the plan). A missing `$2` has nothing to
+/// keep.
+pub const BACKUP_SCRIPT: &str = r#"set -eu
+[ -e "$2" ] || exit 0
+mkdir -p -m 0700 -- "$1"
+[ -e "$1/$3" ] || cp -p -- "$2" "$1/$3"
+sync -- "$1"
+"#;
+
+/// The backup file name of `path`: its slashes turned into underscores.
+pub fn backup_name(path: &str) -> String {
+    path.trim_start_matches('/').replace('/', "_")
+}
+
+/// Why a step stopped.
+enum Stop {
+    /// A command failed: the message.
+    Command(String),
+    /// A signal arrived.
+    Signal,
+}
+
+/// Runs the steps of `plan` from index `start`. `remotes` holds every plan node.
+pub fn execute(
+    plan: &Plan,
+    remotes: &BTreeMap<String, &dyn Remote>,
+    preflight: &super::preflight::Preflight,
+    options: &ApplyOptions,
+    cancel: &AtomicBool,
+    sink: Sink<'_>,
+) -> Result<Outcome, ApplyError> {
+    let journal = Mutex::new(Journal::open(&options.journal)?);
+    let append = |record: Record| -> Result<(), ApplyError> {
+        let mut journal = journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        journal.append(&record).map_err(ApplyError::from)
+    };
+    append(Record::Begin {
+        plan_sha256: plan.plan_sha256.clone(),
+        at_ms: now_ms(),
+        resume: options.resume,
+    })?;
+    // Steps a resume found done (their postcondition holds) are recorded as verified.
+    for step in &preflight.found_done {
+        append(Record::StepVerified {
+            plan_sha256: plan.plan_sha256.clone(),
+            step: *step,
+            at_ms: now_ms(),
+            config_sha256_by_node: preflight
+                .observation
+                .iter()
+                .map(|(name, seen)| (name.clone(), seen.config_sha256.clone()))
+                .collect(),
+        })?;
+    }
+    let start = preflight.start;
+    let began = Instant::now();
+    let count = u32::try_from(plan.steps.len()).unwrap_or(u32::MAX);
+    for step in plan.steps.iter().skip(start) {
+        if cancel.load(Ordering::SeqCst) {
+            sink(&Event::Interrupted {
+                step: step.id,
+                resume: options.resume_command.clone(),
+            });
+            append(Record::Stopped {
+                step: step.id,
+                reason: "interrupted before the step".into(),
+            })?;
+            return Ok(Outcome::Interrupted { step: step.id });
+        }
+        let step_began = Instant::now();
+        sink(&Event::StepStarted {
+            step: step.id,
+            of: count,
+            action: step.action.clone(),
+            nodes: step.nodes.clone(),
+            why: step.why.clone(),
+        });
+        let before = observe(plan, remotes);
+        let mut differences = compare(plan, &step.pre, &before);
+        if preflight.partial == Some(step.id) {
+            // Redoing a file step a signal or crash cut short: a node may hold either version.
+            differences.retain(|difference| {
+                !before.iter().any(|(name, seen)| {
+                    difference.starts_with(&format!("{name} {COROSYNC_CONF}:"))
+                        && seen.config_sha256.as_ref() == step.post.config_sha256_by_node.get(name)
+                })
+            });
+        }
+        if !differences.is_empty() {
+            let message = format!("step {} does not start from the state it expects", step.id);
+            return fail(
+                plan,
+                step,
+                "precondition",
+                message,
+                differences,
+                options,
+                sink,
+                &append,
+            );
+        }
+        append(Record::StepStarted {
+            plan_sha256: plan.plan_sha256.clone(),
+            step: step.id,
+            at_ms: now_ms(),
+        })?;
+        match run_commands(plan, step, remotes, cancel, sink, &append) {
+            Ok(()) => {}
+            Err(Stop::Signal) => {
+                sink(&Event::Interrupted {
+                    step: step.id,
+                    resume: options.resume_command.clone(),
+                });
+                append(Record::Stopped {
+                    step: step.id,
+                    reason: "interrupted between commands".into(),
+                })?;
+                return Ok(Outcome::Interrupted { step: step.id });
+            }
+            Err(Stop::Command(message)) => {
+                return fail(plan, step, "command", message, Vec::new(), options, sink, &append);
+            }
+        }
+        match wait_for_post(plan, step, remotes, &before, options, cancel, sink) {
+            Ok(seen) => {
+                append(Record::StepVerified {
+                    plan_sha256: plan.plan_sha256.clone(),
+                    step: step.id,
+                    at_ms: now_ms(),
+                    config_sha256_by_node: seen
+                        .iter()
+                        .map(|(name, seen)| (name.clone(), seen.config_sha256.clone()))
+                        .collect(),
+                })?;
+                sink(&Event::StepDone {
+                    step: step.id,
+                    elapsed_ms: millis(step_began.elapsed()),
+                });
+            }
+            Err(None) => {
+                sink(&Event::Interrupted {
+                    step: step.id,
+                    resume: options.resume_command.clone(),
+                });
+                append(Record::Stopped {
+                    step: step.id,
+                    reason: "interrupted while waiting for the postcondition".into(),
+                })?;
+                return Ok(Outcome::Interrupted { step: step.id });
+            }
+            Err(Some(differences)) => {
+                let message = format!(
+                    "step {} did not reach its postcondition within {} ms",
+                    step.id, step.timeout_ms
+                );
+                return fail(
+                    plan,
+                    step,
+                    "postcondition",
+                    message,
+                    differences,
+                    options,
+                    sink,
+                    &append,
+                );
+            }
+        }
+    }
+    append(Record::Done {
+        plan_sha256: plan.plan_sha256.clone(),
+        at_ms: now_ms(),
+    })?;
+    let took_ms = millis(began.elapsed());
+    let floor_ms = plan.floor_ms();
+    sink(&Event::Done { took_ms, floor_ms });
+    Ok(Outcome::Done { took_ms, floor_ms })
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fail(
+    plan: &Plan,
+    step: &Step,
+    phase: &str,
+    message: String,
+    differences: Vec<String>,
+    options: &ApplyOptions,
+    sink: Sink<'_>,
+    append: &dyn Fn(Record) -> Result<(), ApplyError>,
+) -> Result<Outcome, ApplyError> {
+    let _ = plan;
+    append(Record::Stopped {
+        step: step.id,
+        reason: format!("{phase}: {message}"),
+    })?;
+    sink(&Event::Failed {
+        step: step.id,
+        phase: phase.to_string(),
+        message,
+        differences,
+        resume: options.resume_command.clone(),
+    });
+    Ok(Outcome::Failed { step: step.id })
+}
+
+/// Runs the step's commands: one thread per node, each node's commands in order. The first
+/// failure is returned (the other nodes finish the command they are in and stop).
+fn run_commands(
+    plan: &Plan,
+    step: &Step,
+    remotes: &BTreeMap<String, &dyn Remote>,
+    cancel: &AtomicBool,
+    sink: Sink<'_>,
+    append: &(dyn Fn(Record) -> Result<(), ApplyError> + Sync),
+) -> Result<(), Stop> {
+    let failed = AtomicBool::new(false);
+    let results: Vec<Result<(), Stop>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = step
+            .commands
+            .iter()
+            .map(|(node, commands)| {
+                let failed = &failed;
+                scope.spawn(move || -> Result<(), Stop> {
+                    let remote = remotes
+                        .get(node)
+                        .ok_or_else(|| Stop::Command(format!("{node}: no connection to the node")))?;
+                    for line in commands {
+                        if cancel.load(Ordering::SeqCst) {
+                            return Err(Stop::Signal);
+                        }
+                        if failed.load(Ordering::SeqCst) {
+                            return Ok(());
+                        }
+                        let command = Command::parse(line)
+                            .map_err(|problem| Stop::Command(format!("{node}: `{line}`: {problem}")))?;
+                        sink(&Event::Command {
+                            step: step.id,
+                            node: node.clone(),
+                            command: line.clone(),
+                            remote: remote_commands(plan, &command, node),
+                            dry_run: false,
+                        });
+                        let result = run_one(plan, &command, *remote, remotes);
+                        if let Err(message) = result {
+                            failed.store(true, Ordering::SeqCst);
+                            return Err(Stop::Command(format!("{node}: `{line}`: {message}")));
+                        }
+                        append(Record::CommandDone {
+                            step: step.id,
+                            node: node.clone(),
+                            command: line.clone(),
+                        })
+                        .map_err(|error| Stop::Command(error.to_string()))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(Stop::Command("a node's thread panicked (a bug)".into())))
+            })
+            .collect()
+    });
+    let mut signal = false;
+    for result in results {
+        match result {
+            Err(Stop::Command(message)) => return Err(Stop::Command(message)),
+            Err(Stop::Signal) => signal = true,
+            Ok(()) => {}
+        }
+    }
+    if signal {
+        Err(Stop::Signal)
+    } else {
+        Ok(())
+    }
+}
+
+/// Carries out one command on `remote`.
+fn run_one(
+    plan: &Plan,
+    command: &Command,
+    remote: &dyn Remote,
+    remotes: &BTreeMap<String, &dyn Remote>,
+) -> Result<(), String> {
+    match command {
+        Command::WriteFile { path, sha256, mode } => {
+            let text = plan
+                .config_text(sha256)
+                .ok_or_else(|| format!("the plan has no file with sha256 {sha256}"))?;
+            backup(plan, remote, path)?;
+            remote
+                .write_file_atomic(Path::new(path), text.as_bytes(), *mode)
+                .map_err(|error| error.to_string())
+        }
+        Command::CopyFile { path, from, mode } => {
+            let source = remotes
+                .get(from)
+                .ok_or_else(|| format!("no connection to {from}, the node to copy from"))?;
+            // The bytes live in this buffer only, between the two SSH sessions.
+            let bytes = source
+                .read_file(Path::new(path))
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| format!("{from} has no {path} to copy"))?;
+            backup(plan, remote, path)?;
+            let written = remote.write_file_atomic(Path::new(path), &bytes, *mode);
+            drop(bytes);
+            written.map_err(|error| error.to_string())
+        }
+        Command::Run { argv } => {
+            if let Some(path) = command.written_path() {
+                backup(plan, remote, path)?;
+            }
+            let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let output = remote.run(&words).map_err(|error| error.to_string())?;
+            if output.success() {
+                Ok(())
+            } else {
+                Err(format!("{}: {}", output.status_text(), output.stderr_text()))
+            }
+        }
+    }
+}
+
+/// Keeps the file at `path` under the plan's backup directory on the node first.
+fn backup(plan: &Plan, remote: &dyn Remote, path: &str) -> Result<(), String> {
+    let dir = format!("{BACKUP_ROOT}/{}", plan.plan_sha256);
+    let name = backup_name(path);
+    let output = remote
+        .run(&["sh", "-c", BACKUP_SCRIPT, "sh", &dir, path, &name])
+        .map_err(|error| error.to_string())?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "backing up {path} to {dir} failed ({}): {}; nothing was written",
+            output.status_text(),
+            output.stderr_text()
+        ))
+    }
+}
+
+/// Polls until the step's `post` holds (and, for a membership change, every node that ran
+/// before and after is on a new ring). `Err(Some(differences))` when the timeout passed,
+/// `Err(None)` on a signal.
+fn wait_for_post(
+    plan: &Plan,
+    step: &Step,
+    remotes: &BTreeMap<String, &dyn Remote>,
+    before: &Observation,
+    options: &ApplyOptions,
+    cancel: &AtomicBool,
+    sink: Sink<'_>,
+) -> Result<Observation, Option<Vec<String>>> {
+    let began = Instant::now();
+    let limit = Duration::from_millis(step.timeout_ms);
+    let mut last_reported: Option<Vec<String>> = None;
+    loop {
+        let seen = observe(plan, remotes);
+        let mut differences = compare(plan, &step.post, &seen);
+        if step.changes_membership() {
+            for node in same_ring(before, &seen) {
+                differences.push(format!(
+                    "{node}: still on the ring it had before the step (no new membership seen yet)"
+                ));
+            }
+        }
+        if differences.is_empty() {
+            return Ok(seen);
+        }
+        if began.elapsed() >= limit {
+            return Err(Some(differences));
+        }
+        if cancel.load(Ordering::SeqCst) {
+            return Err(None);
+        }
+        if last_reported.as_ref() != Some(&differences) {
+            sink(&Event::Waiting {
+                step: step.id,
+                elapsed_ms: millis(began.elapsed()),
+                differences: differences.clone(),
+            });
+            last_reported = Some(differences);
+        }
+        std::thread::sleep(options.poll_interval);
+    }
+}

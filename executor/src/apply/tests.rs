@@ -1,0 +1,1025 @@
+//! apply on simulated nodes: every branch of the preflight, the step loop, the journal and
+//! `--resume`, and that no authkey byte reaches an event, the journal or an error.
+//!
+//! `SimNode` is a `FakeNode` (files, call log) whose corosync is a small shared cluster:
+//! `systemctl start|stop|restart corosync` change who runs and the ring id (a restarted node
+//! rejoins after a few readings), `corosync-quorumtool -s -p` answers from it, and hooks can
+//! kill a node's corosync or raise a signal when a given command runs.
+
+use super::execute::{backup_name, execute, BACKUP_SCRIPT};
+use super::journal::{self, Record};
+use super::observe::OBSERVE;
+use super::plan::{Plan, Snapshot, Step};
+use super::preflight::{preflight, FREE_SPACE, MISSING_PROGRAMS};
+use super::{dry_run, reachable, ApplyOptions, Event, Nodes, Outcome};
+use crate::status::reading::{sha256_hex, COROSYNC_CONF};
+use crate::transport::{CommandOutput, FakeCall, FakeNode, Remote};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn conf(version: u32, extra: &str) -> String {
+    format!(
+        "totem {{\n version: 2\n cluster_name: c\n config_version: {version}\n crypto_cipher: aes256\n crypto_hash: sha256\n}}\n\
+         nodelist {{\n node {{\n  nodeid: 1\n  name: n1\n  ring0_addr: 198.18.0.1\n }}\n node {{\n  nodeid: 2\n  name: n2\n  ring0_addr: 198.18.0.2\n }}\n\
+         node {{\n  nodeid: 3\n  name: n3\n  ring0_addr: 198.18.0.3\n }}\n}}\nquorum {{\n provider: corosync_votequorum\n{extra}}}\n"
+    )
+}
+
+fn ok(text: &str) -> CommandOutput {
+    CommandOutput {
+        code: Some(0),
+        stdout: text.as_bytes().to_vec(),
+        stderr: Vec::new(),
+    }
+}
+
+fn failed(code: i32, stderr: &str) -> CommandOutput {
+    CommandOutput {
+        code: Some(code),
+        stdout: Vec::new(),
+        stderr: stderr.as_bytes().to_vec(),
+    }
+}
+
+#[derive(Default)]
+struct Cluster {
+    running: BTreeSet<u32>,
+    ring: u32,
+    /// Restarted nodes and the readings left until they rejoin.
+    rejoining: BTreeMap<u32, u32>,
+    /// A restarted node that never comes back.
+    start_fails: BTreeSet<u32>,
+    /// When this (node, command) runs, corosync on the third node dies three readings later.
+    kill_on: Option<(u32, String, u32)>,
+    /// Readings left before the armed kill, and its victim.
+    kill_armed: Option<(u32, u32)>,
+    /// When this (node, command) runs, the cancel flag is raised.
+    signal_on: Option<(u32, String)>,
+    missing_programs: BTreeMap<u32, String>,
+    free_kib: BTreeMap<u32, u64>,
+    addresses: BTreeMap<u32, Vec<String>>,
+}
+
+struct SimNode {
+    fake: FakeNode,
+    id: u32,
+    cluster: Arc<Mutex<Cluster>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl SimNode {
+    fn quorumtool(&self, cluster: &mut Cluster) -> CommandOutput {
+        if let Some((left, victim)) = cluster.kill_armed {
+            if left == 0 {
+                cluster.running.remove(&victim);
+                cluster.ring += 1;
+                cluster.kill_armed = None;
+            } else {
+                cluster.kill_armed = Some((left - 1, victim));
+            }
+        }
+        // Every reading moves rejoining nodes on.
+        let mut back = Vec::new();
+        for (id, left) in cluster.rejoining.iter_mut() {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                back.push(*id);
+            }
+        }
+        for id in back {
+            cluster.rejoining.remove(&id);
+            cluster.running.insert(id);
+            cluster.ring += 1;
+        }
+        if !cluster.running.contains(&self.id) {
+            return failed(1, "Cannot initialize QUORUM service\n");
+        }
+        let members: Vec<u32> = cluster.running.iter().copied().collect();
+        let quorate = members.len() >= 2;
+        let mut text = format!(
+            "Quorum information\n------------------\nQuorum provider:  corosync_votequorum\nNodes:            {}\n\
+             Node ID:          {}\nRing ID:          1.{}\nQuorate:          {}\n\nVotequorum information\n\
+             ----------------------\nExpected votes:   3\nHighest expected: 3\nTotal votes:      {}\nQuorum:           2  \n\
+             Flags:            {}\n\nMembership information\n----------------------\n    Nodeid      Votes    Qdevice Name\n",
+            members.len(),
+            self.id,
+            cluster.ring,
+            if quorate { "Yes" } else { "No" },
+            members.len(),
+            if quorate { "Quorate" } else { "" }
+        );
+        for id in &members {
+            text.push_str(&format!("         {id}          1         NR n{id}\n"));
+        }
+        CommandOutput {
+            code: Some(if quorate { 0 } else { 2 }),
+            stdout: text.into_bytes(),
+            stderr: Vec::new(),
+        }
+    }
+
+    fn hooks(&self, cluster: &mut Cluster, line: &str) {
+        if let Some((node, command, victim)) = &cluster.kill_on {
+            if *node == self.id && command == line {
+                cluster.kill_armed = Some((3, *victim));
+                cluster.kill_on = None;
+            }
+        }
+        if let Some((node, command)) = &cluster.signal_on {
+            if *node == self.id && command == line {
+                self.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+impl Remote for SimNode {
+    fn node(&self) -> &str {
+        self.fake.node()
+    }
+
+    fn run(&self, command: &[&str]) -> crate::Result<CommandOutput> {
+        let mut cluster = self.cluster.lock().unwrap();
+        let line = command.join(" ");
+        self.hooks(&mut cluster, &line);
+        // Recorded in the fake's call log, whatever the answer.
+        let _ = self.fake.run(command);
+        if self.fake.file(Path::new("/unreachable")).is_some() {
+            return Err(crate::Error::Remote {
+                node: self.node().into(),
+                command: line,
+                message: "the node cannot be reached (sim)".into(),
+            });
+        }
+        Ok(match command {
+            cmd if cmd == OBSERVE => {
+                let quorumtool = self.quorumtool(&mut cluster);
+                let hash = self
+                    .fake
+                    .file(Path::new(COROSYNC_CONF))
+                    .map_or("none".to_string(), |file| {
+                        format!("{}  -", sha256_hex(&file.bytes))
+                    });
+                let text = format!(
+                    "{}{}quorate-rc={}\n{hash}\n",
+                    quorumtool.stdout_text(),
+                    String::from_utf8_lossy(&quorumtool.stderr),
+                    quorumtool.code.unwrap_or(1)
+                );
+                ok(&text)
+            }
+            ["systemctl", "restart", "corosync"] => {
+                cluster.running.remove(&self.id);
+                cluster.ring += 1;
+                if !cluster.start_fails.contains(&self.id) {
+                    cluster.rejoining.insert(self.id, 3);
+                }
+                ok("")
+            }
+            ["systemctl", "start", "corosync"] => {
+                cluster.running.insert(self.id);
+                cluster.ring += 1;
+                ok("")
+            }
+            ["systemctl", "stop", "corosync"] => {
+                cluster.running.remove(&self.id);
+                cluster.ring += 1;
+                ok("")
+            }
+            ["systemctl", "enable" | "disable", "corosync"] | ["corosync-cfgtool", "-R"] => ok(""),
+            ["sh", "-c", script, "sh", programs @ ..] if *script == MISSING_PROGRAMS => {
+                let missing = cluster
+                    .missing_programs
+                    .get(&self.id)
+                    .cloned()
+                    .unwrap_or_default();
+                assert!(
+                    programs.contains(&"systemctl") || programs.contains(&"corosync"),
+                    "{programs:?}"
+                );
+                ok(&missing)
+            }
+            ["sh", "-c", script, "sh", _dir] if *script == FREE_SPACE => {
+                let free = cluster.free_kib.get(&self.id).copied().unwrap_or(1_000_000);
+                ok(&format!("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x 2000000 1000 {free} 1% /\n"))
+            }
+            ["sh", "-c", script, "sh", dir, path, name] if *script == BACKUP_SCRIPT => {
+                if let Some(file) = self.fake.file(Path::new(path)) {
+                    let backup = PathBuf::from(format!("{dir}/{name}"));
+                    if self.fake.file(&backup).is_none() {
+                        self.fake.put_file(&backup, &file.bytes, file.mode);
+                    }
+                }
+                ok("")
+            }
+            ["ip", "-j", "addr"] => {
+                let addresses = cluster
+                    .addresses
+                    .get(&self.id)
+                    .cloned()
+                    .unwrap_or_else(|| vec![format!("198.18.0.{}", self.id)]);
+                let infos: Vec<String> = addresses
+                    .iter()
+                    .map(|address| {
+                        format!("{{\"family\":\"inet\",\"local\":\"{address}\",\"prefixlen\":24}}")
+                    })
+                    .collect();
+                ok(&format!(
+                    "[{{\"ifname\":\"lo\",\"addr_info\":[{{\"local\":\"127.0.0.1\"}}]}},{{\"ifname\":\"l0\",\"addr_info\":[{}]}}]",
+                    infos.join(",")
+                ))
+            }
+            ["test", "-s", path] => {
+                if self
+                    .fake
+                    .file(Path::new(path))
+                    .is_some_and(|file| !file.bytes.is_empty())
+                {
+                    ok("")
+                } else {
+                    failed(1, "")
+                }
+            }
+            _ => failed(127, &format!("sim: unexpected command {line}")),
+        })
+    }
+
+    fn run_with_stdin(&self, command: &[&str], stdin: &[u8]) -> crate::Result<CommandOutput> {
+        self.fake.run_with_stdin(command, stdin)
+    }
+
+    fn read_file(&self, path: &Path) -> crate::Result<Option<Vec<u8>>> {
+        if self.fake.file(Path::new("/unreachable")).is_some() {
+            return Err(crate::Error::Remote {
+                node: self.node().into(),
+                command: "read".into(),
+                message: "the node cannot be reached (sim)".into(),
+            });
+        }
+        self.fake.read_file(path)
+    }
+
+    fn write_file_atomic(&self, path: &Path, bytes: &[u8], mode: u32) -> crate::Result<()> {
+        self.fake.write_file_atomic(path, bytes, mode)
+    }
+}
+
+struct World {
+    nodes: Vec<SimNode>,
+    cluster: Arc<Mutex<Cluster>>,
+    cancel: Arc<AtomicBool>,
+    journal: PathBuf,
+    events: Mutex<Vec<Event>>,
+}
+
+impl World {
+    /// A running 3-node cluster whose nodes hold `text`.
+    fn new(name: &str, text: &str) -> World {
+        let cluster = Arc::new(Mutex::new(Cluster {
+            running: [1, 2, 3].into(),
+            ring: 10,
+            ..Cluster::default()
+        }));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let nodes = (1..=3)
+            .map(|id| {
+                let fake = FakeNode::new(&format!("n{id}"));
+                fake.put_file(Path::new(COROSYNC_CONF), text.as_bytes(), 0o644);
+                SimNode {
+                    fake,
+                    id,
+                    cluster: cluster.clone(),
+                    cancel: cancel.clone(),
+                }
+            })
+            .collect();
+        let journal =
+            std::env::temp_dir().join(format!("quorate-apply-{name}-{}.journal", std::process::id()));
+        let _ = std::fs::remove_file(&journal);
+        World {
+            nodes,
+            cluster,
+            cancel,
+            journal,
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn nodes(&self) -> Nodes<'_> {
+        self.nodes
+            .iter()
+            .map(|node| (node.node().to_string(), Ok(node as &dyn Remote)))
+            .collect()
+    }
+
+    fn options(&self, resume: bool) -> ApplyOptions {
+        ApplyOptions {
+            resume,
+            journal: self.journal.clone(),
+            poll_interval: Duration::from_millis(1),
+            resume_command: format!(
+                "quorate apply plan.json --inventory inv.toml --journal {} --resume",
+                self.journal.display()
+            ),
+        }
+    }
+
+    /// Preflight, then (when it passes) the steps; the events are kept.
+    fn apply(&self, plan: &Plan, resume: bool) -> (Outcome, Vec<super::Problem>) {
+        self.apply_on(plan, &self.nodes(), resume)
+    }
+
+    fn apply_on(&self, plan: &Plan, nodes: &Nodes<'_>, resume: bool) -> (Outcome, Vec<super::Problem>) {
+        let found = preflight(plan, nodes, resume, &self.journal).unwrap();
+        if !found.problems.is_empty() {
+            return (Outcome::Refused, found.problems);
+        }
+        let sink = |event: &Event| self.events.lock().unwrap().push(event.clone());
+        let outcome = execute(
+            plan,
+            &reachable(nodes),
+            &found,
+            &self.options(resume),
+            &self.cancel,
+            &sink,
+        )
+        .unwrap();
+        (outcome, Vec::new())
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap().clone()
+    }
+
+    fn writes(&self) -> usize {
+        self.nodes
+            .iter()
+            .flat_map(|node| node.fake.calls())
+            .filter(|call| matches!(call, FakeCall::Write { .. }))
+            .count()
+    }
+
+    fn ran(&self, line: &str) -> usize {
+        self.nodes
+            .iter()
+            .flat_map(|node| node.fake.calls())
+            .filter(|call| matches!(call, FakeCall::Run { command, .. } if command.join(" ") == line))
+            .count()
+    }
+
+    fn hash(&self, index: usize) -> Option<String> {
+        self.nodes[index]
+            .fake
+            .file(Path::new(COROSYNC_CONF))
+            .map(|file| sha256_hex(&file.bytes))
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.journal);
+    }
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|name| name.to_string()).collect()
+}
+
+fn all_running(hash: &str) -> Snapshot {
+    Snapshot {
+        members: vec![names(&["n1", "n2", "n3"])],
+        quorate: names(&["n1", "n2", "n3"]),
+        expected_votes: 3,
+        config_sha256_by_node: ["n1", "n2", "n3"]
+            .iter()
+            .map(|n| (n.to_string(), hash.to_string()))
+            .collect(),
+        running: names(&["n1", "n2", "n3"]),
+    }
+}
+
+fn step(
+    id: u32,
+    action: &str,
+    nodes: &[&str],
+    commands: &[(&str, &[&str])],
+    pre: Snapshot,
+    post: Snapshot,
+) -> Step {
+    Step {
+        id,
+        action: action.into(),
+        nodes: names(nodes),
+        config_sha256: None,
+        commands: commands
+            .iter()
+            .map(|(node, lines)| {
+                (
+                    node.to_string(),
+                    lines.iter().map(|line| line.to_string()).collect(),
+                )
+            })
+            .collect(),
+        pre,
+        post,
+        timeout_ms: 2_000,
+        estimate_ms: 100,
+        why: format!("{action} because"),
+    }
+}
+
+/// `set quorum.wait_for_all=1`: write everywhere, reload, restart one node at a time, wait.
+fn rolling_plan(from: &str, to: &str) -> Plan {
+    let (a, b) = (sha256_hex(from.as_bytes()), sha256_hex(to.as_bytes()));
+    let write = format!("write-file {COROSYNC_CONF} sha256:{b} mode:0644");
+    let write = write.as_str();
+    let mut steps = vec![step(
+        1,
+        "write_config",
+        &["n1", "n2", "n3"],
+        &[("n1", &[write]), ("n2", &[write]), ("n3", &[write])],
+        all_running(&a),
+        all_running(&b),
+    )];
+    steps.push(step(
+        2,
+        "reload",
+        &["n1"],
+        &[("n1", &["corosync-cfgtool -R"])],
+        all_running(&b),
+        all_running(&b),
+    ));
+    for (id, node) in [(3, "n1"), (4, "n2"), (5, "n3")] {
+        steps.push(step(
+            id,
+            "restart",
+            &[node],
+            &[(node, &["systemctl restart corosync"])],
+            all_running(&b),
+            all_running(&b),
+        ));
+    }
+    steps.push(step(
+        6,
+        "wait",
+        &["n1", "n2", "n3"],
+        &[],
+        all_running(&b),
+        all_running(&b),
+    ));
+    let mut plan = Plan {
+        format: 1,
+        from_sha256: Some(a),
+        to_sha256: b.clone(),
+        to_config: to.to_string(),
+        temp_configs: BTreeMap::new(),
+        nodeids: [("n1", 1), ("n2", 2), ("n3", 3)]
+            .iter()
+            .map(|(n, id)| (n.to_string(), *id))
+            .collect(),
+        proxmox: false,
+        verdict: "safe".into(),
+        steps,
+        plan_sha256: String::new(),
+    };
+    plan.plan_sha256 = sha256_hex(serde_json::to_string(&plan).unwrap().as_bytes());
+    // Through the file format, as the binary reads it.
+    Plan::from_json(
+        &serde_json::to_string_pretty(&plan).unwrap(),
+        Path::new("plan.json"),
+    )
+    .unwrap()
+}
+
+fn from_to() -> (String, String) {
+    (conf(2, ""), conf(3, " wait_for_all: 1\n"))
+}
+
+#[test]
+fn a_rolling_restart_plan_runs_to_the_end_and_journals_every_step() {
+    let (from, to) = from_to();
+    let world = World::new("rolling", &from);
+    let plan = rolling_plan(&from, &to);
+    let (outcome, problems) = world.apply(&plan, false);
+    assert!(problems.is_empty(), "{problems:?}");
+    let Outcome::Done { floor_ms, .. } = outcome else {
+        panic!("{outcome:?} {:?}", world.events());
+    };
+    // Three restarts of a 3-node cluster: 3 x (3650 + 4380) ms.
+    assert_eq!(floor_ms, 3 * 8030);
+    let target = Some(sha256_hex(to.as_bytes()));
+    assert_eq!(
+        (world.hash(0), world.hash(1), world.hash(2)),
+        (target.clone(), target.clone(), target)
+    );
+    // The old file was kept first, on every node.
+    let backup = format!(
+        "/var/lib/quorate/backup/{}/{}",
+        plan.plan_sha256,
+        backup_name(COROSYNC_CONF)
+    );
+    for node in &world.nodes {
+        assert_eq!(node.fake.file(Path::new(&backup)).unwrap().bytes, from.as_bytes());
+    }
+    assert_eq!(world.ran("systemctl restart corosync"), 3);
+    let events = world.events();
+    let done: Vec<u32> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::StepDone { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done, vec![1, 2, 3, 4, 5, 6]);
+    // A restart is done only once the others saw the node leave and come back.
+    assert!(
+        events.iter().any(
+            |event| matches!(event, Event::Waiting { step: 3, differences, .. }
+        if differences.iter().any(|line| line.starts_with("running: expected n1,n2,n3, is n2,n3")))
+        ),
+        "{events:?}"
+    );
+    assert!(matches!(events.last(), Some(Event::Done { .. })));
+    let records = journal::read(&world.journal).unwrap();
+    let verified = records
+        .iter()
+        .filter(|record| matches!(record, Record::StepVerified { .. }))
+        .count();
+    let started = records
+        .iter()
+        .filter(|record| matches!(record, Record::StepStarted { .. }))
+        .count();
+    assert_eq!((started, verified), (6, 6));
+    assert!(matches!(records.last(), Some(Record::Done { .. })));
+    // Applying it again is refused by the journal: it is done.
+    let (outcome, problems) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Refused);
+    assert!(
+        problems[0].message.contains("shows this plan applied already"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn drift_after_planning_is_refused_with_a_diff_before_anything_is_touched() {
+    let (from, to) = from_to();
+    let world = World::new("drift", &from);
+    let edited = from.replace(" cluster_name: c\n", " cluster_name: c\n token: 5000\n");
+    world.nodes[1]
+        .fake
+        .put_file(Path::new(COROSYNC_CONF), edited.as_bytes(), 0o644);
+    let plan = rolling_plan(&from, &to);
+    let (outcome, problems) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Refused);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .message
+            .starts_with("n2: /etc/corosync/corosync.conf is not the file the plan starts from"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[0].diff.contains(&"+  token: 5000".to_string()),
+        "{:?}",
+        problems[0].diff
+    );
+    assert_eq!(world.writes(), 0);
+    assert_eq!(world.ran("systemctl restart corosync"), 0);
+    assert!(!world.journal.exists(), "the preflight writes no journal");
+}
+
+#[test]
+fn the_preflight_refuses_unreachable_unknown_unbound_unequipped_and_full_nodes() {
+    let (from, to) = from_to();
+    let world = World::new("preflight", &from);
+    let plan = rolling_plan(&from, &to);
+    {
+        let mut cluster = world.cluster.lock().unwrap();
+        cluster.missing_programs.insert(1, "systemctl\n".into());
+        cluster.free_kib.insert(2, 10);
+        cluster.addresses.insert(3, vec!["198.18.0.33".into()]);
+    }
+    let (outcome, problems) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Refused);
+    let messages: Vec<&str> = problems.iter().map(|problem| problem.message.as_str()).collect();
+    let all = messages.join("\n");
+    assert!(
+        all.contains("n1: not installed (not in PATH): systemctl"),
+        "{all}"
+    );
+    assert!(
+        all.contains("n2: /etc/corosync has 10 KiB free; writing needs at least"),
+        "{all}"
+    );
+    assert!(
+        all.contains("n3: the target's ring0_addr 198.18.0.3 is not configured on the node (`ip -j addr` has 127.0.0.1, 198.18.0.33)"),
+        "{all}"
+    );
+    // Unreachable and missing from the inventory.
+    let mut nodes = world.nodes();
+    nodes.insert("n2".into(), Err("ssh to node n2: connection refused".into()));
+    nodes.remove("n3");
+    let (outcome, problems) = world.apply_on(&plan, &nodes, false);
+    assert_eq!(outcome, Outcome::Refused);
+    let all: Vec<String> = problems.iter().map(|problem| problem.message.clone()).collect();
+    assert_eq!(
+        all,
+        vec![
+            "n2: cannot be reached: ssh to node n2: connection refused".to_string(),
+            "n3: the plan names it but the inventory does not: add it to the inventory".to_string()
+        ]
+    );
+    assert_eq!(world.writes(), 0);
+}
+
+#[test]
+fn a_cluster_not_where_the_plan_starts_is_refused() {
+    let (from, to) = from_to();
+    let world = World::new("runtime", &from);
+    world.cluster.lock().unwrap().running.remove(&3);
+    let (outcome, problems) = world.apply(&rolling_plan(&from, &to), false);
+    assert_eq!(outcome, Outcome::Refused);
+    let all: Vec<String> = problems.iter().map(|problem| problem.message.clone()).collect();
+    assert!(
+        all.contains(
+            &"the cluster is not where step 1 starts: running: expected n1,n2,n3, is n1,n2".to_string()
+        ),
+        "{all:?}"
+    );
+    assert!(
+        all.contains(
+            &"the cluster is not where step 1 starts: memberships: expected [n1,n2,n3], are [n1,n2]"
+                .to_string()
+        ),
+        "{all:?}"
+    );
+    assert_eq!(world.writes(), 0);
+}
+
+#[test]
+fn corosync_killed_mid_plan_stops_at_the_next_precondition_and_resume_continues_once_fixed() {
+    let (from, to) = from_to();
+    let world = World::new("killed", &from);
+    // n3's corosync dies once step 2's postcondition was read (3 readings later).
+    world.cluster.lock().unwrap().kill_on = Some((1, "corosync-cfgtool -R".into(), 3));
+    let plan = rolling_plan(&from, &to);
+    let (outcome, _) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Failed { step: 3 }, "{:?}", world.events());
+    let failed = world
+        .events()
+        .into_iter()
+        .find(|event| matches!(event, Event::Failed { .. }))
+        .unwrap();
+    let Event::Failed {
+        phase,
+        differences,
+        resume,
+        ..
+    } = failed
+    else {
+        unreachable!()
+    };
+    assert_eq!(phase, "precondition");
+    assert!(
+        differences
+            .iter()
+            .any(|line| line.contains("memberships: expected [n1,n2,n3]")),
+        "{differences:?}"
+    );
+    assert!(resume.ends_with("--resume"), "{resume}");
+    assert_eq!(
+        world.ran("systemctl restart corosync"),
+        0,
+        "nothing is restarted once the precondition fails"
+    );
+    // Without --resume the journal refuses a second run.
+    let (outcome, problems) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Refused);
+    assert!(
+        problems[0]
+            .message
+            .contains("unfinished run of this plan (last verified step 2)"),
+        "{problems:?}"
+    );
+    // Resuming before the fix is refused (the cluster is not where step 3 starts) ...
+    let (outcome, problems) = world.apply(&plan, true);
+    assert_eq!(outcome, Outcome::Refused, "{problems:?}");
+    // ... and after it continues at step 3.
+    world.cluster.lock().unwrap().running.insert(3);
+    world.events.lock().unwrap().clear();
+    let (outcome, problems) = world.apply(&plan, true);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?}"
+    );
+    let first = world.events().into_iter().find_map(|event| match event {
+        Event::StepStarted { step, .. } => Some(step),
+        _ => None,
+    });
+    assert_eq!(first, Some(3));
+    assert_eq!(world.ran("systemctl restart corosync"), 3);
+}
+
+#[test]
+fn a_postcondition_that_never_holds_stops_with_expected_and_actual() {
+    let (from, to) = from_to();
+    let world = World::new("timeout", &from);
+    world.cluster.lock().unwrap().start_fails.insert(2);
+    let mut plan = rolling_plan(&from, &to);
+    plan.steps[3].timeout_ms = 50;
+    let (outcome, _) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Failed { step: 4 });
+    let Some(Event::Failed {
+        phase,
+        message,
+        differences,
+        ..
+    }) = world
+        .events()
+        .into_iter()
+        .find(|event| matches!(event, Event::Failed { .. }))
+    else {
+        panic!("no failed event");
+    };
+    assert_eq!(phase, "postcondition");
+    assert_eq!(message, "step 4 did not reach its postcondition within 50 ms");
+    assert!(
+        differences.contains(&"running: expected n1,n2,n3, is n1,n3".to_string()),
+        "{differences:?}"
+    );
+    assert_eq!(world.ran("systemctl restart corosync"), 2, "n3 is not restarted");
+}
+
+#[test]
+fn resume_finds_an_interrupted_write_done_or_redoes_a_partial_one() {
+    let (from, to) = from_to();
+    let plan = rolling_plan(&from, &to);
+    // Done: the files are the new ones, the journal has step 1 started only.
+    let world = World::new("resume-done", &from);
+    let mut journal = journal::Journal::open(&world.journal).unwrap();
+    for record in [
+        Record::Begin {
+            plan_sha256: plan.plan_sha256.clone(),
+            at_ms: 0,
+            resume: false,
+        },
+        Record::StepStarted {
+            plan_sha256: plan.plan_sha256.clone(),
+            step: 1,
+            at_ms: 0,
+        },
+    ] {
+        journal.append(&record).unwrap();
+    }
+    for node in &world.nodes {
+        node.fake.put_file(Path::new(COROSYNC_CONF), to.as_bytes(), 0o644);
+    }
+    let found = preflight(&plan, &world.nodes(), true, &world.journal).unwrap();
+    assert!(found.problems.is_empty(), "{:?}", found.problems);
+    assert_eq!((found.start, found.found_done.clone()), (1, vec![1]));
+    // Partial: only n1 has the new file: step 1 is redone (idempotent).
+    let world = World::new("resume-partial", &from);
+    let mut journal = journal::Journal::open(&world.journal).unwrap();
+    journal
+        .append(&Record::StepStarted {
+            plan_sha256: plan.plan_sha256.clone(),
+            step: 1,
+            at_ms: 0,
+        })
+        .unwrap();
+    world.nodes[0]
+        .fake
+        .put_file(Path::new(COROSYNC_CONF), to.as_bytes(), 0o644);
+    let (outcome, problems) = world.apply(&plan, true);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?} {:?}",
+        world.events()
+    );
+    assert_eq!(world.writes(), 3);
+    // Neither: a third version on n2 is refused, saying against what.
+    let world = World::new("resume-neither", &from);
+    let mut journal = journal::Journal::open(&world.journal).unwrap();
+    journal
+        .append(&Record::StepStarted {
+            plan_sha256: plan.plan_sha256.clone(),
+            step: 1,
+            at_ms: 0,
+        })
+        .unwrap();
+    world.nodes[1]
+        .fake
+        .put_file(Path::new(COROSYNC_CONF), b"other", 0o644);
+    let (outcome, problems) = world.apply(&plan, true);
+    assert_eq!(outcome, Outcome::Refused);
+    assert!(
+        problems[0]
+            .message
+            .contains("neither where step 1 starts nor where it ends"),
+        "{problems:?}"
+    );
+    // --resume without a journal of this plan.
+    let world = World::new("resume-none", &from);
+    let (outcome, problems) = world.apply(&plan, true);
+    assert_eq!(outcome, Outcome::Refused);
+    assert!(
+        problems[0]
+            .message
+            .contains("has no run of this plan; run without --resume"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_signal_finishes_the_command_in_flight_records_it_and_stops() {
+    let (from, to) = from_to();
+    let world = World::new("signal", &from);
+    world.cluster.lock().unwrap().signal_on = Some((1, "corosync-cfgtool -R".into()));
+    let plan = rolling_plan(&from, &to);
+    let (outcome, _) = world.apply(&plan, false);
+    // The reload in flight finished and was verified; the run stops before step 3.
+    assert_eq!(outcome, Outcome::Interrupted { step: 3 });
+    let records = journal::read(&world.journal).unwrap();
+    assert!(records.iter().any(|record| matches!(record, Record::CommandDone { step: 2, command, .. } if command == "corosync-cfgtool -R")));
+    assert!(records
+        .iter()
+        .any(|record| matches!(record, Record::StepVerified { step: 2, .. })));
+    assert!(matches!(records.last(), Some(Record::Stopped { step: 3, .. })));
+    assert!(world
+        .events()
+        .iter()
+        .any(|event| matches!(event, Event::Interrupted { step: 3, resume } if resume.contains("--resume"))));
+    assert_eq!(world.ran("systemctl restart corosync"), 0);
+    world.cancel.store(false, Ordering::SeqCst);
+    world.cluster.lock().unwrap().signal_on = None;
+    world.events.lock().unwrap().clear();
+    let (outcome, problems) = world.apply(&plan, true);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?}"
+    );
+    assert!(matches!(
+        world.events().first(),
+        Some(Event::StepStarted { step: 3, .. })
+    ));
+    // A signal between two commands of one node stops before the second.
+    let world = World::new("signal-between", &from);
+    world.cluster.lock().unwrap().signal_on = Some((1, "systemctl stop corosync".into()));
+    let mut plan = rolling_plan(&from, &to);
+    plan.steps[2].commands.insert(
+        "n1".into(),
+        vec![
+            "systemctl stop corosync".into(),
+            "systemctl start corosync".into(),
+        ],
+    );
+    let (outcome, _) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Interrupted { step: 3 });
+    assert_eq!(world.ran("systemctl start corosync"), 0);
+    let records = journal::read(&world.journal).unwrap();
+    assert!(
+        matches!(records.last(), Some(Record::Stopped { step: 3, reason }) if reason == "interrupted between commands")
+    );
+}
+
+#[test]
+fn dry_run_lists_every_remote_command_and_touches_nothing() {
+    let (from, to) = from_to();
+    let world = World::new("dry", &from);
+    let plan = rolling_plan(&from, &to);
+    let found = preflight(&plan, &world.nodes(), false, &world.journal).unwrap();
+    assert!(found.problems.is_empty());
+    let events = Mutex::new(Vec::new());
+    dry_run(&plan, found.start, &|event: &Event| {
+        events.lock().unwrap().push(event.clone())
+    });
+    let events = events.into_inner().unwrap();
+    let commands: Vec<(u32, String, Vec<String>)> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Command {
+                step,
+                node,
+                remote,
+                dry_run: true,
+                ..
+            } => Some((*step, node.clone(), remote.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(commands.len(), 3 + 1 + 3);
+    let (_, node, remote) = &commands[0];
+    assert_eq!(node, "n1");
+    assert_eq!(
+        remote[1],
+        format!(
+            "sh -c <atomic write script> sh /etc/corosync/corosync.conf 0644 {} < plan file sha256:{}",
+            to.len(),
+            plan.to_sha256
+        )
+    );
+    assert!(remote[0].starts_with(&format!(
+        "sh -c <backup script> sh /var/lib/quorate/backup/{} ",
+        plan.plan_sha256
+    )));
+    assert_eq!(commands[4].2, vec!["systemctl restart corosync".to_string()]);
+    assert_eq!(world.writes(), 0);
+    assert_eq!(world.ran("systemctl restart corosync"), 0);
+}
+
+/// Standard base64, for looking for a key in output.
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for index in 0..4 {
+            if index <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * index)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_authkey_goes_node_to_node_and_never_into_events_journal_or_errors() {
+    let (from, _) = from_to();
+    let world = World::new("secret", &from);
+    let key: Vec<u8> = (0..256u32).map(|i| (i * 151 + 7) as u8).collect();
+    world.nodes[0]
+        .fake
+        .put_file(Path::new("/etc/corosync/authkey"), &key, 0o400);
+    let a = sha256_hex(from.as_bytes());
+    let copy = "copy-file /etc/corosync/authkey from:n1 mode:0400";
+    let mut plan = rolling_plan(&from, &from);
+    plan.steps = vec![step(
+        1,
+        "install_authkey",
+        &["n2", "n3"],
+        &[("n2", &[copy]), ("n3", &[copy])],
+        all_running(&a),
+        all_running(&a),
+    )];
+    let (outcome, problems) = world.apply(&plan, false);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?}"
+    );
+    for node in &world.nodes[1..] {
+        let file = node.fake.file(Path::new("/etc/corosync/authkey")).unwrap();
+        assert_eq!((file.bytes.as_slice(), file.mode), (key.as_slice(), 0o400));
+    }
+    // A failing copy (n3's disk full) names the node and the file, not the bytes.
+    world.nodes[2].fake.fail_writes(Some("No space left on device"));
+    world.nodes[2]
+        .fake
+        .put_file(Path::new("/etc/corosync/authkey"), b"old", 0o400);
+    let _ = std::fs::remove_file(&world.journal);
+    let (outcome, _) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Failed { step: 1 });
+    assert_eq!(
+        world.nodes[2]
+            .fake
+            .file(Path::new("/etc/corosync/authkey"))
+            .unwrap()
+            .bytes,
+        b"old"
+    );
+    let mut everything: Vec<String> = world
+        .events()
+        .iter()
+        .map(|event| serde_json::to_string(event).unwrap())
+        .collect();
+    everything.push(std::fs::read_to_string(&world.journal).unwrap());
+    let text = everything.join("\n");
+    assert!(text.contains("No space left on device"), "{text}");
+    let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+    let lossy = String::from_utf8_lossy(&key[..32]).into_owned();
+    for needle in [
+        hex.clone(),
+        hex.to_uppercase(),
+        base64(&key),
+        base64(&key[..30]),
+        lossy,
+    ] {
+        assert!(!text.contains(&needle), "the key leaked as {needle}");
+    }
+    // The bytes went over stdin only: never in an argv.
+    for node in &world.nodes {
+        for call in node.fake.calls() {
+            if let FakeCall::Run { command, .. } = call {
+                assert!(!command
+                    .iter()
+                    .any(|word| word.contains(&hex[..16])
+                        || word.as_bytes().windows(16).any(|w| w == &key[..16])));
+            }
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! `quorate apply` on a real lab over its real sshd (root; CI runs it).
+//!
+//! Owns the apply scenarios: `set quorum.wait_for_all=1` as a rolling restart of a running
+//! 3-node cluster (refused first while a node's file differs, then applied), and adding a
+//! 4th node (a `--spare` host: file written everywhere, reload, authkey copied node to node,
+//! start). During every apply an independent monitor (nsenter, not apply's own SSH polling)
+//! reads `corosync-quorumtool` on every node about every 100 ms and the test asserts that no
+//! two quorate nodes ever had disjoint memberships, that a majority stayed quorate, and that
+//! the end state (file hashes, membership, quorum, expected votes) is the target. The plans
+//! come from the planner (`planner::plan`) for the lab's own config; a test without a lab
+//! checks that apply reads every plan the planner writes. Each lab is
+//! removed by its Drop guard, also when an assertion fails.
+
+use crate::support::lab::{lab, LabGuard};
+use crate::support::quorate;
+use executor::lab::Lab;
+use executor::status::read_corosync;
+use executor::status::reading::sha256_hex;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The latest reading of every node: quorate, membership.
+type Latest = BTreeMap<u32, (bool, Vec<u32>)>;
+
+/// One monitor reading: per node (id), whether it is quorate and its membership.
+type Sample = Vec<(u32, bool, Vec<u32>)>;
+
+/// Reads every node's quorumtool through nsenter until stopped: one thread per node (a
+/// node whose corosync is starting can keep quorumtool waiting; the others go on), every
+/// reading adds a sample of the latest reading of every node.
+struct Monitor {
+    stop: Arc<AtomicBool>,
+    handles: Vec<std::thread::JoinHandle<Vec<Duration>>>,
+    samples: Arc<Mutex<Vec<(Duration, Sample)>>>,
+}
+
+impl Monitor {
+    fn start(dir: &Path) -> Monitor {
+        let stop = Arc::new(AtomicBool::new(false));
+        let lab = Arc::new(Lab::open(dir).unwrap());
+        let ids: Vec<u32> = lab.state().nodes.iter().map(|node| node.nodeid).collect();
+        let latest: Arc<Mutex<Latest>> = Arc::new(Mutex::new(BTreeMap::new()));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let began = Instant::now();
+        let handles = ids
+            .iter()
+            .map(|id| {
+                let (id, stop, lab, latest, samples) =
+                    (*id, stop.clone(), lab.clone(), latest.clone(), samples.clone());
+                std::thread::spawn(move || {
+                    let remote = lab.node(id).unwrap();
+                    let mut times = Vec::new();
+                    while !stop.load(Ordering::SeqCst) {
+                        let reading = match read_corosync(&remote).quorum() {
+                            Some(quorum) => (quorum.quorate, quorum.member_ids()),
+                            None => (false, Vec::new()),
+                        };
+                        let at = began.elapsed();
+                        times.push(at);
+                        let mut latest = latest.lock().unwrap();
+                        latest.insert(id, reading);
+                        let sample: Sample = latest
+                            .iter()
+                            .map(|(id, (quorate, members))| (*id, *quorate, members.clone()))
+                            .collect();
+                        samples.lock().unwrap().push((at, sample));
+                        drop(latest);
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    times
+                })
+            })
+            .collect();
+        Monitor {
+            stop,
+            handles,
+            samples,
+        }
+    }
+
+    /// Stops the monitor and checks its readings: never two quorate nodes with disjoint
+    /// memberships, always at least `majority` quorate nodes (once every node was read).
+    /// Returns the number of readings, the median and the largest gap between two readings
+    /// of one node.
+    fn finish(mut self, majority: usize) -> (usize, Duration, Duration) {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut gaps = Vec::new();
+        for handle in self.handles.drain(..) {
+            let times = handle.join().unwrap();
+            gaps.extend(times.windows(2).map(|window| window[1] - window[0]));
+        }
+        gaps.sort();
+        let samples = self.samples.lock().unwrap().clone();
+        let nodes = samples.last().map_or(0, |(_, sample)| sample.len());
+        for (at, sample) in &samples {
+            let quorate: Vec<&(u32, bool, Vec<u32>)> =
+                sample.iter().filter(|(_, quorate, _)| *quorate).collect();
+            for a in &quorate {
+                for b in &quorate {
+                    assert!(
+                        a.2.iter().any(|id| b.2.contains(id)),
+                        "split-brain at {at:?}: {sample:?}"
+                    );
+                }
+            }
+            if sample.len() == nodes {
+                assert!(quorate.len() >= majority, "quorum lost at {at:?}: {sample:?}");
+            }
+        }
+        let median = gaps.get(gaps.len() / 2).copied().unwrap_or_default();
+        (samples.len(), median, gaps.last().copied().unwrap_or_default())
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Runs apply in-process with `--yes --format json`; returns the exit code and events.
+fn apply(plan_path: &Path, inventory: &str, extra: &[&str]) -> (u8, Vec<Value>, String) {
+    let plan_text = plan_path.to_string_lossy().into_owned();
+    let mut args = vec![
+        "apply",
+        &plan_text,
+        "--inventory",
+        inventory,
+        "--yes",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = quorate(&args);
+    let events = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (code, events, format!("{out}\n{err}"))
+}
+
+fn done_figures(events: &[Value]) -> (f64, f64) {
+    let steps: Vec<String> = events
+        .iter()
+        .filter(|event| event["event"] == "step_done")
+        .map(|event| format!("{}:{}ms", event["step"], event["elapsed_ms"]))
+        .collect();
+    eprintln!("step wall times: {}", steps.join(" "));
+    let done = events
+        .iter()
+        .find(|event| event["event"] == "done")
+        .expect("a done event");
+    (
+        done["took_ms"].as_f64().unwrap() / 1000.0,
+        done["floor_ms"].as_f64().unwrap() / 1000.0,
+    )
+}
+
+fn node_file(dir: &Path, node: &str, file: &str) -> Vec<u8> {
+    std::fs::read(dir.join("nodes").join(node).join("etc-corosync").join(file)).unwrap_or_default()
+}
+
+#[test]
+fn apply_rolls_wait_for_all_through_a_running_cluster_after_refusing_drift() {
+    if !crate::support::reality_available("apply (rolling restart) on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-roll");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let to = from
+        .replace("  version: 2\n", "  version: 2\n  config_version: 2\n")
+        .replace(
+            "provider: corosync_votequorum\n",
+            "provider: corosync_votequorum\n  wait_for_all: 1\n",
+        );
+    assert_ne!(from, to);
+    let b = sha256_hex(to.as_bytes());
+    let all = ["n1", "n2", "n3"];
+    // The planner's plan: write everywhere, restart one node at a time (wait_for_all is
+    // read at startup only), wait.
+    let plan_text = planned(&from, &to, &planner::PlanOptions::default());
+    let plan: Value = serde_json::from_str(&plan_text).unwrap();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["write_config", "restart", "restart", "restart", "wait"]);
+    let plan_path = dir.join("plan.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+
+    // Drift: n2's file changed by hand after planning: refused before anything is touched.
+    let n2_conf = dir.join("nodes/n2/etc-corosync/corosync.conf");
+    std::fs::write(&n2_conf, format!("{from}# by hand\n")).unwrap();
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    assert_eq!(code, 1, "{all_output}");
+    let problems = events[0]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{all_output}");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("n2: /etc/corosync/corosync.conf is not the file the plan starts from"),
+        "{all_output}"
+    );
+    let diff = problems[0]["diff"].as_array().unwrap();
+    assert_eq!(diff.last(), Some(&json!("+ # by hand")), "{all_output}");
+    assert!(
+        diff.iter().all(|line| !line.as_str().unwrap().starts_with('-')),
+        "{all_output}"
+    );
+    assert_eq!(node_file(&dir, "n1", "corosync.conf"), from.as_bytes());
+    for node in all {
+        let backups = dir.join("nodes").join(node).join("var-lib-quorate");
+        assert_eq!(
+            std::fs::read_dir(&backups).unwrap().count(),
+            0,
+            "{node} was touched"
+        );
+    }
+    std::fs::write(&n2_conf, &from).unwrap();
+
+    // The dry run lists the commands and changes nothing.
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--dry-run"]);
+    assert_eq!(code, 0, "{all_output}");
+    let dry: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["event"] == "command")
+        .collect();
+    assert_eq!(dry.len(), 3 + 3, "{all_output}");
+    assert!(dry.iter().all(|event| event["dry_run"] == true));
+    assert_eq!(node_file(&dir, "n3", "corosync.conf"), from.as_bytes());
+
+    let monitor = Monitor::start(&dir);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    let (readings, median, gap) = monitor.finish(2);
+    assert_eq!(code, 0, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!(
+        "apply rolling wait_for_all on 3 lab nodes: took {took:.1} s; convergence floor {floor:.1} s; monitor {readings} readings, \
+         per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
+    assert!(
+        median <= Duration::from_millis(200),
+        "the monitor read too rarely: {median:?}"
+    );
+    let floor_ms = events.iter().find(|event| event["event"] == "done").unwrap()["floor_ms"].clone();
+    assert_eq!(floor_ms, json!(3 * 8030));
+    // End state: every file the target, every node a member, quorate, WaitForAll in force.
+    for node in all {
+        assert_eq!(sha256_hex(&node_file(&dir, node, "corosync.conf")), b, "{node}");
+        let backup = dir
+            .join("nodes")
+            .join(node)
+            .join("var-lib-quorate/backup")
+            .join(plan["plan_sha256"].as_str().unwrap())
+            .join("etc_corosync_corosync.conf");
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), from, "{node}'s backup");
+    }
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    for node in status["nodes"].as_array().unwrap() {
+        let quorum = &node["corosync"]["quorum"];
+        assert_eq!(quorum["quorate"], true, "{node}");
+        assert_eq!(quorum["expected_votes"], 3);
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]));
+        assert!(
+            quorum["flags"].as_array().unwrap().contains(&json!("WaitForAll")),
+            "{node}"
+        );
+    }
+    // The journal recorded every step as verified and the run as done; a second run is refused.
+    let journal = std::fs::read_to_string(dir.join("plan.json.journal")).unwrap();
+    assert_eq!(
+        journal.matches("\"record\":\"step_verified\"").count(),
+        5,
+        "{journal}"
+    );
+    assert!(
+        journal
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("{\"record\":\"done\""),
+        "{journal}"
+    );
+    let (code, _, all_output) = apply(&plan_path, &inventory, &[]);
+    assert_eq!(code, 1, "{all_output}");
+    assert!(
+        all_output.contains("shows this plan applied already"),
+        "{all_output}"
+    );
+}
+
+#[test]
+fn apply_adds_a_fourth_node_copying_the_authkey_node_to_node() {
+    if !crate::support::reality_available("apply (add a node) on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-add");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3", "--spare", "1"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let to = from.replace("  version: 2\n", "  version: 2\n  config_version: 2\n").replace(
+        "    ring0_addr: 198.18.0.3\n  }\n",
+        "    ring0_addr: 198.18.0.3\n  }\n  node {\n    name: n4\n    nodeid: 4\n    ring0_addr: 198.18.0.4\n  }\n",
+    );
+    assert!(to.contains("name: n4"), "{to}");
+    let b = sha256_hex(to.as_bytes());
+    let plan_text = planned(&from, &to, &planner::PlanOptions::default());
+    let plan: Value = serde_json::from_str(&plan_text).unwrap();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "write_config",
+            "reload",
+            "install_authkey",
+            "enable",
+            "start",
+            "wait"
+        ]
+    );
+    let plan_path = dir.join("add.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    let monitor = Monitor::start(&dir);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    let (readings, median, gap) = monitor.finish(3);
+    assert_eq!(code, 0, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!(
+        "apply add n4 to 3 lab nodes: took {took:.1} s; convergence floor {floor:.1} s; monitor {readings} readings, \
+         per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
+    assert!(
+        median <= Duration::from_millis(200),
+        "the monitor read too rarely: {median:?}"
+    );
+    // The key reached n4 intact, mode 0400, and appears in nothing apply printed or wrote.
+    let key = node_file(&dir, "n1", "authkey");
+    assert_eq!(key.len(), 256);
+    assert_eq!(node_file(&dir, "n4", "authkey"), key);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("nodes/n4/etc-corosync/authkey"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o400);
+    let journal = std::fs::read(dir.join("add.json.journal")).unwrap();
+    let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+    for haystack in [all_output.as_bytes(), journal.as_slice()] {
+        assert!(
+            !haystack.windows(16).any(|window| window == &key[..16]),
+            "raw key bytes leaked"
+        );
+        let text = String::from_utf8_lossy(haystack).to_lowercase();
+        assert!(!text.contains(&hex[..32]), "the key leaked in hex");
+    }
+    let status_dir: BTreeSet<String> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .metadata()
+                .is_ok_and(|meta| meta.is_file() && meta.len() < 1 << 20)
+        })
+        .filter(|entry| {
+            std::fs::read(entry.path())
+                .is_ok_and(|bytes| bytes.windows(32).any(|window| window == &key[..32]))
+        })
+        .map(|entry| entry.path().display().to_string())
+        .collect();
+    assert!(status_dir.is_empty(), "the key was written to {status_dir:?}");
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
+        assert_eq!(node["corosync"]["quorum"]["expected_votes"], 4, "{node}");
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3, 4]), "{node}");
+        assert_eq!(node["corosync_conf"]["sha256"], json!(b), "{node}");
+    }
+}
+
+/// The planner's plan for `from` → `to`, as the JSON file apply reads.
+fn planned(from: &str, to: &str, options: &planner::PlanOptions) -> String {
+    let from = planner::Endpoint {
+        name: "from.conf".into(),
+        text: from.into(),
+    };
+    let to = planner::Endpoint {
+        name: "to.conf".into(),
+        text: to.into(),
+    };
+    match planner::plan(Some(&from), &to, options).unwrap() {
+        planner::PlanOutcome::Found(plan) => serde_json::to_string_pretty(&plan).unwrap(),
+        planner::PlanOutcome::NoSafePlan(none) => panic!("no safe plan: {none:?}"),
+    }
+}
+
+#[test]
+fn apply_reads_every_plan_the_planner_writes() {
+    let from =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/apply/lab3.conf")).unwrap();
+    let wait_for_all = from
+        .replace("  version: 2\n", "  version: 2\n  config_version: 2\n")
+        .replace(
+            "provider: corosync_votequorum\n",
+            "provider: corosync_votequorum\n  wait_for_all: 1\n",
+        );
+    let fourth = from.replace("  version: 2\n", "  version: 2\n  config_version: 2\n").replace(
+        "    ring0_addr: 198.18.0.3\n  }\n",
+        "    ring0_addr: 198.18.0.3\n  }\n  node {\n    name: n4\n    nodeid: 4\n    ring0_addr: 198.18.0.4\n  }\n",
+    );
+    for (name, to, options) in [
+        ("wait_for_all", &wait_for_all, planner::PlanOptions::default()),
+        ("add n4", &fourth, planner::PlanOptions::default()),
+        (
+            "rolling restart",
+            &from,
+            planner::PlanOptions {
+                rolling_restart: true,
+                ..Default::default()
+            },
+        ),
+    ] {
+        let text = planned(&from, to, &options);
+        let plan = executor::apply::plan::Plan::from_json(&text, Path::new(name))
+            .unwrap_or_else(|error| panic!("{name}: {error}\n{text}"));
+        let actions: Vec<&str> = plan.steps.iter().map(|step| step.action.as_str()).collect();
+        eprintln!("{name}: {actions:?}");
+        assert!(!plan.steps.is_empty(), "{name}");
+        assert_eq!(plan.config_text(&plan.to_sha256), Some(plan.to_config.as_str()));
+    }
+}
