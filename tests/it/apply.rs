@@ -1,14 +1,19 @@
 //! `quorate apply` on a real lab over its real sshd (root; CI runs it).
 //!
-//! Owns the apply scenarios: `set quorum.wait_for_all=1` as a rolling restart of a running
-//! 3-node cluster (refused first while a node's file differs, then applied), and adding a
-//! 4th node (a `--spare` host: file written everywhere, reload, authkey copied node to node,
-//! start). During every apply an independent monitor (nsenter, not apply's own SSH polling)
-//! reads `corosync-quorumtool` on every node about every 100 ms and the test asserts that no
-//! two quorate nodes ever had disjoint memberships, that a majority stayed quorate, and that
-//! the end state (file hashes, membership, quorum, expected votes) is the target. The plans
-//! come from the planner (`planner::plan`) for the lab's own config; a test without a lab
-//! checks that apply reads every plan the planner writes. Each lab is
+//! Owns the apply scenarios, each with a plan from the planner (`planner::plan`) for the
+//! lab's own config: `set quorum.wait_for_all=1` rolled through a running 3-node cluster
+//! (refused first while a node's file differs, then a dry run, then applied); a 4th node
+//! added from a `--spare` host (file everywhere, reload, authkey copied node to node, start);
+//! a cluster formed from bare `--no-start` nodes (key generated on n1 and copied); corosync
+//! killed on a node mid-plan (apply stops, resume finishes once it is back); a full disk (a
+//! small tmpfs over a node's /etc/corosync: refused at preflight when full, and when filled
+//! after the preflight the write fails, the old file stays whole, resume redoes the step).
+//! During the plans an independent monitor (nsenter, one thread per node, not apply's own
+//! SSH polling) reads `corosync-quorumtool` on every node every 50 ms plus the reading's own
+//! time, and the test asserts that no two quorate nodes ever had disjoint memberships, that a
+//! majority stayed quorate where the plan promises it, and that the end state (file hashes,
+//! membership, quorum, expected votes) is the target. Wall times are printed, never asserted.
+//! A test without a lab checks that apply reads every plan the planner writes. Each lab is
 //! removed by its Drop guard, also when an assertion fails.
 
 use crate::support::lab::{lab, LabGuard};
@@ -253,10 +258,6 @@ fn apply_rolls_wait_for_all_through_a_running_cluster_after_refusing_drift() {
         median.as_millis(),
         gap.as_millis()
     );
-    assert!(
-        median <= Duration::from_millis(200),
-        "the monitor read too rarely: {median:?}"
-    );
     let floor_ms = events.iter().find(|event| event["event"] == "done").unwrap()["floor_ms"].clone();
     assert_eq!(floor_ms, json!(3 * 8030));
     // End state: every file the target, every node a member, quorate, WaitForAll in force.
@@ -354,10 +355,6 @@ fn apply_adds_a_fourth_node_copying_the_authkey_node_to_node() {
         median.as_millis(),
         gap.as_millis()
     );
-    assert!(
-        median <= Duration::from_millis(200),
-        "the monitor read too rarely: {median:?}"
-    );
     // The key reached n4 intact, mode 0400, and appears in nothing apply printed or wrote.
     let key = node_file(&dir, "n1", "authkey");
     assert_eq!(key.len(), 256);
@@ -454,4 +451,272 @@ fn apply_reads_every_plan_the_planner_writes() {
         assert!(!plan.steps.is_empty(), "{name}");
         assert_eq!(plan.config_text(&plan.to_sha256), Some(plan.to_config.as_str()));
     }
+}
+
+#[test]
+fn apply_forms_a_cluster_from_bare_nodes() {
+    if !crate::support::reality_available("apply (form a cluster) on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-form");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3", "--no-start"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let to = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let b = sha256_hex(to.as_bytes());
+    let end = planner::Endpoint {
+        name: "corosync.conf".into(),
+        text: to.clone(),
+    };
+    let planner::PlanOutcome::Found(found) =
+        planner::plan(None, &end, &planner::PlanOptions::default()).unwrap()
+    else {
+        panic!("no plan to form the lab's cluster");
+    };
+    let plan_text = serde_json::to_string_pretty(&found).unwrap();
+    let actions: Vec<&str> = found.steps.iter().map(|step| step.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "write_config",
+            "generate_authkey",
+            "install_authkey",
+            "enable",
+            "start",
+            "wait"
+        ]
+    );
+    let plan_path = dir.join("form.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    let monitor = Monitor::start(&dir);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    // Nothing runs before the start: no majority to keep, only no split-brain.
+    let (readings, median, gap) = monitor.finish(0);
+    assert_eq!(code, 0, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!(
+        "apply form 3 bare lab nodes: took {took:.1} s; convergence floor {floor:.1} s; monitor {readings} readings, \
+         per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
+    // One key, generated on n1, the same on every node, 0400, in nothing apply printed or wrote.
+    let key = node_file(&dir, "n1", "authkey");
+    assert!(key.len() >= 128, "corosync-keygen wrote {} bytes", key.len());
+    let journal = std::fs::read(dir.join("form.json.journal")).unwrap();
+    let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+    for node in ["n2", "n3"] {
+        assert_eq!(node_file(&dir, node, "authkey"), key, "{node}");
+    }
+    for haystack in [all_output.as_bytes(), journal.as_slice()] {
+        assert!(
+            !haystack.windows(16).any(|window| window == &key[..16]),
+            "raw key bytes leaked"
+        );
+        assert!(
+            !String::from_utf8_lossy(haystack)
+                .to_lowercase()
+                .contains(&hex[..32]),
+            "the key leaked in hex"
+        );
+    }
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
+        assert_eq!(node["corosync_conf"]["sha256"], json!(b), "{node}");
+        assert_eq!(node["authkey"]["mode"], "400", "{node}");
+    }
+}
+
+#[test]
+fn corosync_killed_mid_plan_stops_apply_and_resume_finishes_once_it_is_back() {
+    if !crate::support::reality_available("apply with corosync killed on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-kill");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let to = from
+        .replace("  version: 2\n", "  version: 2\n  config_version: 2\n")
+        .replace(
+            "provider: corosync_votequorum\n",
+            "provider: corosync_votequorum\n  wait_for_all: 1\n",
+        );
+    let plan_text = planned(&from, &to, &planner::PlanOptions::default());
+    let plan_path = dir.join("plan.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    let journal_path = dir.join("plan.json.journal");
+    let monitor = Monitor::start(&dir);
+    // n3's corosync is killed as soon as the first step (the writes) starts.
+    let killer = {
+        let (dir, journal_path) = (dir.clone(), journal_path.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !std::fs::read_to_string(&journal_path)
+                .unwrap_or_default()
+                .contains("\"record\":\"step_started\"")
+            {
+                assert!(Instant::now() < deadline, "apply never started a step");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            lab(
+                &dir,
+                &[
+                    "exec",
+                    "n3",
+                    "--",
+                    "sh",
+                    "-c",
+                    "kill -KILL $(cat /run/corosync.pid)",
+                ],
+            );
+        })
+    };
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    killer.join().unwrap();
+    assert_eq!(code, 1, "{all_output}");
+    let failed = events
+        .iter()
+        .find(|event| event["event"] == "failed")
+        .expect("a failed event");
+    assert_eq!(failed["step"], 1, "{all_output}");
+    let differences = failed["differences"].to_string();
+    assert!(
+        differences.contains("running: expected n1,n2,n3, is n1,n2"),
+        "{all_output}"
+    );
+    assert!(
+        failed["resume"].as_str().unwrap().ends_with("--resume"),
+        "{all_output}"
+    );
+    // Nothing was restarted; the survivors kept quorum.
+    assert!(
+        !all_output.contains("systemctl restart corosync\""),
+        "{all_output}"
+    );
+    // corosync back on n3 (with the new file, which it was given before the kill), then resume.
+    lab(&dir, &["exec", "n3", "--", "systemctl", "start", "corosync"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, out, _) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+        let status: Value = serde_json::from_str(&out).unwrap();
+        let joined = status["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|node| node["runtime"]["members"] == json!([1, 2, 3]));
+        if joined {
+            break;
+        }
+        assert!(Instant::now() < deadline, "n3 did not rejoin: {out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    let (readings, _, _) = monitor.finish(2);
+    assert_eq!(code, 0, "{all_output}");
+    // The writes were done: resume found step 1 done and went on at step 2.
+    assert_eq!(events[0]["start_step"], 2, "{all_output}");
+    assert!(readings > 0);
+    for node in ["n1", "n2", "n3"] {
+        assert_eq!(
+            sha256_hex(&node_file(&dir, node, "corosync.conf")),
+            sha256_hex(to.as_bytes()),
+            "{node}"
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_write_keeps_the_old_file_and_resume_redoes_it() {
+    if !crate::support::reality_available("apply with a full disk on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-full");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let to = from.replace(
+        "  version: 2\n",
+        "  version: 2\n  config_version: 2\n  token: 4000\n",
+    );
+    let plan_text = planned(&from, &to, &planner::PlanOptions::default());
+    let plan: Value = serde_json::from_str(&plan_text).unwrap();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["write_config", "reload", "wait"]);
+    let plan_path = dir.join("token.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    // n2's /etc/corosync becomes a small tmpfs holding its files.
+    let shrink = "set -e; mkdir -p /run/keep; cp -a /etc/corosync/. /run/keep/; \
+                  mount -t tmpfs -o size=256k,mode=0755 qlab-full /etc/corosync; cp -a /run/keep/. /etc/corosync/";
+    lab(&dir, &["exec", "n2", "--", "sh", "-c", shrink]);
+    let fill = "dd if=/dev/zero of=/etc/corosync/fill bs=4k 2>/dev/null; true";
+    // Full already: the preflight refuses, nothing is touched.
+    lab(&dir, &["exec", "n2", "--", "sh", "-c", fill]);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    assert_eq!(code, 1, "{all_output}");
+    assert!(
+        events[0]["problems"]
+            .to_string()
+            .contains("n2: /etc/corosync has 0 KiB free"),
+        "{all_output}"
+    );
+    // Filled after the preflight passed: n2's write fails, its old file stays whole.
+    lab(&dir, &["exec", "n2", "--", "rm", "-f", "/etc/corosync/fill"]);
+    let journal_path = dir.join("token.json.journal");
+    let filler = {
+        let (dir, journal_path) = (dir.clone(), journal_path.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !std::fs::read_to_string(&journal_path)
+                .unwrap_or_default()
+                .contains("\"record\":\"begin\"")
+            {
+                assert!(Instant::now() < deadline, "apply never began");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            lab(&dir, &["exec", "n2", "--", "sh", "-c", fill]);
+        })
+    };
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    filler.join().unwrap();
+    assert_eq!(code, 1, "{all_output}");
+    let failed = events
+        .iter()
+        .find(|event| event["event"] == "failed")
+        .expect("a failed event");
+    assert_eq!(
+        (failed["step"].clone(), failed["phase"].clone()),
+        (json!(1), json!("command")),
+        "{all_output}"
+    );
+    assert!(
+        failed["message"].as_str().unwrap().starts_with("n2: "),
+        "{all_output}"
+    );
+    let n2_conf = || lab(&dir, &["exec", "n2", "--", "cat", "/etc/corosync/corosync.conf"]);
+    assert_eq!(n2_conf(), from, "n2's old file is intact");
+    let listing = lab(&dir, &["exec", "n2", "--", "ls", "-a", "/etc/corosync"]);
+    assert!(
+        !listing.contains("quorate-"),
+        "a temporary file remained: {listing}"
+    );
+    // Room again: resume redoes the partly written step and finishes.
+    lab(&dir, &["exec", "n2", "--", "rm", "-f", "/etc/corosync/fill"]);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    assert_eq!(code, 0, "{all_output}");
+    assert_eq!(events[0]["start_step"], 1, "{all_output}");
+    assert_eq!(n2_conf(), to);
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
 }
