@@ -7,7 +7,9 @@
 //! a cluster formed from bare `--no-start` nodes (key generated on n1 and copied); corosync
 //! killed on a node mid-plan (apply stops, resume finishes once it is back); a full disk (a
 //! small tmpfs over a node's /etc/corosync: refused at preflight when full, and when filled
-//! after the preflight the write fails, the old file stays whole, resume redoes the step).
+//! after the preflight the write fails, the old file stays whole, resume redoes the step); a
+//! rolling restart of 5 nodes; SIGTERM to the real binary while step 1's writes are in flight
+//! (exit 130, every file old or new and whole, resume finishes).
 //! During the plans an independent monitor (nsenter, one thread per node, not apply's own
 //! SSH polling) reads `corosync-quorumtool` on every node every 50 ms plus the reading's own
 //! time, and the test asserts that no two quorate nodes ever had disjoint memberships, that a
@@ -719,4 +721,131 @@ fn a_full_disk_fails_the_write_keeps_the_old_file_and_resume_redoes_it() {
     assert_eq!(n2_conf(), to);
     let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
     assert_eq!(code, 0, "{out}\n{err}");
+}
+
+#[test]
+fn apply_restarts_five_nodes_one_at_a_time() {
+    if !crate::support::reality_available("apply (rolling restart of 5) on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-five");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "5"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let options = planner::PlanOptions {
+        rolling_restart: true,
+        ..Default::default()
+    };
+    let plan_text = planned(&from, &from, &options);
+    let plan: Value = serde_json::from_str(&plan_text).unwrap();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["restart", "restart", "restart", "restart", "restart", "wait"]
+    );
+    let plan_path = dir.join("restart.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    let monitor = Monitor::start(&dir);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    let (readings, median, gap) = monitor.finish(4);
+    assert_eq!(code, 0, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!(
+        "apply rolling restart of 5 lab nodes: took {took:.1} s; convergence floor {floor:.1} s; monitor {readings} readings, \
+         per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
+    // Five restarts of a 5-node cluster: 5 x (4950 + 5940) ms.
+    assert_eq!(
+        events.iter().find(|event| event["event"] == "done").unwrap()["floor_ms"],
+        json!(5 * 10890)
+    );
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3, 4, 5]), "{node}");
+    }
+}
+
+#[test]
+fn sigterm_during_a_plan_stops_after_the_action_in_flight_and_resume_finishes() {
+    if !crate::support::reality_available("apply interrupted on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-term");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let to = from.replace(
+        "  version: 2\n",
+        "  version: 2\n  config_version: 2\n  token: 4000\n",
+    );
+    let plan_path = dir.join("token.json");
+    std::fs::write(&plan_path, planned(&from, &to, &planner::PlanOptions::default())).unwrap();
+    let plan_text = plan_path.to_string_lossy().into_owned();
+    // The real binary, so that the signal reaches apply alone.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args([
+            "apply",
+            &plan_text,
+            "--inventory",
+            &inventory,
+            "--yes",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    let mut signalled = false;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.unwrap();
+        // SIGTERM while the writes of step 1 are in flight.
+        if !signalled && line.contains("\"event\":\"command\"") {
+            let sent = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            signalled = true;
+        }
+        lines.push(line);
+    }
+    let status = child.wait().unwrap();
+    let output = lines.join("\n");
+    assert_eq!(status.code(), Some(130), "{output}");
+    assert!(output.contains("\"event\":\"interrupted\""), "{output}");
+    assert!(!output.contains("\"event\":\"done\""), "{output}");
+    let journal = std::fs::read_to_string(dir.join("token.json.journal")).unwrap();
+    assert!(
+        journal
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("{\"record\":\"stopped\""),
+        "{journal}"
+    );
+    // Every node holds the old or the new file, whole.
+    let (old, new) = (sha256_hex(from.as_bytes()), sha256_hex(to.as_bytes()));
+    for node in ["n1", "n2", "n3"] {
+        let sha = sha256_hex(&node_file(&dir, node, "corosync.conf"));
+        assert!(sha == old || sha == new, "{node} holds neither file");
+    }
+    let (code, _, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    assert_eq!(code, 0, "{all_output}");
+    for node in ["n1", "n2", "n3"] {
+        assert_eq!(sha256_hex(&node_file(&dir, node, "corosync.conf")), new, "{node}");
+    }
 }
