@@ -8,7 +8,8 @@
 //! killed on a node mid-plan (apply stops, resume finishes once it is back); a full disk (a
 //! small tmpfs over a node's /etc/corosync: refused at preflight when full, and when filled
 //! after the preflight the write fails, the old file stays whole, resume redoes the step); a
-//! rolling restart of 5 nodes; SIGTERM to the real binary while step 1's writes are in flight
+//! rolling restart of 5 nodes; a node removed (it leaves before the reload that drops it);
+//! SIGTERM to the real binary while step 1's writes are in flight
 //! (exit 130, every file old or new and whole, resume finishes).
 //! During the plans an independent monitor (nsenter, one thread per node, not apply's own
 //! SSH polling) reads `corosync-quorumtool` on every node every 50 ms plus the reading's own
@@ -848,4 +849,76 @@ fn sigterm_during_a_plan_stops_after_the_action_in_flight_and_resume_finishes() 
     for node in ["n1", "n2", "n3"] {
         assert_eq!(sha256_hex(&node_file(&dir, node, "corosync.conf")), new, "{node}");
     }
+}
+
+#[test]
+fn apply_removes_a_node_that_leaves_before_the_reload() {
+    if !crate::support::reality_available("apply (remove a node) on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-remove");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "4"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let start = from.find("  node {\n    name: n4").unwrap();
+    let end = start + from[start..].find("  }\n").unwrap() + 4;
+    let to = format!("{}{}", &from[..start], &from[end..])
+        .replace("  version: 2\n", "  version: 2\n  config_version: 2\n");
+    let plan_text = planned(&from, &to, &planner::PlanOptions::default());
+    let plan: Value = serde_json::from_str(&plan_text).unwrap();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["write_config", "leave", "reload", "wait"]);
+    let plan_path = dir.join("remove.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    let monitor = Monitor::start(&dir);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    let (readings, median, gap) = monitor.finish(3);
+    assert_eq!(code, 0, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!(
+        "apply remove n4 from 4 lab nodes: took {took:.1} s; convergence floor {floor:.1} s; monitor {readings} readings, \
+         per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
+    let (_, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    let status: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}\n{err}"));
+    for node in status["nodes"].as_array().unwrap() {
+        if node["name"] == "n4" {
+            assert_eq!(node["corosync"]["state"], "stopped", "{node}");
+            continue;
+        }
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
+        assert_eq!(node["corosync"]["quorum"]["expected_votes"], 3, "{node}");
+        assert_eq!(
+            node["corosync_conf"]["sha256"],
+            json!(sha256_hex(to.as_bytes())),
+            "{node}"
+        );
+    }
+    // n4 keeps its old file and is disabled; status says its file differs (it left the cluster).
+    assert!(
+        status["drift_messages"]
+            .to_string()
+            .contains("/etc/corosync/corosync.conf differs between nodes"),
+        "{out}"
+    );
+    let enabled = lab(
+        &dir,
+        &[
+            "exec",
+            "n4",
+            "--",
+            "sh",
+            "-c",
+            "systemctl is-enabled corosync || true",
+        ],
+    );
+    assert_eq!(enabled.trim(), "disabled");
 }
