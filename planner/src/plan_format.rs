@@ -384,7 +384,7 @@ pub(crate) fn build(
                 enabled = enabled.difference(*nodes);
             }
         }
-        let estimate = context.cost(mv, before, &applied.state);
+        let estimate = context.cost(mv, before, applied);
         let warning = judgements.iter().find_map(|judgement| judgement.warning.clone());
         steps.push(Step {
             id: 0,

@@ -200,7 +200,7 @@ pub(crate) fn search(context: &Context, judge: &mut Judge) -> Result<Result<Foun
                     continue;
                 }
             };
-            let cost = context.cost(&mv, &state, &applied.state);
+            let cost = context.cost(&mv, &state, &applied);
             let next = match index.get(&applied.state) {
                 Some(next) => *next,
                 None => {

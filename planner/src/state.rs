@@ -361,10 +361,24 @@ impl Context {
     }
 
     /// Estimated duration of `mv` from `before` to `after` (ms).
-    pub fn cost(&self, mv: &Move, before: &PlanState, after: &PlanState) -> u64 {
-        let rings_changed =
-            (0..self.universe.nodeids.len()).any(|pos| before.cluster.ring(pos) != after.cluster.ring(pos));
-        let membership = if rings_changed { self.membership_ms } else { 0 };
+    /// A moment inside a reload where memberships differ from before it costs a membership
+    /// change too (nodes drop out and come back while the others re-read their files).
+    pub fn cost(&self, mv: &Move, before: &PlanState, applied: &Applied) -> u64 {
+        let after = &applied.state;
+        let changed = |cluster: &ClusterState| {
+            (0..self.universe.nodeids.len()).any(|pos| before.cluster.ring(pos) != cluster.ring(pos))
+        };
+        let churn = if matches!(mv, Move::Reload { .. } | Move::WritePve { .. }) {
+            applied.inner.iter().filter(|cluster| changed(cluster)).count() as u64 * self.membership_ms
+        } else {
+            0
+        };
+        let membership = churn
+            + if changed(&after.cluster) {
+                self.membership_ms
+            } else {
+                0
+            };
         match mv {
             Move::Write { .. } => WRITE_MS,
             // pmxcfs waits a second before it reloads (spec 6.2).
@@ -491,7 +505,7 @@ impl Context {
                     next.disk[pos] = *file;
                 }
                 if matches!(mv, Move::WritePve { .. }) {
-                    self.reload(&mut next, &mut events)?;
+                    self.reload(&mut next, &mut events, &mut inner)?;
                 }
             }
             Move::Reload { via } => {
@@ -501,7 +515,7 @@ impl Context {
                         self.name(*via)
                     ));
                 }
-                self.reload(&mut next, &mut events)?;
+                self.reload(&mut next, &mut events, &mut inner)?;
             }
             Move::Start(nodes) | Move::Restart(nodes) => {
                 for pos in nodes.iter() {
@@ -590,7 +604,13 @@ impl Context {
 
     /// `corosync-cfgtool -R`: refused (as a whole) when a running node would refuse its
     /// file; otherwise every running node's live file becomes its disk file.
-    fn reload(&self, next: &mut PlanState, events: &mut Vec<Event>) -> Result<(), String> {
+    fn reload(
+        &self,
+        next: &mut PlanState,
+        events: &mut Vec<Event>,
+        inner: &mut Vec<ClusterState>,
+    ) -> Result<(), String> {
+        inner.extend(self.reload_moments(next));
         for pos in next.cluster.up_nodes().iter() {
             let (Some(running), Some(disk)) =
                 (next.cluster.running_config(pos), next.cluster.disk_config(pos))
@@ -611,6 +631,38 @@ impl Context {
             next.live[pos] = next.disk[pos];
         }
         Ok(())
+    }
+
+    /// The moments inside a reload: every node re-reads its file at its own time, so for
+    /// each running node with a new file, the state where it alone has reloaded (the others
+    /// still run their files). Empty when at most one node has something to re-read.
+    fn reload_moments(&self, state: &PlanState) -> Vec<ClusterState> {
+        let up = state.cluster.up_nodes();
+        let changing: Vec<usize> = up
+            .iter()
+            .filter(|pos| state.disk[*pos] != state.live[*pos])
+            .collect();
+        if changing.len() < 2 {
+            return Vec::new();
+        }
+        let mut moments = Vec::new();
+        for pos in &changing {
+            let mut cluster = state.cluster.clone();
+            for other in changing.iter().filter(|other| *other != pos) {
+                let Some(file) = self.config_file(state.live[*other]) else {
+                    continue;
+                };
+                cluster.apply_event(&Event::Action(Action::InstallConfig {
+                    file,
+                    nodes: vec![NodeRef::Id(self.universe.nodeids[*other])],
+                }));
+            }
+            let outcome = cluster.apply_event(&Event::Action(Action::ReloadConfig { file: None }));
+            if !outcome.rejected {
+                moments.push(cluster);
+            }
+        }
+        moments
     }
 
     /// The move in words, for rejected orders and reasons.

@@ -244,3 +244,167 @@ fn sixteen_node_rolling_restart_plans() {
         16
     );
 }
+
+fn example(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/pve1")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn the_seed_forms_pve1_from_nothing() {
+    let to = example("corosync.fixed.conf");
+    let plan = check(None, &to, &PlanOptions::default());
+    assert_eq!(
+        shape(&plan),
+        "write_config pve1-node1,pve1-node2,pve1-node3\n\
+         generate_authkey pve1-node1\n\
+         install_authkey pve1-node2,pve1-node3\n\
+         enable pve1-node1,pve1-node2,pve1-node3\n\
+         start pve1-node1,pve1-node2,pve1-node3\n\
+         wait pve1-node1,pve1-node2,pve1-node3"
+    );
+    assert_eq!(plan.from_sha256, None);
+    assert!(plan.proxmox);
+    assert_eq!(
+        plan.steps[1].commands["pve1-node1"],
+        ["corosync-keygen -k /etc/corosync/authkey"]
+    );
+    assert_eq!(
+        plan.steps[2].commands["pve1-node3"],
+        ["copy-file /etc/corosync/authkey from:pve1-node1 mode:0400"]
+    );
+    let script = crate::to_script(&plan);
+    assert!(model::scenario::parse(&script).is_ok(), "{script}");
+}
+
+/// pve1 as it runs before its second link: `corosync.fixed.conf` without link 1.
+fn pve1_one_link() -> String {
+    let fixed = example("corosync.fixed.conf");
+    let (document, _) = model::syntax::parse(&fixed);
+    document.remove_link(1).expect("link 1").to_text()
+}
+
+#[test]
+fn the_seed_adds_the_second_link_to_a_running_one_link_pve1() {
+    let from = pve1_one_link();
+    let to = example("corosync.fixed.conf");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    assert_eq!(
+        shape(&plan),
+        "write_pve_config pve1-node1,pve1-node2,pve1-node3\nwait pve1-node1,pve1-node2,pve1-node3"
+    );
+    let write = &plan.steps[0];
+    assert_eq!(
+        write.commands["pve1-node1"][1],
+        "mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf"
+    );
+    // Same config_version in both files: written one higher, as pmxcfs needs (spec 6.2).
+    assert!(plan.to_config.contains("config_version: 3"), "{}", plan.to_config);
+    assert!(write.why.contains("written as 3"), "{}", write.why);
+}
+
+#[test]
+fn readdressing_a_single_link_goes_through_a_temporary_link() {
+    let from = cluster(3, 1, 2, "");
+    let to = cluster(3, 1, 3, "").replace("198.18.0.3", "198.18.0.33");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let shape = shape(&plan);
+    assert!(!plan.temp_configs.is_empty(), "{shape}");
+    assert_eq!(shape.matches("reload").count(), 4, "{shape}");
+    assert!(!shape.contains("restart"), "{shape}");
+}
+
+/// The property tests: generated (cluster, target) pairs.
+mod generated {
+    use std::collections::{HashSet, VecDeque};
+
+    use proptest::prelude::*;
+
+    use super::{cluster, endpoint};
+    use crate::files::FileTable;
+    use crate::search::{judge_for, try_move};
+    use crate::state::Context;
+    use crate::{plan, verify, Error, PlanOptions, PlanOutcome};
+
+    /// Cases per run: `QUORATE_PLAN_CASES` (default 12, CI-sized).
+    fn cases() -> u32 {
+        std::env::var("QUORATE_PLAN_CASES")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(12)
+    }
+
+    const OPTIONS: [&str; 4] = [
+        "",
+        "    wait_for_all: 1\n",
+        "    last_man_standing: 1\n",
+        "    two_node: 1\n",
+    ];
+
+    /// An independent breadth-first search over the same moves and judge, without
+    /// heuristic or costs: whether any safe sequence reaches the target.
+    fn reachable(context: &Context, options: &PlanOptions) -> bool {
+        let mut judge = judge_for(context, options.allow_outage);
+        let mut seen = HashSet::new();
+        let mut queue = VecDeque::new();
+        seen.insert(context.start.clone());
+        queue.push_back(context.start.clone());
+        while let Some(state) = queue.pop_front() {
+            if context.is_goal(&state) {
+                return true;
+            }
+            for mv in context.moves(&state) {
+                if let Ok((applied, _)) = try_move(context, &mut judge, &state, &mv) {
+                    if seen.insert(applied.state.clone()) {
+                        queue.push_back(applied.state);
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_plan_replays_safely_and_no_safe_plan_means_none_exists(
+            count in 2u32..=4,
+            links in 1u8..=2,
+            option in 0usize..4,
+            goal in 0usize..6,
+            budget in 0u32..=1,
+        ) {
+            let quorum = if option == 3 && count != 2 { "" } else { OPTIONS[option] };
+            let from = cluster(count, links, 5, quorum);
+            let (to, rolling) = match goal {
+                0 => (cluster(count, links, 6, quorum).replace("    transport: knet\n", "    transport: knet\n    token: 5000\n"), false),
+                1 => (cluster(count, links, 6, if quorum.is_empty() { "    last_man_standing: 1\n" } else { "" }), false),
+                2 => (cluster(count + 1, links, 6, quorum), false),
+                3 => (cluster(count - 1, links, 6, quorum), false),
+                4 => (from.clone(), true),
+                _ => (cluster(count, if links == 1 { 2 } else { 1 }, 6, quorum), false),
+            };
+            let options = PlanOptions { fault_budget: budget, rolling_restart: rolling, ..PlanOptions::default() };
+            let from_endpoint = endpoint("from.conf", &from);
+            let to_endpoint = endpoint("to.conf", &to);
+            match plan(Some(&from_endpoint), &to_endpoint, &options) {
+                Ok(PlanOutcome::Found(found)) => {
+                    let report = verify(&found, Some(&from_endpoint), budget).expect("verify");
+                    prop_assert!(report.ok, "{:?}\n{}\n{}", report.problems, super::shape(&found), to);
+                }
+                Ok(PlanOutcome::NoSafePlan(none)) => {
+                    let files = FileTable::new(Some(&from_endpoint), &to_endpoint, false).expect("files");
+                    let mut files = files;
+                    files.add_readdress_steps();
+                    let context = Context::new(files, options.clone(), false).expect("context");
+                    prop_assert!(!reachable(&context, &options), "the BFS reaches the target: {none:?}");
+                }
+                Err(Error::TargetRefused { .. }) | Err(Error::NothingToDo { .. }) => {}
+                Err(other) => prop_assert!(false, "{other}"),
+            }
+        }
+    }
+}

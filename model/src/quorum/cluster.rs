@@ -378,7 +378,7 @@ impl ClusterState {
                 let transports =
                     |pos: usize| self.nodes[pos].runtime.as_ref().map(|c| c.settings().transport);
                 let usable = if transports(a) == transports(b) {
-                    common & view(a, b) & view(b, a)
+                    (common & view(a, b) & view(b, a)) - self.address_mismatch(a, b)
                 } else {
                     LinkMask::EMPTY
                 };
@@ -390,6 +390,30 @@ impl ClusterState {
         faults.pair_links_down.sort_unstable();
         faults.pair_links_down.dedup();
         (links, Some(faults))
+    }
+
+    /// The links on which the running configurations of `a` and `b` disagree on an
+    /// address: one node's nodelist gives the other an address that node's own file does
+    /// not bind (knet sends to the listed address, so the pair cannot talk there). Files
+    /// known only by their settings (no addresses) never disagree.
+    fn address_mismatch(&self, a: usize, b: usize) -> LinkMask {
+        let (Some(config_a), Some(config_b)) =
+            (self.nodes[a].runtime.as_ref(), self.nodes[b].runtime.as_ref())
+        else {
+            return LinkMask::EMPTY;
+        };
+        let (facts_a, facts_b) = (config_a.totem(), config_b.totem());
+        let (id_a, id_b) = (self.nodeids[a], self.nodeids[b]);
+        let mut mismatch = LinkMask::EMPTY;
+        for link in 0..8u8 {
+            let disagree = |listed: Option<&str>, own: Option<&str>| matches!((listed, own), (Some(x), Some(y)) if x != y);
+            if disagree(facts_a.address(id_b, link), facts_b.address(id_b, link))
+                || disagree(facts_b.address(id_a, link), facts_a.address(id_a, link))
+            {
+                mismatch.insert(link);
+            }
+        }
+        mismatch
     }
 
     fn up_set(&self) -> NodeSet {

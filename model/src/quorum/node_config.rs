@@ -322,4 +322,32 @@ mod tests {
             Some(ReloadRefusal::KnetTransportChanged { link: 0, .. })
         ));
     }
+
+    #[test]
+    fn a_node_restarted_with_a_new_address_cannot_talk_to_members_that_list_the_old_one() {
+        use crate::action::{Action, ConfigFile, Event};
+        use crate::quorum::ClusterState;
+        use crate::scenario::NodeRef;
+        let three = BASE.replace(
+            " node {\n  nodeid: 2",
+            " node {\n  nodeid: 3\n  ring0_addr: 198.18.0.3\n }\n node {\n  nodeid: 2",
+        );
+        let mut state = ClusterState::from_config(&config(&three)).unwrap();
+        let moved = ConfigFile {
+            name: "moved.conf".to_string(),
+            config: config(&three.replace("198.18.0.3", "198.18.0.33")),
+        };
+        state.apply_event(&Event::Action(Action::InstallConfig {
+            file: moved,
+            nodes: vec![NodeRef::Id(3)],
+        }));
+        state.apply_event(&Event::Action(Action::RestartNodes(vec![NodeRef::Id(3)])));
+        let pos3 = state.position(3).unwrap();
+        assert_eq!(
+            state.ring(pos3).len(),
+            1,
+            "node 3 binds 198.18.0.33, the others send to 198.18.0.3"
+        );
+        assert!(state.is_quorate(0) && !state.is_quorate(pos3));
+    }
 }
