@@ -274,6 +274,14 @@ impl FileTable {
         }
         let mut bumped = None;
         if let Some(source) = &source {
+            if source.settings().device.is_some() != target.settings().device.is_some() {
+                return Err(Error::Unsupported {
+                    why: format!(
+                        "{}: adding or removing a quorum device is not planned yet (the corosync-qdevice daemons and                          qnetd's vote are outside the plan); change quorum.device by hand: write the file everywhere,                          start corosync-qdevice on every node, then reload",
+                        to.name
+                    ),
+                });
+            }
             let old = source.config_version();
             let new = target.config_version();
             if (old != 0 || proxmox) && new <= old && source.text != target.text {

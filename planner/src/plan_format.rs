@@ -521,7 +521,7 @@ fn why(context: &Context, mv: &Move, before: &PlanState, after: &PlanState, foun
             let boot = context.files.get(before.boot[pos]);
             let differences = boot.map(|boot| boot.startup_differences(target)).unwrap_or_default();
             let one_at_a_time = "one node at a time, so the others keep quorum while it is down";
-            if !differences.is_empty() && before.live[pos] == TARGET {
+            if !differences.is_empty() && before.disk[pos] == TARGET {
                 format!(
                     "{} takes effect only at a restart (spec 5.2): restart {}, {one_at_a_time}",
                     differences.join(", "),

@@ -543,12 +543,15 @@ impl Context {
                     }]))
                 } else {
                     let mut down = state.cluster.clone();
-                    down.apply_event(&Event::Fault(Fault::CrashNodes(self.universe.refs(*nodes))));
+                    let outcome =
+                        down.apply_event(&Event::Fault(Fault::CrashNodes(self.universe.refs(*nodes))));
+                    self.settled(&outcome, "while it runs")?;
                     inner.push(down);
                     Event::Action(Action::RestartNodes(self.universe.refs(*nodes)))
                 };
                 let outcome = next.cluster.apply_event(&event);
                 events.push(event);
+                self.settled(&outcome, "after it")?;
                 if let Some(pos) = nodes.iter().find(|pos| !next.cluster.is_up(*pos)) {
                     let why = outcome
                         .notes
@@ -566,7 +569,8 @@ impl Context {
             }
             Move::Stop(nodes) | Move::Leave(nodes) => {
                 let event = Event::Action(Action::StopNodes(self.universe.refs(*nodes)));
-                next.cluster.apply_event(&event);
+                let outcome = next.cluster.apply_event(&event);
+                self.settled(&outcome, "after it")?;
                 events.push(event);
                 for pos in nodes.iter() {
                     next.boot[pos] = NO_FILE;
@@ -579,6 +583,26 @@ impl Context {
             inner,
             events,
         })
+    }
+
+    /// `Err` when the step leaves some nodes in a partial mesh (spec 3.3): totem cannot
+    /// settle on a membership there, so nothing about the state can be proven.
+    fn settled(&self, outcome: &model::quorum::StepOutcome, label: &str) -> Result<(), String> {
+        match outcome.unstable.first() {
+            None => Ok(()),
+            Some(group) => {
+                let names: Vec<String> = group
+                    .nodes
+                    .iter()
+                    .filter_map(|nodeid| self.universe.nodeids.iter().position(|id| id == nodeid))
+                    .map(|pos| self.name(pos).to_string())
+                    .collect();
+                Err(format!(
+                    "{label}, {} form a partial mesh (some pairs cannot talk: one's nodelist does not list the other, or lists another address); their membership is undefined (spec 3.3)",
+                    names.join(", ")
+                ))
+            }
+        }
     }
 
     /// Why the node at `pos` is not running after a start: the config_version exit in the
@@ -610,7 +634,7 @@ impl Context {
         events: &mut Vec<Event>,
         inner: &mut Vec<ClusterState>,
     ) -> Result<(), String> {
-        inner.extend(self.reload_moments(next));
+        inner.extend(self.reload_moments(next)?);
         for pos in next.cluster.up_nodes().iter() {
             let (Some(running), Some(disk)) =
                 (next.cluster.running_config(pos), next.cluster.disk_config(pos))
@@ -626,6 +650,7 @@ impl Context {
         if outcome.rejected {
             return Err(outcome.notes.join("; "));
         }
+        self.settled(&outcome, "after it")?;
         events.push(event);
         for pos in next.cluster.up_nodes().iter() {
             next.live[pos] = next.disk[pos];
@@ -636,14 +661,14 @@ impl Context {
     /// The moments inside a reload: every node re-reads its file at its own time, so for
     /// each running node with a new file, the state where it alone has reloaded (the others
     /// still run their files). Empty when at most one node has something to re-read.
-    fn reload_moments(&self, state: &PlanState) -> Vec<ClusterState> {
+    fn reload_moments(&self, state: &PlanState) -> Result<Vec<ClusterState>, String> {
         let up = state.cluster.up_nodes();
         let changing: Vec<usize> = up
             .iter()
             .filter(|pos| state.disk[*pos] != state.live[*pos])
             .collect();
         if changing.len() < 2 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let mut moments = Vec::new();
         for pos in &changing {
@@ -659,10 +684,17 @@ impl Context {
             }
             let outcome = cluster.apply_event(&Event::Action(Action::ReloadConfig { file: None }));
             if !outcome.rejected {
+                self.settled(
+                    &outcome,
+                    &format!(
+                        "while it runs (when only {} has re-read its file)",
+                        self.name(*pos)
+                    ),
+                )?;
                 moments.push(cluster);
             }
         }
-        moments
+        Ok(moments)
     }
 
     /// The move in words, for rejected orders and reasons.

@@ -408,3 +408,157 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn two_node_grows_to_three_nodes_in_the_reload_that_makes_the_third_count() {
+    let from = cluster(2, 1, 3, "    two_node: 1\n");
+    let to = cluster(3, 1, 4, "");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let shape = shape(&plan);
+    assert!(shape.starts_with("write_config n1,n2,n3\n"), "{shape}");
+    // two_node implies wait_for_all, a startup-only key: the old nodes restart after the
+    // reload that drops two_node and lists n3.
+    assert!(shape.contains("start n3"), "{shape}");
+    let last = &plan.steps.last().unwrap().post;
+    assert_eq!(last.quorate, ["n1", "n2", "n3"]);
+    assert_eq!(last.expected_votes, 3);
+}
+
+#[test]
+fn last_man_standing_is_switched_on_by_restarts() {
+    let from = cluster(4, 2, 3, "");
+    let to = cluster(4, 2, 4, "    last_man_standing: 1\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let shape = shape(&plan);
+    assert_eq!(shape.matches("restart").count(), 4, "{shape}");
+    assert!(plan
+        .steps
+        .iter()
+        .filter(|step| step.action == "restart")
+        .all(|step| step.why.contains("quorum.last_man_standing")));
+}
+
+#[test]
+fn a_new_plain_cluster_without_crypto_needs_no_authkey() {
+    let to = cluster(3, 1, 1, "");
+    let plan = check(None, &to, &PlanOptions::default());
+    assert_eq!(
+        shape(&plan),
+        "write_config n1,n2,n3\nenable n1,n2,n3\nstart n1,n2,n3\nwait n1,n2,n3"
+    );
+}
+
+#[test]
+fn on_proxmox_a_new_node_gets_its_file_locally_and_the_members_through_pmxcfs() {
+    let from = example("corosync.fixed.conf");
+    let (document, _) = model::syntax::parse(&from);
+    let to = document
+        .add_node(&[
+            ("name", "pve1-node4"),
+            ("nodeid", "4"),
+            ("quorum_votes", "1"),
+            ("ring0_addr", "10.30.0.14"),
+            ("ring1_addr", "10.31.0.14"),
+        ])
+        .unwrap()
+        .to_text();
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let shape = shape(&plan);
+    assert!(
+        shape.contains("write_pve_config pve1-node1,pve1-node2,pve1-node3"),
+        "{shape}"
+    );
+    assert!(shape.contains("write_config pve1-node4"), "{shape}");
+    assert!(shape.contains("install_authkey pve1-node4"), "{shape}");
+    assert!(
+        shape.ends_with("start pve1-node4\nwait pve1-node1,pve1-node2,pve1-node3,pve1-node4"),
+        "{shape}"
+    );
+}
+
+#[test]
+fn a_plain_cluster_told_it_is_proxmox_writes_through_pmxcfs() {
+    let from = cluster(3, 1, 3, "");
+    let to = cluster(3, 1, 4, "    expected_votes: 3\n");
+    let options = PlanOptions {
+        proxmox: Some(true),
+        ..PlanOptions::default()
+    };
+    let plan = check(Some(&from), &to, &options);
+    assert_eq!(shape(&plan), "write_pve_config n1,n2,n3\nwait n1,n2,n3");
+    assert_eq!(
+        plan.steps[0].commands["n1"][0],
+        format!(
+            "write-file /etc/pve/corosync.conf.new sha256:{} mode:0644",
+            plan.to_sha256
+        )
+    );
+}
+
+#[test]
+fn a_transport_change_has_no_safe_plan_but_an_outage_plan() {
+    let from = cluster(3, 1, 3, "");
+    let to = cluster(3, 1, 4, "").replace("transport: knet", "transport: udpu");
+    let outcome = plan(
+        Some(&endpoint("a.conf", &from)),
+        &endpoint("b.conf", &to),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let PlanOutcome::NoSafePlan(none) = outcome else {
+        panic!("a knet to udpu change cannot keep quorum");
+    };
+    assert!(
+        none.impossible.iter().any(|entry| entry.step == "restart"),
+        "{none:#?}"
+    );
+    let options = PlanOptions {
+        allow_outage: true,
+        ..PlanOptions::default()
+    };
+    let plan = check(Some(&from), &to, &options);
+    assert_eq!(plan.verdict, crate::Verdict::NeedsOutage);
+}
+
+#[test]
+fn a_hand_edited_plan_that_restarts_two_nodes_at_once_fails_verify() {
+    let from = cluster(3, 1, 4, "");
+    let to = cluster(3, 1, 5, "    wait_for_all: 1\n");
+    let mut plan = check(Some(&from), &to, &PlanOptions::default());
+    let restarts: Vec<usize> = (0..plan.steps.len())
+        .filter(|index| plan.steps[*index].action == "restart")
+        .collect();
+    let second = plan.steps[restarts[1]].nodes[0].clone();
+    plan.steps[restarts[0]].nodes.push(second);
+    plan.plan_sha256 = plan.compute_sha256();
+    let report = verify(&plan, Some(&endpoint("from.conf", &from)), 1).unwrap();
+    assert!(!report.ok);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|problem| problem.contains("no node is quorate")),
+        "{:#?}",
+        report.problems
+    );
+    // A plan whose hash does not match is refused before anything is replayed.
+    plan.steps[0].why.push('!');
+    assert!(matches!(
+        verify(&plan, Some(&endpoint("from.conf", &from)), 1),
+        Err(Error::BadPlan { .. })
+    ));
+}
+
+#[test]
+fn adding_a_quorum_device_is_refused_as_not_planned_yet() {
+    let from = cluster(2, 1, 3, "");
+    let to = cluster(2, 1, 4, "    device {\n        model: net\n        votes: 1\n        net {\n            host: 198.18.0.100\n            algorithm: ffsplit\n        }\n    }\n");
+    let error = plan(
+        Some(&endpoint("a.conf", &from)),
+        &endpoint("b.conf", &to),
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, Error::Unsupported { .. }), "{error}");
+    assert!(error.to_string().contains("quorum device"), "{error}");
+}

@@ -7,13 +7,16 @@
 //! not decide memberships (that is `membership`) nor touch votequorum state beyond stopping
 //! the nodes that exit. A child module of `cluster` (it reads private fields).
 //!
-//! Modelling choice: "first sync" is a running node whose votequorum state has never had
-//! another member (its members are empty or itself). A node that was in a multi-node ring,
-//! got isolated and merges again is therefore also checked, which real corosync does not
-//! do; this only matters while running nodes run files with different versions, i.e.
-//! during a change, and errs on the side of the node exiting.
+//! Checked on the lab (corosync 3.1.7): with two members reloaded to version 5, a node
+//! restarted with 4 exits with that message; with no version or with 6 it joins and no
+//! member exits (docs/known-limitations.md).
+//!
+//! "First sync" is votequorum's own `FIRST` flag (set at start, cleared by the first
+//! multi-node `sync_init`), so a node that was in a multi-node ring, got isolated and merges
+//! again is not checked, as in corosync.
 
 use super::{ClusterState, StepOutcome};
+use crate::quorum::node::NodeFlags;
 use crate::quorum::node_set::NodeSet;
 
 impl ClusterState {
@@ -40,7 +43,11 @@ impl ClusterState {
                 .unwrap_or(0);
             for pos in members.iter() {
                 let own = self.running_config_version(pos);
-                let first_sync = self.nodes[pos].votequorum.members.len() <= 1;
+                let votequorum = &self.nodes[pos].votequorum;
+                let first_sync = votequorum
+                    .peers
+                    .get(votequorum.me)
+                    .is_some_and(|own| own.flags.has(NodeFlags::FIRST));
                 if own != 0 && own < highest && first_sync {
                     exits.push((pos, own, highest));
                 }
@@ -113,6 +120,28 @@ mod tests {
         ])));
         assert!(state.is_up(2) && state.is_quorate(2));
         assert_eq!(state.running_config_version(2), 5);
+    }
+
+    #[test]
+    fn a_member_left_alone_by_a_restarting_peer_is_not_at_its_first_sync() {
+        let two = |version: u64| {
+            let text = format!(
+                "totem {{\n version: 2\n cluster_name: t\n config_version: {version}\n}}\n\
+                 nodelist {{\n node {{\n  nodeid: 1\n  ring0_addr: 198.18.0.1\n }}\n node {{\n  nodeid: 2\n  ring0_addr: 198.18.0.2\n }}\n}}\n\
+                 quorum {{\n provider: corosync_votequorum\n two_node: 1\n}}\n"
+            );
+            let (document, _) = crate::syntax::parse(&text);
+            let (config, _) = Config::from_document(&document);
+            ConfigFile {
+                name: format!("v{version}.conf"),
+                config: NodeConfig::from_config(&config),
+            }
+        };
+        let mut state = ClusterState::from_config(&two(3).config).unwrap();
+        install(&mut state, &two(4), &[1]);
+        let outcome = restart(&mut state, 1);
+        assert!(outcome.notes.is_empty(), "{:?}", outcome.notes);
+        assert!(state.is_up(0) && state.is_up(1));
     }
 
     #[test]
