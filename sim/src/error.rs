@@ -46,6 +46,24 @@ pub enum Error {
         /// The limit that was reached.
         limit: u64,
     },
+    /// Too many scenarios to enumerate, and the vote-sum method cannot count this
+    /// configuration exactly (`reason` says why).
+    #[error(
+        "more than {limit} distinct scenarios to evaluate even after symmetry reduction, and \
+         the exact vote-sum method does not apply: {reason}"
+    )]
+    NotCountable {
+        /// The enumeration limit.
+        limit: u64,
+        /// Why the vote-sum method refuses, as a sentence.
+        reason: String,
+    },
+    /// `exhaustive::analyze_by_vote_sums` on a configuration the method cannot count exactly.
+    #[error("the vote-sum method cannot count this configuration exactly: {reason}")]
+    VoteSumsUnsupported {
+        /// Why, as a sentence.
+        reason: String,
+    },
     /// `whatif --all` after a script: the running nodes are not one membership at the end of
     /// the script, and the analysis applies every further failure to one fully joined
     /// membership.

@@ -16,7 +16,10 @@
 //!   "startup_error": null,            // why corosync refuses to start, if it does
 //!   "scenarios": {
 //!     "total": 203,                   // Bell(nodes + 1) x link_failure_sets
-//!     "evaluated": 18,                // canonical scenarios after symmetry reduction
+//!     "method": "enumeration",        // or "vote-sums" (exact counts from membership
+//!                                     // signatures, no scenario enumerated: docs/scale.md)
+//!     "evaluated": 18,                // canonical scenarios after symmetry reduction (vote-sums: 0)
+//!     "membership_signatures": 0,     // vote-sums: memberships the engine answered
 //!     "link_failure_sets": 1,         // 2^links - 1 (all links down = full isolation)
 //!     "engine_runs": 10,
 //!     "symmetry_classes": [[1, 2, 3, 4, 5]]
@@ -25,6 +28,8 @@
 //!     "always_tolerated_node_failures": 2,       // null: the intact cluster is not quorate
 //!     "cold_start_tolerated_missing_nodes": 2,   // null: a full cold start is not quorate
 //!     "smallest_total_loss": [{"down": [1, 2, 3], "count": 10}],
+//!     "smallest_total_loss_complete": true,    // false: only the first 256 representatives
+//!                                              // are listed (failure_sizes counts them all)
 //!     "split_brain": {
 //!       "possible": false,
 //!       "running": 0,                 // split-brain scenarios from a running cluster
@@ -57,7 +62,7 @@
 use crate::cmd::whatif::{WhatifArgs, WhatifFormat};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use serde::Serialize;
-use sim::exhaustive::{analyze, Analysis, ClassCount, ExhaustiveOptions, FailureSize, OutcomeClass};
+use sim::exhaustive::{analyze, Analysis, ClassCount, ExhaustiveOptions, FailureSize, Method, OutcomeClass};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -228,7 +233,9 @@ struct JsonReport<'a> {
 #[derive(Serialize)]
 struct JsonScenarios<'a> {
     total: u128,
+    method: &'static str,
     evaluated: u64,
+    membership_signatures: u64,
     link_failure_sets: u32,
     engine_runs: u64,
     symmetry_classes: &'a [Vec<model::quorum::NodeId>],
@@ -239,6 +246,7 @@ struct JsonSummary<'a> {
     always_tolerated_node_failures: Option<u32>,
     cold_start_tolerated_missing_nodes: Option<u32>,
     smallest_total_loss: &'a [sim::exhaustive::DownSet],
+    smallest_total_loss_complete: bool,
     split_brain: &'a sim::exhaustive::SplitBrain,
     single_link_failures: &'a [sim::exhaustive::LinkFailure],
     /// Options that make quorum depend on events over time (not analysed here).
@@ -271,7 +279,9 @@ pub fn write_json(
         startup_error: &analysis.startup_error,
         scenarios: JsonScenarios {
             total: analysis.scenarios.total,
+            method: analysis.scenarios.method.name(),
             evaluated: analysis.scenarios.evaluated,
+            membership_signatures: analysis.scenarios.membership_signatures,
             link_failure_sets: analysis.scenarios.link_failure_sets,
             engine_runs: analysis.scenarios.engine_runs,
             symmetry_classes: &analysis.symmetry_classes,
@@ -280,6 +290,7 @@ pub fn write_json(
             always_tolerated_node_failures: analysis.always_tolerated_node_failures,
             cold_start_tolerated_missing_nodes: analysis.cold_start_tolerated_missing_nodes,
             smallest_total_loss: &analysis.smallest_total_loss,
+            smallest_total_loss_complete: analysis.smallest_total_loss_complete,
             split_brain: &analysis.split_brain,
             single_link_failures: &analysis.single_link_failures,
             time_dependent: &over_time.options,
@@ -397,15 +408,25 @@ pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime, start: Optio
         1 => "links intact".to_string(),
         sets => format!("{sets} combinations of failed links"),
     };
+    let how = match analysis.scenarios.method {
+        Method::Enumeration => format!(
+            "{} evaluated after symmetry reduction",
+            grouped(analysis.scenarios.evaluated.into())
+        ),
+        Method::VoteSums => format!(
+            "counted exactly from the engine's answers for {} membership signatures \
+             (vote sums, not enumerated: docs/scale.md)",
+            grouped(analysis.scenarios.membership_signatures.into())
+        ),
+    };
     text.push_str(&format!(
         "  {} (each node up or down, every partition of the up nodes, {link_sets}), \
-         {} evaluated after symmetry reduction; each from a running cluster and from a cold start\n",
+         {how}; each from a running cluster and from a cold start\n",
         if analysis.scenarios.total == 1 {
             "1 scenario".to_string()
         } else {
             format!("{} scenarios", grouped(analysis.scenarios.total))
         },
-        grouped(analysis.scenarios.evaluated.into()),
     ));
     if let Some(start) = start {
         text.push_str(&format!(
@@ -436,7 +457,11 @@ pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime, start: Optio
     if analysis.always_tolerated_node_failures.is_none() {
         text.push_str("  Total loss:     already without any failure\n");
     } else if let Some(first) = analysis.smallest_total_loss.first() {
-        let sets: u128 = analysis.smallest_total_loss.iter().map(|set| set.count).sum();
+        // Every such set, counted exactly (the list may hold only the first representatives).
+        let sets = losses(&analysis.failure_sizes, first.down.len() as u32, |size| {
+            size.lose_quorum
+        })
+        .map_or(0, |(lost, _)| lost);
         let examples: Vec<String> = analysis
             .smallest_total_loss
             .iter()

@@ -174,3 +174,85 @@ fn large_symmetric_cluster_counts_beyond_64_bits() {
     // Bell(33) does not fit in 64 bits; it is written as an exact JSON integer.
     assert!(out.contains("\"total\": 1629595892846007606764728147"), "{out}");
 }
+
+/// A knet cluster with one link and the given votes (node ids 1..), written to a file.
+fn conf_votes(name: &str, votes: &[u32], quorum: &str) -> PathBuf {
+    let path = conf(name, votes.len() as u32, 1, quorum);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (index, vote) in votes.iter().enumerate() {
+        let nodeid = index + 1;
+        text = text.replace(
+            &format!("        nodeid: {nodeid}\n"),
+            &format!("        nodeid: {nodeid}\n        quorum_votes: {vote}\n"),
+        );
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn issue16_twelve_nodes_with_atb_and_unequal_votes_are_counted_exactly() {
+    let votes: Vec<u32> = (1..=12).map(|nodeid| 1 + nodeid % 3).collect();
+    let path = conf_votes("atb12", &votes, "auto_tie_breaker: 1");
+    let (code, report) = json(&path);
+    assert_eq!(code, 0);
+    let scenarios = &report["scenarios"];
+    assert_eq!(scenarios["method"], "vote-sums");
+    assert_eq!(scenarios["evaluated"], 0);
+    assert!(scenarios["membership_signatures"].as_u64().unwrap() > 0);
+    assert_eq!(scenarios["total"], 27_644_437u64, "Bell(13)");
+    for case in ["running", "cold_start"] {
+        let sum: u64 = [
+            "all-quorate",
+            "one-quorate",
+            "none-quorate",
+            "split-brain",
+            "unstable",
+            "all-down",
+        ]
+        .iter()
+        .map(|name| class(&report, name, case))
+        .sum();
+        assert_eq!(sum, 27_644_437, "{case}: classes partition the scenarios");
+    }
+    // Every listed smallest total loss is confirmed by the engine.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (document, _) = model::syntax::parse(&text);
+    let (config, _) = model::config::Config::from_document(&document);
+    let settings = config.quorum_settings();
+    let summary = &report["summary"];
+    assert_eq!(summary["smallest_total_loss_complete"], true);
+    for set in summary["smallest_total_loss"].as_array().unwrap() {
+        let down: Vec<String> = set["down"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+        let script = model::scenario::parse(&format!("down {}", down.join(" "))).unwrap();
+        let mut state = ClusterState::new(&settings).unwrap();
+        for step in &script.steps {
+            state.apply(&settings, step);
+        }
+        assert!(state.quorate_set().is_empty(), "down {down:?}");
+    }
+    let (code, out, _) = quorate(&["whatif", path.to_str().unwrap(), "--all"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("27,644,437 scenarios"), "{out}");
+    assert!(out.contains("counted exactly from the engine's answers"), "{out}");
+}
+
+#[test]
+fn issue16_refuses_with_a_reason_when_neither_method_counts() {
+    // 14 nodes of different votes with a low expected_votes: too many scenarios to
+    // enumerate, and halves booting apart can both be quorate, which vote sums do not count.
+    let votes: Vec<u32> = (1..=14).collect();
+    let path = conf_votes("ev-low14", &votes, "expected_votes: 3");
+    let (code, out, err) = quorate(&["whatif", path.to_str().unwrap(), "--all"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("the exact vote-sum method does not apply"), "{err}");
+    assert!(
+        err.contains("two disjoint memberships may both be quorate"),
+        "{err}"
+    );
+}

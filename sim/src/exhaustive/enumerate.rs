@@ -8,8 +8,8 @@
 
 use super::{
     describe, ids_in, link_steps, refs, replay_shows_split_brain, witness_script_from, Analysis, Case,
-    ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, OutcomeClass,
-    Scenario, ScenarioCounts, SplitBrain, Witness,
+    ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, Method, OutcomeClass,
+    Scenario, ScenarioCounts, SplitBrain, Witness, ENUMERATION_CHEAP_UP_TO,
 };
 use crate::symmetry::node_classes;
 use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
@@ -41,6 +41,10 @@ impl Hasher for SetHasher {
 }
 
 type SetMap<V> = HashMap<NodeSet, V, BuildHasherDefault<SetHasher>>;
+
+// The vote-sum method: the same tallies without enumerating scenarios.
+#[path = "vote_sums.rs"]
+mod vote_sums;
 
 /// Splits each class (keeping only positions in `runnable`) so that two positions share a
 /// class only if swapping their states leaves `state` unchanged: nodes the start state
@@ -158,6 +162,12 @@ pub(super) struct Analyzer<'a> {
     split_counts: [u128; 2],
     sizes: Vec<SizeTally>,
     witness: Option<(WitnessKey, Scenario, Case)>,
+    /// How the tallies were obtained.
+    method: Method,
+    /// Membership signatures the vote-sum method evaluated.
+    signatures: u64,
+    /// `sizes[..].losses` of the smallest losing size holds every representative.
+    losses_complete: bool,
     rings: Vec<NodeSet>,
     /// Block count vectors, `depth * classes.len()` flat.
     vectors: Vec<u32>,
@@ -270,12 +280,6 @@ impl<'a> Analyzer<'a> {
                 }
             })
             .collect();
-        let lower_bound = bell(classes.len() + 1).saturating_mul(link_sets.len() as u128);
-        if lower_bound > u128::from(options.max_evaluated) {
-            return Err(ExhaustiveError::TooManyScenarios {
-                limit: options.max_evaluated,
-            });
-        }
         let mut binomial = vec![vec![0u128; count + 1]; count + 1];
         for n in 0..=count {
             binomial[n][0] = 1;
@@ -324,6 +328,9 @@ impl<'a> Analyzer<'a> {
             split_counts: [0; 2],
             sizes: vec![SizeTally::default(); sizes],
             witness: None,
+            method: Method::Enumeration,
+            signatures: 0,
+            losses_complete: true,
             rings: Vec::new(),
             vectors: Vec::new(),
             blocks: Vec::new(),
@@ -332,8 +339,87 @@ impl<'a> Analyzer<'a> {
         })
     }
 
+    /// The exact number of canonical scenarios `run` evaluates (orbits times link sets),
+    /// when counting them is cheap: `None` when the classes allow too many count vectors
+    /// to count the orbits quickly (more than 4,096), which only happens with many
+    /// distinguishable nodes.
+    pub(super) fn estimated_evaluations(&self) -> Option<u128> {
+        let sizes: Vec<usize> = self.classes.iter().map(Vec::len).collect();
+        let vectors = sizes
+            .iter()
+            .try_fold(1usize, |product, size| product.checked_mul(size + 1))
+            .filter(|vectors| *vectors <= 4096)?;
+        // partitions[u]: multisets of nonzero block vectors summing to u (mixed radix, class
+        // 0 least significant): the coin-change recurrence with every vector as a coin, each
+        // target reached as `part + rest` with `rest <= sizes - part` (no carry).
+        let digits = |mut index: usize| -> Vec<usize> {
+            sizes
+                .iter()
+                .map(|size| {
+                    let digit = index % (size + 1);
+                    index /= size + 1;
+                    digit
+                })
+                .collect()
+        };
+        let mut stride = vec![1usize; sizes.len()];
+        for class in 1..sizes.len() {
+            stride[class] = stride[class - 1] * (sizes[class - 1] + 1);
+        }
+        let mut partitions = vec![0u128; vectors];
+        partitions[0] = 1;
+        for part in 1..vectors {
+            let room: Vec<usize> = digits(part)
+                .iter()
+                .zip(&sizes)
+                .map(|(used, size)| size - used)
+                .collect();
+            let mut rest = vec![0usize; sizes.len()];
+            let mut rest_index = 0usize;
+            loop {
+                let target = part + rest_index;
+                partitions[target] = partitions[target].saturating_add(partitions[rest_index]);
+                let mut class = 0;
+                loop {
+                    if class == sizes.len() {
+                        break;
+                    }
+                    if rest[class] < room[class] {
+                        rest[class] += 1;
+                        rest_index += stride[class];
+                        break;
+                    }
+                    rest_index -= rest[class] * stride[class];
+                    rest[class] = 0;
+                    class += 1;
+                }
+                if class == sizes.len() {
+                    break;
+                }
+            }
+        }
+        let orbits = partitions
+            .iter()
+            .fold(0u128, |sum, count| sum.saturating_add(*count));
+        Some(orbits.saturating_mul(self.link_sets.len() as u128))
+    }
+
+    /// Whether `run` is cheap here: at most `ENUMERATION_CHEAP_UP_TO` canonical scenarios
+    /// (and within the options' limit).
+    pub(super) fn enumeration_is_cheap(&self) -> bool {
+        let limit = ENUMERATION_CHEAP_UP_TO.min(u128::from(self.options.max_evaluated));
+        self.estimated_evaluations()
+            .is_some_and(|evaluations| evaluations <= limit)
+    }
+
     /// Enumerates every orbit: each down vector, then each multiset of block vectors.
     pub(super) fn run(&mut self, progress: &mut dyn FnMut(u64)) -> Result<(), ExhaustiveError> {
+        let lower_bound = bell(self.classes.len() + 1).saturating_mul(self.link_sets.len() as u128);
+        if lower_bound > u128::from(self.options.max_evaluated) {
+            return Err(ExhaustiveError::TooManyScenarios {
+                limit: self.options.max_evaluated,
+            });
+        }
         let class_count = self.classes.len();
         let mut down_vector = vec![0u32; class_count];
         loop {
@@ -843,7 +929,9 @@ impl<'a> Analyzer<'a> {
             startup_error: model::quorum::startup_error(self.settings).map(|error| error.to_string()),
             scenarios: ScenarioCounts {
                 total: self.total,
+                method: self.method,
                 evaluated: self.evaluated,
+                membership_signatures: self.signatures,
                 link_failure_sets: self.link_sets.len() as u32,
                 engine_runs: self.engine_runs,
             },
@@ -851,6 +939,7 @@ impl<'a> Analyzer<'a> {
             cold_start_tolerated_missing_nodes: cold_tolerated,
             failure_sizes,
             smallest_total_loss,
+            smallest_total_loss_complete: self.losses_complete,
             split_brain: SplitBrain {
                 possible: self.witness.is_some(),
                 running: self.split_counts[0],

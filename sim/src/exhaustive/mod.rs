@@ -45,6 +45,8 @@
 mod enumerate;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vote_sums_tests;
 
 use model::quorum::{ClusterState, NodeId, NodeSet, QuorumSettings};
 use model::scenario::{self, LinkScope, NodeRef, NodeSpec, Step};
@@ -157,13 +159,40 @@ impl OutcomeClass {
     }
 }
 
+/// How the counts were obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Every canonical scenario evaluated (symmetry reduction, weights).
+    Enumeration,
+    /// Counted from the engine's answer per membership signature (vote sum, node count,
+    /// tie-breaker presence) with subset sums over the votes: no scenario is enumerated,
+    /// every count is still exact (`docs/scale.md`).
+    VoteSums,
+}
+
+impl Method {
+    /// `enumeration` or `vote-sums`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Enumeration => "enumeration",
+            Method::VoteSums => "vote-sums",
+        }
+    }
+}
+
 /// How many scenarios there are and how many were evaluated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ScenarioCounts {
     /// Concrete scenarios: Bell(n + 1) × link failure sets (each evaluated in both cases).
     pub total: u128,
-    /// Canonical scenarios evaluated after symmetry reduction.
+    /// How the counts were obtained.
+    pub method: Method,
+    /// Canonical scenarios evaluated one by one after symmetry reduction (0 with
+    /// `Method::VoteSums`, which evaluates memberships, not scenarios).
     pub evaluated: u64,
+    /// Distinct membership signatures the engine answered (`Method::VoteSums`; 0 otherwise).
+    pub membership_signatures: u64,
     /// Whole-link failure sets per partition (2^L − 1).
     pub link_failure_sets: u32,
     /// Engine runs (distinct memberships, both cases).
@@ -262,8 +291,12 @@ pub struct Analysis {
     pub cold_start_tolerated_missing_nodes: Option<u32>,
     /// Per number of down nodes: how many such failures lose quorum everywhere.
     pub failure_sizes: Vec<FailureSize>,
-    /// The smallest down sets after which no node is quorate (running case).
+    /// The smallest down sets after which no node is quorate (running case), in
+    /// enumeration order: every one, or the first `LISTED_LOSSES` when there are more.
     pub smallest_total_loss: Vec<DownSet>,
+    /// `smallest_total_loss` lists every representative (false: only the first
+    /// `LISTED_LOSSES`; `failure_sizes` still counts all of them exactly).
+    pub smallest_total_loss_complete: bool,
     /// Split-brain findings.
     pub split_brain: SplitBrain,
     /// Each configured link failing alone.
@@ -376,9 +409,58 @@ pub fn analyze(
         return Err(ExhaustiveError::NoNodes { task: "analyse" });
     }
     let mut analyzer = enumerate::Analyzer::new(settings, options)?;
-    analyzer.run(progress)?;
+    let mut refusal = None;
+    if options.symmetry && !analyzer.enumeration_is_cheap() {
+        match analyzer.count_by_vote_sums() {
+            Ok(()) => return Ok(analyzer.finish()),
+            Err(reason) => refusal = Some(reason),
+        }
+    }
+    match (analyzer.run(progress), refusal) {
+        (Err(ExhaustiveError::TooManyScenarios { limit }), Some(reason)) => {
+            Err(ExhaustiveError::NotCountable { limit, reason })
+        }
+        (result, _) => {
+            result?;
+            Ok(analyzer.finish())
+        }
+    }
+}
+
+/// `analyze` by the vote-sum method whatever the size (`Method::VoteSums`), for the
+/// cross-checks against the enumeration and for callers that want the method's answer or
+/// its reason for refusing (`sim::Error::VoteSumsUnsupported`).
+pub fn analyze_by_vote_sums(settings: &QuorumSettings) -> Result<Analysis, ExhaustiveError> {
+    if settings.nodes.is_empty() {
+        return Err(ExhaustiveError::NoNodes { task: "analyse" });
+    }
+    let mut analyzer = enumerate::Analyzer::new(settings, &ExhaustiveOptions::default())?;
+    analyzer
+        .count_by_vote_sums()
+        .map_err(|reason| ExhaustiveError::VoteSumsUnsupported { reason })?;
     Ok(analyzer.finish())
 }
+
+/// `analyze` by enumeration whatever the size (the reference the vote-sum method is
+/// checked against).
+#[cfg(test)]
+pub(crate) fn analyze_by_enumeration(
+    settings: &QuorumSettings,
+    options: &ExhaustiveOptions,
+) -> Result<Analysis, ExhaustiveError> {
+    let mut analyzer = enumerate::Analyzer::new(settings, options)?;
+    analyzer.run(&mut |_| {})?;
+    Ok(analyzer.finish())
+}
+
+/// Above this many canonical scenarios (counted exactly before enumerating, when that count
+/// is cheap), `analyze` counts by vote sums where that method applies: about half a second
+/// of enumeration in a release build.
+pub const ENUMERATION_CHEAP_UP_TO: u128 = 2_000_000;
+
+/// The vote-sum method lists at most this many representatives of the smallest total loss
+/// (`Analysis::smallest_total_loss_complete` says when there are more).
+pub const LISTED_LOSSES: usize = 256;
 
 /// A scenario by concrete node sets (positions of the universe).
 #[derive(Clone, Debug, PartialEq, Eq)]

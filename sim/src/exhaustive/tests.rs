@@ -385,11 +385,28 @@ fn nodes_without_links_never_run() {
 }
 
 #[test]
-fn too_many_distinguishable_nodes_is_an_error() {
+fn too_many_distinguishable_nodes_without_symmetry_is_an_error() {
+    // The plain enumeration (no symmetry, so no vote sums either) has its limit; with
+    // symmetry the vote-sum method counts this cluster (vote_sums_tests.rs).
     let mut settings = QuorumSettings::plain(20);
     settings.auto_tie_breaker = true;
-    let error = analyze(&settings, &ExhaustiveOptions::default(), &mut |_| {}).unwrap_err();
+    let options = ExhaustiveOptions {
+        symmetry: false,
+        ..ExhaustiveOptions::default()
+    };
+    let error = analyze(&settings, &options, &mut |_| {}).unwrap_err();
     assert!(matches!(error, ExhaustiveError::TooManyScenarios { .. }));
+}
+
+#[test]
+fn the_orbit_estimate_is_the_number_of_evaluated_scenarios() {
+    for (name, settings) in variety() {
+        let options = ExhaustiveOptions::default();
+        let analyzer = super::enumerate::Analyzer::new(&settings, &options).unwrap();
+        let estimate = analyzer.estimated_evaluations();
+        let analysis = analyze_with(&settings, true);
+        assert_eq!(estimate, Some(u128::from(analysis.scenarios.evaluated)), "{name}");
+    }
 }
 
 #[test]

@@ -1,0 +1,336 @@
+//! Cross-checks of the vote-sum method against the enumeration: random 2-10 node
+//! configurations (votes, options, links) where both run must give identical summaries and
+//! counts; fixed configurations too; the examples it prints replayed through the engine;
+//! and the method's refusals. The number of random cases is CI-sized by default;
+//! `QUORATE_SCALE_CASES=N` runs N of them.
+
+use super::*;
+use model::quorum::{DeviceSettings, NodeSettings, Provider, TieBreaker};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+/// `analysis` without the fields that describe how it was obtained (method, evaluated
+/// scenarios, signatures, engine runs): what must agree between the two methods.
+fn summary(analysis: &Analysis) -> Analysis {
+    let mut summary = analysis.clone();
+    summary.scenarios.method = Method::Enumeration;
+    summary.scenarios.evaluated = 0;
+    summary.scenarios.membership_signatures = 0;
+    summary.scenarios.engine_runs = 0;
+    summary
+}
+
+fn enumerated(settings: &QuorumSettings) -> Analysis {
+    analyze_by_enumeration(settings, &ExhaustiveOptions::default()).unwrap()
+}
+
+/// Both methods on `settings`: `Some(true)` when they agree, `None` when the vote-sum
+/// method refuses (then the enumeration must be the reason it is needed: its refusal is a
+/// sentence), panics on a disagreement.
+fn cross_check(name: &str, settings: &QuorumSettings) -> Option<()> {
+    let by_votes = match analyze_by_vote_sums(settings) {
+        Ok(analysis) => analysis,
+        Err(crate::Error::VoteSumsUnsupported { reason }) => {
+            assert!(!reason.is_empty(), "{name}");
+            eprintln!("{name}: vote sums refuse: {reason}");
+            return None;
+        }
+        Err(other) => panic!("{name}: {other}"),
+    };
+    let reference = enumerated(settings);
+    assert_eq!(by_votes.scenarios.method, Method::VoteSums, "{name}");
+    assert_eq!(summary(&by_votes), summary(&reference), "{name}: {settings:#?}");
+    Some(())
+}
+
+fn with_votes(votes: &[u32]) -> QuorumSettings {
+    let mut settings = QuorumSettings::plain(votes.len() as u32);
+    for (node, vote) in settings.nodes.iter_mut().zip(votes) {
+        node.votes = *vote;
+    }
+    settings
+}
+
+#[test]
+fn vote_sums_agree_with_the_enumeration_on_fixed_configurations() {
+    let mut cases: Vec<(&str, QuorumSettings)> = vec![
+        ("plain 5", QuorumSettings::plain(5)),
+        ("votes 1 1 2 3", with_votes(&[1, 1, 2, 3])),
+        ("votes 3 1 1 (heavy node alone quorate)", with_votes(&[3, 1, 1])),
+        ("votes 1..7", with_votes(&[1, 2, 3, 4, 5, 6, 7])),
+    ];
+    let mut atb = with_votes(&[1, 2, 1, 2, 1, 1]);
+    atb.auto_tie_breaker = true;
+    cases.push(("atb lowest unequal", atb.clone()));
+    atb.auto_tie_breaker_node = Some(TieBreaker::Highest);
+    cases.push(("atb highest unequal", atb.clone()));
+    atb.auto_tie_breaker_node = Some(TieBreaker::List(vec![9, 4, 2]));
+    atb.wait_for_all = Some(true);
+    cases.push(("atb list 9 4 2 wfa", atb));
+    let mut wfa = with_votes(&[2, 1, 1, 1, 1]);
+    wfa.wait_for_all = Some(true);
+    cases.push(("wait_for_all unequal", wfa));
+    let mut lms = QuorumSettings::plain(6);
+    lms.last_man_standing = true;
+    lms.auto_tie_breaker = true;
+    cases.push(("lms atb", lms));
+    let mut expected = QuorumSettings::plain(5);
+    expected.expected_votes = Some(7);
+    cases.push(("expected above the votes", expected));
+    let mut links = with_votes(&[1, 1, 2, 1]);
+    for node in &mut links.nodes {
+        node.links = vec![0, 1, 2];
+    }
+    cases.push(("three links", links));
+    let mut ghost = QuorumSettings::plain(4);
+    ghost.nodes[1].links = Vec::new();
+    cases.push(("a node without address", ghost));
+    let mut refused = QuorumSettings::plain(4);
+    refused.provider = Provider::Other("corosync_ykd".to_string());
+    cases.push(("startup error", refused));
+    let mut agree = 0;
+    for (name, settings) in &cases {
+        if cross_check(name, settings).is_some() {
+            agree += 1;
+        }
+    }
+    // Every one of these is within the method (none can split): all must have run.
+    assert_eq!(agree, cases.len());
+}
+
+#[test]
+fn vote_sums_refuse_what_they_cannot_count() {
+    let refusal = |settings: &QuorumSettings| match analyze_by_vote_sums(settings) {
+        Err(crate::Error::VoteSumsUnsupported { reason }) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // two_node left on with 4 nodes: 2|2 is split-brain (spec TV16).
+    let mut two_node = QuorumSettings::plain(4);
+    two_node.two_node = true;
+    two_node.wait_for_all = Some(false);
+    assert!(refusal(&two_node).contains("two disjoint memberships may both be quorate"));
+    // Mixed links: memberships split by link.
+    let mut mixed = QuorumSettings::plain(4);
+    mixed.nodes[3].links = vec![1];
+    assert!(refusal(&mixed).contains("same links"));
+    // The uint8 quorum wrap.
+    let wrap = with_votes(&[200, 200, 200]);
+    assert!(refusal(&wrap).contains("8-bit"));
+    // auto_tie_breaker with a list and no wait_for_all: halves booting apart, each with a
+    // listed node, are both quorate (spec S7, TV35).
+    let mut list = with_votes(&[1, 2, 1, 2, 1, 1]);
+    list.auto_tie_breaker = true;
+    list.auto_tie_breaker_node = Some(TieBreaker::List(vec![9, 4, 2]));
+    assert!(refusal(&list).contains("in the cold-start case two disjoint memberships"));
+    assert!(enumerated(&list).split_brain.cold_start > 0);
+    // No quorum provider: every partition quorate.
+    let mut none = QuorumSettings::plain(3);
+    none.provider = Provider::None;
+    assert!(refusal(&none).contains("split-brain"));
+}
+
+#[test]
+fn analyze_refuses_with_the_reason_when_neither_method_can() {
+    let mut settings = QuorumSettings::plain(20);
+    settings.auto_tie_breaker = true;
+    settings.provider = Provider::None;
+    let error = analyze(&settings, &ExhaustiveOptions::default(), &mut |_| {}).unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, crate::Error::NotCountable { .. }), "{text}");
+    assert!(text.contains("vote-sum method does not apply"), "{text}");
+}
+
+fn large(count: u32, votes: impl Fn(u32) -> u32) -> QuorumSettings {
+    let mut settings = QuorumSettings::plain(count);
+    for node in &mut settings.nodes {
+        node.votes = votes(node.nodeid);
+    }
+    settings
+}
+
+/// Every listed smallest total loss is a real scenario: the engine, from the fully joined
+/// cluster, keeps no node quorate after those nodes fail; one node fewer (the largest
+/// tolerated size) keeps quorum for every down set the engine is shown here.
+fn examples_replay(name: &str, settings: &QuorumSettings, analysis: &Analysis) {
+    let tolerated = analysis.always_tolerated_node_failures.unwrap();
+    assert!(!analysis.smallest_total_loss.is_empty(), "{name}");
+    for set in &analysis.smallest_total_loss {
+        assert_eq!(set.down.len() as u32, tolerated + 1, "{name}");
+        let mut state = ClusterState::new(settings).unwrap();
+        state.apply(settings, &Step::Down(refs(&set.down)));
+        assert!(state.quorate_set().is_empty(), "{name}: down {:?}", set.down);
+        // Dropping one node of the set leaves a tolerated failure: someone stays quorate.
+        let mut state = ClusterState::new(settings).unwrap();
+        state.apply(settings, &Step::Down(refs(&set.down[1..])));
+        assert!(
+            !state.quorate_set().is_empty(),
+            "{name}: down {:?}",
+            &set.down[1..]
+        );
+    }
+    let listed: u128 = analysis.smallest_total_loss.iter().map(|set| set.count).sum();
+    let exact = analysis.failure_sizes[tolerated as usize + 1].lose_quorum;
+    assert_eq!(analysis.smallest_total_loss_complete, listed == exact, "{name}");
+}
+
+#[test]
+fn large_clusters_are_counted_and_their_examples_replay() {
+    let mut atb = large(16, |nodeid| 1 + nodeid % 3);
+    atb.auto_tie_breaker = true;
+    let mut plain_atb = QuorumSettings::plain(32);
+    plain_atb.auto_tie_breaker = true;
+    let unequal = large(12, |nodeid| nodeid);
+    for (name, settings) in [
+        ("16 atb unequal", atb),
+        ("32 atb", plain_atb),
+        ("12 unequal", unequal),
+    ] {
+        let analysis = analyze(&settings, &ExhaustiveOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!(analysis.scenarios.method, Method::VoteSums, "{name}");
+        let count = settings.nodes.len();
+        assert_eq!(
+            analysis.scenarios.total,
+            super::enumerate::bell(count + 1),
+            "{name}"
+        );
+        let classes: u128 = analysis.classes.iter().map(|class| class.running).sum();
+        assert_eq!(classes, analysis.scenarios.total, "{name}");
+        let sizes: u128 = analysis.failure_sizes.iter().map(|size| size.total).sum();
+        assert_eq!(sizes, 1u128 << count, "{name}");
+        examples_replay(name, &settings, &analysis);
+    }
+    // 32 equal nodes with ATB lowest: 16 down keeps quorum only with node 1 up (tie broken),
+    // so the smallest total loss is 16 down including node 1: C(31, 15) sets, more than the
+    // listing holds.
+    let mut plain_atb = QuorumSettings::plain(32);
+    plain_atb.auto_tie_breaker = true;
+    let analysis = analyze(&plain_atb, &ExhaustiveOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(analysis.always_tolerated_node_failures, Some(15));
+    assert_eq!(analysis.failure_sizes[16].lose_quorum, 300_540_195);
+    assert!(!analysis.smallest_total_loss_complete);
+    assert_eq!(analysis.smallest_total_loss.len(), LISTED_LOSSES);
+    assert!(analysis
+        .smallest_total_loss
+        .iter()
+        .all(|set| set.down.contains(&1)));
+}
+
+/// A random configuration of 2-10 nodes: votes, options, links (mostly the same links on
+/// every node, where the vote-sum method applies; sometimes mixed, where it refuses).
+fn arbitrary_settings() -> impl Strategy<Value = QuorumSettings> {
+    // Node counts weighted towards what the enumeration does quickly in a debug build;
+    // 9 and 10 nodes with one link only. Votes: all 1, 1-3, or 0-6.
+    let shape = prop_oneof![
+        6 => (2usize..=6, 1usize..=3),
+        3 => (7usize..=8, 1usize..=2),
+        1 => (9usize..=10, Just(1usize)),
+    ];
+    let votes = shape.prop_flat_map(|(count, links)| {
+        let votes = prop_oneof![
+            3 => prop::collection::vec(Just(1u32), count),
+            4 => prop::collection::vec(1u32..=3, count),
+            2 => prop::collection::vec(0u32..=6, count),
+        ];
+        (votes, Just(links))
+    });
+    (
+        votes,
+        0u8..=4,
+        prop::option::of(any::<bool>()),
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(1u32..=14),
+        0u8..=7,
+        prop::collection::vec(1u32..=11, 1..=3),
+    )
+        .prop_map(
+            |((votes, links), atb, wait_for_all, two_node, lms, expected, extras, list)| {
+                let count = votes.len() as u32;
+                let mut settings = QuorumSettings::plain(count);
+                for (node, vote) in settings.nodes.iter_mut().zip(&votes) {
+                    node.votes = *vote;
+                    node.links = (0..links as u8).collect();
+                }
+                settings.auto_tie_breaker = atb > 0;
+                settings.auto_tie_breaker_node = match atb {
+                    2 => Some(TieBreaker::Highest),
+                    3 => Some(TieBreaker::List(list)),
+                    4 => Some(TieBreaker::Lowest),
+                    _ => None,
+                };
+                settings.wait_for_all = wait_for_all;
+                settings.two_node = two_node && count <= 3;
+                settings.last_man_standing = lms;
+                settings.expected_votes = expected.filter(|_| extras & 1 == 1);
+                settings.allow_downscale = extras == 6;
+                settings.expected_votes_tracking = extras == 4;
+                if extras == 2 && count < 10 {
+                    settings.nodes[0].links = vec![0];
+                    settings.nodes.push(NodeSettings {
+                        nodeid: count + 1,
+                        name: format!("node{}", count + 1),
+                        votes: 1,
+                        links: Vec::new(),
+                    });
+                }
+                if extras == 3 && !settings.last_man_standing && !settings.auto_tie_breaker {
+                    settings.device = Some(DeviceSettings {
+                        model: "net".to_string(),
+                        votes: Some(1),
+                        algorithm: None,
+                        tie_breaker: None,
+                        timeout_ms: 10_000,
+                        sync_timeout_ms: 30_000,
+                        keep_active_partition_tie_breaker: true,
+                        heuristics: false,
+                    });
+                    settings.two_node = false;
+                }
+                settings
+            },
+        )
+}
+
+/// Each `count` enumerations of distinguishable nodes cost: keep the CI default small.
+fn cases() -> u32 {
+    std::env::var("QUORATE_SCALE_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(48)
+}
+
+#[test]
+fn vote_sums_agree_with_the_enumeration_on_random_configurations() {
+    let cases = cases();
+    // A fixed seed: the same configurations on every run (more with QUORATE_SCALE_CASES).
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let agreed = std::cell::Cell::new(0u32);
+    let refused = std::cell::Cell::new(0u32);
+    runner
+        .run(&arbitrary_settings(), |settings| {
+            match cross_check("random", &settings) {
+                Some(()) => agreed.set(agreed.get() + 1),
+                None => refused.set(refused.get() + 1),
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!(
+        "{} of {cases} random configurations counted by vote sums and equal to the enumeration, {} refused",
+        agreed.get(),
+        refused.get()
+    );
+    // The test must be able to fail: most generated configurations are within the method.
+    assert!(
+        agreed.get() * 2 >= cases,
+        "only {} of {cases} random configurations were counted by vote sums ({} refused)",
+        agreed.get(),
+        refused.get()
+    );
+}
