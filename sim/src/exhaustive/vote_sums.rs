@@ -8,10 +8,11 @@
 //!
 //! # The argument (docs/scale.md has it in full)
 //!
-//! 1. Where every combination of failed links leaves the running nodes fully connected, a
-//!    scenario is a set partition of the nodes plus the down marker, the same for every link
-//!    set, and each block of up nodes is one membership whose answer does not depend on the
-//!    other blocks (the enumeration's own rule).
+//! 1. Where every combination of failed links leaves the nodes that still reach someone one
+//!    full mesh (and the intact cluster one full mesh), each block of a scenario's set
+//!    partition is one membership of its meshed nodes plus one single-node membership per
+//!    isolated node, whose answers do not depend on the other blocks (the enumeration's own
+//!    rule). Partial meshes are refused.
 //! 2. From the fully joined cluster (running) or from every node stopped (cold start), a
 //!    membership's answer depends only on its signature: its vote sum, its node count, and
 //!    whether it holds the nodes the engine singles out (the tie-breaker of the running
@@ -28,6 +29,8 @@
 //!    other nodes and the down marker partitioned freely, none of their blocks quorate),
 //!    and the subsets are counted by signature with a subset-sum DP over the symmetry
 //!    classes (binomial multiplicities), so every count equals the plain enumeration's.
+//!    Per link set, isolated nodes count like nodes that never run, and an isolated node
+//!    quorate alone adds the B(n + 1) - B(n) scenarios where it is up.
 
 use super::{bell, Analyzer, SizeTally};
 use crate::exhaustive::{Case, Method, OutcomeClass, LISTED_LOSSES};
@@ -106,7 +109,7 @@ impl Analyzer<'_> {
     fn vote_sums(&mut self) -> Result<(), String> {
         self.check_preconditions()?;
         let classes = self.dp_classes()?;
-        let keys = self.count_up_sets(&classes)?;
+        let keys = self.count_up_sets(&classes, NodeSet::EMPTY)?;
         let running = self.answers(Case::Running, &keys)?;
         let cold = self.answers(Case::ColdStart, &keys)?;
         self.signatures = (running.len() + cold.len()) as u64;
@@ -142,36 +145,53 @@ impl Analyzer<'_> {
                 .ok_or_else(overflow)?;
             two_blocks = two_blocks.checked_add(ways).ok_or_else(overflow)?;
         }
+        // Per link set: the nodes it isolates (no running peer reachable), the others one
+        // full mesh. Link sets isolating the same nodes give the same counts.
         let mut class_counts = [[0u128; 6]; 2];
-        for (case, answers, bits) in [(0, &running, RUNNING_BITS), (1, &cold, COLD_BITS)] {
-            let mut with_quorate = 0u128;
-            let mut all_quorate = 0u128;
-            for (key, entry) in &keys {
-                if key.nodes == 0 || !answers[&(key.votes, key.nodes, key.bits & bits)] {
-                    continue;
+        let mut by_isolated: Vec<(NodeSet, [[u128; 4]; 2])> = Vec::new();
+        for index in 0..self.link_sets.len() {
+            let isolated = self.isolated_by(index)?;
+            let counts = match by_isolated.iter().find(|(set, _)| *set == isolated) {
+                Some((_, counts)) => *counts,
+                None => {
+                    let keys_here = if isolated.is_empty() {
+                        None
+                    } else {
+                        Some(self.count_up_sets(&classes, isolated)?)
+                    };
+                    let keys_here = keys_here.as_ref().unwrap_or(&keys);
+                    let mut counts = [[0u128; 4]; 2];
+                    for (case, answers, bits) in [(0, &running, RUNNING_BITS), (1, &cold, COLD_BITS)] {
+                        let alone: u128 = classes
+                            .iter()
+                            .enumerate()
+                            .filter(|(class_index, class)| {
+                                class.runnable
+                                    && self.class_masks[*class_index].is_subset(isolated)
+                                    && answers[&(class.votes, 1, class.bits & bits)]
+                            })
+                            .map(|(_, class)| class.size as u128)
+                            .sum();
+                        counts[case] =
+                            self.case_counts(keys_here, answers, bits, alone, &bells, two_blocks)?;
+                    }
+                    by_isolated.push((isolated, counts));
+                    counts
                 }
-                let rest = count - key.nodes as usize - key.ghosts as usize;
-                let ways = entry.count.checked_mul(bells[rest + 1]).ok_or_else(overflow)?;
-                with_quorate = with_quorate.checked_add(ways).ok_or_else(overflow)?;
-                if key.ghosts == 0 {
-                    let ways = entry.count.checked_mul(two_blocks).ok_or_else(overflow)?;
-                    all_quorate = all_quorate.checked_add(ways).ok_or_else(overflow)?;
+            };
+            for (case, case_counts) in counts.iter().enumerate() {
+                for (class, value) in [
+                    OutcomeClass::AllQuorate,
+                    OutcomeClass::OneQuorate,
+                    OutcomeClass::NoneQuorate,
+                    OutcomeClass::AllDown,
+                ]
+                .iter()
+                .zip(case_counts)
+                {
+                    let slot = &mut class_counts[case][class.index()];
+                    *slot = slot.checked_add(*value).ok_or_else(overflow)?;
                 }
-            }
-            let all_down = bells[ghosts + 1];
-            let inconsistent = || "the vote-sum counts do not add up (a bug: please report it)".to_string();
-            let none = bells[count + 1]
-                .checked_sub(with_quorate)
-                .and_then(|rest| rest.checked_sub(all_down))
-                .ok_or_else(inconsistent)?;
-            let one = with_quorate.checked_sub(all_quorate).ok_or_else(inconsistent)?;
-            for (class, value) in [
-                (OutcomeClass::AllQuorate, all_quorate),
-                (OutcomeClass::OneQuorate, one),
-                (OutcomeClass::NoneQuorate, none),
-                (OutcomeClass::AllDown, all_down),
-            ] {
-                class_counts[case][class.index()] = value.checked_mul(link_sets).ok_or_else(overflow)?;
             }
         }
         let mut sizes = vec![SizeTally::default(); count + 1];
@@ -208,6 +228,82 @@ impl Analyzer<'_> {
         Ok(())
     }
 
+    /// (every running node quorate, one membership quorate, nobody quorate, no node running)
+    /// for one case and one link set: `keys` counts the up sets of the nodes that link set
+    /// leaves in one mesh (isolated nodes counted as `ghosts`), `alone` is the number of
+    /// isolated nodes quorate on their own.
+    fn case_counts(
+        &self,
+        keys: &BTreeMap<Key, Entry>,
+        answers: &Answers,
+        bits: u8,
+        alone: u128,
+        bells: &[u128],
+        two_blocks: u128,
+    ) -> Result<[u128; 4], String> {
+        let overflow = || "the number of scenarios does not fit in 128 bits".to_string();
+        let count = self.node_ids.len();
+        let ghosts = count - self.runnable.len();
+        // An isolated node quorate alone is the one quorate membership wherever it is up.
+        let mut with_quorate = alone
+            .checked_mul(bells[count + 1] - bells[count])
+            .ok_or_else(overflow)?;
+        let mut all_quorate = alone.checked_mul(two_blocks).ok_or_else(overflow)?;
+        for (key, entry) in keys {
+            if key.nodes == 0 || !answers[&(key.votes, key.nodes, key.bits & bits)] {
+                continue;
+            }
+            let rest = count - key.nodes as usize - key.ghosts as usize;
+            let ways = entry.count.checked_mul(bells[rest + 1]).ok_or_else(overflow)?;
+            with_quorate = with_quorate.checked_add(ways).ok_or_else(overflow)?;
+            if key.ghosts == 0 {
+                let ways = entry.count.checked_mul(two_blocks).ok_or_else(overflow)?;
+                all_quorate = all_quorate.checked_add(ways).ok_or_else(overflow)?;
+            }
+        }
+        let all_down = bells[ghosts + 1];
+        let inconsistent = || "the vote-sum counts do not add up (a bug: please report it)".to_string();
+        let none = bells[count + 1]
+            .checked_sub(with_quorate)
+            .and_then(|rest| rest.checked_sub(all_down))
+            .ok_or_else(inconsistent)?;
+        let one = with_quorate.checked_sub(all_quorate).ok_or_else(inconsistent)?;
+        Ok([all_quorate, one, none, all_down])
+    }
+
+    /// The running nodes link set `index` isolates (no running node reachable), when the
+    /// others are one full mesh; a partial mesh is refused.
+    fn isolated_by(&self, index: usize) -> Result<NodeSet, String> {
+        let set = &self.link_sets[index];
+        let isolated: NodeSet = self
+            .runnable
+            .iter()
+            .filter(|pos| ((set.adjacent[*pos] & self.runnable) - NodeSet::single(*pos)).is_empty())
+            .collect();
+        let meshed = self.runnable - isolated;
+        for pos in meshed.iter() {
+            let reach = set.adjacent[pos] | NodeSet::single(pos);
+            if let Some(missing) = (meshed - reach).min() {
+                let links: Vec<String> = (0..8u8)
+                    .filter(|link| set.links_down >> link & 1 == 1)
+                    .map(|link| link.to_string())
+                    .collect();
+                return Err(format!(
+                    "with {} nodes {} and {} cannot talk although both still reach other nodes \
+                     (a partial mesh), which is enumerated only",
+                    if links.is_empty() {
+                        "every link up".to_string()
+                    } else {
+                        format!("link {} down", links.join(","))
+                    },
+                    self.node_ids[pos],
+                    self.node_ids[missing]
+                ));
+            }
+        }
+        Ok(isolated)
+    }
+
     /// The configurations the argument covers: the fully joined start, full connectivity
     /// under every link set, no 8-bit quorum wrap, a tie-breaker every node agrees on.
     fn check_preconditions(&self) -> Result<(), String> {
@@ -216,10 +312,14 @@ impl Analyzer<'_> {
                 "it starts from the fully joined cluster only (`-s SCRIPT --all` is enumerated)".to_string(),
             );
         }
-        if !self.link_sets.iter().all(|set| set.complete) {
+        if !self
+            .link_sets
+            .first()
+            .is_some_and(|set| set.links_down == 0 && set.complete)
+        {
             return Err(
-                "the nodes do not all have the same links, so some combination of failed links \
-                 splits memberships by link or leaves a partial mesh; that is enumerated only"
+                "with every link up the running nodes are not one full mesh (their links \
+                 differ), which is enumerated only"
                     .to_string(),
             );
         }
@@ -324,7 +424,8 @@ impl Analyzer<'_> {
 
     /// Every up set, grouped by key: a subset-sum DP over the classes, taking `u` of a
     /// class's `size` nodes in `C(size, u)` ways (its first `u` as the representative).
-    fn count_up_sets(&self, classes: &[Class]) -> Result<BTreeMap<Key, Entry>, String> {
+    /// Nodes in `isolated` count as `ghosts` (they join blocks without joining the mesh).
+    fn count_up_sets(&self, classes: &[Class], isolated: NodeSet) -> Result<BTreeMap<Key, Entry>, String> {
         let mut layer: BTreeMap<Key, Entry> = BTreeMap::new();
         layer.insert(
             Key {
@@ -341,19 +442,22 @@ impl Analyzer<'_> {
         );
         for (index, class) in classes.iter().enumerate() {
             let mut next: BTreeMap<Key, Entry> = BTreeMap::new();
+            let meshed = class.runnable && !self.class_masks[index].is_subset(isolated);
             for (key, entry) in &layer {
                 for up in 0..=class.size {
                     let taken = up as u32;
-                    let next_key = Key {
-                        votes: key.votes
-                            + if class.runnable {
-                                class.votes * u64::from(taken)
-                            } else {
-                                0
-                            },
-                        nodes: key.nodes + if class.runnable { taken } else { 0 },
-                        bits: key.bits | if up > 0 { class.bits } else { 0 },
-                        ghosts: key.ghosts + if class.runnable { 0 } else { taken },
+                    let next_key = if meshed {
+                        Key {
+                            votes: key.votes + class.votes * u64::from(taken),
+                            nodes: key.nodes + taken,
+                            bits: key.bits | if up > 0 { class.bits } else { 0 },
+                            ghosts: key.ghosts,
+                        }
+                    } else {
+                        Key {
+                            ghosts: key.ghosts + taken,
+                            ..*key
+                        }
                     };
                     let chosen = self.prefix[index][up];
                     let count = entry.count * self.binomial[class.size][up];

@@ -82,6 +82,19 @@ fn vote_sums_agree_with_the_enumeration_on_fixed_configurations() {
         node.links = vec![0, 1, 2];
     }
     cases.push(("three links", links));
+    // Link 1 on some nodes only: link 0 failing isolates the others.
+    let mut second = with_votes(&[1, 2, 1, 1, 2]);
+    for node in &mut second.nodes[..3] {
+        node.links = vec![0, 1];
+    }
+    cases.push(("link 1 on three nodes of five", second.clone()));
+    second.auto_tie_breaker = true;
+    cases.push(("link 1 on three nodes, atb", second));
+    let mut heavy = with_votes(&[4, 1, 1, 1]);
+    for node in &mut heavy.nodes[1..] {
+        node.links = vec![0, 1];
+    }
+    cases.push(("a heavy node isolated by link 0", heavy));
     let mut ghost = QuorumSettings::plain(4);
     ghost.nodes[1].links = Vec::new();
     cases.push(("a node without address", ghost));
@@ -112,7 +125,17 @@ fn vote_sums_refuse_what_they_cannot_count() {
     // Mixed links: memberships split by link.
     let mut mixed = QuorumSettings::plain(4);
     mixed.nodes[3].links = vec![1];
-    assert!(refusal(&mixed).contains("same links"));
+    assert!(refusal(&mixed).contains("not one full mesh"));
+    // Links that leave a partial mesh when one fails: 1-2 share link 0, 2-3 link 1.
+    let mut chain = QuorumSettings::plain(3);
+    for (node, links) in chain
+        .nodes
+        .iter_mut()
+        .zip([vec![0, 2], vec![0, 1, 2], vec![1, 2]])
+    {
+        node.links = links;
+    }
+    assert!(refusal(&chain).contains("partial mesh"));
     // The uint8 quorum wrap.
     let wrap = with_votes(&[200, 200, 200]);
     assert!(refusal(&wrap).contains("8-bit"));
@@ -216,7 +239,7 @@ fn large_clusters_are_counted_and_their_examples_replay() {
 }
 
 /// A random configuration of 2-10 nodes: votes, options, links (mostly the same links on
-/// every node, where the vote-sum method applies; sometimes mixed, where it refuses).
+/// every node; sometimes an extra link on every other node, or one node with link 0 only).
 fn arbitrary_settings() -> impl Strategy<Value = QuorumSettings> {
     // Node counts weighted towards what the enumeration does quickly in a debug build;
     // 9 and 10 nodes with one link only. Votes: all 1, 1-3, or 0-6.
@@ -264,6 +287,13 @@ fn arbitrary_settings() -> impl Strategy<Value = QuorumSettings> {
                 settings.expected_votes = expected.filter(|_| extras & 1 == 1);
                 settings.allow_downscale = extras == 6;
                 settings.expected_votes_tracking = extras == 4;
+                if extras == 5 && links <= 2 {
+                    // An extra link on every other node: failing the common links isolates
+                    // the rest.
+                    for node in settings.nodes.iter_mut().step_by(2) {
+                        node.links.push(links as u8);
+                    }
+                }
                 if extras == 2 && count < 10 {
                     settings.nodes[0].links = vec![0];
                     settings.nodes.push(NodeSettings {
