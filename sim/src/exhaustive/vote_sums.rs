@@ -95,13 +95,14 @@ type Answers = BTreeMap<Signature, bool>;
 
 impl Analyzer<'_> {
     /// Fills the tallies by the vote-sum method, or says why it cannot count this
-    /// configuration exactly (then nothing but the scratch engine-run counter changed, and
-    /// that is restored).
+    /// configuration exactly (then no tally changed: the engine-run and signature counters
+    /// are restored).
     pub(in crate::exhaustive) fn count_by_vote_sums(&mut self) -> Result<(), String> {
         let engine_runs = self.engine_runs;
         let result = self.vote_sums();
         if result.is_err() {
             self.engine_runs = engine_runs;
+            self.signatures = 0;
         }
         result
     }

@@ -364,3 +364,151 @@ fn vote_sums_agree_with_the_enumeration_on_random_configurations() {
         refused.get()
     );
 }
+
+/// What the vote-sum method claims a membership's answer depends on, derived here from the
+/// configuration independently of `vote_sums.rs`: (vote sum, node count, holds the running
+/// cluster's tie-breaker) for the running case, (vote sum, node count, holds a listed node,
+/// holds a node quorate booting alone) for the cold start.
+fn claimed_signature(
+    settings: &QuorumSettings,
+    state: &ClusterState,
+    alone_quorate: NodeSet,
+    members: NodeSet,
+    case: Case,
+) -> (u64, u32, bool, bool) {
+    let ids: Vec<NodeId> = state.nodeids().to_vec();
+    let votes: u64 = members
+        .iter()
+        .map(|pos| {
+            let node = settings
+                .nodes
+                .iter()
+                .find(|node| node.nodeid == ids[pos])
+                .unwrap();
+            u64::from(node.votes)
+        })
+        .sum();
+    let running: Vec<NodeId> = state.up_nodes().iter().map(|pos| ids[pos]).collect();
+    let holds = |nodeid: NodeId| members.iter().any(|pos| ids[pos] == nodeid);
+    let (tie_breaker, listed): (Option<NodeId>, Vec<NodeId>) = if settings.auto_tie_breaker {
+        match &settings.auto_tie_breaker_node {
+            None | Some(TieBreaker::Lowest) => (running.iter().min().copied(), Vec::new()),
+            Some(TieBreaker::Highest) => (running.iter().max().copied(), Vec::new()),
+            Some(TieBreaker::List(list)) => (
+                list.iter().find(|nodeid| running.contains(nodeid)).copied(),
+                list.iter()
+                    .filter(|nodeid| running.contains(nodeid))
+                    .copied()
+                    .collect(),
+            ),
+            Some(TieBreaker::Invalid) => (None, Vec::new()),
+        }
+    } else {
+        (None, Vec::new())
+    };
+    match case {
+        Case::Running => (votes, members.len() as u32, tie_breaker.is_some_and(holds), false),
+        Case::ColdStart => (
+            votes,
+            members.len() as u32,
+            listed.iter().any(|nodeid| holds(*nodeid)),
+            !(members & alone_quorate).is_empty(),
+        ),
+    }
+}
+
+/// For every membership of the running nodes (all 2^n of them), in both cases: the engine's
+/// answer is all-or-nothing and the same for every membership with the same claimed
+/// signature, wherever the vote-sum method accepts the configuration.
+fn signatures_determine_answers(name: &str, settings: &QuorumSettings) -> bool {
+    if analyze_by_vote_sums(settings).is_err() {
+        return false;
+    }
+    let initial = ClusterState::new(settings).unwrap();
+    let stopped = ClusterState::stopped(settings).unwrap();
+    let ids: Vec<NodeId> = initial.nodeids().to_vec();
+    let runnable = initial.up_nodes();
+    let answer = |case: Case, members: NodeSet| -> u32 {
+        let ids_of = |set: NodeSet| -> Vec<NodeId> { set.iter().map(|pos| ids[pos]).collect() };
+        let (mut state, step) = match case {
+            Case::Running => (initial.clone(), Step::Down(refs(&ids_of(runnable - members)))),
+            Case::ColdStart => (
+                stopped.clone(),
+                Step::Up(vec![model::scenario::NodeSpec {
+                    partition: None,
+                    nodes: refs(&ids_of(members)),
+                }]),
+            ),
+        };
+        state.apply(settings, &step);
+        (state.quorate_set() & members).len() as u32
+    };
+    let alone_quorate: NodeSet = runnable
+        .iter()
+        .filter(|pos| answer(Case::ColdStart, NodeSet::single(*pos)) > 0)
+        .collect();
+    let positions: Vec<usize> = runnable.iter().collect();
+    for case in [Case::Running, Case::ColdStart] {
+        let mut seen: std::collections::BTreeMap<(u64, u32, bool, bool), (bool, NodeSet)> =
+            std::collections::BTreeMap::new();
+        for subset in 1u32..(1 << positions.len()) {
+            let members: NodeSet = positions
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| subset >> bit & 1 == 1)
+                .map(|(_, pos)| *pos)
+                .collect();
+            let quorate = answer(case, members);
+            assert!(
+                quorate == 0 || quorate == members.len() as u32,
+                "{name}: {case:?} {members:?}: {quorate} quorate"
+            );
+            let signature = claimed_signature(settings, &initial, alone_quorate, members, case);
+            let (earlier, example) = *seen.entry(signature).or_insert((quorate > 0, members));
+            assert_eq!(
+                earlier,
+                quorate > 0,
+                "{name}: {case:?}: {members:?} and {example:?} share {signature:?}"
+            );
+        }
+    }
+    true
+}
+
+#[test]
+fn signatures_determine_the_engine_answer_on_every_membership() {
+    let mut checked = 0;
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: cases(),
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let counter = std::cell::Cell::new(0u32);
+    runner
+        .run(&arbitrary_settings(), |settings| {
+            if settings.nodes.len() <= 8 && signatures_determine_answers("random", &settings) {
+                counter.set(counter.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    checked += counter.get();
+    let mut atb = with_votes(&[1, 2, 1, 2, 1, 1, 2, 2]);
+    atb.auto_tie_breaker = true;
+    for node in [
+        None,
+        Some(TieBreaker::Highest),
+        Some(TieBreaker::List(vec![5, 2])),
+    ] {
+        atb.auto_tie_breaker_node = node;
+        atb.wait_for_all = Some(true);
+        if signatures_determine_answers("atb", &atb) {
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} configurations: every membership checked");
+    assert!(checked >= cases() / 3, "only {checked} configurations checked");
+}
