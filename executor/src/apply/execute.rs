@@ -6,7 +6,8 @@
 //! go from one node's SSH stdout to another's stdin through memory only), `backup_name`,
 //! and the journal records of a run. A step that changes membership is done only when every
 //! node that ran before and after shows a new ring id as well as the `post` (so a restart
-//! cannot be taken as done before the others noticed it). A signal is honoured between
+//! cannot be taken as done before the others noticed it; a node whose expected membership
+//! holds none of the step's nodes is not asked to). A signal is honoured between
 //! actions: the action in flight finishes and is recorded first. Nothing is ever undone.
 
 use super::journal::{now_ms, Journal, Record};
@@ -390,7 +391,20 @@ fn wait_for_post(
         let seen = observe(plan, remotes);
         let mut differences = compare(plan, &step.post, &seen);
         if step.changes_membership() {
-            for node in same_ring(before, &seen) {
+            // A node must see a new ring when its expected membership holds a node the step
+            // acts on (it saw that node leave and come back, or join); a node that stays
+            // apart from the acted-on nodes (their rings never meet) keeps its ring.
+            let must_see_change = |node: &str| {
+                step.post
+                    .members
+                    .iter()
+                    .find(|members| members.iter().any(|member| member == node))
+                    .is_some_and(|members| members.iter().any(|member| step.nodes.contains(member)))
+            };
+            for node in same_ring(before, &seen)
+                .into_iter()
+                .filter(|node| must_see_change(node))
+            {
                 differences.push(format!(
                     "{node}: still on the ring it had before the step (no new membership seen yet)"
                 ));
