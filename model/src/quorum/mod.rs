@@ -18,7 +18,9 @@
 //!   what other totem delivery orders of each ring change's nodeinfo messages would give:
 //!   `StepOutcome::order_dependent` (nodes whose quorate flag depends on the order),
 //!   `possible_quorate` and `split_brain_possible`. Not for hot loops (up to 720 orders per
-//!   ring change); [`ClusterState::views_with_orders`] sets `NodeView::order_dependent`.
+//!   ring change, explored breadth-first over sets of delivered messages so that orders
+//!   reaching the same state are followed once, and memoised per thread);
+//!   [`ClusterState::views_with_orders`] sets `NodeView::order_dependent`.
 //! - [`ClusterState::successors_over_orders`]: every distinct state a step can lead to over
 //!   those delivery orders (ascending first), for a model checker that branches on them;
 //!   as cheap as `apply` where the order cannot matter (no WFA/ATB member, equal expected

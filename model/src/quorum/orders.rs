@@ -2,11 +2,14 @@
 //! messages (and the leave-first timing) would give.
 //!
 //! Owns the candidate orders, the shortcut where the order cannot matter
-//! (`order_cannot_matter`), `OrderBranch` (one path through the choices of a step), the
-//! branching ring change, `ClusterState::apply_with_orders` and
-//! `ClusterState::successors_over_orders` with their per-node forms. It must not change
-//! what a single order does: each branch runs the same transitions as `apply`. A child
-//! module of `cluster` (it reads private fields).
+//! (`order_cannot_matter`), the breadth-first exploration of a ring change's orders that
+//! collapses prefixes reaching the same joint state (`distinct_ring_outcomes`) and the
+//! per-thread memo of ring-change outcomes (`ring_outcomes`), `OrderBranch` (one path
+//! through the choices of a step), the branching ring change,
+//! `ClusterState::apply_with_orders` and `ClusterState::successors_over_orders` with their
+//! per-node forms (and `successors_over_enumerated_orders`, the one-order-at-a-time
+//! reference). It must not change what a single order does: each branch runs the same
+//! transitions as `apply`. A child module of `cluster` (it reads private fields).
 
 use super::step::Files;
 use super::{ClusterState, StepOutcome};
@@ -15,6 +18,9 @@ use crate::quorum::node::{AtbMode, NodeFlags, NodeInfo, Votequorum};
 use crate::quorum::node_set::NodeSet;
 use crate::quorum::settings::{NodeId, QuorumSettings};
 use crate::scenario::Step;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Rings up to this size get every permutation of their nodeinfo messages explored.
 const ALL_ORDERS_UP_TO: usize = 6;
@@ -93,6 +99,198 @@ fn candidate_orders(count: usize) -> Vec<Vec<usize>> {
     distinct
 }
 
+/// One prefix of a delivery order on the way through `distinct_ring_outcomes`: the members'
+/// states after the messages of `delivered` (a bit per ring index), reached first (in
+/// `candidate_orders` enumeration order) by the choices `choices`.
+struct Prefix {
+    /// Ring indexes already delivered, one bit each.
+    delivered: u32,
+    /// Every member's state after delivering them (in ring order).
+    states: Vec<Votequorum>,
+    /// The choice index at each depth of the swap enumeration of `permutations` (which
+    /// remaining position goes next): `candidate_orders` lists permutations in
+    /// lexicographic order of these vectors, so the smallest is the first order listed.
+    choices: Vec<usize>,
+    /// The enumeration's working array after those swaps (its tail holds the messages left).
+    arrangement: Vec<usize>,
+}
+
+/// The distinct results of delivering `infos` to `base` (the ring's members, each after
+/// `sync_init`, in ring order) over every order `candidate_orders` lists, each with the first
+/// listed order that gives it, in the order of first appearance: exactly what enumerating
+/// `candidate_orders` gives, computed without enumerating it where it has every permutation.
+///
+/// Every member delivers the same messages in the same order, so the members' joint state
+/// after a prefix depends only on the prefix; two prefixes of the same set of messages that
+/// reach the same joint state have the same continuations. The exploration therefore goes
+/// breadth-first over sets of delivered messages (at most 2^6 for six members) and keeps one
+/// prefix per distinct joint state: the first in enumeration order, which stays first when
+/// extended (`choices` compare lexicographically, and every prefix of one depth has the same
+/// length), so the representative orders and their ranking are those of the enumeration.
+/// Where deliveries converge this does a small fraction of the per-order work (issue 9 item
+/// 4: 120 orders of a 5-node ring with last_man_standing). Rings above `ALL_ORDERS_UP_TO`
+/// enumerate their family of orders as before.
+fn distinct_ring_outcomes(base: &[Votequorum], infos: &[NodeInfo], nodeids: &[NodeId]) -> RingOutcomes {
+    let count = base.len();
+    if count > ALL_ORDERS_UP_TO {
+        return enumerate_ring_outcomes(base, infos, nodeids, candidate_orders(count));
+    }
+    let mut layer = vec![Prefix {
+        delivered: 0,
+        states: base.to_vec(),
+        choices: Vec::with_capacity(count),
+        arrangement: (0..count).collect(),
+    }];
+    for depth in 0..count {
+        let mut next: Vec<Prefix> = Vec::new();
+        for prefix in &layer {
+            for choice in depth..count {
+                let index = prefix.arrangement[choice];
+                let delivered = prefix.delivered | (1 << index);
+                let mut states = prefix.states.clone();
+                for votequorum in &mut states {
+                    votequorum.deliver_nodeinfo(nodeids, &infos[index], true);
+                }
+                let mut choices = prefix.choices.clone();
+                choices.push(choice);
+                match next
+                    .iter_mut()
+                    .find(|known| known.delivered == delivered && known.states == states)
+                {
+                    Some(known) => {
+                        if choices < known.choices {
+                            let mut arrangement = prefix.arrangement.clone();
+                            arrangement.swap(depth, choice);
+                            known.choices = choices;
+                            known.arrangement = arrangement;
+                        }
+                    }
+                    None => {
+                        let mut arrangement = prefix.arrangement.clone();
+                        arrangement.swap(depth, choice);
+                        next.push(Prefix {
+                            delivered,
+                            states,
+                            choices,
+                            arrangement,
+                        });
+                    }
+                }
+            }
+        }
+        layer = next;
+    }
+    let mut results: Vec<(Vec<Votequorum>, Vec<usize>, Vec<usize>)> = Vec::new();
+    for mut prefix in layer {
+        for votequorum in &mut prefix.states {
+            votequorum.sync_activate(nodeids);
+        }
+        match results.iter_mut().find(|(states, _, _)| *states == prefix.states) {
+            Some(known) => {
+                if prefix.choices < known.1 {
+                    known.1 = prefix.choices;
+                    known.2 = prefix.arrangement;
+                }
+            }
+            None => results.push((prefix.states, prefix.choices, prefix.arrangement)),
+        }
+    }
+    results.sort_by(|left, right| left.1.cmp(&right.1));
+    results
+        .into_iter()
+        .map(|(states, _, arrangement)| (states, arrangement))
+        .collect()
+}
+
+/// The distinct results of delivering `infos` to `base` in each of `orders`, in order of
+/// first appearance, each with the first order that gives it.
+fn enumerate_ring_outcomes(
+    base: &[Votequorum],
+    infos: &[NodeInfo],
+    nodeids: &[NodeId],
+    orders: Vec<Vec<usize>>,
+) -> RingOutcomes {
+    let mut results: Vec<(Vec<Votequorum>, Vec<usize>)> = Vec::new();
+    for order in orders {
+        let mut states = base.to_vec();
+        for votequorum in &mut states {
+            receive_all(votequorum, nodeids, order.iter().map(|index| &infos[*index]));
+        }
+        if !results.iter().any(|(known, _)| *known == states) {
+            results.push((states, order));
+        }
+    }
+    results
+}
+
+/// Ring changes whose outcomes one thread keeps, per generation (see `RingCache`).
+const RING_CACHE_GENERATION: usize = 8192;
+
+/// What a ring change's distinct outcomes depend on: the cluster's node ids (the ascending
+/// order and the tie-breakers read them), the ring's members' states after `sync_init` (in
+/// ring order; the messages are their nodeinfo) and whether the shortcut of
+/// `order_cannot_matter` is taken.
+#[derive(PartialEq, Eq, Hash)]
+struct RingKey {
+    nodeids: Vec<NodeId>,
+    base: Vec<Votequorum>,
+    cheap: bool,
+}
+
+/// A bounded memo of ring-change outcomes: two generations of at most
+/// `RING_CACHE_GENERATION` entries; when the newer fills up, the older is dropped, so the
+/// ring changes used lately stay. Many states of a model checker run the same ring change
+/// (the same members in the same votequorum states, the rest of the cluster different):
+/// on 5 nodes with last_man_standing about one in five is new (issue 9 item 4).
+#[derive(Default)]
+struct RingCache {
+    newer: HashMap<RingKey, Arc<RingOutcomes>>,
+    older: HashMap<RingKey, Arc<RingOutcomes>>,
+}
+
+thread_local! {
+    /// This thread's memo of ring-change outcomes. A pure cache: the outcomes are a
+    /// function of the key, so a hit returns what computing them again would.
+    static RING_CACHE: RefCell<RingCache> = RefCell::new(RingCache::default());
+}
+
+/// The distinct outcomes of the ring change of `base` (members after `sync_init`, ring
+/// order): one order where it cannot matter and `cheap` asks for the shortcut, otherwise
+/// `distinct_ring_outcomes`; from this thread's memo when it has them.
+fn ring_outcomes(nodeids: &[NodeId], base: Vec<Votequorum>, cheap: bool) -> Arc<RingOutcomes> {
+    let key = RingKey {
+        nodeids: nodeids.to_vec(),
+        base,
+        cheap,
+    };
+    let known = RING_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(found) = cache.newer.get(&key) {
+            return Some(Arc::clone(found));
+        }
+        let (key, found) = cache.older.remove_entry(&key)?;
+        cache.newer.insert(key, Arc::clone(&found));
+        Some(found)
+    });
+    if let Some(found) = known {
+        return found;
+    }
+    let infos: Vec<NodeInfo> = key.base.iter().map(Votequorum::nodeinfo).collect();
+    let outcomes = Arc::new(if cheap && order_cannot_matter(&key.base, &infos) {
+        enumerate_ring_outcomes(&key.base, &infos, nodeids, vec![(0..key.base.len()).collect()])
+    } else {
+        distinct_ring_outcomes(&key.base, &infos, nodeids)
+    });
+    RING_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.newer.len() >= RING_CACHE_GENERATION {
+            cache.older = std::mem::take(&mut cache.newer);
+        }
+        cache.newer.insert(key, Arc::clone(&outcomes));
+    });
+    outcomes
+}
+
 /// `candidate_orders`, for the unit tests.
 #[cfg(test)]
 pub(crate) fn candidate_orders_for_tests(count: usize) -> Vec<Vec<usize>> {
@@ -131,7 +329,15 @@ pub(super) struct OrderBranch {
     /// The delivery order (node ids) of each ring change that took a non-default outcome:
     /// the first candidate order that gives it.
     pub(super) chosen: Vec<Vec<NodeId>>,
+    /// Enumerate every candidate order of a ring change one by one instead of the
+    /// breadth-first exploration of `distinct_ring_outcomes` (same results, the reference
+    /// the tests compare it with).
+    pub(super) enumerate: bool,
 }
+
+/// The distinct outcomes of one ring change: the members' states (in ring order) and the
+/// first delivery order (ring indexes) that gives each, the ascending order's first.
+pub(super) type RingOutcomes = Vec<(Vec<Votequorum>, Vec<usize>)>;
 
 impl OrderBranch {
     /// The choice for the next ring change, which has `count` distinct outcomes.
@@ -193,35 +399,26 @@ impl ClusterState {
         for votequorum in &mut base {
             votequorum.sync_init(&self.nodeids, members, now);
         }
-        let infos: Vec<NodeInfo> = base.iter().map(Votequorum::nodeinfo).collect();
-        let orders = if branch.cheap && order_cannot_matter(&base, &infos) {
-            vec![(0..ring.len()).collect()]
+        let results = if branch.enumerate {
+            let infos: Vec<NodeInfo> = base.iter().map(Votequorum::nodeinfo).collect();
+            let orders = if branch.cheap && order_cannot_matter(&base, &infos) {
+                vec![(0..ring.len()).collect()]
+            } else {
+                candidate_orders(ring.len())
+            };
+            Arc::new(enumerate_ring_outcomes(&base, &infos, &self.nodeids, orders))
         } else {
-            candidate_orders(ring.len())
+            ring_outcomes(&self.nodeids, base, branch.cheap)
         };
-        let mut results: Vec<(Vec<Votequorum>, Vec<usize>)> = Vec::new();
-        for order in orders {
-            let mut states = base.clone();
-            for votequorum in &mut states {
-                receive_all(
-                    votequorum,
-                    &self.nodeids,
-                    order.iter().map(|index| &infos[*index]),
-                );
-            }
-            if !results.iter().any(|(known, _)| *known == states) {
-                results.push((states, order));
-            }
-        }
         let choice = branch.choose(results.len());
-        if let Some((states, order)) = results.into_iter().nth(choice) {
+        if let Some((states, order)) = results.get(choice) {
             if choice > 0 {
                 branch
                     .chosen
                     .push(order.iter().map(|index| self.nodeids[ring[*index]]).collect());
             }
             for (pos, votequorum) in ring.iter().zip(states) {
-                self.nodes[*pos].votequorum = votequorum;
+                self.nodes[*pos].votequorum = votequorum.clone();
             }
         }
     }
@@ -314,13 +511,24 @@ impl ClusterState {
     /// and device votes) is not explored, so plain clusters cost one `apply`. For a model
     /// checker that branches on delivery orders (`quorate check`).
     pub fn successors_over_orders(&self, settings: &QuorumSettings, step: &Step) -> OrderSuccessors {
-        self.successors(Files::Everywhere(settings), step, true)
+        self.successors(Files::Everywhere(settings), step, true, false)
+    }
+
+    /// `successors_over_orders` computed the slow way, every candidate order of every ring
+    /// change delivered one by one: the same states, orders and ranking (the reference that
+    /// cross-checks of the breadth-first exploration compare with; not for hot loops).
+    pub fn successors_over_enumerated_orders(
+        &self,
+        settings: &QuorumSettings,
+        step: &Step,
+    ) -> OrderSuccessors {
+        self.successors(Files::Everywhere(settings), step, true, true)
     }
 
     /// `successors_over_orders` for an event (per-node form, see `apply_event`).
     pub fn event_successors_over_orders(&self, event: &Event) -> OrderSuccessors {
         let step = event.to_step();
-        self.successors(Files::Event(event.config()), &step, true)
+        self.successors(Files::Event(event.config()), &step, true, false)
     }
 
     /// `successors_over_orders`, with every ring change explored (`cheap` false), for the
@@ -331,13 +539,20 @@ impl ClusterState {
         settings: &QuorumSettings,
         step: &Step,
     ) -> OrderSuccessors {
-        self.successors(Files::Everywhere(settings), step, false)
+        self.successors(Files::Everywhere(settings), step, false, true)
     }
 
-    pub(super) fn successors(&self, files: Files<'_>, step: &Step, cheap: bool) -> OrderSuccessors {
+    pub(super) fn successors(
+        &self,
+        files: Files<'_>,
+        step: &Step,
+        cheap: bool,
+        enumerate: bool,
+    ) -> OrderSuccessors {
         let mut first = self.clone();
         let mut branch = OrderBranch {
             cheap,
+            enumerate,
             ..OrderBranch::default()
         };
         let mut outcome = StepOutcome::default();
@@ -359,6 +574,7 @@ impl ClusterState {
             branch = OrderBranch {
                 prefix,
                 cheap,
+                enumerate,
                 ..OrderBranch::default()
             };
             let mut world = self.clone();

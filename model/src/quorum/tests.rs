@@ -1115,3 +1115,38 @@ proptest! {
         }
     }
 }
+
+/// Settings of 3-6 one-vote nodes with last_man_standing, auto_tie_breaker and
+/// wait_for_all each on or off: where delivery orders matter most (LMS stays on only while
+/// every node has one vote).
+fn arb_one_vote_settings() -> impl Strategy<Value = QuorumSettings> {
+    (3u32..=6, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(count, lms, atb, wfa)| {
+        let mut settings = QuorumSettings::plain(count);
+        settings.last_man_standing = lms;
+        settings.last_man_standing_window_ms = 1000;
+        settings.auto_tie_breaker = atb;
+        settings.wait_for_all = Some(wfa);
+        settings
+    })
+}
+
+proptest! {
+    /// The breadth-first exploration of a ring change's delivery orders (see
+    /// `distinct_ring_outcomes`, issue 9 item 4) gives exactly what delivering every
+    /// candidate order one by one gives: the same distinct states, in the same order, each
+    /// with the same first delivery order.
+    #[test]
+    fn breadth_first_orders_equal_enumerated_orders(
+        settings in prop_oneof![arb_settings(), arb_one_vote_settings()],
+        steps in proptest::collection::vec(arb_step(), 1..10),
+    ) {
+        let parsed = parse(&steps.join("\n")).unwrap();
+        let mut state = ClusterState::new(&settings).unwrap();
+        for step in &parsed.steps {
+            let explored = state.successors_over_orders(&settings, step);
+            let enumerated = state.successors_over_enumerated_orders(&settings, step);
+            prop_assert_eq!(&explored, &enumerated, "{} at `{}`", parsed, step);
+            state.apply(&settings, step);
+        }
+    }
+}

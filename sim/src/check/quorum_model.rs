@@ -165,6 +165,10 @@ pub struct QuorumModel<G: ActionGenerator = FaultActions> {
     /// ATB, allow_downscale, two_node or device votes, so `successors_over_orders` gives one
     /// state; the model then skips computing it (plain clusters cost what they did).
     branch_orders: bool,
+    /// Compute successors over delivery orders by delivering every candidate order one by
+    /// one (`ClusterState::successors_over_enumerated_orders`) instead of the engine's
+    /// breadth-first exploration: the same successors, slowly; the reference of the tests.
+    enumerate_orders: bool,
 }
 
 /// Why a configuration cannot be model-checked (`sim::Error`'s `TooManyToCheck`,
@@ -239,6 +243,7 @@ impl<G: ActionGenerator> QuorumModel<G> {
             reduce: true,
             stop: Arc::new(AtomicBool::new(false)),
             branch_orders,
+            enumerate_orders: false,
         };
         model.set_classes(true);
         Ok(model)
@@ -340,6 +345,28 @@ impl<G: ActionGenerator> QuorumModel<G> {
         model
     }
 
+    /// A copy of this model that computes the successors over delivery orders by
+    /// delivering every candidate order of every ring change one by one, without the
+    /// engine's breadth-first exploration and memo: the same model, slower (the unreduced
+    /// reference that tests compare `quorate check`'s runs with).
+    pub fn with_enumerated_orders(&self) -> QuorumModel<G> {
+        QuorumModel {
+            enumerate_orders: true,
+            ..self.clone()
+        }
+    }
+
+    /// The successors of `step` from `state` over delivery orders.
+    fn successors_of(&self, state: &CheckState, step: &Step) -> OrderSuccessors {
+        if self.enumerate_orders {
+            state
+                .cluster
+                .successors_over_enumerated_orders(&self.settings, step)
+        } else {
+            state.cluster.successors_over_orders(&self.settings, step)
+        }
+    }
+
     /// A copy of this model without symmetry classes (for runs that must not reduce).
     pub fn without_symmetry(&self) -> QuorumModel<G> {
         let mut model = self.clone();
@@ -396,9 +423,7 @@ impl<G: ActionGenerator> QuorumModel<G> {
         if action.order == 0 {
             return Vec::new();
         }
-        state
-            .cluster
-            .successors_over_orders(&self.settings, &action.step)
+        self.successors_of(state, &action.step)
             .successors
             .into_iter()
             .nth(usize::from(action.order))
@@ -452,7 +477,7 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
         let defaults = actions.split_off(first);
         let mut computed = Vec::with_capacity(defaults.len());
         for action in defaults {
-            let all = state.cluster.successors_over_orders(&self.settings, &action.step);
+            let all = self.successors_of(state, &action.step);
             let successors = all.successors.len();
             computed.push((action.step.clone(), all));
             let variants = (1..successors.min(usize::from(u8::MAX) + 1)).map(|order| CheckAction {
@@ -469,18 +494,29 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
 
     fn next_state(&self, state: &CheckState, action: CheckAction) -> Option<CheckState> {
         let (cluster, outcome) = if self.branch_orders {
+            // Only the chosen successor is cloned out of the cache (not every variant).
+            let order = usize::from(action.order);
             let cached = SUCCESSORS.with(|cache| {
                 cache.borrow().as_ref().and_then(|(cluster, computed)| {
                     (*cluster == state.cluster)
                         .then(|| computed.iter().find(|(step, _)| *step == action.step))
                         .flatten()
-                        .map(|(_, successors)| successors.clone())
+                        .map(|(_, successors)| {
+                            successors
+                                .successors
+                                .get(order)
+                                .map(|successor| (successor.state.clone(), successors.outcome.clone()))
+                        })
                 })
             });
-            let successors =
-                cached.unwrap_or_else(|| state.cluster.successors_over_orders(&self.settings, &action.step));
-            let successor = successors.successors.into_iter().nth(usize::from(action.order))?;
-            (successor.state, successors.outcome)
+            match cached {
+                Some(found) => found?,
+                None => {
+                    let successors = self.successors_of(state, &action.step);
+                    let successor = successors.successors.into_iter().nth(order)?;
+                    (successor.state, successors.outcome)
+                }
+            }
         } else if action.order == 0 {
             let mut cluster = state.cluster.clone();
             let outcome = cluster.apply(&self.settings, &action.step);
