@@ -28,9 +28,10 @@ Examples:
   quorate check /etc/pve/corosync.conf
 
 Exit status: 0 clean (notes alone are clean); 1 findings: a lint error or warning, a
-split-brain in whatif, a violated safety property in check, reality differing in lab replay;
-2 the tool could not do its job (unreadable file, refused script, bad arguments). A closed
-pipe exits 0 quietly. `quorate COMMAND --help` says exactly when for each command.";
+split-brain in whatif, a violated safety property in check, no safe plan (or a plan failing
+plan verify), reality differing in lab replay; 2 the tool could not do its job (unreadable
+file, refused script, bad arguments). A closed pipe exits 0 quietly. `quorate COMMAND
+--help` says exactly when for each command.";
 
 /// quorate: know what a corosync change will do before you touch anything.
 #[derive(Debug, Parser)]
@@ -165,6 +166,34 @@ runtime differing from the file, an expected-votes override, a bad authkey) or a
 unreachable node, both reported with the rest of the cluster; 2 when the inventory cannot
 be read.";
 
+/// The goal language, examples and exit codes of `quorate plan`.
+const PLAN_HELP: &str = "\
+Goals (--goal, repeatable; each is an edit of --from that keeps its comments and layout,
+then planned exactly like --to; NODE is a node name or nodeid):
+  add-node NAME ADDR[,ADDR...] [votes=V] [nodeid=I]
+                            one address per link, lowest link number first
+  remove-node NODE          the node leaves before the reload that drops it
+  add-link N ADDR,...       one address per node, in nodelist order
+  remove-link N
+  readdress NODE LINK ADDR  reload refuses a re-address in place: the plan works around it
+  set SECTION.KEY=VALUE     e.g. set quorum.wait_for_all=1, set totem.token=5000
+  unset SECTION.KEY
+  rolling-restart           no configuration change: restart every node once
+  add-qdevice HOST [algorithm=ffsplit|lms]
+                            writes quorum.device as pvecm does (model net, tls on)
+  remove-qdevice
+Adding a third node (or a qdevice) drops two_node in the same target; a bumped
+config_version and any other consequence is printed as a note.
+
+Examples:
+  quorate plan --from none --to corosync.conf -o plan.json
+  quorate plan --from corosync.conf --goal 'add-link 1 10.31.0.11,10.31.0.12,10.31.0.13'
+  quorate plan --from corosync.conf --goal 'add-node n4 10.30.0.14' --format json
+
+Exit status: 0 a safe plan was found (printed, and written with -o); 1 no safe plan under the
+fault budget (the report says which step kind is impossible and why); 2 the tool could not
+do its job (unreadable file, bad goal, a target corosync would refuse: its errors are shown).";
+
 /// Examples of `quorate completions`.
 const COMPLETIONS_HELP: &str = "\
 Examples:
@@ -210,6 +239,9 @@ pub enum Command {
     /// Every node's corosync over SSH, next to what its own file predicts; drift flagged.
     #[command(after_help = STATUS_HELP)]
     Status(cmd::status::StatusArgs),
+    /// A safe ordered plan from the running cluster to the target, every state verified.
+    #[command(after_help = PLAN_HELP)]
+    Plan(cmd::plan::PlanArgs),
     /// Shell completions for bash, zsh, fish, elvish or powershell.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(cmd::completions::CompletionsArgs),
@@ -247,6 +279,7 @@ where
         Command::Whatif(args) => cmd::whatif::run(args, out, err),
         Command::Apply(args) => cmd::apply::run(args, out, err),
         Command::Status(args) => cmd::status::run(args, out, err),
+        Command::Plan(args) => cmd::plan::run(args, out, err),
         Command::Completions(args) => cmd::completions::run_completions(args, out),
         Command::Man(args) => cmd::completions::run_man(args, out, err),
     };

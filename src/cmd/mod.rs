@@ -7,6 +7,8 @@ pub mod confirm;
 pub mod explain;
 pub mod lab;
 pub mod lint;
+pub mod plan;
+pub mod plan_render;
 pub mod show;
 pub mod status;
 pub mod whatif;

@@ -12,6 +12,7 @@ mod cli_lint;
 mod cli_snapshots;
 mod lab;
 mod parity;
+mod plan;
 mod qdevice;
 mod reality;
 mod reality_fuzz;
