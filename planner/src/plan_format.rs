@@ -396,7 +396,7 @@ pub(crate) fn build(
             post: snapshot(context, &applied.state),
             timeout_ms: estimate + TIMEOUT_MARGIN_MS,
             estimate_ms: estimate,
-            why: why(context, mv, before, &applied.state, found),
+            why: why(context, mv, before, found),
             warning,
         });
     }
@@ -454,7 +454,7 @@ pub(crate) fn build(
 }
 
 /// Why `mv` comes at this point (from the rules that made the search take it).
-fn why(context: &Context, mv: &Move, before: &PlanState, after: &PlanState, found: &Found) -> String {
+fn why(context: &Context, mv: &Move, before: &PlanState, found: &Found) -> String {
     let universe = &context.universe;
     let target = context.files.target();
     let names = |set: NodeSet| universe.names_of(set).join(", ");
@@ -491,8 +491,6 @@ fn why(context: &Context, mv: &Move, before: &PlanState, after: &PlanState, foun
         }
         Move::Reload { .. } => {
             let mut why = "every running node re-reads its own file (corosync-cfgtool -R, spec 5.1)".to_string();
-            let added: NodeSet = after.cluster.up_nodes().iter().filter(|pos| !before.cluster.up_nodes().contains(*pos)).collect();
-            let _ = added;
             let left: Vec<String> = (0..universe.nodeids.len())
                 .filter(|pos| !universe.in_target.contains(*pos) && universe.in_source.contains(*pos))
                 .map(|pos| universe.names[pos].clone())
@@ -520,7 +518,12 @@ fn why(context: &Context, mv: &Move, before: &PlanState, after: &PlanState, foun
             let pos = NodeSet::min(*nodes).unwrap_or(0);
             let boot = context.files.get(before.boot[pos]);
             let differences = boot.map(|boot| boot.startup_differences(target)).unwrap_or_default();
-            let one_at_a_time = "one node at a time, so the others keep quorum while it is down";
+            let others_quorate = !before.cluster.quorate_set().difference(*nodes).is_empty();
+            let one_at_a_time = if others_quorate {
+                "one node at a time, so the others keep quorum while it is down"
+            } else {
+                "one node at a time; no other node is quorate meanwhile (the outage this plan declares)"
+            };
             if !differences.is_empty() && before.disk[pos] == TARGET {
                 format!(
                     "{} takes effect only at a restart (spec 5.2): restart {}, {one_at_a_time}",
