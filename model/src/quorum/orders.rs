@@ -226,15 +226,13 @@ fn enumerate_ring_outcomes(
 /// Ring changes whose outcomes one thread keeps, per generation (see `RingCache`).
 const RING_CACHE_GENERATION: usize = 8192;
 
-/// What a ring change's distinct outcomes depend on: the cluster's node ids (the ascending
-/// order and the tie-breakers read them), the ring's members' states after `sync_init` (in
-/// ring order; the messages are their nodeinfo) and whether the shortcut of
-/// `order_cannot_matter` is taken.
+/// What a ring change's distinct outcomes over every order depend on: the cluster's node
+/// ids (the ascending order and the tie-breakers read them) and the ring's members' states
+/// after `sync_init` (in ring order; the messages are their nodeinfo).
 #[derive(PartialEq, Eq, Hash)]
 struct RingKey {
     nodeids: Vec<NodeId>,
     base: Vec<Votequorum>,
-    cheap: bool,
 }
 
 /// A bounded memo of ring-change outcomes: two generations of at most
@@ -256,12 +254,17 @@ thread_local! {
 
 /// The distinct outcomes of the ring change of `base` (members after `sync_init`, ring
 /// order): one order where it cannot matter and `cheap` asks for the shortcut, otherwise
-/// `distinct_ring_outcomes`; from this thread's memo when it has them.
+/// `distinct_ring_outcomes`, from this thread's memo when it has them.
 fn ring_outcomes(nodeids: &[NodeId], base: Vec<Votequorum>, cheap: bool) -> Arc<RingOutcomes> {
+    let infos: Vec<NodeInfo> = base.iter().map(Votequorum::nodeinfo).collect();
+    if cheap && order_cannot_matter(&base, &infos) {
+        // One order: cheaper to run than to look up (plain clusters cost what they did).
+        let order = (0..base.len()).collect();
+        return Arc::new(enumerate_ring_outcomes(&base, &infos, nodeids, vec![order]));
+    }
     let key = RingKey {
         nodeids: nodeids.to_vec(),
         base,
-        cheap,
     };
     let known = RING_CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -275,12 +278,7 @@ fn ring_outcomes(nodeids: &[NodeId], base: Vec<Votequorum>, cheap: bool) -> Arc<
     if let Some(found) = known {
         return found;
     }
-    let infos: Vec<NodeInfo> = key.base.iter().map(Votequorum::nodeinfo).collect();
-    let outcomes = Arc::new(if cheap && order_cannot_matter(&key.base, &infos) {
-        enumerate_ring_outcomes(&key.base, &infos, nodeids, vec![(0..key.base.len()).collect()])
-    } else {
-        distinct_ring_outcomes(&key.base, &infos, nodeids)
-    });
+    let outcomes = Arc::new(distinct_ring_outcomes(&key.base, &infos, nodeids));
     RING_CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.newer.len() >= RING_CACHE_GENERATION {
@@ -529,6 +527,12 @@ impl ClusterState {
     pub fn event_successors_over_orders(&self, event: &Event) -> OrderSuccessors {
         let step = event.to_step();
         self.successors(Files::Event(event.config()), &step, true, false)
+    }
+
+    /// `successors_over_enumerated_orders` for an event (per-node form, see `apply_event`).
+    pub fn event_successors_over_enumerated_orders(&self, event: &Event) -> OrderSuccessors {
+        let step = event.to_step();
+        self.successors(Files::Event(event.config()), &step, true, true)
     }
 
     /// `successors_over_orders`, with every ring change explored (`cheap` false), for the

@@ -3,11 +3,14 @@
 //!
 //! Owns `CheckAction`, `ActionKind`, `OperatorActions`, the `ActionGenerator` trait and
 //! `FaultActions`, the generator `quorate check` uses (faults, recoveries, time, optional
-//! operator actions). Every action IS one `model::scenario::Step` in one totem delivery
-//! order, so a generator decides only which steps are tried, never what they do: a planner
-//! passes its own generator (operator actions towards a target, lowered to steps) and keeps
-//! the same transitions and `always` properties (`super::properties`). It must not apply
-//! steps or run a checker.
+//! operator actions). Every action IS one `model::action::Event` (an operator `Action` or
+//! a `Fault`) in one totem delivery order, which the engine applies as it applies any
+//! event (`ClusterState::apply_event`, the transition of `whatif` too), so a generator
+//! decides only which events are tried, never what they do: a planner passes its own
+//! generator (operator actions towards a target) and keeps the same transitions and
+//! `always` properties (`super::properties`). Every event lowers to the scenario step it
+//! prints as, so counterexamples stay `whatif` scripts. It must not apply events or run a
+//! checker.
 //!
 //! Modelling choices of `FaultActions`:
 //! - A fault is a crash (`down N`; with allow_downscale also a clean `stop N`), a move that
@@ -23,6 +26,7 @@
 //!   smallest unused one, so labels stay small.
 
 use super::quorum_model::{CheckState, QuorumModel};
+use model::action::{Action, Event, Fault};
 use model::quorum::{NodeSet, QuorumSettings};
 use model::scenario::{LinkScope, NodeRef, NodeSpec, Step};
 use std::fmt;
@@ -63,11 +67,12 @@ impl ActionKind {
     }
 }
 
-/// One action of the model: exactly one scenario step, in one totem delivery order.
+/// One action of the model: exactly one event, in one totem delivery order.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CheckAction {
-    /// The scenario step the engine applies.
-    pub step: Step,
+    /// The event the engine applies (`ClusterState::apply_event`); it prints as its
+    /// scenario step (`CheckAction::step`).
+    pub event: Event,
     /// Its kind.
     pub kind: ActionKind,
     /// Which distinct outcome of the step over the delivery orders of its ring changes'
@@ -79,15 +84,24 @@ pub struct CheckAction {
 }
 
 impl CheckAction {
-    /// The step in the default (ascending node id) delivery order.
-    pub fn new(step: Step, kind: ActionKind) -> CheckAction {
-        CheckAction { step, kind, order: 0 }
+    /// The event in the default (ascending node id) delivery order.
+    pub fn new(event: Event, kind: ActionKind) -> CheckAction {
+        CheckAction {
+            event,
+            kind,
+            order: 0,
+        }
+    }
+
+    /// The scenario step the event lowers to: the line a counterexample script shows.
+    pub fn step(&self) -> Step {
+        self.event.to_step()
     }
 }
 
 impl fmt::Debug for CheckAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.step)?;
+        write!(f, "{}", self.event.to_step())?;
         if self.order > 0 {
             write!(f, "  # delivery order variant {}", self.order)?;
         }
@@ -97,9 +111,13 @@ impl fmt::Debug for CheckAction {
 
 /// Who proposes the actions of a `QuorumModel` state: the model's action generator.
 ///
-/// A generator proposes steps in the ascending delivery order (`order` 0); the model
-/// applies them with the engine, branches on delivery orders, charges `ActionKind::cost`
-/// against the budget and drops steps the engine rejects or that change nothing. The
+/// A generator proposes events (`model::action::Event`: operator actions and faults) in
+/// the ascending delivery order (`order` 0); the model applies them with the engine
+/// (`ClusterState::apply_event`: an event that carries a file, `install` or `reload FILE`,
+/// writes it to the nodes' disks, every other node keeps its own), branches on delivery
+/// orders, charges `ActionKind::cost` against the budget and drops events the engine
+/// rejects or that change nothing. (Before issue 8 the actions were scenario steps; an
+/// event is built from one with `Event::from_step` and lowers back with `Event::to_step`.) The
 /// `always` properties stay the model's (`super::properties::always_properties`); a
 /// generator may add goals (`sometimes` properties, e.g. a planner's "target reached"),
 /// which read the generator back through `QuorumModel::generator`.
@@ -171,14 +189,14 @@ pub fn fault_actions<G: ActionGenerator>(
             if budget {
                 actions.push(CheckAction {
                     order: 0,
-                    step: Step::Down(vec![node.clone()]),
+                    event: Event::Fault(Fault::CrashNodes(vec![node.clone()])),
                     kind: ActionKind::Fault,
                 });
                 // A clean shutdown differs from a crash only with allow_downscale.
                 if settings.allow_downscale {
                     actions.push(CheckAction {
                         order: 0,
-                        step: Step::Stop(vec![node]),
+                        event: Event::Action(Action::StopNodes(vec![node])),
                         kind: ActionKind::Fault,
                     });
                 }
@@ -187,10 +205,10 @@ pub fn fault_actions<G: ActionGenerator>(
             for target in &targets {
                 actions.push(CheckAction {
                     order: 0,
-                    step: Step::Up(vec![NodeSpec {
+                    event: Event::Action(Action::StartNodes(vec![NodeSpec {
                         partition: Some(*target),
                         nodes: vec![node.clone()],
-                    }]),
+                    }])),
                     kind: ActionKind::Recovery,
                 });
             }
@@ -212,10 +230,10 @@ pub fn fault_actions<G: ActionGenerator>(
                 }
                 actions.push(CheckAction {
                     order: 0,
-                    step: Step::Move(vec![NodeSpec {
+                    event: Event::Fault(Fault::MoveNodes(vec![NodeSpec {
                         partition: Some(*target),
                         nodes: members.clone(),
-                    }]),
+                    }])),
                     kind: if whole {
                         ActionKind::Recovery
                     } else {
@@ -233,21 +251,21 @@ pub fn fault_actions<G: ActionGenerator>(
         if faults.links_down.contains(*link) {
             actions.push(CheckAction {
                 order: 0,
-                step: Step::Link {
+                event: Event::Fault(Fault::SetLink {
                     link: *link,
                     up: true,
                     scope: LinkScope::All,
-                },
+                }),
                 kind: ActionKind::Recovery,
             });
         } else if budget && running_with(*link).count() > 1 {
             actions.push(CheckAction {
                 order: 0,
-                step: Step::Link {
+                event: Event::Fault(Fault::SetLink {
                     link: *link,
                     up: false,
                     scope: LinkScope::All,
-                },
+                }),
                 kind: ActionKind::Fault,
             });
         }
@@ -259,21 +277,21 @@ pub fn fault_actions<G: ActionGenerator>(
             if down_here {
                 actions.push(CheckAction {
                     order: 0,
-                    step: Step::Link {
+                    event: Event::Fault(Fault::SetLink {
                         link: *link,
                         up: true,
                         scope: LinkScope::Nodes(vec![node_ref(pos)]),
-                    },
+                    }),
                     kind: ActionKind::Recovery,
                 });
             } else if budget && up.contains(pos) && links[pos].contains(*link) {
                 actions.push(CheckAction {
                     order: 0,
-                    step: Step::Link {
+                    event: Event::Fault(Fault::SetLink {
                         link: *link,
                         up: false,
                         scope: LinkScope::Nodes(vec![node_ref(pos)]),
-                    },
+                    }),
                     kind: ActionKind::Fault,
                 });
             }
@@ -285,22 +303,22 @@ pub fn fault_actions<G: ActionGenerator>(
                 if faults.pair_links_down.contains(&entry) {
                     actions.push(CheckAction {
                         order: 0,
-                        step: Step::Link {
+                        event: Event::Fault(Fault::SetLink {
                             link: *link,
                             up: true,
                             scope,
-                        },
+                        }),
                         kind: ActionKind::Recovery,
                     });
                 } else if budget && up.contains(a) && up.contains(b) && (links[a] & links[b]).contains(*link)
                 {
                     actions.push(CheckAction {
                         order: 0,
-                        step: Step::Link {
+                        event: Event::Fault(Fault::SetLink {
                             link: *link,
                             up: false,
                             scope,
-                        },
+                        }),
                         kind: ActionKind::Fault,
                     });
                 }
@@ -310,7 +328,7 @@ pub fn fault_actions<G: ActionGenerator>(
     if !faults.is_clear() || labels.len() > 1 {
         actions.push(CheckAction {
             order: 0,
-            step: Step::Heal,
+            event: Event::Fault(Fault::Heal),
             kind: ActionKind::Recovery,
         });
     }
@@ -319,7 +337,7 @@ pub fn fault_actions<G: ActionGenerator>(
     if let Some(deadline) = cluster.next_timer_ms() {
         actions.push(CheckAction {
             order: 0,
-            step: Step::Wait(deadline.saturating_sub(cluster.now_ms())),
+            event: Event::Fault(Fault::Wait(deadline.saturating_sub(cluster.now_ms()))),
             kind: ActionKind::Time,
         });
     }
@@ -332,10 +350,10 @@ pub fn fault_actions<G: ActionGenerator>(
                 for votes in 1..=most {
                     actions.push(CheckAction {
                         order: 0,
-                        step: Step::Expected {
+                        event: Event::Action(Action::SetExpectedVotes {
                             votes,
                             node: node_ref(pos),
-                        },
+                        }),
                         kind: ActionKind::Operator,
                     });
                 }
@@ -344,7 +362,7 @@ pub fn fault_actions<G: ActionGenerator>(
         if options.operator.reload {
             actions.push(CheckAction {
                 order: 0,
-                step: Step::Reload { file: None },
+                event: Event::Action(Action::ReloadConfig { file: None }),
                 kind: ActionKind::Operator,
             });
         }

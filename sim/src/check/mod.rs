@@ -4,8 +4,9 @@
 //! delivery-order branching, symmetry classes), its action alphabet and generators
 //! (`actions.rs`), its `always` properties (`properties.rs`) and the runs over it (`run.rs`:
 //! exhaustive DFS, shortest counterexamples by BFS, the Explorer). The transitions are the
-//! votequorum engine's (`model::quorum::ClusterState::apply` of a `model::scenario::Step`,
-//! or another distinct totem delivery order's result of it), so every counterexample is a
+//! votequorum engine's (`model::quorum::ClusterState::apply_event` of a
+//! `model::action::Event`, or another distinct totem delivery order's result of it), and
+//! every event lowers to the scenario step it prints as, so every counterexample is a
 //! scenario script `quorate whatif` replays (flagging steps that need a non-ascending
 //! order). It must not print, read files or parse arguments (the binary does).
 

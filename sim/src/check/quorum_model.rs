@@ -4,9 +4,10 @@
 //! Owns `CheckState`, `ModelOptions`, `QuorumModel` (generic over its `ActionGenerator`,
 //! `super::actions`), the fault budget, the delivery-order branching and the symmetry
 //! classes it reduces by (computed by `crate::symmetry`, shared with `exhaustive`). Every
-//! transition IS the engine's result of one step (`ClusterState::apply` for the ascending
-//! order, otherwise one distinct state of `ClusterState::successors_over_orders`): this file
-//! must not give any step its own semantics, or a counterexample would not replay in
+//! transition IS the engine's result of one event (`ClusterState::apply_event` for the
+//! ascending order, otherwise one distinct state of
+//! `ClusterState::event_successors_over_orders`), the event printing as its scenario step:
+//! this file must not give any event its own semantics, or a counterexample would not replay in
 //! `quorate whatif` (which replays the ascending order and flags order-dependent steps). It
 //! must not run a checker or print (see `run.rs`); the properties are `properties.rs`.
 //!
@@ -25,6 +26,7 @@
 use super::actions::{ActionGenerator, CheckAction, FaultActions, OperatorActions};
 use super::properties::always_properties;
 use crate::symmetry::{self, OrderRule};
+use model::action::Event;
 use model::quorum::{ClusterState, LinkMask, NodeId, NodeSet, OrderSuccessors, QuorumSettings};
 use model::scenario::{NodeRef, Step};
 use stateright::{Model, Property, Representative};
@@ -35,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// One state's cluster and, per step, its successors over delivery orders.
-type CachedSuccessors = (ClusterState, Vec<(Step, OrderSuccessors)>);
+type CachedSuccessors = (ClusterState, Vec<(Event, OrderSuccessors)>);
 
 thread_local! {
     /// The successors over delivery orders `actions` computed for the last state it saw on
@@ -357,13 +359,11 @@ impl<G: ActionGenerator> QuorumModel<G> {
     }
 
     /// The successors of `step` from `state` over delivery orders.
-    fn successors_of(&self, state: &CheckState, step: &Step) -> OrderSuccessors {
+    fn successors_of(&self, state: &CheckState, event: &Event) -> OrderSuccessors {
         if self.enumerate_orders {
-            state
-                .cluster
-                .successors_over_enumerated_orders(&self.settings, step)
+            state.cluster.event_successors_over_enumerated_orders(event)
         } else {
-            state.cluster.successors_over_orders(&self.settings, step)
+            state.cluster.event_successors_over_orders(event)
         }
     }
 
@@ -423,7 +423,7 @@ impl<G: ActionGenerator> QuorumModel<G> {
         if action.order == 0 {
             return Vec::new();
         }
-        self.successors_of(state, &action.step)
+        self.successors_of(state, &action.event)
             .successors
             .into_iter()
             .nth(usize::from(action.order))
@@ -477,9 +477,9 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
         let defaults = actions.split_off(first);
         let mut computed = Vec::with_capacity(defaults.len());
         for action in defaults {
-            let all = self.successors_of(state, &action.step);
+            let all = self.successors_of(state, &action.event);
             let successors = all.successors.len();
-            computed.push((action.step.clone(), all));
+            computed.push((action.event.clone(), all));
             let variants = (1..successors.min(usize::from(u8::MAX) + 1)).map(|order| CheckAction {
                 order: order as u8,
                 ..action.clone()
@@ -499,7 +499,7 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
             let cached = SUCCESSORS.with(|cache| {
                 cache.borrow().as_ref().and_then(|(cluster, computed)| {
                     (*cluster == state.cluster)
-                        .then(|| computed.iter().find(|(step, _)| *step == action.step))
+                        .then(|| computed.iter().find(|(event, _)| *event == action.event))
                         .flatten()
                         .map(|(_, successors)| {
                             successors
@@ -512,14 +512,14 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
             match cached {
                 Some(found) => found?,
                 None => {
-                    let successors = self.successors_of(state, &action.step);
+                    let successors = self.successors_of(state, &action.event);
                     let successor = successors.successors.into_iter().nth(order)?;
                     (successor.state, successors.outcome)
                 }
             }
         } else if action.order == 0 {
             let mut cluster = state.cluster.clone();
-            let outcome = cluster.apply(&self.settings, &action.step);
+            let outcome = cluster.apply_event(&action.event);
             (cluster, outcome)
         } else {
             return None;

@@ -404,7 +404,7 @@ pub fn check_with(
                 for (state, action) in steps {
                     if let Some(action) = action {
                         delivery_orders.push(quorum_model.delivery_orders(&state, &action));
-                        counterexample.push(action.step);
+                        counterexample.push(action.step());
                     }
                 }
             }

@@ -244,10 +244,10 @@ fn tv22_order_variant_is_an_action_and_reaches_the_other_outcome() {
         .next_state(
             &running,
             CheckAction::new(
-                Step::Move(vec![NodeSpec {
+                model::action::Event::Fault(model::action::Fault::MoveNodes(vec![NodeSpec {
                     partition: Some(1),
                     nodes: vec![NodeRef::Id(2), NodeRef::Id(3)],
-                }]),
+                }])),
                 ActionKind::Fault,
             ),
         )
@@ -258,7 +258,7 @@ fn tv22_order_variant_is_an_action_and_reaches_the_other_outcome() {
         partition: Some(0),
         nodes: vec![NodeRef::Id(2)],
     }]);
-    let variants: Vec<&CheckAction> = actions.iter().filter(|action| action.step == step).collect();
+    let variants: Vec<&CheckAction> = actions.iter().filter(|action| action.step() == step).collect();
     assert_eq!(variants.iter().map(|a| a.order).collect::<Vec<_>>(), [0, 1]);
     let quorate_2 = |action: &CheckAction| {
         let next = model.next_state(&split, action.clone()).unwrap();

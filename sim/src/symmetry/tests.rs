@@ -248,11 +248,11 @@ fn successor_sets(
             .next_state(state, action.clone())
             .unwrap_or_else(|| state.clone());
         let image = (next.cluster.permuted(perm).unwrap(), next.spent, next.unstable);
-        match sets.iter_mut().find(|(step, _)| *step == action.step) {
+        match sets.iter_mut().find(|(step, _)| *step == action.step()) {
             Some((_, set)) => {
                 set.insert(image);
             }
-            None => sets.push((action.step, HashSet::from([image]))),
+            None => sets.push((action.step(), HashSet::from([image]))),
         }
     }
     sets
