@@ -9,7 +9,6 @@ use crate::input::{read_input, LoadedConfig};
 use crate::render::{ColorChoice, Style};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{ArgGroup, Args, ValueEnum};
-use model::quorum::QuorumSettings;
 use model::{Diagnostic, LineIndex, RejectedBy, Severity};
 use sim::whatif::{NodeRow, Report, StepReport, WhatifError, WhatifOptions};
 use std::io::Write;
@@ -169,7 +168,7 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     };
     let mut reload_warnings = Vec::new();
     let all = args.all;
-    let mut reload = |file: &str| -> Result<QuorumSettings, String> {
+    let mut reload = |file: &str| -> Result<model::quorum::NodeConfig, String> {
         if all {
             return Err(
                 "--all starts from the state the script leaves with FILE's configuration; \
@@ -185,10 +184,17 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         let shown = path.display().to_string();
         let reloaded = LoadedConfig::load(&shown).map_err(|error| error.to_string())?;
         reload_warnings.extend(refusals(&reloaded, proxmox));
-        Ok(reloaded.config.quorum_settings())
+        // The whole file (addresses and knet transports too), so that a node refuses a
+        // reload that re-addresses it (spec 5.2) and the report says so.
+        Ok(model::quorum::NodeConfig::from_config(&reloaded.config))
     };
     let options = WhatifOptions { proxmox };
-    let result = sim::whatif::evaluate(&settings, &script_text, &options, &mut reload);
+    let result = sim::whatif::evaluate_config(
+        &model::quorum::NodeConfig::from_config(config),
+        &script_text,
+        &options,
+        &mut reload,
+    );
     for warning in &reload_warnings {
         writeln!(err, "{warning}")?;
     }

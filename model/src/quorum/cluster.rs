@@ -150,6 +150,10 @@ pub struct StepOutcome {
     /// the node can have after the step over all explored delivery orders, as
     /// `(can be inquorate, can be quorate)`. Empty from `apply`.
     pub possible_quorate: Vec<(bool, bool)>,
+    /// The running nodes whose reload failed (spec 5.2: no file, a changed address or knet
+    /// transport), in position order, each with why; every one also has a note. They keep
+    /// running with their previous configuration.
+    pub reload_refusals: Vec<(NodeId, ReloadRefusal)>,
 }
 
 impl ClusterState {
@@ -657,6 +661,7 @@ impl ClusterState {
                         "node {}: the reload fails ({refusal}); it keeps its running configuration",
                         self.nodeids[pos]
                     ));
+                    outcome.reload_refusals.push((self.nodeids[pos], refusal));
                 }
             }
         }

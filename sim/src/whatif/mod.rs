@@ -10,7 +10,7 @@
 //! It must not do IO: a `reload FILE` is resolved by the caller's `reload` closure, and
 //! nothing is rendered here (the binary renders tables and JSON).
 
-use model::quorum::{ClusterState, NodeId, NodeView, QnetdView, QuorumFlags, QuorumSettings};
+use model::quorum::{ClusterState, NodeConfig, NodeId, NodeView, QnetdView, QuorumFlags, QuorumSettings};
 use model::scenario::{self, NodeRef, Script, Step};
 use serde::Serialize;
 
@@ -55,6 +55,10 @@ pub struct NodeRow {
     pub partition: Option<u8>,
     /// Proxmox consequences, when asked for.
     pub proxmox: Option<ProxmoxConsequence>,
+    /// Why this node refused the step's reload (spec 5.2: a changed address or knet
+    /// transport, or no file), keeping its running configuration; `None` when it took the
+    /// file or the step is no reload. In JSON only when set (`reload_refusal`).
+    pub reload_refusal: Option<String>,
 }
 
 impl NodeRow {
@@ -78,7 +82,7 @@ impl Serialize for NodeRow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let view = &self.view;
-        let fields = if self.proxmox.is_some() { 15 } else { 14 };
+        let fields = 14 + usize::from(self.proxmox.is_some()) + usize::from(self.reload_refusal.is_some());
         let mut row = serializer.serialize_struct("NodeRow", fields)?;
         row.serialize_field("nodeid", &view.nodeid)?;
         row.serialize_field("name", &view.name)?;
@@ -97,6 +101,10 @@ impl Serialize for NodeRow {
         match &self.proxmox {
             Some(proxmox) => row.serialize_field("proxmox", proxmox)?,
             None => row.skip_field("proxmox")?,
+        }
+        match &self.reload_refusal {
+            Some(refusal) => row.serialize_field("reload_refusal", refusal)?,
+            None => row.skip_field("reload_refusal")?,
         }
         row.end()
     }
@@ -152,6 +160,8 @@ pub struct Report {
 /// Runs `script_text` against a cluster configured by `settings`, all configured nodes
 /// started together (as corosync-vqsim starts). `reload` maps a `reload FILE` argument (as
 /// written) to the settings read from that file; it is the only way files enter here.
+/// Without addresses and transports no reload is ever refused for changing them: give the
+/// parsed files to [`evaluate_config`] for that.
 ///
 /// The report starts with the state `start`, then has one entry per step.
 pub fn evaluate<E: std::fmt::Display>(
@@ -160,10 +170,30 @@ pub fn evaluate<E: std::fmt::Display>(
     options: &WhatifOptions,
     reload: &mut dyn FnMut(&str) -> Result<QuorumSettings, E>,
 ) -> crate::Result<Report> {
+    evaluate_config(
+        &NodeConfig::from_settings(settings),
+        script_text,
+        options,
+        &mut |file: &str| reload(file).map(|settings| NodeConfig::from_settings(&settings)),
+    )
+}
+
+/// `evaluate` with whole configurations: `config` is every node's corosync.conf at the
+/// start and `reload` maps a `reload FILE` / `install FILE on N` argument to the file's
+/// `NodeConfig` (votequorum input plus the addresses and knet transports), so the engine
+/// applies the per-node reload rules (spec 5.2): a running node refuses a file that
+/// re-addresses an existing node or changes a link's knet transport, keeps its running
+/// configuration, and its row says why (`NodeRow::reload_refusal`).
+pub fn evaluate_config<E: std::fmt::Display>(
+    config: &NodeConfig,
+    script_text: &str,
+    options: &WhatifOptions,
+    reload: &mut dyn FnMut(&str) -> Result<NodeConfig, E>,
+) -> crate::Result<Report> {
     let script = scenario::parse(script_text)?;
     let commands = command_texts(script_text, &script);
-    let mut current = settings.clone();
-    let mut state = ClusterState::new(&current)?;
+    let mut current = config.settings().clone();
+    let mut state = ClusterState::from_config(config)?;
     let mut tracks: Vec<HaTrack> = Vec::new();
     let startup = model::quorum::startup_error(&current).map(str::to_string);
     let mut start_notes = Vec::new();
@@ -187,6 +217,7 @@ pub fn evaluate<E: std::fmt::Display>(
             unstable: Vec::new(),
             rejected: false,
             notes: start_notes,
+            reload_refusals: Vec::new(),
         },
     );
     let mut steps = vec![start];
@@ -207,16 +238,16 @@ pub fn evaluate<E: std::fmt::Display>(
         // form: with the same file everywhere it is the whole-cluster one).
         let mut read_file = None;
         if let Step::Reload { file: Some(file) } | Step::Install { file, .. } = step {
-            let settings = reload(file).map_err(|reason| WhatifError::Reload {
+            let file_config = reload(file).map_err(|reason| WhatifError::Reload {
                 line,
                 column: column + token_offset(&command, file),
                 file: file.clone(),
                 reason: reason.to_string(),
             })?;
             if matches!(step, Step::Reload { .. }) {
-                current = settings.clone();
+                current = file_config.settings().clone();
             }
-            read_file = Some(model::quorum::NodeConfig::from_settings(&settings));
+            read_file = Some(file_config);
         }
         let event = model::action::Event::from_step(step, &mut |_: &str| {
             read_file.clone().ok_or("no file was read for this step")
@@ -252,6 +283,11 @@ pub fn evaluate<E: std::fmt::Display>(
                 unstable,
                 rejected: outcome.rejected,
                 notes: outcome.notes,
+                reload_refusals: outcome
+                    .reload_refusals
+                    .into_iter()
+                    .map(|(nodeid, refusal)| (nodeid, refusal.to_string()))
+                    .collect(),
             },
         ));
     }
@@ -273,6 +309,8 @@ struct Snapshot {
     unstable: Vec<UnstableGroupReport>,
     rejected: bool,
     notes: Vec<String>,
+    /// Nodes that refused the step's reload, with why.
+    reload_refusals: Vec<(NodeId, String)>,
 }
 
 fn snapshot(
@@ -311,10 +349,16 @@ fn snapshot(
             view.why.push_str(" (unstable: previous state kept)");
         }
         let partition = if view.up { state.partition(pos) } else { None };
+        let reload_refusal = snap
+            .reload_refusals
+            .iter()
+            .find(|(nodeid, _)| *nodeid == view.nodeid)
+            .map(|(_, refusal)| refusal.clone());
         nodes.push(NodeRow {
             view,
             partition,
             proxmox,
+            reload_refusal,
         });
     }
     quorate_memberships.sort();
@@ -465,6 +509,74 @@ fn command_texts(text: &str, script: &Script) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Three knet nodes; node 2 at `node2_address`.
+    fn three_nodes(node2_address: &str) -> NodeConfig {
+        let text = format!(
+            "totem {{\n  version: 2\n  cluster_name: t\n  transport: knet\n}}\nnodelist {{\n\
+             node {{\n  nodeid: 1\n  ring0_addr: 10.0.0.1\n}}\n\
+             node {{\n  nodeid: 2\n  ring0_addr: {node2_address}\n}}\n\
+             node {{\n  nodeid: 3\n  ring0_addr: 10.0.0.3\n}}\n}}\n\
+             quorum {{\n  provider: corosync_votequorum\n  expected_votes: 3\n}}\n"
+        );
+        let (document, _) = model::syntax::parse(&text);
+        NodeConfig::from_config(&model::config::Config::from_document(&document).0)
+    }
+
+    /// Issue 8 leftover: a `reload FILE` that re-addresses a node is refused by every
+    /// running node (spec 5.2), and each row says so, in the report and in JSON; the
+    /// settings-only `evaluate` cannot see addresses and accepts it.
+    #[test]
+    fn a_refused_reload_is_shown_on_every_refusing_node() {
+        let moved = three_nodes("10.0.0.9");
+        let mut read = |file: &str| -> Result<NodeConfig, String> {
+            match file {
+                "moved.conf" => Ok(moved.clone()),
+                _ => Err(format!("no file {file}")),
+            }
+        };
+        let report = evaluate_config(
+            &three_nodes("10.0.0.2"),
+            "down 3; reload moved.conf",
+            &WhatifOptions::default(),
+            &mut read,
+        )
+        .unwrap();
+        let step = &report.steps[2];
+        assert!(step.rejected);
+        let refusals: Vec<(NodeId, Option<&str>)> = step
+            .nodes
+            .iter()
+            .map(|row| (row.nodeid, row.reload_refusal.as_deref()))
+            .collect();
+        let expected = "new config has different address for link 0 (addr changed from 10.0.0.2 to \
+                        10.0.0.9) for node 2: to reconfigure an interface it must be deleted and recreated";
+        assert_eq!(refusals, [(1, Some(expected)), (2, Some(expected)), (3, None)]);
+        assert!(step
+            .notes
+            .iter()
+            .any(|note| note.starts_with("node 1: the reload fails (")));
+        let json = serde_json::to_value(step).unwrap();
+        assert_eq!(json["nodes"][0]["reload_refusal"], expected);
+        assert!(json["nodes"][2].get("reload_refusal").is_none());
+        // Earlier steps have no such field at all (the JSON shape is additive).
+        assert!(serde_json::to_value(&report.steps[1]).unwrap()["nodes"][0]
+            .get("reload_refusal")
+            .is_none());
+
+        let settings_only = evaluate(
+            three_nodes("10.0.0.2").settings(),
+            "down 3; reload moved.conf",
+            &WhatifOptions::default(),
+            &mut |_: &str| -> Result<QuorumSettings, String> { Ok(moved.settings().clone()) },
+        )
+        .unwrap();
+        assert!(!settings_only.steps[2].rejected);
+        assert!(settings_only.steps[2]
+            .nodes
+            .iter()
+            .all(|row| row.reload_refusal.is_none()));
+    }
 
     fn no_reload(file: &str) -> Result<QuorumSettings, String> {
         Err(format!("no file {file}"))

@@ -267,6 +267,7 @@ mod tests {
             },
             partition: Some(0),
             proxmox: None,
+            reload_refusal: None,
         };
         let predicted = Reading::predicted(&row(true, vec![1, 2]));
         assert_eq!(predicted.differences(&predicted), Vec::<&str>::new());
