@@ -223,11 +223,16 @@ pub(crate) const TOTEM_KEY_NAMES: [&str; TOTEM_KEYS.len()] = {
     names
 };
 
-/// Interface keys corosync stores under `totem.interface.<linknumber>.`.
-const INTERFACE_LINK_KEYS: &[&str] = &[
+/// Every key corosync reads in an `interface` section: the link number (`linknumber`, or
+/// the older `ringnumber`) and then the keys it stores under
+/// `totem.interface.<linknumber>.` (`INTERFACE_LINK_KEYS`). The one list: `lint`'s
+/// `unknown-key` schema uses it too.
+pub(crate) const INTERFACE_KEYS: &[&str] = &[
+    "linknumber",
+    "ringnumber",
     "bindnetaddr",
-    "mcastaddr",
     "broadcast",
+    "mcastaddr",
     "mcastport",
     "ttl",
     "knet_link_priority",
@@ -237,6 +242,9 @@ const INTERFACE_LINK_KEYS: &[&str] = &[
     "knet_pong_count",
     "knet_transport",
 ];
+
+/// Interface keys corosync stores under `totem.interface.<linknumber>.`.
+const INTERFACE_LINK_KEYS: &[&str] = INTERFACE_KEYS.split_at(2).1;
 
 /// The cmap type of a key corosync range-checks, if any.
 fn int_type(state: State, path: &str, key: &str) -> Option<IntType> {

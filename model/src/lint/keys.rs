@@ -3,7 +3,8 @@
 //! Owns `section_schema`, the table behind `unknown-key` and `unknown-section`, taken from
 //! corosync.conf(5), votequorum(5), corosync-qdevice(8) and the key names the corosync 3.1.7
 //! binary reads; the totem keys are `config::cmap::TOTEM_KEYS`, the one list that also
-//! gives their cmap types. It must not interpret values.
+//! gives their cmap types, and the interface keys `config::cmap::INTERFACE_KEYS`. It must
+//! not interpret values.
 
 /// What corosync reads inside one section path.
 pub(crate) struct SectionSchema {
@@ -75,21 +76,7 @@ pub(crate) const SCHEMAS: &[SectionSchema] = &[
     },
     SectionSchema {
         path: "totem.interface",
-        keys: &[
-            "linknumber",
-            "ringnumber",
-            "bindnetaddr",
-            "broadcast",
-            "mcastaddr",
-            "mcastport",
-            "ttl",
-            "knet_link_priority",
-            "knet_ping_interval",
-            "knet_ping_timeout",
-            "knet_ping_precision",
-            "knet_pong_count",
-            "knet_transport",
-        ],
+        keys: crate::config::cmap::INTERFACE_KEYS,
         sections: &["member"],
         any_key: false,
     },
