@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole quorate test suite on a fresh Debian machine, installing what it needs.
-# Real corosync, corosync-vqsim and sshd are exercised inside network namespaces that the
+# Real corosync, corosync-vqsim, corosync-qnetd/qdevice and sshd are exercised inside network namespaces that the
 # tests create and remove themselves; this needs root (CI runs as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v corosync-qnetd >/dev/null 2>&1 || need+=(corosync-qnetd)
+command -v corosync-qdevice >/dev/null 2>&1 || need+=(corosync-qdevice)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then

@@ -132,6 +132,11 @@ pub fn parse_status(text: &str) -> Result<QuorumStatus, ParseError> {
             ) else {
                 continue;
             };
+            // The quorum device's own row (`0  1  Qdevice`, no Qdevice column): not a node;
+            // its votes are in `Total votes`.
+            if id == 0 {
+                continue;
+            }
             if words.len() < min_words {
                 return Err(ParseError {
                     message: format!("membership line `{}` has too few columns", line.trim()),
@@ -291,6 +296,21 @@ Membership information
          1          1         NR n1
          2          1         NR n2 (local)
 ";
+
+    #[test]
+    fn the_quorum_device_row_is_not_a_member() {
+        let text = "Quorum information\n------------------\nQuorum provider:  corosync_votequorum\n\
+                    Nodes:            2\nNode ID:          1\nRing ID:          1.9\nQuorate:          Yes\n\n\
+                    Votequorum information\n----------------------\nExpected votes:   3\n\
+                    Highest expected: 3\nTotal votes:      3\nQuorum:           2  \n\
+                    Flags:            Quorate Qdevice \n\nMembership information\n----------------------\n\
+                    \x20   Nodeid      Votes    Qdevice Name\n         1          1    A,V,NMW n1 (local)\n\
+                    \x20        2          1    A,V,NMW n2\n         0          1            Qdevice\n";
+        let status = parse_status(text).unwrap();
+        assert_eq!(status.member_ids(), vec![1, 2]);
+        assert_eq!(status.total_votes, 3);
+        assert_eq!(status.members[0].qdevice.as_deref(), Some("A,V,NMW"));
+    }
 
     #[test]
     fn reads_a_quorate_three_node_report() {

@@ -239,6 +239,7 @@ impl ConfirmLab {
                 source: ClusterSource::Config(lab.config.clone()),
                 start: true,
                 spare: 0,
+                qdevice: None,
             },
             &mut |line| {
                 let _ = writeln!(err, "confirm: {line}");

@@ -1,6 +1,6 @@
 //! `quorate lab ...`: a real corosync cluster in network namespaces on this machine (root).
 //!
-//! Owns the clap arguments of `lab up|down|status|partition|link|heal|stop|start|exec|replay`
+//! Owns the clap arguments of `lab up|down|status|partition|link|heal|stop|start|exec|replay|qnetd|heuristics`
 //! (`replay` is run and rendered in `lab_replay.rs`), the
 //! rendering of node reports (a table, or the JSON document of `lab status --format json`)
 //! and exit codes. It must not build or drive the lab itself: `executor::lab` does.
@@ -62,6 +62,13 @@ pub enum LabCommand {
     /// Run a what-if script on the lab and print reality next to `quorate whatif`'s
     /// prediction, node by node after every step; exit 1 on any mismatch.
     Replay(ReplayArgs),
+    /// The quorum device's qnetd host (`lab up --qdevice`): stop or start it, cut or restore
+    /// nodes' paths to it.
+    #[command(subcommand)]
+    Qnetd(QnetdCommand),
+    /// The nodes' qdevice heuristics (`lab up --qdevice ... --heuristics`).
+    #[command(subcommand)]
+    Heuristics(HeuristicsCommand),
 }
 
 /// Arguments of `lab up`.
@@ -90,6 +97,47 @@ pub struct UpArgs {
     /// inventory with `spare = true`.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub spare: usize,
+    /// Run a quorum device: a qnetd host (corosync-qnetd, TLS certificates as `pvecm qdevice
+    /// setup` makes them) on a bridge of its own, corosync-qdevice on every node, and
+    /// `quorum.device` with this algorithm in every node's config.
+    #[arg(long, value_name = "ALGORITHM", value_parser = ["ffsplit", "lms", "2nodelms"])]
+    pub qdevice: Option<String>,
+    /// `quorum.device.net.tie_breaker`: lowest, highest or a node id.
+    #[arg(long, value_name = "T", requires = "qdevice")]
+    pub tie_breaker: Option<String>,
+    /// Configure qdevice heuristics (one check that `lab heuristics fail N` makes fail).
+    #[arg(long, requires = "qdevice")]
+    pub heuristics: bool,
+}
+
+/// `lab qnetd ...`.
+#[derive(Debug, Subcommand)]
+pub enum QnetdCommand {
+    /// Stop corosync-qnetd.
+    Down,
+    /// Start corosync-qnetd again.
+    Up,
+    /// Cut these nodes' path to the qnetd host (their cluster links stay up).
+    Cut(QnetdNodes),
+    /// Give these nodes their path to the qnetd host back.
+    Reach(QnetdNodes),
+}
+
+/// Nodes of `lab qnetd cut|reach` and `lab heuristics fail|pass`.
+#[derive(Debug, Args)]
+pub struct QnetdNodes {
+    /// Node names or ids.
+    #[arg(required = true)]
+    pub nodes: Vec<String>,
+}
+
+/// `lab heuristics ...`.
+#[derive(Debug, Subcommand)]
+pub enum HeuristicsCommand {
+    /// Make the nodes' qdevice heuristics fail.
+    Fail(QnetdNodes),
+    /// Make them pass again.
+    Pass(QnetdNodes),
 }
 
 /// Output formats of `lab status`.
@@ -225,6 +273,11 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
                 source,
                 start: !up.no_start,
                 spare: up.spare,
+                qdevice: up.qdevice.as_ref().map(|algorithm| lab::qnetd::QdeviceOptions {
+                    algorithm: algorithm.clone(),
+                    tie_breaker: up.tie_breaker.clone(),
+                    heuristics: up.heuristics,
+                }),
             };
             let started = Instant::now();
             let report = lab::up(&options, &mut |line| {
@@ -281,6 +334,14 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
                         dir.display()
                     )?;
                     render_table(&reports, out)?;
+                    if lab.has_qnetd() {
+                        for (name, text) in lab.qdevice_status()? {
+                            writeln!(out, "\n{name}:")?;
+                            for line in text.lines() {
+                                writeln!(out, "  {line}")?;
+                            }
+                        }
+                    }
                 }
                 StatusFormat::Json => {
                     let document = StatusJson {
@@ -341,6 +402,42 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
             Ok(EXIT_OK)
         }
         LabCommand::Replay(replay) => replay::run(dir, replay, out, err),
+        LabCommand::Qnetd(command) => {
+            let mut lab = Lab::open(dir)?;
+            match command {
+                QnetdCommand::Down => lab.qnetd_down()?,
+                QnetdCommand::Up => lab.qnetd_up()?,
+                QnetdCommand::Cut(nodes) | QnetdCommand::Reach(nodes) => {
+                    let ids = nodes
+                        .nodes
+                        .iter()
+                        .map(|node| lab.resolve(node))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    lab.qnetd_reach(&ids, matches!(command, QnetdCommand::Reach(_)))?;
+                }
+            }
+            for (name, text) in lab.qdevice_status()? {
+                writeln!(out, "{name}:")?;
+                for line in text.lines() {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        LabCommand::Heuristics(command) => {
+            let mut lab = Lab::open(dir)?;
+            let (nodes, pass) = match command {
+                HeuristicsCommand::Fail(nodes) => (nodes, false),
+                HeuristicsCommand::Pass(nodes) => (nodes, true),
+            };
+            let ids = nodes
+                .nodes
+                .iter()
+                .map(|node| lab.resolve(node))
+                .collect::<Result<Vec<_>, _>>()?;
+            lab.set_heuristics(&ids, pass)?;
+            Ok(EXIT_OK)
+        }
         LabCommand::Exec(exec) => {
             let lab = Lab::open(dir)?;
             let output = lab.exec(lab.resolve(&exec.node)?, &exec.command)?;

@@ -1,7 +1,11 @@
 //! Quorum devices decided by qnetd: `whatif` with `qnetd`/`heuristics` steps end to end
 //! through `quorate::run` (the JSON `qnetd` section, the human block, the old `qdevice
-//! on|off` unchanged).
+//! on|off` unchanged), and the reality cases: `lab up --qdevice` (real corosync-qnetd and
+//! corosync-qdevice 3.0.3) replayed against `whatif` for ffsplit, lms and 2nodelms (root, one
+//! lab at a time with the reality suite; each lab removed by its guard however the test
+//! ends). qnetd's decision log of each case is kept in tests/data/qdevice/.
 
+use crate::support::lab::LabGuard;
 use crate::support::quorate;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -112,4 +116,312 @@ fn qnetd_steps_without_a_device_are_refused() {
     let (code, _, err) = quorate(&["whatif", path.to_str().unwrap(), "-s", "qnetd cut 1"]);
     assert_eq!(code, 2);
     assert!(err.contains("no quorum device"), "{err}");
+}
+
+/// A knet corosync.conf of `nodes` nodes (token 1000, as the reality suite's), without a
+/// quorum device: `lab up --qdevice` writes its own.
+fn lab_config(name: &str, nodes: u32) -> String {
+    let mut text = format!(
+        "totem {{\n  version: 2\n  cluster_name: {name}\n  transport: knet\n  crypto_cipher: aes256\n  \
+         crypto_hash: sha256\n  token: 1000\n}}\n\nnodelist {{\n"
+    );
+    for nodeid in 1..=nodes {
+        text.push_str(&format!(
+            "  node {{\n    name: n{nodeid}\n    nodeid: {nodeid}\n    ring0_addr: 10.0.0.{nodeid}\n  }}\n"
+        ));
+    }
+    text.push_str("}\n\nquorum {\n  provider: corosync_votequorum\n}\n");
+    text
+}
+
+/// What one reality case found.
+struct QdeviceReplay {
+    /// `lab replay --format json`.
+    report: Value,
+    /// `quorate whatif` on the lab's config with `qnetd up` first, as the replay predicts.
+    whatif: Value,
+    /// (readings that agree, readings compared).
+    agreement: (usize, usize),
+}
+
+/// The lines of qnetd's debug log that show its decisions, without timestamps and client
+/// ports (evidence for tests/data/qdevice/).
+fn decision_lines(log: &str) -> String {
+    let keep = [
+        "ffsplit:",
+        "algo-lms",
+        "algo-2nodelms",
+        "vote = ",
+        "Sending vote info",
+        "tie-breaker",
+        "partition",
+    ];
+    let mut out = String::new();
+    for line in log.lines() {
+        if !keep.iter().any(|word| line.contains(word)) {
+            continue;
+        }
+        // `Dec 07 01:04:28 debug   ...`: drop the timestamp.
+        let text = line.get(16..).unwrap_or(line).trim_start();
+        let text: String = text
+            .split(' ')
+            .map(|word| match word.rsplit_once(':') {
+                Some((address, port))
+                    if address.starts_with("198.19.") && port.chars().all(|c| c.is_ascii_digit()) =>
+                {
+                    address.to_string()
+                }
+                _ => word.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push_str(&text);
+        out.push('\n');
+    }
+    out
+}
+
+/// Brings up a lab of `nodes` nodes with `lab up --qdevice ARGS...`, replays `script`,
+/// checks that every step settled and was compared and that the replay's predictions are
+/// `quorate whatif`'s (with `qnetd up` first), keeps qnetd's decisions as evidence
+/// (`QUORATE_QDEVICE_EVIDENCE=1` writes them to tests/data/qdevice/NAME.log), and removes the
+/// lab however the test ends.
+fn replay_case(name: &str, nodes: u32, qdevice: &[&str], script: &str) -> QdeviceReplay {
+    let _one_at_a_time = crate::reality::ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (guard, config) = LabGuard::new(&format!("qd-{name}")).with_config(&lab_config(name, nodes));
+    let dir = guard.dir_text();
+    let config = config.to_string_lossy().into_owned();
+    let mut up = vec!["lab", "--dir", &dir, "up", "--config", &config, "--qdevice"];
+    up.extend_from_slice(qdevice);
+    let (code, out, err) = quorate(&up);
+    assert_eq!(code, 0, "lab up failed\n{out}\n{err}");
+    let (code, json, err) = quorate(&["lab", "--dir", &dir, "replay", "-s", script, "--format", "json"]);
+    assert!(code <= 1, "lab replay failed (exit {code})\n{json}\n{err}");
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let lab_config = format!("{dir}/corosync.conf");
+    let (whatif_code, whatif_json, whatif_err) = quorate(&[
+        "whatif",
+        &lab_config,
+        "-s",
+        &format!("qnetd up\n{script}"),
+        "--format",
+        "json",
+    ]);
+    assert!(whatif_code <= 1, "{whatif_err}");
+    let whatif: Value = serde_json::from_str(&whatif_json).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    // The replay's start is whatif's `qnetd up`.
+    assert_eq!(
+        steps.len() + 1,
+        whatif["steps"].as_array().unwrap().len(),
+        "{json}"
+    );
+    let (mut agree, mut total) = (0, 0);
+    for (index, step) in steps.iter().enumerate() {
+        assert_eq!(step["compared"], true, "{step}");
+        assert_eq!(step["settled"], true, "{step}");
+        let predicted = &whatif["steps"][index + 1];
+        for node in step["nodes"].as_array().unwrap() {
+            let row = predicted["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["nodeid"] == node["nodeid"])
+                .unwrap();
+            if row["up"] == true {
+                assert_eq!(node["predicted"]["quorate"], row["quorate"], "{step}");
+                assert_eq!(node["predicted"]["total_votes"], row["total_votes"], "{step}");
+            }
+            assert_ne!(node["real"]["corosync"], "unknown", "{step}");
+            total += 1;
+            if node["mismatches"].as_array().unwrap().is_empty() {
+                agree += 1;
+            }
+        }
+    }
+    let log = std::fs::read_to_string(format!("{dir}/qnetd/qnetd.log")).unwrap_or_default();
+    let decisions = decision_lines(&log);
+    assert!(!decisions.is_empty(), "no qnetd decision in its log:\n{log}");
+    if std::env::var("QUORATE_QDEVICE_EVIDENCE").as_deref() == Ok("1") {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/qdevice")
+            .join(format!("{name}.log"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            format!("# qdevice {qdevice:?}, {nodes} nodes\n# script: {script:?}\n{decisions}"),
+        )
+        .unwrap();
+    }
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("qdevice reality {name}: {agree}/{total} readings agree\n").as_bytes(),
+    );
+    drop(guard);
+    QdeviceReplay {
+        report,
+        whatif,
+        agreement: (agree, total),
+    }
+}
+
+/// `name:quorate/total_votes` per node as the lab read it after replay step `index`.
+fn real_row(replayed: &QdeviceReplay, index: usize) -> String {
+    replayed.report["steps"][index]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            let real = &node["real"];
+            if real["corosync"] == "running" {
+                format!(
+                    "{}:{}/{}",
+                    node["name"].as_str().unwrap(),
+                    u8::from(real["quorate"] == true),
+                    real["total_votes"]
+                )
+            } else {
+                format!("{}:-", node["name"].as_str().unwrap())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// whatif's `why` of the membership `members` after whatif step `index`.
+fn qnetd_why(replayed: &QdeviceReplay, index: usize, members: &[u32]) -> String {
+    replayed.whatif["steps"][index]["qnetd"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|partition| partition["members"] == serde_json::json!(members))
+        .map(|partition| partition["why"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn reality_two_nodes_ffsplit_split_cut_winner_qnetd_down_then_node_down() {
+    if !crate::support::reality_available("qdevice reality: 2 nodes ffsplit") {
+        return;
+    }
+    let replayed = replay_case(
+        "ffsplit2",
+        2,
+        &["ffsplit"],
+        "split 1:1 2:2\nqnetd cut 1\nheal\nqnetd down\ndown 2\nup 2\nqnetd up\n",
+    );
+    assert_eq!(
+        replayed.agreement.0, replayed.agreement.1,
+        "{:#}",
+        replayed.report
+    );
+    // Split 1|2: exactly one side quorate, node 1's, by the lowest node id.
+    assert_eq!(real_row(&replayed, 1), "n1:1/2 n2:0/1");
+    assert_eq!(
+        qnetd_why(&replayed, 2, &[1]),
+        "tie: equal halves, equal scores; lowest node id 1 is in this partition"
+    );
+    // qnetd cut from the winning node: the vote moves to node 2.
+    assert_eq!(real_row(&replayed, 2), "n1:0/1 n2:1/2");
+    // qnetd down (both NACK), then a node down: the survivor is inquorate.
+    assert_eq!(real_row(&replayed, 4), "n1:1/2 n2:1/2");
+    assert_eq!(real_row(&replayed, 5), "n1:0/1 n2:-");
+    assert_eq!(real_row(&replayed, 7), "n1:1/3 n2:1/3");
+}
+
+#[test]
+fn reality_four_nodes_ffsplit_two_two_heuristics_and_node_id_tie_breaker() {
+    if !crate::support::reality_available("qdevice reality: 4 nodes ffsplit") {
+        return;
+    }
+    let replayed = replay_case(
+        "ffsplit4",
+        4,
+        &["ffsplit", "--tie-breaker", "3", "--heuristics"],
+        "split 1:1,2 2:3,4\nheal\nheuristics fail 3 4\nsplit 1:1,2 2:3,4\nheal\nheuristics pass 3 4\n",
+    );
+    assert_eq!(
+        replayed.agreement.0, replayed.agreement.1,
+        "{:#}",
+        replayed.report
+    );
+    // Heuristics all pass: equal scores, tie_breaker node 3 decides.
+    assert_eq!(real_row(&replayed, 1), "n1:0/2 n2:0/2 n3:1/3 n4:1/3");
+    assert_eq!(
+        qnetd_why(&replayed, 2, &[3, 4]),
+        "tie: equal halves, equal scores; tie_breaker node 3 is in this partition"
+    );
+    // Heuristics fail on 3 and 4: the score gives {1,2} the vote.
+    assert_eq!(real_row(&replayed, 4), "n1:1/3 n2:1/3 n3:0/2 n4:0/2");
+    assert!(qnetd_why(&replayed, 5, &[1, 2]).starts_with("tie: equal halves; score 4 vs 0"));
+}
+
+#[test]
+fn reality_three_nodes_lms_one_node_left_reaching_qnetd_stays_quorate() {
+    if !crate::support::reality_available("qdevice reality: 3 nodes lms") {
+        return;
+    }
+    let replayed = replay_case(
+        "lms3",
+        3,
+        &["lms"],
+        "qnetd cut 2 3\nsplit 1:1 2:2,3\nheal\nqnetd reach 2 3\n",
+    );
+    assert_eq!(
+        replayed.agreement.0, replayed.agreement.1,
+        "{:#}",
+        replayed.report
+    );
+    // Nodes of one membership disagree: node 1 casts the device's 2 votes, 2 and 3 do not.
+    assert_eq!(real_row(&replayed, 1), "n1:1/5 n2:1/3 n3:1/3");
+    // Node 1 alone, the only one reaching qnetd: 1 + 2 = 3 = quorum.
+    assert_eq!(real_row(&replayed, 2), "n1:1/3 n2:0/2 n3:0/2");
+    assert_eq!(real_row(&replayed, 4), "n1:1/5 n2:1/5 n3:1/5");
+}
+
+#[test]
+fn reality_four_nodes_lms_numeric_tie_breaker() {
+    if !crate::support::reality_available("qdevice reality: 4 nodes lms tie_breaker 2") {
+        return;
+    }
+    // Spec 2.9 lms 5 [C, U]: with a numeric tie_breaker qnetd compares it with the asking
+    // node's own id, so in a tie only that node gets the vote, not its partition-mates.
+    let replayed = replay_case(
+        "lms4tb",
+        4,
+        &["lms", "--tie-breaker", "2"],
+        "split 1:1,2 2:3,4\nheal\n",
+    );
+    assert_eq!(
+        replayed.agreement.0, replayed.agreement.1,
+        "{:#}",
+        replayed.report
+    );
+    assert_eq!(real_row(&replayed, 1), "n1:0/2 n2:1/5 n3:0/2 n4:0/2");
+}
+
+#[test]
+fn reality_two_nodes_2nodelms_keeps_its_vote_without_qnetd_until_a_change() {
+    if !crate::support::reality_available("qdevice reality: 2nodelms") {
+        return;
+    }
+    let replayed = replay_case(
+        "twonodelms",
+        2,
+        &["2nodelms"],
+        "split 1:1 2:2\nqnetd cut 1\nheal\nqnetd down\ndown 2\n",
+    );
+    assert_eq!(
+        replayed.agreement.0, replayed.agreement.1,
+        "{:#}",
+        replayed.report
+    );
+    assert_eq!(real_row(&replayed, 1), "n1:1/2 n2:0/1");
+    // Cut from qnetd, node 1 keeps its ACK (2nodelms), node 2 is not decided again.
+    assert_eq!(real_row(&replayed, 2), "n1:1/2 n2:0/1");
+    // qnetd down: both keep ACK; node 2 down is a membership change: NACK.
+    assert_eq!(real_row(&replayed, 4), "n1:1/3 n2:1/3");
+    assert_eq!(real_row(&replayed, 5), "n1:0/1 n2:-");
 }

@@ -171,6 +171,7 @@ impl Lab {
             }
         }
         self.set_partition(None)?;
+        self.qnetd_heal()?;
         self.settle(wait)
     }
 }

@@ -7,7 +7,8 @@
 //! sets a veth up or down), `node` (a lab node as a `transport::Remote` through nsenter),
 //! `topology` (who should see whom, asked of `model::quorum::membership`), `replay` (a
 //! what-if script on the lab against the prediction), plus `layout`, `state`, `sys` and
-//! `timing`.
+//! `timing`, and `qnetd` (`lab up --qdevice`: a real corosync-qnetd host on a bridge of its
+//! own, corosync-qdevice on every node).
 //!
 //! Each node gets a network namespace `qlab-<lab>-<node>`, a veth per corosync link into a
 //! bridge `qlb-l<N>` in the lab's switch namespace `qlab-<lab>-sw` (so one link can fail
@@ -27,6 +28,7 @@ pub mod layout;
 pub mod node;
 pub mod observe;
 pub mod provision;
+pub mod qnetd;
 pub mod replay;
 pub mod state;
 pub mod sys;
@@ -82,6 +84,8 @@ pub struct UpOptions {
     /// Spare nodes after the cluster's: in no nodelist, an address on every link and sshd,
     /// but no corosync.conf, no authkey and no corosync (see `layout::spare_nodes`).
     pub spare: usize,
+    /// A quorum device: a qnetd host and corosync-qdevice on every cluster node.
+    pub qdevice: Option<qnetd::QdeviceOptions>,
 }
 
 /// What `up` did.

@@ -10,7 +10,7 @@
 //! built lab (`faults`, `observe`) nor remove one by itself.
 
 use super::layout::{self, Layout};
-use super::state::{write_atomically, LabState, NodeState};
+use super::state::{write_atomically, LabState, NodeState, QnetdState};
 use super::teardown::down;
 use super::{
     create_dir, lab_name, log_tail, namespace_prefix, sys, ClusterSource, Lab, UpOptions, UpReport,
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 /// /usr/local/sbin so that a plan's `systemctl ... corosync` runs there, and its
 /// var-lib-quorate dir (apply's backups). /var/lib is a private tmpfs holding only those two
 /// mount points, so nothing a node writes there reaches the host.
-const HOLDER_SCRIPT: &str = r#"set -e
+pub(crate) const HOLDER_SCRIPT: &str = r#"set -e
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount --bind "$1" /etc/corosync
 mount -t tmpfs -o mode=0755,size=16m qlab-varlib /var/lib
@@ -125,7 +125,10 @@ pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpRepor
             ),
         });
     }
-    let layout = match &options.source {
+    if let Some(qdevice) = &options.qdevice {
+        qdevice.validate()?;
+    }
+    let mut layout = match &options.source {
         ClusterSource::Config(path) => {
             let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
             layout::layout(&text).map_err(|problem| Error::Config {
@@ -138,9 +141,15 @@ pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpRepor
             layout::layout(&text)?
         }
     };
+    if let Some(qdevice) = &options.qdevice {
+        layout.config = qdevice.add_to(&layout.config).map_err(|message| Error::Lab {
+            dir: dir.clone(),
+            message,
+        })?;
+    }
     let spare = layout::spare_nodes(&layout, options.spare)?;
     create_dir(dir)?;
-    let result = build(dir, &name, &layout, &spare, options.start, progress);
+    let result = build(dir, &name, &layout, &spare, options, progress);
     match result {
         Ok(report) => Ok(report),
         Err(error) => {
@@ -156,9 +165,10 @@ fn build(
     name: &str,
     layout: &Layout,
     spare: &[layout::LabNode],
-    start: bool,
+    options: &UpOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<UpReport> {
+    let start = options.start;
     let prefix = namespace_prefix(name);
     let mut lab = Lab {
         dir: dir.to_path_buf(),
@@ -183,15 +193,25 @@ fn build(
                     sshd_pid: None,
                     links_down: BTreeSet::new(),
                     spare,
+                    qdevice_pid: None,
                 })
                 .collect(),
             partition: None,
             namespaces: BTreeMap::new(),
+            qnetd: options.qdevice.as_ref().map(|qdevice| QnetdState {
+                netns: format!("{prefix}qnetd"),
+                options: qdevice.clone(),
+                holder_pid: None,
+                qnetd_pid: None,
+                down: false,
+                cut: BTreeSet::new(),
+            }),
         },
     };
     // Record every namespace before creating any.
     let mut all_namespaces = vec![lab.state.switch_netns.clone()];
     all_namespaces.extend(lab.state.nodes.iter().map(|node| node.netns.clone()));
+    all_namespaces.extend(lab.state.qnetd.as_ref().map(|qnetd| qnetd.netns.clone()));
     for netns in &all_namespaces {
         lab.state.namespaces.insert(netns.clone(), None);
     }
@@ -258,6 +278,7 @@ fn build(
             sys::run("ip", &["-n", &node.netns, "link", "set", &inside, "up"])?;
         }
     }
+    lab.build_qnetd_network()?;
     progress("created namespaces, bridges and veths");
 
     for index in 0..lab.state.nodes.len() {
@@ -267,6 +288,22 @@ fn build(
         lab.wait_holder(index)?;
     }
     progress("node mount namespaces and hostnames ready");
+    if lab.has_qnetd() {
+        lab.start_qnetd_holder()?;
+        let (document, _) = model::syntax::parse(&layout.config);
+        let (parsed, _) = model::config::Config::from_document(&document);
+        let cluster_name = parsed
+            .totem
+            .cluster_name
+            .map(|setting| setting.value)
+            .unwrap_or_else(|| name.to_string());
+        lab.make_qdevice_certificates(&cluster_name)?;
+        lab.start_qnetd()?;
+        progress(&format!(
+            "qnetd host {} runs corosync-qnetd; certificates made for cluster `{cluster_name}`",
+            super::qnetd::qnetd_address()
+        ));
+    }
     for index in 0..lab.state.nodes.len() {
         lab.start_sshd(index)?;
     }
@@ -293,6 +330,17 @@ fn build(
         ));
         let reports = lab.wait_converged(limit)?;
         progress("cluster formed");
+        if lab.has_qnetd() {
+            // Once the membership formed, as `pvecm qdevice setup` starts them: qdevices
+            // started with the cluster would connect from one-node rings, and lms/2nodelms
+            // would then keep a newcomer's NACK (spec 2.9) until its next membership change.
+            for index in 0..lab.state.nodes.len() {
+                if !lab.state.nodes[index].spare {
+                    lab.start_qdevice(index)?;
+                }
+            }
+            progress("started corosync-qdevice on every cluster node");
+        }
         reports
     } else {
         Vec::new()
@@ -411,7 +459,7 @@ fn sshd_config(address: &std::net::Ipv4Addr) -> String {
 
 impl Lab {
     /// Creates network namespace `netns` and records its inode.
-    fn add_netns(&mut self, netns: &str) -> Result<()> {
+    pub(crate) fn add_netns(&mut self, netns: &str) -> Result<()> {
         sys::run("ip", &["netns", "add", netns])?;
         let inode = sys::namespace_inode(&sys::netns_path(netns));
         self.state.namespaces.insert(netns.to_string(), inode);

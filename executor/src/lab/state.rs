@@ -41,6 +41,9 @@ pub struct NodeState {
     /// authkey. Absent (false) in the files of labs made before spares existed.
     #[serde(default)]
     pub spare: bool,
+    /// The pid of the node's qdevice supervisor (`lab up --qdevice`), if any.
+    #[serde(default)]
+    pub qdevice_pid: Option<u32>,
 }
 
 impl NodeState {
@@ -78,6 +81,26 @@ pub struct LabState {
     /// Every namespace the lab created or was about to create, with its inode once known,
     /// so that processes inside can be found even after the namespace's name is gone.
     pub namespaces: BTreeMap<String, Option<u64>>,
+    /// The qnetd host, with `lab up --qdevice` (absent in labs made without one).
+    #[serde(default)]
+    pub qnetd: Option<QnetdState>,
+}
+
+/// The lab's qnetd host (`lab up --qdevice`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QnetdState {
+    /// Its network namespace (`qlab-<lab>-qnetd`).
+    pub netns: String,
+    /// What the lab was asked for.
+    pub options: crate::lab::qnetd::QdeviceOptions,
+    /// The holder of its mount namespace.
+    pub holder_pid: Option<u32>,
+    /// corosync-qnetd's pid while it runs.
+    pub qnetd_pid: Option<u32>,
+    /// `lab qnetd down` is in force.
+    pub down: bool,
+    /// Nodes (by name) whose path to the qnetd host the lab has cut.
+    pub cut: BTreeSet<String>,
 }
 
 impl LabState {
@@ -170,9 +193,11 @@ mod tests {
                 sshd_pid: None,
                 links_down: BTreeSet::new(),
                 spare: false,
+                qdevice_pid: None,
             }],
             partition: None,
             namespaces: BTreeMap::from([("qlab-t-sw".to_string(), Some(4026531840))]),
+            qnetd: None,
         };
         state.save(&dir).unwrap();
         let loaded = LabState::load(&dir).unwrap().unwrap();

@@ -79,7 +79,7 @@ fn remove_lab_dir(dir: &Path) -> Result<bool> {
     if !dir.exists() {
         return Ok(false);
     }
-    for entry in ["nodes", "ssh", "ctl"] {
+    for entry in ["nodes", "ssh", "ctl", "qnetd"] {
         let path = dir.join(entry);
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(|error| Error::io(&path, error))?;

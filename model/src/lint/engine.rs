@@ -207,6 +207,63 @@ pub(crate) fn count_nodes(count: usize) -> String {
     }
 }
 
+/// What the engine says when the lowest node is cut off from the others and is the only one
+/// that reaches the quorum device's qnetd host (qnetd decides, `quorum::qnetd`): the lone
+/// node and whether it stays quorate, and the others and whether any of them is. `None`
+/// when there are fewer than two nodes or no device.
+pub(crate) fn lone_node_reaching_qnetd(
+    settings: &QuorumSettings,
+) -> Option<(NodeId, bool, Vec<NodeId>, bool)> {
+    settings.device.as_ref()?;
+    let mut ids: Vec<NodeId> = settings.nodes.iter().map(|node| node.nodeid).collect();
+    ids.sort_unstable();
+    let (lone, rest) = ids.split_first()?;
+    if rest.is_empty() {
+        return None;
+    }
+    let mut state = ClusterState::new(settings).ok()?;
+    for text in [
+        format!("qnetd cut {}", id_list(rest)),
+        format!("move 1:{lone} 2:{}", id_list(rest)),
+    ] {
+        state.apply(settings, &step(&text)?);
+    }
+    Some((
+        *lone,
+        any_quorate(&state, &[*lone]),
+        rest.to_vec(),
+        any_quorate(&state, rest),
+    ))
+}
+
+/// What the engine says when the lowest node is cut off from the others and its qdevice
+/// casts the device's vote (the vote as an input, whatever qnetd's algorithm): whether it
+/// stays quorate alone while the others, together, are not.
+pub(crate) fn lone_node_with_device_vote(
+    settings: &QuorumSettings,
+) -> Option<(NodeId, bool, Vec<NodeId>, bool)> {
+    settings.device.as_ref()?;
+    let mut ids: Vec<NodeId> = settings.nodes.iter().map(|node| node.nodeid).collect();
+    ids.sort_unstable();
+    let (lone, rest) = ids.split_first()?;
+    if rest.is_empty() {
+        return None;
+    }
+    let mut state = ClusterState::new(settings).ok()?;
+    for text in [
+        format!("move 1:{lone} 2:{}", id_list(rest)),
+        format!("qdevice on {lone}"),
+    ] {
+        state.apply(settings, &step(&text)?);
+    }
+    Some((
+        *lone,
+        any_quorate(&state, &[*lone]),
+        rest.to_vec(),
+        any_quorate(&state, rest),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,6 +180,8 @@ registry! {
     "D001" "qdevice-ffsplit-odd-nodes" qdevice_ffsplit_odd_nodes Preview Warning;
     "D002" "qdevice-votes-not-one" qdevice_votes_not_one Preview Warning;
     "D003" "qdevice-lms-numeric-tie-breaker" qdevice_lms_numeric_tie_breaker Preview Warning;
+    "D004" "qdevice-lms-even-nodes" qdevice_lms_even_nodes Preview Warning;
+    "D005" "qdevice-votes-outvote-nodes" qdevice_votes_outvote_nodes Preview Warning;
 }
 
 /// Every rule, in registry order (by category, then code).

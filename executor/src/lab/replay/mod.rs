@@ -44,6 +44,14 @@ const QUIET: Duration = Duration::from_millis(1000);
 /// link can cost a token and form a new ring with the same members.
 const LINK_QUIET_SLACK: Duration = Duration::from_millis(1500);
 
+/// With a quorum device: how long the predicted quorate flags and votes must hold (two
+/// qdevice heartbeats, 0.8 × the lab's `quorum.device.timeout` each, plus slack, so that a
+/// late loss of qnetd shows).
+const QDEVICE_QUIET: Duration = Duration::from_millis(5 * super::qnetd::DEVICE_TIMEOUT_MS / 3);
+
+/// With a quorum device: how long to wait for the predicted quorate flags and votes.
+const QDEVICE_LIMIT: Duration = Duration::from_secs(45);
+
 /// Options of one replay.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplayOptions {
@@ -73,8 +81,9 @@ fn resolve(settings: &QuorumSettings, node: &NodeRef) -> Option<NodeId> {
     }
 }
 
-/// Steps the lab cannot perform, refused before anything is done.
-fn check_supported(script: &scenario::Script) -> Result<()> {
+/// Steps the lab cannot perform, refused before anything is done (`qnetd`: whether the lab
+/// runs a quorum device).
+fn check_supported(script: &scenario::Script, qnetd: bool) -> Result<()> {
     for (index, step) in script.steps.iter().enumerate() {
         let (line, column) = script.positions.get(index).copied().unwrap_or((0, 0));
         let reason = match step {
@@ -82,9 +91,9 @@ fn check_supported(script: &scenario::Script) -> Result<()> {
                 "qdevice steps are not supported by the lab (it runs no corosync-qnetd); \
                  replay this scenario with `quorate whatif` only",
             ),
-            Step::Qnetd(_) | Step::Heuristics { .. } => Some(
-                "qnetd and heuristics steps are not supported by this lab (it runs no \
-                 corosync-qnetd); replay this scenario with `quorate whatif` only",
+            Step::Qnetd(_) | Step::Heuristics { .. } if !qnetd => Some(
+                "qnetd and heuristics steps need a lab with a quorum device (`lab up \
+                 --qdevice ALG`); this one runs no corosync-qnetd",
             ),
             Step::Reload { file: Some(_) } => Some(
                 "`reload FILE` is not supported by the lab (it would have to rewrite FILE to lab \
@@ -129,9 +138,30 @@ pub fn replay(
         })
     };
     let script = scenario::parse(script_text)?;
-    check_supported(&script)?;
-    let prediction =
-        sim::whatif::evaluate(&settings, script_text, &WhatifOptions::default(), &mut no_reload)?;
+    let qnetd = lab.has_qnetd();
+    check_supported(&script, qnetd)?;
+    // With a quorum device qnetd decides from the start in the lab; so does the prediction:
+    // `qnetd up` first (a no-op on a running qnetd), its state taken as the start state and
+    // the later lines shifted back.
+    let prediction = if qnetd {
+        let mut prediction = sim::whatif::evaluate(
+            &settings,
+            &format!("qnetd up\n{script_text}"),
+            &WhatifOptions::default(),
+            &mut no_reload,
+        )?;
+        if prediction.steps.len() > 1 {
+            let first = prediction.steps.remove(0);
+            prediction.steps[0].command = first.command;
+            prediction.steps[0].line = None;
+        }
+        for step in prediction.steps.iter_mut().skip(1) {
+            step.line = step.line.map(|line| line.saturating_sub(1));
+        }
+        prediction
+    } else {
+        sim::whatif::evaluate(&settings, script_text, &WhatifOptions::default(), &mut no_reload)?
+    };
     if let Some(error) = &prediction.startup_error {
         return Err(Error::Refused { error: error.clone() });
     }
@@ -179,7 +209,13 @@ pub fn replay(
             mismatches: 0,
         });
     };
+    if qnetd {
+        driver
+            .tracker
+            .apply(&driver.settings, &Step::Qnetd(scenario::QnetdChange::Up));
+    }
     let (settle, settle_ms, settle_note) = driver.settle(lab, false, QUIET, lab.formation_limit())?;
+    let (settle, settle_ms) = driver.settle_qdevice(lab, start_prediction, settle, settle_ms)?;
     let mut start = compare(start_prediction, &lab.read_ssh()?, Vec::new(), settle, settle_ms);
     start.notes.extend(settle_note);
     progress(&summary_line(&start));
@@ -214,6 +250,7 @@ pub fn replay(
         };
         let (settled, settle_ms, settle_note) = driver.settle(lab, predicted.unstable, quiet, limit)?;
         notes.extend(settle_note);
+        let (settled, settle_ms) = driver.settle_qdevice(lab, predicted, settled, settle_ms)?;
         let mut comparison = compare(predicted, &lab.read_ssh()?, actions, settled, settle_ms);
         comparison.notes.extend(notes);
         progress(&summary_line(&comparison));
@@ -279,6 +316,12 @@ impl Driver {
         }
         self.blackholes.clear();
         lab.set_partition(None)?;
+        if lab.has_qnetd() {
+            lab.qnetd_heal()?;
+            lab.qnetd_up()?;
+            let ids: Vec<NodeId> = lab.state.nodes.iter().map(|node| node.nodeid).collect();
+            lab.set_heuristics(&ids, true)?;
+        }
         for index in 0..lab.state.nodes.len() {
             lab.start_corosync(index)?;
         }
@@ -381,6 +424,44 @@ impl Driver {
             Step::Wait(ms) => {
                 actions.push(format!("wait {ms} ms"));
                 std::thread::sleep(Duration::from_millis(*ms));
+            }
+            Step::Qnetd(change) => match change {
+                scenario::QnetdChange::Down => {
+                    lab.qnetd_down()?;
+                    actions.push("stop corosync-qnetd".into());
+                }
+                scenario::QnetdChange::Up => {
+                    lab.qnetd_up()?;
+                    actions.push("start corosync-qnetd (if stopped)".into());
+                }
+                scenario::QnetdChange::Cut(nodes) | scenario::QnetdChange::Reach(nodes) => {
+                    let reach = matches!(change, scenario::QnetdChange::Reach(_));
+                    let ids: Vec<NodeId> = self
+                        .indexes(lab, nodes)?
+                        .into_iter()
+                        .map(|index| lab.state.nodes[index].nodeid)
+                        .collect();
+                    lab.qnetd_reach(&ids, reach)?;
+                    actions.push(format!(
+                        "{} the path to qnetd of node(s) {ids:?}",
+                        if reach { "restore" } else { "cut" }
+                    ));
+                }
+            },
+            Step::Heuristics { pass, nodes } => {
+                let ids: Vec<NodeId> = self
+                    .indexes(lab, nodes)?
+                    .into_iter()
+                    .map(|index| lab.state.nodes[index].nodeid)
+                    .collect();
+                lab.set_heuristics(&ids, *pass)?;
+                actions.push(format!(
+                    "heuristics {} on node(s) {ids:?}",
+                    if *pass { "pass" } else { "fail" }
+                ));
+            }
+            Step::Heal if lab.has_qnetd() => {
+                lab.qnetd_heal()?;
             }
             _ => {}
         }
@@ -548,6 +629,29 @@ impl Driver {
     /// `quiet`; with `unstable` or no expectation, until nothing changed for token +
     /// consensus. Returns whether it settled within `limit`, how long it took, and a note if
     /// it did not.
+    /// With a quorum device, after the memberships settled: waits until every node shows
+    /// the predicted quorate flag and total votes (qnetd's vote arrives after the ring
+    /// change, and losing qnetd shows after heartbeats) and nothing changed for
+    /// `QDEVICE_QUIET`, within `QDEVICE_LIMIT`. Without one, passes `settled` through.
+    fn settle_qdevice(
+        &self,
+        lab: &Lab,
+        predicted: &sim::whatif::StepReport,
+        settled: bool,
+        settle_ms: u64,
+    ) -> Result<(bool, u64)> {
+        if !lab.has_qnetd() || !settled {
+            return Ok((settled, settle_ms));
+        }
+        let want: BTreeMap<NodeId, Option<(bool, u32)>> = predicted
+            .nodes
+            .iter()
+            .map(|row| (row.nodeid, row.up.then_some((row.quorate, row.total_votes))))
+            .collect();
+        let (matched, waited) = lab.wait_quorum_readings(&want, QDEVICE_QUIET, QDEVICE_LIMIT);
+        Ok((matched, settle_ms + waited.as_millis() as u64))
+    }
+
     fn settle(
         &self,
         lab: &Lab,
@@ -623,16 +727,26 @@ mod tests {
     #[test]
     fn qdevice_and_reload_file_are_refused_with_their_place() {
         let script = scenario::parse("split 1:1\nqdevice on 1").unwrap();
-        let error = check_supported(&script).unwrap_err().to_string();
+        let error = check_supported(&script, false).unwrap_err().to_string();
         assert!(
             error.starts_with("script line 2, column 1: `qdevice on 1`: qdevice steps are not supported"),
             "{error}"
         );
         let script = scenario::parse("reload new.conf").unwrap();
-        assert!(check_supported(&script)
+        assert!(check_supported(&script, true)
             .unwrap_err()
             .to_string()
             .contains("`reload FILE` is not supported"));
-        assert!(check_supported(&scenario::parse("reload; heal; link down 0 between 1 2").unwrap()).is_ok());
+        assert!(check_supported(
+            &scenario::parse("reload; heal; link down 0 between 1 2").unwrap(),
+            false
+        )
+        .is_ok());
+        let qnetd = scenario::parse("qnetd cut 1; heuristics fail 2").unwrap();
+        assert!(check_supported(&qnetd, false)
+            .unwrap_err()
+            .to_string()
+            .contains("need a lab with a quorum device"));
+        assert!(check_supported(&qnetd, true).is_ok());
     }
 }

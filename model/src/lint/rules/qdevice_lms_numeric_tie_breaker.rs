@@ -7,8 +7,9 @@
 //! In qnetd's lms algorithm a numeric tie-breaker is compared with the id of the node that
 //! asks, not with the members of each partition. In a tie only the tie-breaker node itself
 //! gets the vote; its partition-mates are refused and stay inquorate while it is quorate.
-//! Nodes of one partition then disagree about quorum (spec 2.9, S11; from the code, not yet
-//! run).
+//! Nodes of one partition then disagree about quorum (spec 2.9, S11; seen on corosync-qnetd
+//! 3.0.3: a 2|2 split of four nodes with `tie_breaker: 2` leaves node 2 quorate and node 1,
+//! its partition-mate, inquorate, reality test `reality_four_nodes_lms_numeric_tie_breaker`).
 //!
 //! ## Example
 //! ```conf
