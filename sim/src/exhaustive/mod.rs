@@ -320,8 +320,8 @@ pub(crate) fn notes(settings: &QuorumSettings) -> Vec<String> {
     }
     if settings.device.is_some() {
         notes.push(
-            "the quorum device casts no vote in any scenario (qnetd is not modelled; \
-             `whatif -s` with `qdevice on` shows its effect)"
+            "the quorum device casts no vote in any scenario (qnetd's decision is not enumerated \
+             here; `whatif -s` with `qnetd` steps, or `qdevice on`, shows its effect)"
                 .to_string(),
         );
     }
