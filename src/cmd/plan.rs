@@ -217,7 +217,16 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     }
     let outcome = match planner::plan(from.as_ref(), &to, &options) {
         Ok(outcome) => outcome,
-        Err(error) => return planner_error(&error, from.as_ref(), &to, style, err),
+        Err(error) => {
+            // The human output shows the goals' notes with the plan; without a plan they
+            // still explain the target the planner refused.
+            if args.format == PlanFormat::Human {
+                for note in &heading.notes {
+                    writeln!(err, "note: {note}")?;
+                }
+            }
+            return planner_error(&error, from.as_ref(), &to, style, err);
+        }
     };
     match outcome {
         planner::PlanOutcome::Found(plan) => {
