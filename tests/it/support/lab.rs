@@ -1,7 +1,7 @@
 //! Labs for tests: a directory per test and process, removed however the test ends.
 //!
 //! Owns `LabGuard` (the lab directory `/run/quorate/<name>-<pid>` and, optionally, a config
-//! file given to `lab up`; dropping it runs `lab down` and removes the file, also when an
+//! file given to `lab up`; dropping it runs `lab down`, removes the file and then the directory, also when an
 //! assertion failed) and `lab` (run `quorate lab --dir DIR ...` in-process and insist on
 //! success). Nothing here asserts product behaviour.
 
@@ -48,7 +48,12 @@ impl LabGuard {
 
 impl Drop for LabGuard {
     fn drop(&mut self) {
-        let _ = executor::lab::down(&self.dir, &mut |_| {});
+        // `lab down` removes what the lab made; the files a test wrote there (plans,
+        // journals) go with the directory, which is this test's own (name and pid). After a
+        // failed `down` the directory stays: its lab.json is what a later `lab down` needs.
+        if executor::lab::down(&self.dir, &mut |_| {}).is_ok() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
         if let Some(config) = &self.config {
             let _ = std::fs::remove_file(config);
         }
