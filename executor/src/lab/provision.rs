@@ -46,6 +46,37 @@ hostname "$5"
 exec sleep infinity
 "#;
 
+/// The command line that starts a holder in namespace `netns`: `HOLDER_SCRIPT` under
+/// `unshare` with the directories it mounts (`mounts`, in the script's order), the hostname,
+/// and the host's `sbin` and `var-lib-quorate` directories under `dir`.
+pub(crate) fn holder_argv(netns: &str, mounts: &[PathBuf], hostname: &str, dir: &Path) -> Vec<String> {
+    let ip = sys::which("ip").map_or("ip".to_string(), |path| path.to_string_lossy().into_owned());
+    let mut argv: Vec<String> = [
+        ip.as_str(),
+        "netns",
+        "exec",
+        netns,
+        "unshare",
+        "-m",
+        "-u",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        HOLDER_SCRIPT,
+        "sh",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    argv.extend(mounts.iter().map(|path| path.to_string_lossy().into_owned()));
+    argv.push(hostname.to_string());
+    argv.push(dir.join("sbin").to_string_lossy().into_owned());
+    argv.push(dir.join("var-lib-quorate").to_string_lossy().into_owned());
+    argv
+}
+
 /// `systemctl` inside a lab node, where no systemd runs: `start|stop|restart|is-active|
 /// enable|disable|is-enabled corosync`, so that `quorate apply` runs a plan's commands on the
 /// lab as written. start runs `corosync` (it daemonizes; /run/corosync.pid) and waits for
@@ -469,32 +500,11 @@ impl Lab {
     fn start_holder(&mut self, index: usize) -> Result<()> {
         let node = &self.state.nodes[index];
         let node_dir = node.dir(&self.dir);
-        let mut argv: Vec<String> = [
-            "ip",
-            "netns",
-            "exec",
-            &node.netns,
-            "unshare",
-            "-m",
-            "-u",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            HOLDER_SCRIPT,
-            "sh",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for sub in ["etc-corosync", "var-lib-corosync", "var-log-corosync", "ssh"] {
-            argv.push(node_dir.join(sub).to_string_lossy().into_owned());
-        }
-        argv.push(node.name.clone());
-        argv.push(node_dir.join("sbin").to_string_lossy().into_owned());
-        argv.push(node_dir.join("var-lib-quorate").to_string_lossy().into_owned());
-        argv[0] = sys::which("ip").map_or(argv[0].clone(), |p| p.to_string_lossy().into_owned());
+        let mounts: Vec<PathBuf> = ["etc-corosync", "var-lib-corosync", "var-log-corosync", "ssh"]
+            .iter()
+            .map(|sub| node_dir.join(sub))
+            .collect();
+        let argv = holder_argv(&node.netns, &mounts, &node.name, &node_dir);
         let pid = sys::spawn_daemon(&argv, &node_dir.join("holder.log"))?;
         self.state.nodes[index].holder_pid = Some(pid);
         self.save()

@@ -14,7 +14,7 @@
 //! them by name and inode, also after a failure. It must not decide anything about votes
 //! (the model does).
 
-use super::provision::HOLDER_SCRIPT;
+use super::provision::holder_argv;
 use super::state::{write_atomically, QnetdState};
 use super::{create_dir, log_tail, sys, Lab};
 use crate::error::{Error, Result};
@@ -230,34 +230,10 @@ impl Lab {
         for sub in subs.iter().chain(&["sbin", "var-lib-quorate"]) {
             create_dir(&dir.join(sub))?;
         }
-        let ip = sys::which("ip").map_or("ip".to_string(), |path| path.to_string_lossy().into_owned());
-        let mut argv: Vec<String> = [
-            ip.as_str(),
-            "netns",
-            "exec",
-            &netns,
-            "unshare",
-            "-m",
-            "-u",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            HOLDER_SCRIPT,
-            "sh",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for sub in subs {
-            argv.push(dir.join(sub).to_string_lossy().into_owned());
-        }
-        // The holder's arguments after the hostname (a node's sbin and var-lib-quorate):
-        // empty directories here, the qnetd host runs no systemctl shim and no apply.
-        argv.push("qnetd".into());
-        argv.push(dir.join("sbin").to_string_lossy().into_owned());
-        argv.push(dir.join("var-lib-quorate").to_string_lossy().into_owned());
+        let mounts: Vec<PathBuf> = subs.iter().map(|sub| dir.join(sub)).collect();
+        // After the hostname come a node's sbin and var-lib-quorate: empty directories here,
+        // the qnetd host runs no systemctl shim and no apply.
+        let argv = holder_argv(&netns, &mounts, "qnetd", &dir);
         let pid = sys::spawn_daemon(&argv, &dir.join("holder.log"))?;
         if let Some(qnetd) = self.state.qnetd.as_mut() {
             qnetd.holder_pid = Some(pid);
