@@ -536,58 +536,28 @@ fn lms(net: &DeviceNet, clients: &[Client], index: usize) -> ClientVote {
             .collect();
         values.join(", ")
     };
-    // The first partition with the highest score, then whether another one equals it.
-    let best_score = partitions
-        .iter()
-        .map(|partition| partition.score)
-        .max()
-        .unwrap_or(0);
-    let best = partitions
-        .iter()
-        .position(|partition| partition.score == best_score)
-        .unwrap_or(0);
-    let own_score = partitions
-        .iter()
-        .find(|partition| mine(partition))
-        .map_or(0, |p| p.score);
-    if partitions
-        .iter()
-        .filter(|partition| partition.score == best_score)
-        .count()
-        == 1
-    {
+    let own = |key: &dyn Fn(&LmsPartition) -> i64| {
+        partitions.iter().find(|partition| mine(partition)).map_or(0, key)
+    };
+    // The partition with the highest score, if no other one equals it; then the same by
+    // the number of nodes reaching qnetd.
+    if let Some(best) = unique_max(&partitions, |partition| partition.score) {
         return vote(
             mine(&partitions[best]),
             format!(
-                "score {own_score} vs {} (nodes reaching qnetd + heuristics pass - fail): {} wins",
+                "score {} vs {} (nodes reaching qnetd + heuristics pass - fail): {} wins",
+                own(&|partition| partition.score),
                 others(&|partition| partition.score),
                 id_list(&partitions[best].members)
             ),
         );
     }
-    let most = partitions
-        .iter()
-        .map(|partition| partition.clients)
-        .max()
-        .unwrap_or(0);
-    let largest = partitions
-        .iter()
-        .position(|partition| partition.clients == most)
-        .unwrap_or(0);
-    let own_clients = partitions
-        .iter()
-        .find(|partition| mine(partition))
-        .map_or(0, |p| p.clients);
-    if partitions
-        .iter()
-        .filter(|partition| partition.clients == most)
-        .count()
-        == 1
-    {
+    if let Some(largest) = unique_max(&partitions, |partition| partition.clients as i64) {
         return vote(
             mine(&partitions[largest]),
             format!(
-                "equal top scores; {own_clients} vs {} nodes reach qnetd: {} wins",
+                "equal top scores; {} vs {} nodes reach qnetd: {} wins",
+                own(&|partition| partition.clients as i64),
                 others(&|partition| partition.clients as i64),
                 id_list(&partitions[largest].members)
             ),
@@ -699,6 +669,17 @@ fn two_node_lms(net: &DeviceNet, clients: &[Client], index: usize) -> ClientVote
             if ack { "" } else { "not " }
         ),
     )
+}
+
+/// The position of the partition with the largest `key`, if no other partition has it too.
+fn unique_max(partitions: &[LmsPartition], key: impl Fn(&LmsPartition) -> i64) -> Option<usize> {
+    let max = partitions.iter().map(&key).max()?;
+    let mut at = partitions
+        .iter()
+        .enumerate()
+        .filter(|(_, partition)| key(partition) == max);
+    let (first, _) = at.next()?;
+    at.next().is_none().then_some(first)
 }
 
 #[cfg(test)]
