@@ -166,6 +166,19 @@ runtime differing from the file, an expected-votes override, a bad authkey) or a
 unreachable node, both reported with the rest of the cluster; 2 when the inventory cannot
 be read.";
 
+/// Examples and exit codes of `quorate runbook`.
+const RUNBOOK_HELP: &str = "\
+Examples:
+  quorate runbook examples/runbooks/pve1-phase3.md
+  quorate runbook docs/add-node.md --format sarif > runbook.sarif
+  quorate runbook docs/add-node.md --format json --plan-out plan.json
+
+Findings are unsafe, refused, wrong, insecure or unrecognised, with stable codes (R001...,
+and lint's codes for config blocks; `quorate explain R015`, docs/runbook.md).
+
+Exit status: 0 every step recognised and no finding; 1 findings; 2 the file cannot be read or
+is not a runbook (not UTF-8, binary, larger than 2 MiB, no code block).";
+
 /// The goal language, examples and exit codes of `quorate plan`.
 const PLAN_HELP: &str = "\
 Goals (--goal, repeatable; each is an edit of --from that keeps its comments and layout,
@@ -242,6 +255,9 @@ pub enum Command {
     /// A safe ordered plan from the running cluster to the target, every state verified.
     #[command(after_help = PLAN_HELP)]
     Plan(cmd::plan::PlanArgs),
+    /// Check a human-written runbook (Markdown) step by step before anyone runs it.
+    #[command(after_help = RUNBOOK_HELP)]
+    Runbook(cmd::runbook::RunbookArgs),
     /// Shell completions for bash, zsh, fish, elvish or powershell.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(cmd::completions::CompletionsArgs),
@@ -280,6 +296,7 @@ where
         Command::Apply(args) => cmd::apply::run(args, out, err),
         Command::Status(args) => cmd::status::run(args, out, err),
         Command::Plan(args) => cmd::plan::run(args, out, err),
+        Command::Runbook(args) => cmd::runbook::run(args, out, err),
         Command::Completions(args) => cmd::completions::run_completions(args, out),
         Command::Man(args) => cmd::completions::run_man(args, out, err),
     };

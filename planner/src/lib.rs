@@ -19,6 +19,7 @@
 mod files;
 mod plan_format;
 mod rejected;
+pub mod runbook;
 mod safety;
 mod search;
 mod state;

@@ -201,6 +201,23 @@ fn raw_rule_infos() -> Vec<RuleInfo> {
             severity: rule.severity,
         });
     }
+    for (code, name, kind, summary) in planner::runbook::CODES {
+        infos.push(RuleInfo {
+            code: code.to_string(),
+            name: name.to_string(),
+            summary: format!("runbook ({kind}): {summary}"),
+            documentation: format!(
+                "## What it does\n\n`quorate runbook` reports, as a finding of kind `{kind}`: {summary}.\n\n\
+                 The message says what the runbook's command does instead and the help what to write; \
+                 docs/runbook.md lists every code.\n"
+            ),
+            severity: if matches!(*kind, "unsafe" | "refused") {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+        });
+    }
     for (code, name, summary) in crate::cmd::lint::INPUT_CODES {
         infos.push(RuleInfo {
             code: code.to_string(),

@@ -1,0 +1,1357 @@
+//! The runbook checker: follows the runbook block by block, tracks on which node each
+//! command runs, what each node has on disk and whether its corosync runs, and turns each
+//! recognised command into actions and findings.
+//!
+//! Config blocks go through `model::lint`; starts through the planner's `FileEntry`
+//! validation for that node (`--local-node` semantics); forced expected votes through the
+//! votequorum engine and the planner's `safety::Safety` fault analysis. It must not print
+//! or read files.
+
+use std::collections::{BTreeSet, HashMap};
+
+use model::action::{Action, Event, Fault};
+use model::diag::Severity;
+use model::lint::{lint_text, LintOptions};
+use model::quorum::{ClusterState, NodeConfig};
+use model::scenario::NodeRef;
+
+use super::markdown::Block;
+use super::shell::{self, Item};
+use super::{Finding, Kind, RunbookOptions, RunbookReport, Step};
+use crate::files::{FileEntry, Purpose};
+use crate::safety::Safety;
+
+/// Every finding code the checker gives: (code, name, kind, summary). Codes are stable and never reused.
+pub const CODES: &[(&str, &str, &str, &str)] = &[
+    (
+        "R001",
+        "unrecognised-cluster-command",
+        "unrecognised",
+        "a cluster command the checker cannot interpret",
+    ),
+    (
+        "R002",
+        "removed-option",
+        "wrong",
+        "an option the tool's current version removed",
+    ),
+    (
+        "R003",
+        "path-not-read",
+        "wrong",
+        "a corosync.conf path neither corosync nor Proxmox reads",
+    ),
+    (
+        "R004",
+        "edit-not-applied",
+        "wrong",
+        "a restart or reload that does not apply the edit the runbook made",
+    ),
+    (
+        "R005",
+        "wait-too-short",
+        "wrong",
+        "a wait shorter than the membership change takes (token + consensus, spec 3.4)",
+    ),
+    ("R006", "secret-printed", "insecure", "the authkey is printed"),
+    (
+        "R007",
+        "secret-in-shared-place",
+        "insecure",
+        "the authkey is copied through a world-readable place or left behind",
+    ),
+    (
+        "R008",
+        "manual-join",
+        "wrong",
+        "a Proxmox node joined by copying files instead of `pvecm add`",
+    ),
+    (
+        "R009",
+        "start-refused",
+        "refused",
+        "corosync cannot start with what the node has",
+    ),
+    (
+        "R010",
+        "expectation-contradicts-model",
+        "wrong",
+        "an expected output the cluster cannot show at that point",
+    ),
+    (
+        "R011",
+        "check-cannot-show",
+        "wrong",
+        "a check that cannot show what it claims",
+    ),
+    (
+        "R012",
+        "command-cut-off",
+        "wrong",
+        "a command that needs traffic the runbook itself drops",
+    ),
+    (
+        "R013",
+        "no-such-key",
+        "wrong",
+        "reads a key corosync.conf does not have",
+    ),
+    (
+        "R014",
+        "key-regenerated-on-running-cluster",
+        "insecure",
+        "a new authkey on a node of a running cluster",
+    ),
+    (
+        "R015",
+        "forced-expected-votes",
+        "unsafe",
+        "expected votes forced down: split-brain within the fault budget",
+    ),
+    (
+        "R016",
+        "copy-into-pmxcfs",
+        "wrong",
+        "a file copied into /etc/pve by hand",
+    ),
+];
+
+fn code_info(code: &'static str) -> (&'static str, Kind) {
+    let (_, name, kind, _) = CODES
+        .iter()
+        .find(|entry| entry.0 == code)
+        .copied()
+        .unwrap_or(("", "", "wrong", ""));
+    let kind = match kind {
+        "unsafe" => Kind::Unsafe,
+        "refused" => Kind::Refused,
+        "insecure" => Kind::Insecure,
+        "unrecognised" => Kind::Unrecognised,
+        _ => Kind::Wrong,
+    };
+    (name, kind)
+}
+
+const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
+const PVE_CONF: &str = "/etc/pve/corosync.conf";
+const AUTHKEY: &str = "/etc/corosync/authkey";
+/// The node label when the runbook does not say where a command runs.
+const UNKNOWN_NODE: &str = "this node";
+
+/// What a file on a node holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Content {
+    /// A config (index into `Checker::configs`).
+    Config(usize),
+    /// The cluster's authkey.
+    Authkey,
+}
+
+/// One configuration the runbook writes or shows.
+#[derive(Clone, Debug)]
+struct KnownConfig {
+    text: String,
+    config: model::config::Config,
+}
+
+/// The checker's state.
+pub(crate) struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    options: &'a RunbookOptions,
+    proxmox: bool,
+    heading: String,
+    node: Option<String>,
+    addresses: HashMap<String, String>,
+    configs: Vec<KnownConfig>,
+    files: HashMap<(String, String), Content>,
+    running: HashMap<String, usize>,
+    joined_by_copy: BTreeSet<String>,
+    dropped: HashMap<String, BTreeSet<String>>,
+    membership_changed: Option<u64>,
+    last_status: bool,
+    pending_edit: Option<(String, String, usize)>,
+    steps: Vec<Step>,
+    other: BTreeSet<String>,
+    start_config: Option<String>,
+    end_config: Option<String>,
+    changed_cluster: bool,
+    fault_pending: bool,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker for `text`.
+    pub fn new(file: &'a str, text: &'a str, options: &'a RunbookOptions) -> Checker<'a> {
+        let proxmox = options
+            .proxmox
+            .unwrap_or_else(|| text.contains("pvecm ") || text.contains("/etc/pve/"));
+        Checker {
+            file,
+            text,
+            options,
+            proxmox,
+            heading: String::new(),
+            node: None,
+            addresses: HashMap::new(),
+            configs: Vec::new(),
+            files: HashMap::new(),
+            running: HashMap::new(),
+            joined_by_copy: BTreeSet::new(),
+            dropped: HashMap::new(),
+            membership_changed: None,
+            last_status: false,
+            pending_edit: None,
+            steps: Vec::new(),
+            other: BTreeSet::new(),
+            start_config: None,
+            end_config: None,
+            changed_cluster: false,
+            fault_pending: false,
+        }
+    }
+
+    /// Follows `blocks` and returns the report.
+    pub fn run(mut self, blocks: &[Block]) -> RunbookReport {
+        for block in blocks {
+            match block {
+                Block::Heading { text, .. } => {
+                    self.heading = text.clone();
+                    if let Some(node) = self.node_named_in(text) {
+                        self.node = Some(node);
+                    }
+                }
+                Block::Prose { text, .. } => self.prose(text),
+                Block::Code { tag, content, offset } => self.code(tag, content, *offset),
+            }
+        }
+        RunbookReport {
+            file: self.file.to_string(),
+            steps: self.steps,
+            not_cluster_related: self.other.into_iter().collect(),
+            proxmox: self.proxmox,
+            start_config: self.start_config,
+            end_config: self.end_config,
+        }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    fn finding(&self, code: &'static str, span: (usize, usize), message: String, help: String) -> Finding {
+        let (name, kind) = code_info(code);
+        Finding {
+            kind,
+            code,
+            name,
+            message,
+            line: self.line_of(span.0),
+            help,
+            span,
+        }
+    }
+
+    fn prose(&mut self, text: &str) {
+        let lower = text.to_lowercase();
+        if lower.contains("on any node") || lower.contains("on all") || lower.contains("on each node") {
+            self.node = None;
+        }
+        if let Some(node) = self.node_named_in(text) {
+            if lower.starts_with("on ")
+                || lower.contains("ssh to")
+                || lower.contains("repeat")
+                || lower.contains("from ")
+            {
+                self.node = Some(node);
+            }
+        }
+    }
+
+    /// A node name the text mentions: a name from the configs seen so far or a word like `pve1-node2`/`node2`.
+    fn node_named_in(&self, text: &str) -> Option<String> {
+        for config in &self.configs {
+            for node in &config.config.nodelist.nodes {
+                if let Some(name) = &node.name {
+                    if contains_word(text, &name.value) {
+                        return Some(name.value.clone());
+                    }
+                }
+            }
+        }
+        for address in self.addresses.keys() {
+            if contains_word(text, address) {
+                return self.addresses.get(address).cloned();
+            }
+        }
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .map(|word| word.trim_end_matches('.'))
+            .find(|word| {
+                let lower = word.to_lowercase();
+                (lower.contains("node") || lower.starts_with("pve") || lower.starts_with("srv"))
+                    && lower.chars().last().is_some_and(|c| c.is_ascii_digit())
+                    && !lower.contains('.')
+            })
+            .map(str::to_string)
+    }
+
+    fn resolve(&mut self, host: &str) -> String {
+        let host = host.rsplit('@').next().unwrap_or(host).to_string();
+        if let Some(name) = self.addresses.get(&host) {
+            return name.clone();
+        }
+        for config in &self.configs {
+            for node in &config.config.nodelist.nodes {
+                if node.ring_addrs.values().any(|addr| addr.value == host) {
+                    if let Some(name) = &node.name {
+                        return name.value.clone();
+                    }
+                }
+            }
+        }
+        host
+    }
+
+    fn code(&mut self, tag: &str, content: &str, offset: usize) {
+        if looks_like_config(content) {
+            self.config_block(content, offset);
+            return;
+        }
+        let shell_tag = matches!(tag, "bash" | "sh" | "shell" | "console" | "zsh" | "");
+        if !shell_tag && !tag.is_empty() {
+            return;
+        }
+        if tag.is_empty() && !looks_like_shell(content) {
+            self.expected_output(content, offset);
+            return;
+        }
+        self.last_status = false;
+        let items = shell::split(content);
+        let mut previous_comment = String::new();
+        for item in items {
+            match item {
+                Item::Comment { text, offset: at } => {
+                    self.comment(&text, offset + at);
+                    previous_comment = text;
+                }
+                Item::Command(command) => {
+                    let span = (offset + command.offset, offset + command.end);
+                    let raw = self.text[span.0..span.1].trim().to_string();
+                    let words = strip_prefix(&command.words);
+                    let mut step = Step {
+                        line: self.line_of(span.0),
+                        heading: self.heading.clone(),
+                        node: self.node.clone(),
+                        command: raw.clone(),
+                        actions: Vec::new(),
+                        findings: Vec::new(),
+                    };
+                    let node = self.node.clone();
+                    let cluster =
+                        self.command(&words, &command, &raw, span, node, &previous_comment, &mut step);
+                    if let Some((body, at)) = &command.heredoc {
+                        self.heredoc(&command, body, offset + at, &mut step);
+                    }
+                    if cluster || !step.findings.is_empty() || !step.actions.is_empty() {
+                        self.steps.push(step);
+                    } else if let Some(program) = words.first().filter(|program| is_program(program)) {
+                        self.other.insert(program.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn comment(&mut self, text: &str, _offset: usize) {
+        let lower = text.to_lowercase();
+        if lower.starts_with("on any node") || lower.starts_with("on all") || lower.starts_with("on each") {
+            self.node = None;
+            return;
+        }
+        let sets_node = lower.starts_with("ssh to")
+            || lower.starts_with("on ")
+            || lower.starts_with("from ")
+            || lower.starts_with("run on");
+        if sets_node && !lower.contains(" or ") {
+            if let Some(node) = self.node_named_in(text) {
+                self.node = Some(node);
+            }
+        }
+        if self.last_status {
+            self.expectation(text, _offset);
+        }
+        if lower.starts_with("expected") && lower.contains("output") {
+            // The lines after it describe the status command above.
+        }
+    }
+
+    /// A comment or output line after a status command: "Nodes: N" / "show N nodes".
+    fn expectation(&mut self, text: &str, offset: usize) {
+        let lower = text.to_lowercase();
+        let expected = lower
+            .strip_prefix("nodes:")
+            .and_then(|rest| rest.trim().parse::<usize>().ok())
+            .or_else(|| {
+                let words: Vec<&str> = lower.split_whitespace().collect();
+                words
+                    .windows(2)
+                    .find(|pair| {
+                        pair[1].starts_with("node") && (words.contains(&"show") || words.contains(&"shows"))
+                    })
+                    .and_then(|pair| pair[0].parse::<usize>().ok())
+            });
+        let Some(expected) = expected else {
+            return;
+        };
+        let running = self.running.len();
+        if expected != running {
+            let end = offset + text.len() + 1;
+            let finding = self.finding(
+                "R010",
+                (offset, end),
+                format!(
+                    "the runbook expects {expected} nodes here, but at this point {running} node(s) run corosync: {}",
+                    if self.running.is_empty() {
+                        "none".to_string()
+                    } else {
+                        self.running.keys().cloned().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
+                    }
+                ),
+                "fix the steps before it (the findings above say why nodes did not start or join)".to_string(),
+            );
+            if let Some(step) = self.steps.last_mut() {
+                step.findings.push(finding);
+            }
+            self.last_status = false;
+        }
+    }
+
+    fn expected_output(&mut self, content: &str, offset: usize) {
+        self.last_status = true;
+        let mut at = offset;
+        for line in content.lines() {
+            if line.trim().to_lowercase().starts_with("nodes:") {
+                self.expectation(line.trim(), at + (line.len() - line.trim_start().len()));
+            }
+            at += line.len() + 1;
+        }
+        self.last_status = false;
+    }
+
+    fn config_block(&mut self, content: &str, offset: usize) {
+        let (document, _) = model::syntax::parse(content);
+        let (config, _) = model::config::Config::from_document(&document);
+        for node in &config.nodelist.nodes {
+            if let Some(name) = &node.name {
+                for addr in node.ring_addrs.values() {
+                    self.addresses.insert(addr.value.clone(), name.value.clone());
+                }
+            }
+        }
+        let index = self.configs.len();
+        self.configs.push(KnownConfig {
+            text: content.to_string(),
+            config,
+        });
+        let mut step = Step {
+            line: self.line_of(offset),
+            heading: self.heading.clone(),
+            node: self.node.clone(),
+            command: "<config block>".to_string(),
+            actions: Vec::new(),
+            findings: Vec::new(),
+        };
+        let options = LintOptions {
+            proxmox: Some(self.proxmox),
+            ..LintOptions::default()
+        };
+        for diagnostic in lint_text(content, &options) {
+            let kind = match diagnostic.severity {
+                Severity::Error => Kind::Refused,
+                Severity::Warning => Kind::Wrong,
+                _ => continue,
+            };
+            let span = diagnostic
+                .span
+                .map_or((offset, offset), |span| (offset + span.start, offset + span.end));
+            step.findings.push(Finding {
+                kind,
+                code: diagnostic.code,
+                name: diagnostic.name,
+                message: diagnostic.message.clone(),
+                line: self.line_of(span.0),
+                help: diagnostic
+                    .help
+                    .clone()
+                    .unwrap_or_else(|| format!("see `quorate explain {}`", diagnostic.code)),
+                span,
+            });
+        }
+        if let Some((node, path, _)) = self.pending_edit.take() {
+            step.node = Some(node.clone());
+            step.actions.push(format!("write {path} on {node}"));
+            self.files.insert((node, path), Content::Config(index));
+        }
+        if !self.changed_cluster
+            && self.start_config.is_none()
+            && self.running.is_empty()
+            && self.configs.len() == 1
+        {
+            // A config shown before anything changes the cluster is the running one.
+            let lower_heading = self.heading.to_lowercase();
+            if lower_heading.contains("current")
+                || lower_heading.contains("existing")
+                || lower_heading.contains("before")
+            {
+                self.start_config = Some(content.to_string());
+                for node in config_nodes(&self.configs[index].config) {
+                    self.running.insert(node.clone(), index);
+                    self.files
+                        .insert((node, COROSYNC_CONF.to_string()), Content::Config(index));
+                }
+            }
+        }
+        self.end_config = Some(content.to_string());
+        self.steps.push(step);
+    }
+
+    fn heredoc(&mut self, command: &shell::Command, body: &str, offset: usize, step: &mut Step) {
+        let Some(target) = command.redirects.first().cloned().or_else(|| {
+            (command.words.first().map(String::as_str) == Some("tee"))
+                .then(|| command.words.get(1).cloned())
+                .flatten()
+        }) else {
+            return;
+        };
+        if looks_like_config(body) {
+            self.config_block(body, offset);
+            let index = self.configs.len() - 1;
+            let node = self.here();
+            step.actions.push(format!("write {target} on {node}"));
+            self.files.insert((node, target), Content::Config(index));
+            return;
+        }
+        if body.starts_with("#!") || target.ends_with(".sh") {
+            // A script: its commands are checked where they are written (they run when the script runs).
+            let saved = std::mem::take(&mut self.steps);
+            self.code("bash", body, offset);
+            let inner = std::mem::replace(&mut self.steps, saved);
+            for inner_step in inner {
+                step.findings.extend(inner_step.findings);
+            }
+        }
+    }
+
+    fn here(&self) -> String {
+        self.node.clone().unwrap_or_else(|| UNKNOWN_NODE.to_string())
+    }
+
+    fn running_config(&self) -> Option<&KnownConfig> {
+        let index = self.running.values().max()?;
+        self.configs.get(*index)
+    }
+
+    fn membership_ms(&self) -> u64 {
+        self.running_config()
+            .or(self.configs.last())
+            .map_or(6_600, |known| {
+                u64::from(known.config.effective.token) + u64::from(known.config.effective.consensus)
+            })
+    }
+
+    /// Handles one command; returns whether it is cluster-related.
+    #[allow(clippy::too_many_arguments)]
+    fn command(
+        &mut self,
+        words: &[String],
+        command: &shell::Command,
+        raw: &str,
+        span: (usize, usize),
+        node: Option<String>,
+        comment: &str,
+        step: &mut Step,
+    ) -> bool {
+        let Some(program) = words.first().map(String::as_str) else {
+            return false;
+        };
+        let was_status = std::mem::replace(&mut self.last_status, false);
+        let here = node.clone().unwrap_or_else(|| UNKNOWN_NODE.to_string());
+        let arg = |index: usize| words.get(index).map(String::as_str).unwrap_or("");
+        if raw.contains("cluster_uuid") && raw.contains("corosync.conf") {
+            step.findings.push(self.finding(
+                "R013",
+                span,
+                "corosync.conf has no `cluster_uuid` key (neither corosync 3 nor Proxmox writes one): this reads an empty value".to_string(),
+                "use `totem.cluster_name` (`corosync-cmapctl -g totem.cluster_name`) or Proxmox's `pvesh get /cluster/status`".to_string(),
+            ));
+            return true;
+        }
+        let touches_authkey = words
+            .iter()
+            .any(|word| word.ends_with("authkey") || word.contains("authkey "))
+            || command.redirects.iter().any(|target| target.ends_with("authkey"));
+        match program {
+            "ssh" => {
+                let rest: Vec<String> = words[1..]
+                    .iter()
+                    .skip_while(|word| word.starts_with('-'))
+                    .cloned()
+                    .collect();
+                let Some(host) = rest.first() else {
+                    return true;
+                };
+                let target = self.resolve(host);
+                let address = host.rsplit('@').next().unwrap_or(host).to_string();
+                if rest.len() == 1 {
+                    let named = node
+                        .clone()
+                        .filter(|name| name != UNKNOWN_NODE && name.parse::<std::net::IpAddr>().is_err());
+                    if let (Some(name), true) = (named, target == address) {
+                        // "On pve-n4:" and then `ssh root@ADDR`: ADDR is that node.
+                        self.addresses.insert(address.clone(), name);
+                    }
+                    let target = self.resolve(host);
+                    self.node = Some(target.clone());
+                    step.node = Some(target.clone());
+                    if let Some(name) = self.node_named_in(comment) {
+                        if name != address {
+                            self.addresses.insert(address.clone(), name.clone());
+                            self.node = Some(name.clone());
+                            step.node = Some(name);
+                        }
+                    }
+                    step.actions
+                        .push(format!("log in to {}", step.node.clone().unwrap_or_default()));
+                    return true;
+                }
+                if let Some(dropped) = node.as_ref().and_then(|node| self.dropped.get(node)) {
+                    if dropped.contains(&address) {
+                        step.findings.push(self.finding(
+                            "R012",
+                            span,
+                            format!("{here} drops every packet from {address} (the iptables rule above), so this ssh to it gets no answer and hangs"),
+                            format!("run the check from a console on {target}, or drop only the corosync ports (UDP 5405-5412) instead of all traffic"),
+                        ));
+                    }
+                }
+                let inner: Vec<String> = rest[1..].to_vec();
+                let saved = self.node.replace(target.clone());
+                step.node = Some(target);
+                let cluster = self.command(&inner, command, raw, span, self.node.clone(), comment, step);
+                self.node = saved;
+                cluster
+            }
+            "pvecm" => {
+                if matches!(arg(1), "status" | "nodes") {
+                    self.read_after_fault(span, step);
+                }
+                self.pvecm(words, span, &here, step);
+                if matches!(arg(1), "status" | "nodes") {
+                    self.last_status = true;
+                }
+                true
+            }
+            "pcs" | "crm" => {
+                step.actions.push(format!("{} on {here}", words.join(" ")));
+                self.changed_cluster = true;
+                true
+            }
+            "corosync-cfgtool" => {
+                let flags: String = words[1..]
+                    .iter()
+                    .filter(|word| word.starts_with('-'))
+                    .cloned()
+                    .collect();
+                if flags.contains('R') {
+                    step.actions.push(format!("reload via {here}"));
+                } else if flags.contains('k') {
+                    step.actions
+                        .push(format!("stop node {} (corosync-cfgtool -k)", arg(2)));
+                } else if flags.contains('s')
+                    || flags.contains('n')
+                    || flags.contains('b')
+                    || flags.is_empty()
+                {
+                    if comment.to_lowercase().contains("quorum") {
+                        step.findings.push(self.finding(
+                            "R011",
+                            span,
+                            "`corosync-cfgtool -s` shows the links' status, not quorum: it says nothing about whether this node is quorate".to_string(),
+                            "use `corosync-quorumtool -s` (or `pvecm status`) and read its `Quorate:` line".to_string(),
+                        ));
+                    }
+                    if self.membership_changed.take().is_some() && comment.is_empty() {
+                        // A read right after a change: covered by the wait rule.
+                    }
+                } else {
+                    step.findings.push(self.unrecognised(span, raw));
+                }
+                true
+            }
+            "corosync-quorumtool" => {
+                if let Some(position) = words.iter().position(|word| word == "-e") {
+                    let votes: u32 = arg(position + 1).parse().unwrap_or(1);
+                    self.forced_expected(votes, span, &here, step);
+                } else if words.iter().any(|word| word == "-v") {
+                    step.findings.push(self.unrecognised(span, raw));
+                } else {
+                    self.last_status = true;
+                }
+                true
+            }
+            "corosync-keygen" => {
+                if !self.running.is_empty() {
+                    step.findings.push(self.finding(
+                        "R014",
+                        span,
+                        format!("a new authkey on {here} while the cluster runs: {here} can no longer talk to the other nodes (their key differs), and any copy of the old key stays valid for them"),
+                        "a corrupted key is replaced by copying the cluster's key from a healthy member (mode 0400, never through /tmp); a new key goes to every node with the whole cluster stopped".to_string(),
+                    ));
+                }
+                step.actions.push(format!("generate authkey on {here}"));
+                true
+            }
+            "systemctl" | "service" => {
+                let (verb, units): (&str, Vec<&str>) = if program == "service" {
+                    (arg(2), vec![arg(1)])
+                } else {
+                    (arg(1), words[2..].iter().map(String::as_str).collect())
+                };
+                let corosync = units
+                    .iter()
+                    .any(|unit| matches!(unit.trim_end_matches(".service"), "corosync" | "pacemaker"));
+                let cluster = corosync
+                    || units.iter().any(|unit| {
+                        matches!(
+                            unit.trim_end_matches(".service"),
+                            "pve-cluster" | "corosync-qdevice" | "pcsd"
+                        )
+                    });
+                if !cluster {
+                    return false;
+                }
+                if corosync {
+                    match verb {
+                        "start" | "restart" => self.start(&here, verb, span, step),
+                        "stop" => {
+                            self.running.remove(&here);
+                            step.actions.push(format!("stop {here}"));
+                            self.membership_changed = Some(self.membership_ms());
+                        }
+                        "status" | "is-active" | "is-enabled" => self.last_status = false,
+                        _ => step.actions.push(format!("{verb} corosync on {here}")),
+                    }
+                }
+                true
+            }
+            "reboot" => {
+                self.start(&here, "restart", span, step);
+                true
+            }
+            "sleep" => {
+                self.fault_pending = false;
+                let seconds: f64 = arg(1).trim_end_matches('s').parse().unwrap_or(0.0);
+                if let Some(needed) = self.membership_changed.take() {
+                    let waited = (seconds * 1000.0) as u64;
+                    if waited < needed {
+                        step.findings.push(self.finding(
+                            "R005",
+                            span,
+                            format!("waits {waited} ms, but a membership change with this configuration takes about {needed} ms (token + consensus, spec 3.4): the check after it can still show the old membership"),
+                            format!("wait at least {} s, or poll until `corosync-quorumtool -s` shows the expected members", needed.div_ceil(1000) + 1),
+                        ));
+                    }
+                    return true;
+                }
+                false
+            }
+            "iptables" | "ip6tables" | "nft" => {
+                let drops = words
+                    .iter()
+                    .any(|word| matches!(word.as_str(), "DROP" | "REJECT" | "drop" | "reject"));
+                if !drops {
+                    return false;
+                }
+                let delete = words.iter().any(|word| word == "-D" || word == "delete");
+                let source = words
+                    .iter()
+                    .position(|word| word == "-s" || word == "saddr" || word == "-d" || word == "daddr")
+                    .and_then(|position| words.get(position + 1))
+                    .cloned()
+                    .unwrap_or_default();
+                let set = self.dropped.entry(here.clone()).or_default();
+                if delete {
+                    set.remove(&source);
+                    step.actions.push(format!("heal {here} from {source}"));
+                } else {
+                    set.insert(source.clone());
+                    step.actions.push(format!("cut {here} off from {source}"));
+                }
+                self.membership_changed = Some(self.membership_ms());
+                self.fault_pending = true;
+                true
+            }
+            "netstat" | "ss" => {
+                let flags: String = words[1..]
+                    .iter()
+                    .filter(|word| word.starts_with('-'))
+                    .cloned()
+                    .collect();
+                if flags.contains('t') && !flags.contains('u') && raw.contains("corosync")
+                    || command.piped && flags.contains('t') && !flags.contains('u')
+                {
+                    step.findings.push(self.finding(
+                        "R011",
+                        span,
+                        format!("`{program} {flags}` lists TCP sockets only, and corosync talks over UDP (knet, ports 5405 and up): this shows nothing even when corosync works"),
+                        "use `corosync-cfgtool -s` for the links, or `ss -ulpn | grep corosync` for the sockets".to_string(),
+                    ));
+                    return true;
+                }
+                false
+            }
+            "vim" | "vi" | "nano" | "emacs" | "editor" => {
+                let Some(path) = words.get(1).filter(|path| {
+                    path.ends_with(".conf") && path.contains("corosync") || path.starts_with("/etc/pve")
+                }) else {
+                    return false;
+                };
+                self.path_check(path, span, step);
+                self.pending_edit = Some((here.clone(), path.clone(), span.0));
+                step.actions.push(format!("edit {path} on {here}"));
+                true
+            }
+            "cp" | "mv" | "scp" | "rsync" | "install" => self.copy(words, span, &here, step),
+            "cat" | "less" | "more" | "head" | "tail" | "xxd" | "od" | "hexdump" | "base64" | "strings" => {
+                if touches_authkey && command.redirects.is_empty() && !command.piped {
+                    step.findings.push(self.finding(
+                        "R006",
+                        span,
+                        "prints the cluster's authkey (the secret every node shares) to the terminal, its scrollback and any session log".to_string(),
+                        "never print the key; compare keys with `sha256sum /etc/corosync/authkey` on each node".to_string(),
+                    ));
+                    return true;
+                }
+                if let Some(path) = words[1..]
+                    .iter()
+                    .find(|word| word.contains("corosync") && word.ends_with(".conf"))
+                {
+                    let before = step.findings.len();
+                    self.path_check(path, span, step);
+                    return step.findings.len() > before;
+                }
+                false
+            }
+            "chmod" | "chown" => {
+                if touches_authkey {
+                    step.actions.push(format!("{} on {here}", words.join(" ")));
+                    return true;
+                }
+                false
+            }
+            "mkdir" | "diff" => false,
+            _ => {
+                if program.starts_with("corosync")
+                    || program.starts_with("pvecm")
+                    || program.contains("qnetd")
+                    || program.contains("qdevice")
+                {
+                    step.findings.push(self.unrecognised(span, raw));
+                    return true;
+                }
+                let _ = was_status;
+                false
+            }
+        }
+    }
+
+    /// A status read right after the runbook cut nodes off, with no wait in between.
+    fn read_after_fault(&mut self, span: (usize, usize), step: &mut Step) {
+        if std::mem::replace(&mut self.fault_pending, false) {
+            let needed = self.membership_ms();
+            step.findings.push(self.finding(
+                "R005",
+                span,
+                format!("reads the status right after the iptables change: the membership changes only after token + consensus (about {needed} ms here, spec 3.5), so this still shows the old membership"),
+                format!("wait at least {} s (or poll) before the check", needed.div_ceil(1000) + 1),
+            ));
+        }
+    }
+
+    fn unrecognised(&self, span: (usize, usize), raw: &str) -> Finding {
+        self.finding(
+            "R001",
+            span,
+            format!("`{raw}` looks cluster-related but quorate cannot tell what it does to the cluster"),
+            "check it by hand, or write it as one of the commands docs/runbook.md lists".to_string(),
+        )
+    }
+
+    fn path_check(&self, path: &str, span: (usize, usize), step: &mut Step) {
+        let base = path.trim_end_matches(".bak");
+        if base.contains("corosync")
+            && base.ends_with(".conf")
+            && base != COROSYNC_CONF
+            && base != PVE_CONF
+            && !base.starts_with("/tmp")
+        {
+            step.findings.push(self.finding(
+                "R003",
+                span,
+                format!("`{base}` is read by neither corosync (it reads {COROSYNC_CONF}; corosync 3 has no conf.d) nor Proxmox (its cluster-wide copy is {PVE_CONF})"),
+                if self.proxmox {
+                    format!("edit a copy of {PVE_CONF}, increase totem.config_version, and move it over {PVE_CONF} (spec 6.1)")
+                } else {
+                    format!("edit {COROSYNC_CONF}")
+                },
+            ));
+        }
+    }
+
+    fn pvecm(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) {
+        let sub = words.get(1).map(String::as_str).unwrap_or("");
+        let option = |name: &str| {
+            words
+                .iter()
+                .position(|word| word == name || word.trim_start_matches('-') == name.trim_start_matches('-'))
+                .and_then(|position| words.get(position + 1))
+                .cloned()
+        };
+        let removed: Vec<&str> = [
+            "--bindnet0_addr",
+            "--ring0_addr",
+            "--bindnet1_addr",
+            "--ring1_addr",
+            "-bindnet0_addr",
+            "-ring0_addr",
+        ]
+        .into_iter()
+        .filter(|flag| words.iter().any(|word| word == flag))
+        .collect();
+        if !removed.is_empty() {
+            step.findings.push(self.finding(
+                "R002",
+                span,
+                format!(
+                    "`pvecm {sub}` has no {} since Proxmox VE 6 (corosync 3): the command refuses them",
+                    removed.join(" or ")
+                ),
+                "give the link address as `--link0 ADDR` (and `--link1 ADDR` for a second link)".to_string(),
+            ));
+        }
+        match sub {
+            "create" => {
+                let name = words.get(2).cloned().unwrap_or_else(|| "cluster".to_string());
+                let address = option("--link0")
+                    .or_else(|| option("--ring0_addr"))
+                    .map(|value| value.split(',').next().unwrap_or("").to_string())
+                    .or_else(|| {
+                        self.addresses
+                            .iter()
+                            .find(|(_, node)| node.as_str() == here)
+                            .map(|(addr, _)| addr.clone())
+                    })
+                    .unwrap_or_else(|| "127.0.0.1".to_string());
+                let node = if here == UNKNOWN_NODE {
+                    "node1".to_string()
+                } else {
+                    here.to_string()
+                };
+                self.addresses.insert(address.clone(), node.clone());
+                let text = format!(
+                    "totem {{\n  version: 2\n  secauth: on\n  cluster_name: {name}\n  config_version: 1\n  ip_version: ipv4-6\n  link_mode: passive\n  interface {{\n    linknumber: 0\n  }}\n}}\n\nnodelist {{\n  node {{\n    name: {node}\n    nodeid: 1\n    quorum_votes: 1\n    ring0_addr: {address}\n  }}\n}}\n\nquorum {{\n  provider: corosync_votequorum\n}}\n\nlogging {{\n  to_syslog: yes\n  debug: off\n}}\n"
+                );
+                let (document, _) = model::syntax::parse(&text);
+                let (config, _) = model::config::Config::from_document(&document);
+                let index = self.configs.len();
+                self.configs.push(KnownConfig { text, config });
+                self.files
+                    .insert((node.clone(), COROSYNC_CONF.to_string()), Content::Config(index));
+                self.files
+                    .insert((node.clone(), PVE_CONF.to_string()), Content::Config(index));
+                self.files
+                    .insert((node.clone(), AUTHKEY.to_string()), Content::Authkey);
+                self.running.insert(node.clone(), index);
+                self.changed_cluster = true;
+                self.membership_changed = Some(self.membership_ms());
+                step.actions.extend([
+                    format!("generate authkey on {node}"),
+                    format!("write {PVE_CONF} on {node} (1 node)"),
+                    format!("start {node}"),
+                ]);
+            }
+            "add" => {
+                step.actions.push(format!(
+                    "join {here} through {}",
+                    words.get(2).cloned().unwrap_or_default()
+                ));
+                self.changed_cluster = true;
+                if let Some(index) = self.running.values().max().copied() {
+                    self.running.insert(here.to_string(), index);
+                    self.files.insert(
+                        (here.to_string(), COROSYNC_CONF.to_string()),
+                        Content::Config(index),
+                    );
+                    self.files
+                        .insert((here.to_string(), AUTHKEY.to_string()), Content::Authkey);
+                }
+                self.membership_changed = Some(self.membership_ms());
+            }
+            "delnode" => {
+                let target = words.get(2).cloned().unwrap_or_default();
+                let target = self.resolve(&target);
+                self.running.remove(&target);
+                self.changed_cluster = true;
+                step.actions.push(format!(
+                    "stop {target} (corosync-cfgtool -k), write {PVE_CONF} without it"
+                ));
+                self.membership_changed = Some(self.membership_ms());
+            }
+            "expected" => {
+                let votes: u32 = words.get(2).and_then(|value| value.parse().ok()).unwrap_or(1);
+                self.forced_expected(votes, span, here, step);
+            }
+            "status" | "nodes" => step.actions.push(format!("read quorum on {here}")),
+            "qdevice" => {
+                step.actions.push(format!("{} on {here}", words.join(" ")));
+                self.changed_cluster = true;
+            }
+            _ => step.findings.push(self.unrecognised(span, &words.join(" "))),
+        }
+    }
+
+    fn start(&mut self, node: &str, verb: &str, span: (usize, usize), step: &mut Step) {
+        step.actions.push(format!("{verb} {node}"));
+        self.changed_cluster = true;
+        self.membership_changed = Some(self.membership_ms());
+        if node == UNKNOWN_NODE {
+            // The runbook does not say where: nothing to follow on one node.
+            return;
+        }
+        let on_disk = self
+            .files
+            .get(&(node.to_string(), COROSYNC_CONF.to_string()))
+            .cloned();
+        let Some(Content::Config(index)) = on_disk else {
+            let pve_only = self.files.contains_key(&(node.to_string(), PVE_CONF.to_string()));
+            step.findings.push(self.finding(
+                "R009",
+                span,
+                format!(
+                    "{node} has no {COROSYNC_CONF}{}: corosync does not start",
+                    if pve_only { " (the runbook copied the file into /etc/pve, which corosync does not read, and which on a node outside the cluster is pmxcfs's local database)" } else { " at this point" }
+                ),
+                if self.proxmox {
+                    format!("join {node} with `pvecm add ADDRESS-OF-A-MEMBER` run on {node}: it adds the node to the nodelist, writes the file and the authkey and starts corosync (spec 6.4); `quorate plan --goal 'add-node {node} ADDR'` shows the verified order")
+                } else {
+                    format!("write the cluster's corosync.conf to {COROSYNC_CONF} on {node} first")
+                },
+            ));
+            return;
+        };
+        // Whether edits the runbook made elsewhere are not what this start reads.
+        if verb == "restart" {
+            if let Some(((_, path), _)) = self.files.iter().find(|((owner, path), content)| {
+                owner == node
+                    && path != COROSYNC_CONF
+                    && path != PVE_CONF
+                    && path.ends_with(".conf")
+                    && matches!(content, Content::Config(other) if *other != index)
+            }) {
+                let path = path.clone();
+                step.findings.push(self.finding(
+                    "R004",
+                    span,
+                    format!("this restart reads {COROSYNC_CONF}, not the edited {path}: {node} keeps its old configuration"),
+                    format!("put the change in {}", if self.proxmox { PVE_CONF } else { COROSYNC_CONF }),
+                ));
+            }
+        }
+        let known = &self.configs[index];
+        let (entry, _) = FileEntry::new("runbook", &known.text, Purpose::Target);
+        let listed = known.config.nodelist.nodes.iter().find(|entry_node| {
+            entry_node.name.as_ref().is_some_and(|name| name.value == node)
+                || entry_node
+                    .ring_addrs
+                    .values()
+                    .any(|addr| self.addresses.get(&addr.value).is_some_and(|name| name == node))
+        });
+        let Some(listed) = listed else {
+            step.findings.push(self.finding(
+                "R009",
+                span,
+                format!("the corosync.conf on {node} does not list {node}: corosync finds no local node and exits (spec 4.4)"),
+                "add the node to the nodelist on every member first (`pvecm add` or `pcs cluster node add` do it)".to_string(),
+            ));
+            return;
+        };
+        if let Some(nodeid) = known.config.effective_nodeid(listed) {
+            if let Some(errors) = entry.refusal_on(nodeid) {
+                let first = errors.first().map_or(String::new(), |error| {
+                    format!(" ({}: {})", error.code, error.message)
+                });
+                step.findings.push(self.finding(
+                    "R009",
+                    span,
+                    format!("corosync on {node} refuses this configuration{first}: it does not start"),
+                    "fix the configuration first (the config block's findings say how)".to_string(),
+                ));
+                return;
+            }
+        }
+        self.running.insert(node.to_string(), index);
+    }
+
+    fn copy(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) -> bool {
+        let operands: Vec<&String> = words[1..].iter().filter(|word| !word.starts_with('-')).collect();
+        if operands.len() < 2 {
+            return false;
+        }
+        let destination = operands[operands.len() - 1].clone();
+        let sources = &operands[..operands.len() - 1];
+        let relevant = |path: &str| {
+            path.contains("authkey")
+                || path.contains("corosync")
+                || path.contains("/etc/pve")
+                || path.contains("-join")
+        };
+        if !relevant(&destination) && !sources.iter().any(|source| relevant(source)) {
+            return false;
+        }
+        let split_remote = |path: &str| -> (Option<String>, String) {
+            match path.split_once(':') {
+                Some((host, rest)) if !host.contains('/') => (Some(host.to_string()), rest.to_string()),
+                _ => (None, path.to_string()),
+            }
+        };
+        let (remote, dest_path) = split_remote(&destination);
+        let dest_node = remote
+            .map(|host| self.resolve(&host))
+            .unwrap_or_else(|| here.to_string());
+        let shared = |path: &str| {
+            path.starts_with("/tmp") || path.starts_with("/var/tmp") || path.starts_with("/dev/shm")
+        };
+        for source in sources {
+            let (_, source_path) = split_remote(source);
+            let name = source_path.rsplit('/').next().unwrap_or("").to_string();
+            let is_key = source_path.ends_with("authkey")
+                || (source_path.contains("-join") && source_path.ends_with('*'));
+            let content = if source_path.ends_with("authkey") {
+                Some(Content::Authkey)
+            } else {
+                self.files
+                    .get(&(here.to_string(), source_path.clone()))
+                    .cloned()
+                    .or_else(|| {
+                        (source_path == PVE_CONF)
+                            .then(|| self.running.get(here).map(|index| Content::Config(*index)))
+                            .flatten()
+                    })
+            };
+            let target_path =
+                if dest_path.ends_with('/') || !dest_path.contains('.') && !dest_path.ends_with("authkey") {
+                    format!("{}/{}", dest_path.trim_end_matches('/'), name)
+                } else {
+                    dest_path.clone()
+                };
+            if is_key && (shared(&dest_path) || shared(&source_path)) {
+                step.findings.push(self.finding(
+                    "R007",
+                    span,
+                    format!(
+                        "the authkey goes through {}, a world-writable directory where it stays after the runbook ends (nothing removes it) and where any local user can replace it before it is copied in",
+                        if shared(&dest_path) { dest_path.clone() } else { source_path.clone() }
+                    ),
+                    "copy the key node to node in one step with mode 0400 (`scp -p /etc/corosync/authkey root@NODE:/etc/corosync/authkey`), or let `pvecm add` / `pcs cluster node add` send it".to_string(),
+                ));
+            }
+            if self.proxmox
+                && !self.running.contains_key(&dest_node)
+                && (target_path.starts_with("/etc/corosync") || target_path.starts_with("/etc/pve"))
+                && (target_path.ends_with("authkey")
+                    || target_path.ends_with("corosync.conf")
+                    || target_path.ends_with('/'))
+                && self.joined_by_copy.insert(dest_node.clone())
+            {
+                step.findings.push(self.finding(
+                    "R008",
+                    span,
+                    format!("{dest_node} is joined by copying files by hand; `pvecm add` does much more: it adds {dest_node} to the nodelist of every member (with a config_version bump and a reload), checks the node can join, and replaces its pmxcfs database"),
+                    format!("run `pvecm add ADDRESS-OF-A-MEMBER --link0 ADDRESS-OF-{dest_node}` on {dest_node} (spec 6.4)"),
+                ));
+            }
+            if target_path.starts_with("/etc/pve") && dest_node != here {
+                step.findings.push(self.finding(
+                    "R016",
+                    span,
+                    format!("/etc/pve is one cluster-wide filesystem (pmxcfs): copying into it on {dest_node} either changes nothing or, with another file, makes every node reload it; without quorum pmxcfs refuses the write"),
+                    "edit /etc/pve/corosync.conf once, on one quorate member, with config_version increased (spec 6.1, 6.2)".to_string(),
+                ));
+            }
+            if let Some(content) = content {
+                self.files
+                    .insert((dest_node.clone(), target_path.clone()), content);
+                step.actions
+                    .push(format!("copy {source_path} to {target_path} on {dest_node}"));
+            }
+        }
+        true
+    }
+
+    /// `corosync-quorumtool -e V` / `pvecm expected V` on `here`: the engine runs the
+    /// cluster the runbook describes, with `here` cut off from the others (the situation
+    /// the recipe is for), then the forced value, and the planner's fault analysis
+    /// says whether two sides can be quorate.
+    fn forced_expected(&mut self, votes: u32, span: (usize, usize), here: &str, step: &mut Step) {
+        step.actions.push(format!("expected votes {votes} on {here}"));
+        let Some(known) = self
+            .configs
+            .iter()
+            .rev()
+            .find(|known| known.config.nodelist.nodes.len() > 1)
+        else {
+            return;
+        };
+        let node_config = NodeConfig::from_config(&known.config);
+        let Ok(mut cluster) = ClusterState::from_config(&node_config) else {
+            return;
+        };
+        let position = known
+            .config
+            .nodelist
+            .nodes
+            .iter()
+            .position(|node| node.name.as_ref().is_some_and(|name| name.value == here))
+            .unwrap_or(0);
+        let Some(nodeid) = cluster.nodeids().get(position).copied() else {
+            return;
+        };
+        let isolate = Event::Fault(Fault::IsolateNode(NodeRef::Id(nodeid)));
+        let force = Event::Action(Action::SetExpectedVotes {
+            votes,
+            node: NodeRef::Id(nodeid),
+        });
+        cluster.apply_event(&isolate);
+        cluster.apply_event(&force);
+        let mut safety = Safety::new(self.options.fault_budget);
+        let verdict = safety.verdict(&cluster);
+        let script = if verdict.split_brain_now {
+            Some(format!("{isolate}; {force}"))
+        } else {
+            verdict
+                .split_brain_after
+                .map(|lines| format!("{isolate}; {force}; {}", lines.join("; ")))
+        };
+        if let Some(script) = script {
+            step.findings.push(self.finding(
+                "R015",
+                span,
+                format!("expected votes {votes} makes {here} quorate on its own: if it is cut off (not down), it and the rest of the cluster are both quorate, a split-brain (whatif: `{script}`)"),
+                "never lower expected votes while the missing nodes may still run; power them off (or fence them) first, and prefer a quorum device for small clusters".to_string(),
+            ));
+        }
+    }
+}
+
+fn config_nodes(config: &model::config::Config) -> Vec<String> {
+    config
+        .nodelist
+        .nodes
+        .iter()
+        .filter_map(|node| node.name.as_ref().map(|name| name.value.clone()))
+        .collect()
+}
+
+fn strip_prefix(words: &[String]) -> Vec<String> {
+    let mut words: Vec<String> = words.to_vec();
+    while let Some(first) = words.first() {
+        if first == "sudo"
+            || first == "exec"
+            || first == "time"
+            || (first.contains('=') && !first.starts_with('-') && !first.contains("$("))
+        {
+            words.remove(0);
+        } else {
+            break;
+        }
+    }
+    words
+}
+
+fn contains_word(text: &str, word: &str) -> bool {
+    !word.is_empty()
+        && text.match_indices(word).any(|(index, _)| {
+            let before = text[..index].chars().last();
+            let after = text[index + word.len()..].chars().next();
+            let boundary =
+                |c: Option<char>| c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+            boundary(before)
+                && boundary(after)
+                && !after.is_some_and(|c| {
+                    c == '.' && text[index + word.len() + 1..].starts_with(|c: char| c.is_ascii_digit())
+                })
+        })
+}
+
+fn looks_like_config(content: &str) -> bool {
+    let sections = ["totem", "nodelist", "quorum"];
+    content.lines().any(|line| {
+        let line = line.trim();
+        sections
+            .iter()
+            .any(|section| line.starts_with(section) && line.ends_with('{'))
+    }) && !content.contains("<<")
+}
+
+fn looks_like_shell(content: &str) -> bool {
+    content
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .any(|line| {
+            let first = line.split_whitespace().next().unwrap_or("");
+            line.starts_with('#')
+                || matches!(
+                    first,
+                    "ssh"
+                        | "pvecm"
+                        | "pcs"
+                        | "crm"
+                        | "systemctl"
+                        | "cp"
+                        | "scp"
+                        | "sleep"
+                        | "cat"
+                        | "sudo"
+                        | "$"
+                )
+                || first.starts_with("corosync")
+        })
+        && !content
+            .lines()
+            .any(|line| line.trim_start().starts_with("Nodes:"))
+}
+
+/// Whether `word` names a program (not a shell keyword, an assignment or an option).
+fn is_program(word: &str) -> bool {
+    !matches!(
+        word,
+        "if" | "then"
+            | "else"
+            | "elif"
+            | "fi"
+            | "for"
+            | "do"
+            | "done"
+            | "while"
+            | "case"
+            | "esac"
+            | "exit"
+            | "[["
+            | "["
+            | "{"
+            | "}"
+    ) && word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && !word.starts_with('-')
+}

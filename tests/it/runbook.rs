@@ -1,0 +1,219 @@
+//! `quorate runbook` (issue 13): the seed runbook's findings pinned by a snapshot, the JSON
+//! and SARIF shapes, the flags, the other fixture runbooks (what each must and must not
+//! report) and bad input.
+
+use crate::support::quorate;
+use std::collections::BTreeSet;
+
+const SEED: &str = "examples/runbooks/pve1-phase3.md";
+const ADD_RIGHT: &str = "examples/runbooks/pve-add-node-right.md";
+const ADD_WRONG: &str = "examples/runbooks/pve-add-node-wrong.md";
+
+fn json(args: &[&str]) -> (u8, serde_json::Value) {
+    let mut full = vec!["runbook", "--format", "json"];
+    full.extend_from_slice(args);
+    let (code, out, err) = quorate(&full);
+    let value = serde_json::from_str(&out).unwrap_or_else(|error| panic!("{error}: {out}\n{err}"));
+    (code, value)
+}
+
+fn codes(value: &serde_json::Value) -> Vec<(String, u64)> {
+    value["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| step["findings"].as_array().cloned().unwrap_or_default())
+        .map(|finding| {
+            (
+                finding["code"].as_str().unwrap_or_default().to_string(),
+                finding["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn issue13_seed_runbook_snapshot() {
+    let (code, out, err) = quorate(&["runbook", "--color", "never", SEED]);
+    assert_eq!(code, 1, "{err}");
+    insta::assert_snapshot!(out);
+}
+
+/// Every problem a Proxmox/corosync expert raises on the seed runbook, with its line.
+#[test]
+fn issue13_seed_runbook_has_every_expert_finding() {
+    let (code, value) = json(&[SEED]);
+    assert_eq!(code, 1);
+    let found: BTreeSet<(String, u64)> = codes(&value).into_iter().collect();
+    let expected: &[(&str, u64)] = &[
+        ("R002", 21),  // pvecm create --bindnet0_addr/--ring0_addr: removed in PVE 6
+        ("R003", 46),  // /etc/corosync/conf.d/pve1.conf is not read
+        ("R003", 59),  // the edit goes to that path
+        ("E139", 97),  // crypto on udpu: corosync refuses
+        ("E138", 104), // a second link (ring1_addr) on udpu: corosync refuses
+        ("L001", 104), // both links on one address: no redundancy
+        ("L006", 87),  // ringnumber ignored: the second interface is link 0 again
+        ("S009", 65),  // no config_version: pmxcfs does not propagate the file
+        ("R004", 161), // the restart does not read the edited file
+        ("R005", 164), // sleep 5 is shorter than token + consensus
+        ("R005", 241), // again after node 2's start
+        ("R005", 281), // and node 3's
+        ("R006", 184), // cat authkey prints the secret
+        ("R007", 202), // authkey copied through /tmp
+        ("R007", 206), // scp to the other node's /tmp
+        ("R007", 231), // taken from /tmp and left there
+        ("R008", 231), // a manual join instead of pvecm add
+        ("R009", 238), // node 2 cannot start: no /etc/corosync/corosync.conf
+        ("R010", 246), // expects 2 nodes
+        ("R009", 280), // node 3 cannot start either
+        ("R010", 320), // the expected output's 3 nodes
+        ("R011", 306), // cfgtool -s does not show quorum
+        ("R011", 309), // netstat -t cannot show corosync (UDP)
+        ("R005", 342), // status right after the iptables cut
+        ("R012", 345), // ssh to a peer whose packets the node drops
+        ("R013", 375), // no cluster_uuid key
+        ("R014", 451), // corosync-keygen on a running cluster
+        ("R015", 465), // -e 1: split-brain
+        ("R016", 484), // scp into /etc/pve by hand
+    ];
+    for (code, line) in expected {
+        assert!(
+            found.contains(&(code.to_string(), *line)),
+            "missing {code} at line {line}; found {found:?}"
+        );
+    }
+    // Nothing the runbook does right is reported: pvecm status after create expects 1 node.
+    assert!(!found.iter().any(|(_, line)| *line == 40 || *line == 33));
+}
+
+#[test]
+fn issue13_json_shape_and_kinds() {
+    let (_, value) = json(&[SEED]);
+    assert_eq!(value["file"], SEED);
+    let steps = value["steps"].as_array().expect("steps");
+    assert!(!steps.is_empty());
+    for step in steps {
+        for key in ["line", "heading", "node", "command", "actions", "findings"] {
+            assert!(step.get(key).is_some(), "step without {key}: {step}");
+        }
+        for finding in step["findings"].as_array().expect("findings") {
+            for key in ["kind", "code", "message", "line", "help"] {
+                assert!(finding.get(key).is_some(), "finding without {key}: {finding}");
+            }
+            let kind = finding["kind"].as_str().unwrap_or_default();
+            assert!(
+                ["unsafe", "refused", "wrong", "insecure", "unrecognised"].contains(&kind),
+                "{kind}"
+            );
+        }
+    }
+    assert!(value.get("plan").is_none());
+    let node_of = |line: u64| {
+        steps
+            .iter()
+            .find(|step| step["line"] == line)
+            .map(|step| step["node"].clone())
+    };
+    assert_eq!(node_of(21), Some("pve1-node1".into()));
+    assert_eq!(node_of(238), Some("pve1-node2".into()));
+    assert_eq!(node_of(280), Some("pve1-node3".into()));
+}
+
+#[test]
+fn issue13_sarif_and_flags() {
+    let (code, out, _) = quorate(&["runbook", "--format", "sarif", SEED]);
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&out).expect("sarif json");
+    assert_eq!(sarif["version"], "2.1.0");
+    let (_, value) = json(&[SEED]);
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().map(Vec::len),
+        Some(codes(&value).len())
+    );
+    // --no-proxmox: the Proxmox-only findings go away.
+    let (_, plain) = json(&["--no-proxmox", SEED]);
+    let plain_codes: BTreeSet<String> = codes(&plain).into_iter().map(|(code, _)| code).collect();
+    assert!(
+        !plain_codes.contains("S009") && !plain_codes.contains("R008"),
+        "{plain_codes:?}"
+    );
+    // --fault-budget 0: forcing expected votes shows split-brain only with a fault.
+    let (_, budget0) = json(&["--fault-budget", "0", SEED]);
+    assert!(codes(&budget0).iter().any(|(code, _)| code == "R015"));
+    // --plan-out: the seed's end state is a config corosync refuses, so no plan is written.
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let plan_path = dir.join("plan.json");
+    let plan_text = plan_path.to_string_lossy().to_string();
+    let (_, with_plan) = json(&["--plan-out", &plan_text, SEED]);
+    assert_eq!(with_plan["plan"]["written"], false, "{}", with_plan["plan"]);
+    assert!(with_plan["plan"]["why"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("refuses"));
+    assert!(!plan_path.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn issue13_add_node_right_is_clean_and_wrong_is_not() {
+    let (code, out, err) = quorate(&["runbook", "--color", "never", ADD_RIGHT]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 finding(s)"), "{out}");
+    let (code, value) = json(&[ADD_WRONG]);
+    assert_eq!(code, 1);
+    let found: BTreeSet<String> = codes(&value).into_iter().map(|(code, _)| code).collect();
+    for code in ["R005", "R007", "R008", "R009"] {
+        assert!(found.contains(code), "missing {code} in {found:?}");
+    }
+    for code in ["R015", "R006", "R013"] {
+        assert!(!found.contains(code), "unexpected {code} in {found:?}");
+    }
+}
+
+#[test]
+fn issue13_bad_input_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "no-code.md",
+            b"# Title\n\nJust prose, no commands.\n".to_vec(),
+            "no code blocks",
+        ),
+        (
+            "corosync.conf",
+            b"totem {\n  version: 2\n}\n".to_vec(),
+            "no code blocks",
+        ),
+        (
+            "binary.md",
+            b"# x\n```bash\nls\n```\n\0\x01\x02".to_vec(),
+            "binary data",
+        ),
+        (
+            "latin1.md",
+            b"# caf\xe9\n```bash\nls\n```\n".to_vec(),
+            "not UTF-8",
+        ),
+        (
+            "huge.md",
+            "```bash\necho x\n```\n"
+                .repeat(10 * 1024 * 1024 / 20)
+                .into_bytes(),
+            "too large",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let path = path.to_string_lossy().to_string();
+        let (code, out, err) = quorate(&["runbook", &path]);
+        assert_eq!(code, 2, "{name}: {out}{err}");
+        assert!(err.contains(expected) && err.contains(name), "{name}: {err}");
+    }
+    let (code, _, err) = quorate(&["runbook", "/nonexistent/runbook.md"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read /nonexistent/runbook.md"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
