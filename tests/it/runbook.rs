@@ -217,3 +217,47 @@ fn issue13_bad_input_is_a_clear_error() {
     assert!(err.contains("cannot read /nonexistent/runbook.md"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn issue13_readdress_in_place_is_refused_at_reload() {
+    let (code, value) = json(&["examples/runbooks/pve-readdress-link.md"]);
+    assert_eq!(code, 1);
+    let found: Vec<(String, u64)> = codes(&value);
+    // mv into /etc/pve at line 98: pmxcfs propagates, the reload refuses the re-address
+    // (spec 5.2), and config_version was not increased.
+    assert!(found.contains(&("R017".to_string(), 98)), "{found:?}");
+    assert!(found.contains(&("R018".to_string(), 98)), "{found:?}");
+    assert_eq!(found.len(), 2, "{found:?}");
+}
+
+#[test]
+fn issue13_node_removal_right_and_wrong() {
+    let (code, out, err) = quorate(&[
+        "runbook",
+        "--color",
+        "never",
+        "examples/runbooks/pve-remove-node-right.md",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, value) = json(&["examples/runbooks/pve-remove-node-wrong.md"]);
+    assert_eq!(code, 1);
+    let found: BTreeSet<String> = codes(&value).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(
+        found,
+        ["R015", "R019"]
+            .into_iter()
+            .map(String::from)
+            .collect::<BTreeSet<_>>()
+    );
+}
+
+#[test]
+fn issue13_docs_list_every_code() {
+    let docs = std::fs::read_to_string("docs/runbook.md").expect("docs/runbook.md");
+    for (code, name, kind, _) in planner::runbook::CODES {
+        assert!(
+            docs.contains(&format!("| `{code}` | `{name}` | {kind} |")),
+            "docs/runbook.md lacks {code}"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 //! votequorum engine and the planner's `safety::Safety` fault analysis. It must not print
 //! or read files.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use model::action::{Action, Event, Fault};
 use model::diag::Severity;
@@ -114,6 +114,24 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "wrong",
         "a file copied into /etc/pve by hand",
     ),
+    (
+        "R017",
+        "reload-refused",
+        "refused",
+        "a new config the running nodes refuse at reload (spec 5.2)",
+    ),
+    (
+        "R018",
+        "config-version-not-bumped",
+        "wrong",
+        "a Proxmox edit that does not increase totem.config_version",
+    ),
+    (
+        "R019",
+        "delete-myself",
+        "refused",
+        "`pvecm delnode` of the node it runs on",
+    ),
 ];
 
 fn code_info(code: &'static str) -> (&'static str, Kind) {
@@ -162,12 +180,12 @@ pub(crate) struct Checker<'a> {
     proxmox: bool,
     heading: String,
     node: Option<String>,
-    addresses: HashMap<String, String>,
+    addresses: BTreeMap<String, String>,
     configs: Vec<KnownConfig>,
-    files: HashMap<(String, String), Content>,
-    running: HashMap<String, usize>,
+    files: BTreeMap<(String, String), Content>,
+    running: BTreeMap<String, usize>,
     joined_by_copy: BTreeSet<String>,
-    dropped: HashMap<String, BTreeSet<String>>,
+    dropped: BTreeMap<String, BTreeSet<String>>,
     membership_changed: Option<u64>,
     last_status: bool,
     pending_edit: Option<(String, String, usize)>,
@@ -192,12 +210,12 @@ impl<'a> Checker<'a> {
             proxmox,
             heading: String::new(),
             node: None,
-            addresses: HashMap::new(),
+            addresses: BTreeMap::new(),
             configs: Vec::new(),
-            files: HashMap::new(),
-            running: HashMap::new(),
+            files: BTreeMap::new(),
+            running: BTreeMap::new(),
             joined_by_copy: BTreeSet::new(),
-            dropped: HashMap::new(),
+            dropped: BTreeMap::new(),
             membership_changed: None,
             last_status: false,
             pending_edit: None,
@@ -663,6 +681,7 @@ impl<'a> Checker<'a> {
                     .collect();
                 if flags.contains('R') {
                     step.actions.push(format!("reload via {here}"));
+                    self.reload(span, step);
                 } else if flags.contains('k') {
                     step.actions
                         .push(format!("stop node {} (corosync-cfgtool -k)", arg(2)));
@@ -743,6 +762,12 @@ impl<'a> Checker<'a> {
                 }
                 true
             }
+            "poweroff" | "shutdown" | "halt" => {
+                self.running.remove(&here);
+                step.actions.push(format!("power off {here}"));
+                self.membership_changed = Some(self.membership_ms());
+                true
+            }
             "reboot" => {
                 self.start(&here, "restart", span, step);
                 true
@@ -811,7 +836,7 @@ impl<'a> Checker<'a> {
             }
             "vim" | "vi" | "nano" | "emacs" | "editor" => {
                 let Some(path) = words.get(1).filter(|path| {
-                    path.ends_with(".conf") && path.contains("corosync") || path.starts_with("/etc/pve")
+                    path.contains(".conf") && path.contains("corosync") || path.starts_with("/etc/pve")
                 }) else {
                     return false;
                 };
@@ -861,6 +886,81 @@ impl<'a> Checker<'a> {
                 let _ = was_status;
                 false
             }
+        }
+    }
+
+    /// Proxmox: a config written to /etc/pve/corosync.conf on a running member reaches every
+    /// member and is reloaded (spec 6.2).
+    fn pve_write(&mut self, node: &str, index: usize, span: (usize, usize), step: &mut Step) {
+        if !self.proxmox || !self.running.contains_key(node) {
+            return;
+        }
+        let old = self.running.get(node).copied().unwrap_or(index);
+        if old == index {
+            return;
+        }
+        let version = |index: usize| {
+            self.configs.get(index).map_or(0, |known| {
+                FileEntry::new("v", &known.text, Purpose::Target)
+                    .0
+                    .config_version()
+            })
+        };
+        let (old_version, new_version) = (version(old), version(index));
+        if new_version <= old_version {
+            step.findings.push(self.finding(
+                "R018",
+                span,
+                format!("the new /etc/pve/corosync.conf has config_version {new_version}, not above the running {old_version}: pmxcfs keeps a node's newer local file (`local corosync.conf is newer`) and a restarted node may exit (spec 5.4, 6.2)"),
+                format!("set totem.config_version to {} in the new file", old_version + 1),
+            ));
+        }
+        let members: Vec<String> = self.running.keys().cloned().collect();
+        for member in &members {
+            self.files.insert(
+                (member.clone(), COROSYNC_CONF.to_string()),
+                Content::Config(index),
+            );
+        }
+        step.actions
+            .push(format!("pmxcfs copies it to {} and reloads", members.join(", ")));
+        self.reload(span, step);
+    }
+
+    /// `corosync-cfgtool -R`: every running node re-reads its own file; refused where the
+    /// file changes what a reload cannot change (the engine's `reload_refusal`, spec 5.2).
+    fn reload(&mut self, span: (usize, usize), step: &mut Step) {
+        let running: Vec<(String, usize)> = self
+            .running
+            .iter()
+            .map(|(node, index)| (node.clone(), *index))
+            .collect();
+        for (node, old) in running {
+            let Some(Content::Config(new)) = self
+                .files
+                .get(&(node.clone(), COROSYNC_CONF.to_string()))
+                .cloned()
+            else {
+                continue;
+            };
+            if new == old {
+                continue;
+            }
+            let (Some(old_known), Some(new_known)) = (self.configs.get(old), self.configs.get(new)) else {
+                continue;
+            };
+            let (old_entry, _) = FileEntry::new("old", &old_known.text, Purpose::Source);
+            let (new_entry, _) = FileEntry::new("new", &new_known.text, Purpose::Target);
+            if let Some(refusal) = old_entry.reload_refusal(&new_entry) {
+                step.findings.push(self.finding(
+                    "R017",
+                    span,
+                    format!("{node} refuses the reload: {refusal}; it keeps running the old configuration while its file says otherwise"),
+                    "a reload cannot re-address a link: remove the link, reload, add it back with the new address, reload (with a second link carrying the cluster meanwhile); `quorate plan --goal 'readdress NODE LINK ADDR'` gives the verified order".to_string(),
+                ));
+                return;
+            }
+            self.running.insert(node, new);
         }
     }
 
@@ -999,6 +1099,15 @@ impl<'a> Checker<'a> {
             "delnode" => {
                 let target = words.get(2).cloned().unwrap_or_default();
                 let target = self.resolve(&target);
+                if target == here {
+                    step.findings.push(self.finding(
+                        "R019",
+                        span,
+                        format!("pvecm refuses to remove the node it runs on (`Cannot delete myself from cluster!`): {here} is {target}"),
+                        format!("power {target} off first, then run `pvecm delnode {target}` on a remaining member (spec 6.4)"),
+                    ));
+                    return;
+                }
                 self.running.remove(&target);
                 self.changed_cluster = true;
                 step.actions.push(format!(
@@ -1189,9 +1298,12 @@ impl<'a> Checker<'a> {
             }
             if let Some(content) = content {
                 self.files
-                    .insert((dest_node.clone(), target_path.clone()), content);
+                    .insert((dest_node.clone(), target_path.clone()), content.clone());
                 step.actions
                     .push(format!("copy {source_path} to {target_path} on {dest_node}"));
+                if let (Content::Config(index), true) = (content, target_path == PVE_CONF) {
+                    self.pve_write(&dest_node, index, span, step);
+                }
             }
         }
         true
