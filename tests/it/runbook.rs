@@ -261,3 +261,20 @@ fn issue13_docs_list_every_code() {
         );
     }
 }
+
+#[test]
+fn issue13_qdevice_setup_right_and_wrong() {
+    let (code, out, err) = quorate(&[
+        "runbook",
+        "--color",
+        "never",
+        "examples/runbooks/pve-qdevice-right.md",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("not cluster-related: apt-get"), "{out}");
+    let (code, value) = json(&["examples/runbooks/pve-qdevice-wrong.md"]);
+    assert_eq!(code, 1);
+    let found = codes(&value);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "R020");
+}

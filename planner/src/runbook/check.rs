@@ -132,6 +132,12 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "refused",
         "`pvecm delnode` of the node it runs on",
     ),
+    (
+        "R020",
+        "qdevice-setup-refused",
+        "refused",
+        "`pvecm qdevice setup` on an odd node count without --force, or with a member offline",
+    ),
 ];
 
 fn code_info(code: &'static str) -> (&'static str, Kind) {
@@ -371,8 +377,8 @@ impl<'a> Checker<'a> {
                     }
                     if cluster || !step.findings.is_empty() || !step.actions.is_empty() {
                         self.steps.push(step);
-                    } else if let Some(program) = words.first().filter(|program| is_program(program)) {
-                        self.other.insert(program.clone());
+                    } else if let Some(program) = listed_program(&words) {
+                        self.other.insert(program);
                     }
                 }
             }
@@ -964,6 +970,39 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `pvecm qdevice setup`: pvecm's own refusals (spec 6.4): every member online, and an
+    /// even member count unless `--force` (which selects lms).
+    fn qdevice_setup(&mut self, words: &[String], span: (usize, usize), step: &mut Step) {
+        let Some(known) = self.running_config() else {
+            return;
+        };
+        let members = config_nodes(&known.config);
+        let offline: Vec<&String> = members
+            .iter()
+            .filter(|node| !self.running.contains_key(*node))
+            .collect();
+        if let Some(node) = offline.first() {
+            step.findings.push(self.finding(
+                "R020",
+                span,
+                format!("pvecm refuses the setup while a member is offline (`All nodes must be online! Node {node} is offline, aborting.`)"),
+                "start every member first (or remove the ones that are gone with `pvecm delnode`)".to_string(),
+            ));
+            return;
+        }
+        let forced = words
+            .iter()
+            .any(|word| word == "--force" || word == "-force" || word == "-f");
+        if members.len() % 2 == 1 && !forced {
+            step.findings.push(self.finding(
+                "R020",
+                span,
+                format!("pvecm refuses a quorum device for {} nodes (`Clusters with an odd node count are not officially supported!`)", members.len()),
+                "with an odd node count the cluster already breaks ties; if you still want one, `--force` selects the lms algorithm with N-1 votes for the device (spec 2.9, 6.4), check it with `quorate whatif`".to_string(),
+            ));
+        }
+    }
+
     /// A status read right after the runbook cut nodes off, with no wait in between.
     fn read_after_fault(&mut self, span: (usize, usize), step: &mut Step) {
         if std::mem::replace(&mut self.fault_pending, false) {
@@ -1121,6 +1160,9 @@ impl<'a> Checker<'a> {
             }
             "status" | "nodes" => step.actions.push(format!("read quorum on {here}")),
             "qdevice" => {
+                if words.get(2).map(String::as_str) == Some("setup") {
+                    self.qdevice_setup(words, span, step);
+                }
                 step.actions.push(format!("{} on {here}", words.join(" ")));
                 self.changed_cluster = true;
             }
@@ -1466,4 +1508,17 @@ fn is_program(word: &str) -> bool {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
         && !word.starts_with('-')
+}
+
+/// The program a not-cluster-related command runs (`ssh HOST CMD`: CMD's program).
+fn listed_program(words: &[String]) -> Option<String> {
+    let first = words.first()?;
+    if first == "ssh" {
+        let mut rest = words[1..].iter().skip_while(|word| word.starts_with('-'));
+        rest.next();
+        if let Some(inner) = rest.next() {
+            return is_program(inner).then(|| inner.clone());
+        }
+    }
+    is_program(first).then(|| first.clone())
 }
