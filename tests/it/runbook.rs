@@ -278,3 +278,54 @@ fn issue13_qdevice_setup_right_and_wrong() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "R020");
 }
+
+#[test]
+fn issue13_pcs_two_node_right_and_wrong() {
+    let (code, value) = json(&["examples/runbooks/pcs-two-node-setup.md"]);
+    assert_eq!(code, 0, "{value}");
+    let actions: Vec<String> = value["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| step["actions"].as_array().cloned().unwrap_or_default())
+        .filter_map(|action| action.as_str().map(String::from))
+        .collect();
+    assert!(
+        actions.contains(&"start ha-1".to_string()) && actions.contains(&"start ha-2".to_string()),
+        "{actions:?}"
+    );
+    let (code, value) = json(&["examples/runbooks/pcs-two-node-wrong.md"]);
+    assert_eq!(code, 1);
+    let found: BTreeSet<String> = codes(&value).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(
+        found,
+        ["R005", "R021"]
+            .into_iter()
+            .map(String::from)
+            .collect::<BTreeSet<_>>()
+    );
+}
+
+/// `--plan-out` writes a plan `quorate plan verify` accepts, from the runbook's current
+/// configuration to its end configuration (here: the re-address the runbook does in place).
+#[test]
+fn issue13_plan_out_writes_a_verified_plan() {
+    let file = "examples/runbooks/pve-readdress-link.md";
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let plan_path = dir.join("plan.json").to_string_lossy().to_string();
+    let (code, value) = json(&["--plan-out", &plan_path, file]);
+    assert_eq!(code, 1);
+    assert_eq!(value["plan"]["written"], true, "{}", value["plan"]);
+    let text = std::fs::read_to_string(file).expect("runbook");
+    let start = text
+        .find("## Current configuration\n\n```\n")
+        .expect("current block")
+        + "## Current configuration\n\n```\n".len();
+    let end = start + text[start..].find("```").expect("fence");
+    let from = dir.join("from.conf");
+    std::fs::write(&from, &text[start..end]).expect("write from");
+    let (code, out, err) = quorate(&["plan", "verify", &plan_path, "--from", &from.to_string_lossy()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

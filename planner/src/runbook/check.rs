@@ -138,6 +138,12 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "refused",
         "`pvecm qdevice setup` on an odd node count without --force, or with a member offline",
     ),
+    (
+        "R021",
+        "pcs-needs-stopped-cluster",
+        "refused",
+        "`pcs quorum update` while corosync runs (pcs needs the cluster stopped)",
+    ),
 ];
 
 fn code_info(code: &'static str) -> (&'static str, Kind) {
@@ -674,7 +680,11 @@ impl<'a> Checker<'a> {
                 }
                 true
             }
-            "pcs" | "crm" => {
+            "pcs" => {
+                self.pcs(words, span, &here, step);
+                true
+            }
+            "crm" => {
                 step.actions.push(format!("{} on {here}", words.join(" ")));
                 self.changed_cluster = true;
                 true
@@ -1000,6 +1010,106 @@ impl<'a> Checker<'a> {
                 format!("pvecm refuses a quorum device for {} nodes (`Clusters with an odd node count are not officially supported!`)", members.len()),
                 "with an odd node count the cluster already breaks ties; if you still want one, `--force` selects the lms algorithm with N-1 votes for the device (spec 2.9, 6.4), check it with `quorate whatif`".to_string(),
             ));
+        }
+    }
+
+    /// `pcs cluster setup|start|stop`, `pcs quorum update`; other pcs commands are listed
+    /// as actions.
+    fn pcs(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) {
+        let sub: Vec<&str> = words.iter().skip(1).take(2).map(String::as_str).collect();
+        self.changed_cluster = true;
+        match sub.as_slice() {
+            ["cluster", "setup"] => {
+                let name = words.get(3).cloned().unwrap_or_else(|| "cluster".to_string());
+                let mut nodes: Vec<(String, String)> = Vec::new();
+                for word in words.iter().skip(4).filter(|word| !word.starts_with('-')) {
+                    if let Some(addr) = word.strip_prefix("addr=") {
+                        if let Some(last) = nodes.last_mut() {
+                            last.1 = addr.to_string();
+                        }
+                    } else if !word.contains('=') {
+                        nodes.push((word.clone(), word.clone()));
+                    }
+                }
+                let mut text = format!(
+                    "totem {{\n    version: 2\n    cluster_name: {name}\n    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n}}\n\nnodelist {{\n"
+                );
+                for (index, (node, addr)) in nodes.iter().enumerate() {
+                    text.push_str(&format!(
+                        "    node {{\n        ring0_addr: {addr}\n        name: {node}\n        nodeid: {}\n    }}\n",
+                        index + 1
+                    ));
+                    self.addresses.insert(addr.clone(), node.clone());
+                }
+                text.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n");
+                if nodes.len() == 2 {
+                    text.push_str("    two_node: 1\n");
+                }
+                text.push_str("}\n");
+                let (document, _) = model::syntax::parse(&text);
+                let (config, _) = model::config::Config::from_document(&document);
+                let index = self.configs.len();
+                self.configs.push(KnownConfig { text, config });
+                for (node, _) in &nodes {
+                    self.files
+                        .insert((node.clone(), COROSYNC_CONF.to_string()), Content::Config(index));
+                    self.files
+                        .insert((node.clone(), AUTHKEY.to_string()), Content::Authkey);
+                }
+                step.actions.push(format!(
+                    "write {COROSYNC_CONF} and the authkey on {}",
+                    nodes
+                        .iter()
+                        .map(|(node, _)| node.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                if words.iter().any(|word| word == "--start") {
+                    for (node, _) in &nodes {
+                        self.start(node, "start", span, step);
+                    }
+                }
+            }
+            ["cluster", "start"] | ["cluster", "stop"] => {
+                let all = words.iter().any(|word| word == "--all");
+                let named: Vec<String> = words
+                    .iter()
+                    .skip(3)
+                    .filter(|word| !word.starts_with('-'))
+                    .cloned()
+                    .collect();
+                let nodes: Vec<String> = if all {
+                    self.configs
+                        .last()
+                        .map(|known| config_nodes(&known.config))
+                        .unwrap_or_default()
+                } else if named.is_empty() {
+                    vec![here.to_string()]
+                } else {
+                    named
+                };
+                for node in nodes {
+                    if sub[1] == "start" {
+                        self.start(&node, "start", span, step);
+                    } else {
+                        self.running.remove(&node);
+                        step.actions.push(format!("stop {node}"));
+                        self.membership_changed = Some(self.membership_ms());
+                    }
+                }
+            }
+            ["quorum", "update"] => {
+                if !self.running.is_empty() {
+                    step.findings.push(self.finding(
+                        "R021",
+                        span,
+                        "pcs refuses to change quorum options while corosync runs (wait_for_all, last_man_standing, auto_tie_breaker are read only at startup, spec 5.2)".to_string(),
+                        "stop the cluster first (`pcs cluster stop --all`), update, then start it (`pcs cluster start --all`)".to_string(),
+                    ));
+                }
+                step.actions.push(format!("{} on {here}", words.join(" ")));
+            }
+            _ => step.actions.push(format!("{} on {here}", words.join(" "))),
         }
     }
 
