@@ -10,7 +10,7 @@
 //!
 //! Not explored (documented in docs/plan.md): recoveries after a fault (a crashed node
 //! starting again, partitions merging), and delivery orders other than ascending node id;
-//! `verify` replays a plan with faults at every point between its steps.
+//! `verify` runs a plan through `sim::check` with faults at every point between its steps.
 
 use std::collections::{HashMap, HashSet};
 

@@ -580,3 +580,30 @@ fn adding_a_quorum_device_is_refused_as_not_planned_yet() {
     assert!(matches!(error, Error::Unsupported { .. }), "{error}");
     assert!(error.to_string().contains("quorum device"), "{error}");
 }
+
+#[test]
+fn verify_runs_the_plan_through_sim_check_with_faults_interleaved() {
+    // See: issue 11 (plan verify through `sim::check`).
+    let from = cluster(3, 1, 4, "");
+    let to = cluster(3, 1, 5, "    wait_for_all: 1\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    let source = endpoint("from.conf", &from);
+    let none = verify(&plan, Some(&source), 0).unwrap();
+    let one = verify(&plan, Some(&source), 1).unwrap();
+    let two = verify(&plan, Some(&source), 2).unwrap();
+    assert!(none.ok && one.ok, "{:#?} {:#?}", none.problems, one.problems);
+    // The model checker explores the faults between and inside the steps: more states
+    // with every unit of budget.
+    assert!(
+        none.states_checked < one.states_checked,
+        "{} {}",
+        none.states_checked,
+        one.states_checked
+    );
+    assert!(
+        one.states_checked < two.states_checked,
+        "{} {}",
+        one.states_checked,
+        two.states_checked
+    );
+}

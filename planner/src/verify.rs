@@ -1,14 +1,25 @@
 //! Re-verifying a plan file (`quorate plan verify`, e.g. after hand edits) and printing a
 //! plan as a `whatif` script.
 //!
-//! Owns `verify`, `VerifyReport` and `to_script`. `verify` checks the hashes, turns the
-//! steps back into moves, and replays them with up to F faults interleaved at every point
-//! between and inside steps (after a fault the operator goes on only while the next step's
-//! `pre` still holds, as `apply` does), failing on split-brain, on a lost quorum the plan
-//! does not declare, on a step real corosync refuses, on a `post` that differs from the
-//! replay and on an end state that is not the target. It must not search.
+//! Owns `verify`, `VerifyReport`, `to_script` and `PlanActions`, the `sim::check`
+//! `ActionGenerator` of a plan. `verify` checks the hashes, turns the steps back into moves
+//! and replays them without faults (failing on a lost quorum the plan does not declare, on a
+//! step real corosync refuses, on a `post` that differs from the replay and on an end state
+//! that is not the target), then runs the plan's events as a fixed operator sequence through
+//! `sim::check`'s stateright model with up to F faults interleaved at every point between
+//! and inside steps (after a fault the operator goes on only while the next step's `pre`
+//! still holds, as `apply` does), failing on split-brain. It must not search, nor give any
+//! event its own semantics (the model's transitions are the engine's).
 
 use std::collections::HashSet;
+use std::sync::Arc;
+
+use model::action::{Action, Event, Fault};
+use model::quorum::ClusterState;
+use sim::check::{
+    ActionGenerator, ActionKind, CheckAction, CheckState, ModelOptions, OperatorActions, Property,
+    QuorumModel,
+};
 
 use model::quorum::NodeSet;
 use model::scenario::{NodeRef, NodeSpec, Step as ScriptStep};
@@ -104,12 +115,15 @@ struct Replay<'a> {
     context: &'a Context,
     plan: &'a Plan,
     moves: Vec<Option<Move>>,
-    fault_budget: u32,
     visited: HashSet<(usize, PlanState, u32)>,
     problems: Vec<String>,
     /// An endpoint is itself exposed to split-brain under the budget (e.g. two_node): the
     /// same exposure in between is what the planner accepts, with a warning.
     tolerated_exposure: bool,
+    /// The plan's events along its fault-free path, in order.
+    events: Vec<PlanEvent>,
+    /// The engine states inside its steps along that path.
+    inner: Vec<ClusterState>,
 }
 
 impl Replay<'_> {
@@ -143,28 +157,6 @@ impl Replay<'_> {
                 during(faults)
             ));
             return;
-        }
-        if spent < self.fault_budget {
-            for (fault, costs) in fault_list(&state.cluster) {
-                let mut next = state.clone();
-                let outcome = next
-                    .cluster
-                    .apply_event(&model::action::Event::Fault(fault.clone()));
-                if outcome.rejected || next.cluster == state.cluster {
-                    continue;
-                }
-                faults.push(model::action::Event::Fault(fault).to_string());
-                let next_spent = spent + u32::from(costs);
-                // The operator goes on only while the next step's `pre` still holds.
-                let go_on = self
-                    .plan
-                    .steps
-                    .get(index)
-                    .is_some_and(|step| same_cluster(&snapshot(self.context, &next), &step.pre));
-                let resume = if go_on { index } else { self.plan.steps.len() };
-                self.walk(resume, next, next_spent, faults, false);
-                faults.pop();
-            }
         }
         let Some(step) = self.plan.steps.get(index) else {
             if on_plan && !self.context.is_goal(&state) {
@@ -232,14 +224,19 @@ impl Replay<'_> {
                         snapshot(self.context, &applied.state).quorate
                     ));
                 }
-                for inner in applied.inner {
-                    if spent < self.fault_budget {
-                        let mut inside = applied.state.clone();
-                        inside.cluster = inner;
-                        // Faults inside the step: the step does not go on (the node being
-                        // restarted is down); only the fault closure is replayed.
-                        self.walk(self.plan.steps.len(), inside, spent, faults, false);
-                    }
+                if on_plan {
+                    self.events.extend(
+                        applied
+                            .events
+                            .iter()
+                            .enumerate()
+                            .map(|(number, event)| PlanEvent {
+                                event: event.clone(),
+                                step: index,
+                                first: number == 0,
+                            }),
+                    );
+                    self.inner.extend(applied.inner);
                 }
                 self.walk(index + 1, applied.state, spent, faults, on_plan);
             }
@@ -332,16 +329,195 @@ pub fn verify(plan: &Plan, from: Option<&Endpoint>, fault_budget: u32) -> Result
         context: &context,
         plan,
         moves,
-        fault_budget,
         visited: HashSet::new(),
         problems: Vec::new(),
+        events: Vec::new(),
+        inner: Vec::new(),
     };
+    // The operator sequence itself, without faults: refusals, `post`s, quorum, the end.
     replay.walk(0, context.start.clone(), 0, &mut Vec::new(), true);
+    let mut problems = std::mem::take(&mut replay.problems);
+    let mut states_checked = replay.visited.len();
+    if problems.is_empty() {
+        // The same sequence with up to F faults at any point, through `sim::check`.
+        let (problem, states) = check_with_faults(
+            &context,
+            plan,
+            replay.events,
+            replay.inner,
+            fault_budget,
+            tolerated_exposure,
+        )?;
+        states_checked += states;
+        problems.extend(problem);
+    }
     Ok(VerifyReport {
-        ok: replay.problems.is_empty(),
-        states_checked: replay.visited.len(),
-        problems: replay.problems,
+        ok: problems.is_empty(),
+        states_checked,
+        problems,
     })
+}
+
+/// The stage of a plan's behaviour that left the operator sequence (a fault broke the next
+/// step's `pre`, or a fault struck inside a restart): only faults follow.
+const OFF_PLAN: u32 = u32::MAX;
+
+/// The property `plan verify` checks through `sim::check`: `no-split-brain`, except where an
+/// endpoint has the same exposure after a fault (what the planner accepts with a warning).
+const PLAN_NO_SPLIT_BRAIN: &str = "plan-no-split-brain";
+
+/// One event of a plan's fault-free path.
+#[derive(Clone, Debug)]
+struct PlanEvent {
+    /// The event (`ClusterState::apply_event`).
+    event: Event,
+    /// Index of its step in the plan.
+    step: usize,
+    /// It is its step's first event (where `apply` checks the step's `pre`).
+    first: bool,
+}
+
+/// The `sim::check` action generator of a plan: its events in order (stage = how many
+/// were taken), a crash of the restarting nodes inside each restart, and the planner's
+/// faults (`safety::fault_list`, per node from the configuration it runs) while budget is
+/// left. After a fault the sequence goes on only while the next step's `pre` holds.
+#[derive(Clone, Debug)]
+struct PlanActions {
+    context: Arc<Context>,
+    events: Arc<Vec<PlanEvent>>,
+    pre: Arc<Vec<Snapshot>>,
+    tolerated_exposure: bool,
+}
+
+impl ActionGenerator for PlanActions {
+    fn actions(&self, model: &QuorumModel<Self>, state: &CheckState, actions: &mut Vec<CheckAction>) {
+        if let Some(next) = self.events.get(state.stage as usize) {
+            actions.push(CheckAction::new(next.event.clone(), ActionKind::Step));
+            if let Event::Action(Action::RestartNodes(nodes)) = &next.event {
+                actions.push(CheckAction::new(
+                    Event::Fault(Fault::CrashNodes(nodes.clone())),
+                    ActionKind::Step,
+                ));
+            }
+        }
+        if model.budget_left(state) {
+            for (fault, costs) in fault_list(&state.cluster) {
+                let kind = if costs {
+                    ActionKind::Fault
+                } else {
+                    ActionKind::Time
+                };
+                actions.push(CheckAction::new(Event::Fault(fault), kind));
+            }
+        }
+    }
+
+    fn goals(&self) -> Vec<Property<QuorumModel<Self>>> {
+        vec![Property::<QuorumModel<Self>>::always(
+            PLAN_NO_SPLIT_BRAIN,
+            |model, state| {
+                !state.cluster.split_brain() || (model.generator().tolerated_exposure && state.spent > 0)
+            },
+        )]
+    }
+
+    fn stage_after(&self, before: &CheckState, action: &CheckAction, after: &ClusterState) -> u32 {
+        if before.stage == OFF_PLAN {
+            return OFF_PLAN;
+        }
+        if action.kind == ActionKind::Step {
+            return match action.event {
+                // A fault inside the restart: the step does not go on.
+                Event::Fault(_) => OFF_PLAN,
+                _ => before.stage + 1,
+            };
+        }
+        match self.events.get(before.stage as usize) {
+            Some(next) if next.first => {
+                let state = PlanState {
+                    cluster: after.clone(),
+                    ..self.context.start.clone()
+                };
+                if same_cluster(&snapshot(&self.context, &state), &self.pre[next.step]) {
+                    before.stage
+                } else {
+                    OFF_PLAN
+                }
+            }
+            _ => before.stage,
+        }
+    }
+}
+
+/// Runs the plan's `events` with up to `fault_budget` faults interleaved at every point
+/// (and from every moment `inner` inside its steps) through `sim::check`'s model; returns
+/// the first problem found and the states explored.
+fn check_with_faults(
+    context: &Context,
+    plan: &Plan,
+    events: Vec<PlanEvent>,
+    inner: Vec<ClusterState>,
+    fault_budget: u32,
+    tolerated_exposure: bool,
+) -> Result<(Option<String>, usize), Error> {
+    let events = Arc::new(events);
+    let generator = PlanActions {
+        context: Arc::new(context.clone()),
+        events: Arc::clone(&events),
+        pre: Arc::new(plan.steps.iter().map(|step| step.pre.clone()).collect()),
+        tolerated_exposure,
+    };
+    let mut initial = vec![(context.start.cluster.clone(), 0)];
+    initial.extend(inner.into_iter().map(|cluster| (cluster, OFF_PLAN)));
+    let options = ModelOptions {
+        max_faults: u8::try_from(fault_budget).unwrap_or(u8::MAX),
+        operator: OperatorActions::default(),
+        fixed_order: true,
+    };
+    let quorum_model =
+        QuorumModel::with_initial_states(context.files.target().settings(), options, generator, initial)
+            .map_err(|error| Error::Unsupported {
+                why: format!("the plan cannot be model-checked: {error}"),
+            })?;
+    let found = sim::check::first_violation(quorum_model, PLAN_NO_SPLIT_BRAIN);
+    let Some(actions) = found.actions else {
+        return Ok((None, found.states));
+    };
+    let started_off_plan = found.initial.is_some_and(|init| init.stage == OFF_PLAN);
+    let mut faults: Vec<String> = Vec::new();
+    let mut taken = 0usize;
+    let mut inside = None;
+    for action in &actions {
+        match (action.kind, &action.event) {
+            (ActionKind::Step, Event::Fault(_)) => inside = Some(taken),
+            (ActionKind::Step, _) => taken += 1,
+            _ => faults.push(action.event.to_string()),
+        }
+    }
+    let after = if faults.is_empty() {
+        String::new()
+    } else {
+        format!(" after `{}`", faults.join("; "))
+    };
+    let step = |index: usize| {
+        events
+            .get(index)
+            .and_then(|event| plan.steps.get(event.step))
+            .map_or_else(String::new, |step| format!("step {} ({})", step.id, step.action))
+    };
+    let text = match inside {
+        Some(index) => format!(
+            "{}{after}: two memberships are quorate at once while it runs",
+            step(index)
+        ),
+        None if started_off_plan => format!("inside a step{after}: two memberships are quorate at once"),
+        None if taken == 0 => format!("before the first step{after}: two memberships are quorate at once"),
+        None => format!(
+            "after {}{after}: two memberships are quorate at once",
+            step(taken - 1)
+        ),
+    };
+    Ok((Some(text), found.states))
 }
 
 /// The script name of the file with `sha256` in `plan` (`to.conf` for the target).

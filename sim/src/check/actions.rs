@@ -58,6 +58,9 @@ pub enum ActionKind {
     Time,
     /// An operator command: costs one unit of the budget.
     Operator,
+    /// A step of a fixed operator sequence (a plan's next event, `plan verify`): free, it
+    /// is what is being verified, not a fault.
+    Step,
 }
 
 impl ActionKind {
@@ -137,6 +140,21 @@ pub trait ActionGenerator: Clone + fmt::Debug + Send + Sync + Sized + 'static {
     /// properties.
     fn goals(&self) -> Vec<stateright::Property<QuorumModel<Self>>> {
         Vec::new()
+    }
+
+    /// The generator's position (`CheckState::stage`) after `action` took `before` to
+    /// `after`, e.g. the index of a plan's next operator event. The model calls it on
+    /// every transition; an action that changes the stage is taken even when it leaves the
+    /// cluster as it was. The default keeps the stage (`FaultActions` never moves it, so
+    /// `quorate check`'s states are what they were).
+    fn stage_after(
+        &self,
+        before: &CheckState,
+        action: &CheckAction,
+        after: &model::quorum::ClusterState,
+    ) -> u32 {
+        let _ = (action, after);
+        before.stage
     }
 }
 

@@ -24,9 +24,11 @@ pub use self::properties::{
 };
 pub use self::quorum_model::{describe, CheckState, ModelError, ModelOptions, QuorumModel, MAX_CHECK_NODES};
 pub use self::run::{
-    bind_test, check, check_with, delivery_order_note, explore, property_kind, CheckOptions, CheckReport,
-    ExploreError, Hooks, Progress, PropertyKind, PropertyVerdict,
+    bind_test, check, check_with, delivery_order_note, explore, first_violation, property_kind, CheckOptions,
+    CheckReport, ExploreError, Hooks, Progress, PropertyKind, PropertyVerdict, ViolationSearch,
 };
+/// stateright's property type, for generators' goals (`ActionGenerator::goals`).
+pub use stateright::Property;
 
 #[cfg(test)]
 mod tests;

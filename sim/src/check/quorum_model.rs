@@ -60,6 +60,9 @@ pub struct CheckState {
     /// After the last step some group of nodes had no stable membership (partial mesh).
     /// A function of `cluster`, stored because recomputing it needs the settings.
     pub unstable: bool,
+    /// The action generator's position (`ActionGenerator::stage_after`), e.g. how many
+    /// events of a plan were taken; always 0 for `quorate check`.
+    pub stage: u32,
     classes: Arc<Vec<Vec<usize>>>,
 }
 
@@ -75,7 +78,10 @@ impl CheckState {
 
 impl PartialEq for CheckState {
     fn eq(&self, other: &Self) -> bool {
-        self.spent == other.spent && self.unstable == other.unstable && self.cluster == other.cluster
+        self.spent == other.spent
+            && self.unstable == other.unstable
+            && self.stage == other.stage
+            && self.cluster == other.cluster
     }
 }
 
@@ -86,6 +92,7 @@ impl Hash for CheckState {
         self.cluster.hash(state);
         self.spent.hash(state);
         self.unstable.hash(state);
+        self.stage.hash(state);
     }
 }
 
@@ -94,6 +101,7 @@ impl fmt::Debug for CheckState {
         f.debug_struct("CheckState")
             .field("spent", &self.spent)
             .field("unstable", &self.unstable)
+            .field("stage", &self.stage)
             .field("cluster", &self.cluster)
             .finish()
     }
@@ -105,6 +113,7 @@ impl Representative for CheckState {
             cluster: self.cluster.symmetry_representative(&self.classes),
             spent: self.spent,
             unstable: self.unstable,
+            stage: self.stage,
             classes: Arc::clone(&self.classes),
         }
     }
@@ -171,6 +180,9 @@ pub struct QuorumModel<G: ActionGenerator = FaultActions> {
     /// one (`ClusterState::successors_over_enumerated_orders`) instead of the engine's
     /// breadth-first exploration: the same successors, slowly; the reference of the tests.
     enumerate_orders: bool,
+    /// Initial states given by the caller (`with_initial_states`: cluster, stage) instead
+    /// of the running and the cold cluster of `settings`.
+    initial: Option<Arc<Vec<(ClusterState, u32)>>>,
 }
 
 /// Why a configuration cannot be model-checked (`sim::Error`'s `TooManyToCheck`,
@@ -194,6 +206,16 @@ impl<G: ActionGenerator> QuorumModel<G> {
         options: ModelOptions,
         generator: G,
     ) -> Result<QuorumModel<G>, ModelError> {
+        QuorumModel::build(settings, options, generator, true)
+    }
+
+    /// The model of `settings`; `limit`: refuse more than `MAX_CHECK_NODES` nodes.
+    fn build(
+        settings: &QuorumSettings,
+        options: ModelOptions,
+        generator: G,
+        limit: bool,
+    ) -> Result<QuorumModel<G>, ModelError> {
         let running = ClusterState::new(settings).map_err(|error| ModelError::TooManyToCheck {
             count: error.count,
             max: MAX_CHECK_NODES,
@@ -202,7 +224,7 @@ impl<G: ActionGenerator> QuorumModel<G> {
         if count == 0 {
             return Err(ModelError::NoNodes { task: "check" });
         }
-        if count > MAX_CHECK_NODES {
+        if limit && count > MAX_CHECK_NODES {
             return Err(ModelError::TooManyToCheck {
                 count,
                 max: MAX_CHECK_NODES,
@@ -246,8 +268,33 @@ impl<G: ActionGenerator> QuorumModel<G> {
             stop: Arc::new(AtomicBool::new(false)),
             branch_orders,
             enumerate_orders: false,
+            initial: None,
         };
         model.set_classes(true);
+        Ok(model)
+    }
+
+    /// A model whose initial states are `initial` (each a cluster state, per node with the
+    /// file on its disk and the configuration it runs, and the generator's stage) instead
+    /// of `settings`' running and cold cluster: e.g. `plan verify`, whose nodes run
+    /// different files along the plan. `settings` still gives the votes, links and
+    /// symmetry the model's own helpers read (`FaultActions`, `quorum-regained`); a
+    /// generator for such clusters reads each node's running configuration instead. The
+    /// node limit of `quorate check` does not apply: the generator bounds the space.
+    pub fn with_initial_states(
+        settings: &QuorumSettings,
+        options: ModelOptions,
+        generator: G,
+        initial: Vec<(ClusterState, u32)>,
+    ) -> Result<QuorumModel<G>, ModelError> {
+        let first = initial
+            .first()
+            .map(|(cluster, _)| cluster.clone())
+            .ok_or(ModelError::NoNodes { task: "check" })?;
+        let mut model = QuorumModel::build(settings, options, generator, false)?;
+        model.running = first.clone();
+        model.cold = first;
+        model.initial = Some(Arc::new(initial));
         Ok(model)
     }
 
@@ -389,6 +436,7 @@ impl<G: ActionGenerator> QuorumModel<G> {
             cluster,
             spent: 0,
             unstable: false,
+            stage: 0,
             classes: Arc::clone(&self.classes),
         }
     }
@@ -456,6 +504,15 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
     type Action = CheckAction;
 
     fn init_states(&self) -> Vec<CheckState> {
+        if let Some(initial) = &self.initial {
+            return initial
+                .iter()
+                .map(|(cluster, stage)| CheckState {
+                    stage: *stage,
+                    ..self.state(cluster.clone())
+                })
+                .collect();
+        }
         let mut states = vec![self.state(self.running.clone())];
         if self.cold != self.running {
             states.push(self.state(self.cold.clone()));
@@ -524,7 +581,11 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
         } else {
             return None;
         };
-        if outcome.rejected || cluster == state.cluster {
+        if outcome.rejected {
+            return None;
+        }
+        let stage = self.generator.stage_after(state, &action, &cluster);
+        if cluster == state.cluster && stage == state.stage {
             return None;
         }
         let cost = action.kind.cost();
@@ -532,6 +593,7 @@ impl<G: ActionGenerator> Model for QuorumModel<G> {
             cluster,
             spent: state.spent.saturating_add(cost),
             unstable: !outcome.unstable.is_empty(),
+            stage,
             classes: Arc::clone(&state.classes),
         })
     }

@@ -499,3 +499,49 @@ pub fn explore(
     let _checker = builder.serve(address);
     Ok(())
 }
+
+/// What `first_violation` found: the actions of the first behaviour (breadth-first, so a
+/// shortest one) that violates the property, if any, and the unique states explored.
+#[derive(Clone, Debug)]
+pub struct ViolationSearch {
+    /// The actions from the initial state the behaviour starts in (`initial`).
+    pub actions: Option<Vec<super::actions::CheckAction>>,
+    /// That behaviour's initial state.
+    pub initial: Option<super::quorum_model::CheckState>,
+    /// Unique states explored.
+    pub states: usize,
+}
+
+/// Runs `model` breadth-first on one thread (deterministic) until `property` (one of its
+/// properties, e.g. a generator's goal) is violated or the space is exhausted; the other
+/// properties are not reported. For fixed operator sequences with faults interleaved
+/// (`plan verify`), whose generator bounds the space.
+pub fn first_violation<G: super::actions::ActionGenerator>(
+    model: QuorumModel<G>,
+    property: &'static str,
+) -> ViolationSearch {
+    let checker = model
+        .checker()
+        .threads(1)
+        .finish_when(HasDiscoveries::AnyOf([property].into_iter().collect()))
+        .spawn_bfs()
+        .join();
+    let states = checker.unique_state_count();
+    match checker.discovery(property) {
+        Some(path) => {
+            let steps = path.into_vec();
+            let initial = steps.first().map(|(state, _)| state.clone());
+            let actions = steps.into_iter().filter_map(|(_, action)| action).collect();
+            ViolationSearch {
+                actions: Some(actions),
+                initial,
+                states,
+            }
+        }
+        None => ViolationSearch {
+            actions: None,
+            initial: None,
+            states,
+        },
+    }
+}
