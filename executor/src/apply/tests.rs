@@ -3,7 +3,7 @@
 //!
 //! `SimNode` is a `FakeNode` (files, call log) whose corosync is a small shared cluster:
 //! `systemctl start|stop|restart corosync` change who runs and the ring id (a restarted node
-//! rejoins after a few readings), `corosync-quorumtool -s -p` answers from it, and hooks can
+//! rejoins after a few of its own readings), `corosync-quorumtool -s -p` answers from it, and hooks can
 //! kill a node's corosync or raise a signal when a given command runs.
 
 use super::execute::{backup_name, execute, BACKUP_SCRIPT};
@@ -81,12 +81,14 @@ impl SimNode {
                 cluster.kill_armed = Some((left - 1, victim));
             }
         }
-        // Every reading moves rejoining nodes on.
+        // A rejoining node comes back after a few of its own readings. (Counting every
+        // node's readings made the outcome depend on the order the parallel readings of
+        // one poll took: read last, the restarted node was already back.)
         let mut back = Vec::new();
-        for (id, left) in cluster.rejoining.iter_mut() {
+        if let Some(left) = cluster.rejoining.get_mut(&self.id) {
             *left = left.saturating_sub(1);
             if *left == 0 {
-                back.push(*id);
+                back.push(self.id);
             }
         }
         for id in back {
