@@ -6,8 +6,12 @@
 //! rendering of the engine's events (human lines, or one JSON object per line with
 //! `--format json`) and the exit code. The engine is `executor::apply`.
 //!
+//! Before anything else the plan's integrity is checked (`integrity_problems`: plan_sha256
+//! recomputed as `plan verify` does, and the file hashes): a plan edited after planning is
+//! refused like a failed preflight, before any node is contacted.
+//!
 //! Exit status: 0 every step verified (or `--dry-run` passed its preflight, or nothing was
-//! left to do); 1 the preflight refused (drift, unreachable node, missing address, program or
+//! left to do); 1 the plan changed after planning, the preflight refused (drift, unreachable node, missing address, program or
 //! space, journal) or a step stopped (precondition, command, postcondition); 130 stopped by a
 //! signal; 2 the plan or inventory cannot be read.
 //!
@@ -23,11 +27,11 @@ use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use executor::apply::plan::Plan;
 use executor::apply::preflight::preflight;
-use executor::apply::{self, ApplyOptions, Event, Nodes, Outcome};
+use executor::apply::{self, ApplyOptions, Event, Nodes, Outcome, Problem};
 use executor::inventory::Inventory;
 use executor::Remote;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,6 +116,21 @@ pub fn run_with(
             return Ok(EXIT_ERROR);
         }
     };
+    let steps = u32::try_from(plan.steps.len()).unwrap_or(u32::MAX);
+    let integrity = integrity_problems(&plan_text, &plan, &args.plan);
+    if !integrity.is_empty() {
+        render(
+            &Event::Preflight {
+                start_step: 1,
+                steps,
+                problems: integrity,
+                notes: Vec::new(),
+            },
+            args.format,
+            out,
+        )?;
+        return Ok(EXIT_FINDINGS);
+    }
     let inventory = match Inventory::read(&args.inventory) {
         Ok(inventory) => inventory,
         Err(error) => {
@@ -166,7 +185,6 @@ pub fn run_with(
             return Ok(EXIT_ERROR);
         }
     };
-    let steps = u32::try_from(plan.steps.len()).unwrap_or(u32::MAX);
     let start_step = plan.steps.get(found.start).map_or(steps + 1, |step| step.id);
     render(
         &Event::Preflight {
@@ -240,6 +258,46 @@ pub fn run_with(
         Outcome::Interrupted { .. } => EXIT_INTERRUPTED,
         _ => EXIT_FINDINGS,
     })
+}
+
+/// Whether the plan is the one `quorate plan` wrote or `quorate plan verify` accepted: its
+/// `plan_sha256` recomputed by the planner's own `Plan::compute_sha256` (the function
+/// `plan verify` checks it with, so the two agree on every plan), and its file hashes
+/// (`content_problems`). Empty: intact. A plan changed by hand after planning is refused
+/// before any node is contacted: its steps' safety was proven for other content.
+pub fn integrity_problems(text: &str, plan: &Plan, path: &Path) -> Vec<Problem> {
+    let shown = path.display();
+    let refuse = |message: String| Problem {
+        node: None,
+        message,
+        diff: Vec::new(),
+    };
+    let mut problems = Vec::new();
+    match serde_json::from_str::<planner::Plan>(text) {
+        Ok(planned) => {
+            let computed = planned.compute_sha256();
+            if computed != planned.plan_sha256 {
+                problems.push(refuse(format!(
+                    "{shown}: the plan's content does not match its plan_sha256 (recorded {}, the content hashes to \
+                     {computed}): it was changed after `quorate plan` wrote it, and its safety was proven for other \
+                     content. Plan again (`quorate plan ... -o {shown}`), or review the change, set plan_sha256 to \
+                     {computed} and run `quorate plan verify {shown}` before applying",
+                    planned.plan_sha256
+                )));
+            }
+        }
+        Err(error) => problems.push(refuse(format!(
+            "{shown}: not a plan as `quorate plan` writes it ({error}), so its plan_sha256 cannot be checked: \
+             plan again (`quorate plan ... -o {shown}`) and check it with `quorate plan verify {shown}`"
+        ))),
+    }
+    for problem in plan.content_problems() {
+        problems.push(refuse(format!(
+            "{shown}: {problem}: the plan was changed after planning; plan again, or fix it and run \
+             `quorate plan verify {shown}`"
+        )));
+    }
+    problems
 }
 
 /// Shows the plan summary and asks; true when the answer is yes.
@@ -362,4 +420,101 @@ fn render(event: &Event, format: ApplyFormat, out: &mut dyn Write) -> std::io::R
         _ => {}
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A one-step plan as `quorate plan` writes it (pretty JSON), with its true plan_sha256.
+    fn written_plan() -> String {
+        let to_config = "totem {\n  version: 2\n}\n";
+        let snapshot = json!({
+            "members": [["n1"]], "quorate": ["n1"], "expected_votes": 1,
+            "config_sha256_by_node": {"n1": "a".repeat(64)}, "running": ["n1"]
+        });
+        let value = json!({
+            "format": 1,
+            "from_sha256": "a".repeat(64),
+            "to_sha256": executor::status::reading::sha256_hex(to_config.as_bytes()),
+            "to_config": to_config,
+            "nodeids": {"n1": 1},
+            "fault_budget": 1,
+            "proxmox": false,
+            "verdict": "safe",
+            "steps": [{
+                "id": 1, "action": "reload", "nodes": ["n1"],
+                "commands": {"n1": ["corosync-cfgtool -R"]},
+                "pre": snapshot, "post": snapshot,
+                "timeout_ms": 5000, "estimate_ms": 1000, "why": "the new file takes effect"
+            }],
+            "rejected": [],
+            "states_explored": 3,
+            "plan_sha256": ""
+        });
+        let mut planned: planner::Plan = serde_json::from_value(value).unwrap();
+        planned.plan_sha256 = planned.compute_sha256();
+        serde_json::to_string_pretty(&planned).unwrap()
+    }
+
+    fn check(text: &str) -> Vec<String> {
+        let path = Path::new("p.json");
+        let plan = Plan::from_json(text, path).unwrap();
+        integrity_problems(text, &plan, path)
+            .into_iter()
+            .map(|problem| problem.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_plan_as_written_is_intact_and_any_edit_of_its_content_is_refused() {
+        let text = written_plan();
+        assert_eq!(check(&text), Vec::<String>::new());
+        // Whitespace is not content: the compact form is the same plan.
+        let compact =
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&text).unwrap()).unwrap();
+        assert_eq!(check(&compact), Vec::<String>::new());
+        // A longer timeout, edited by hand.
+        let edited = text.replace("\"timeout_ms\": 5000", "\"timeout_ms\": 9000");
+        assert_ne!(edited, text);
+        let problems = check(&edited);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("p.json: the plan's content does not match its plan_sha256 (recorded "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].contains("run `quorate plan verify p.json` before applying"),
+            "{problems:?}"
+        );
+        // The edited plan with its plan_sha256 updated (what verify then checks) is accepted.
+        let mut resealed: planner::Plan = serde_json::from_str(&edited).unwrap();
+        resealed.plan_sha256 = resealed.compute_sha256();
+        assert!(problems[0].contains(&format!("content hashes to {}", resealed.plan_sha256)));
+        assert_eq!(
+            check(&serde_json::to_string(&resealed).unwrap()),
+            Vec::<String>::new()
+        );
+        // to_config edited and plan_sha256 resealed, to_sha256 left: still refused.
+        let mut target_edited = resealed.clone();
+        target_edited.to_config.push_str("# by hand\n");
+        target_edited.plan_sha256 = target_edited.compute_sha256();
+        let problems = check(&serde_json::to_string(&target_edited).unwrap());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("p.json: to_sha256 "), "{problems:?}");
+    }
+
+    #[test]
+    fn a_plan_missing_what_the_planner_writes_cannot_be_checked_and_is_refused() {
+        let mut value: serde_json::Value = serde_json::from_str(&written_plan()).unwrap();
+        value.as_object_mut().unwrap().remove("fault_budget");
+        let problems = check(&value.to_string());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("p.json: not a plan as `quorate plan` writes it (missing field `fault_budget`"),
+            "{problems:?}"
+        );
+    }
 }

@@ -16,7 +16,8 @@
 //! time, and the test asserts that no two quorate nodes ever had disjoint memberships, that a
 //! majority stayed quorate where the plan promises it, and that the end state (file hashes,
 //! membership, quorum, expected votes) is the target. Wall times are printed, never asserted.
-//! A test without a lab checks that apply reads every plan the planner writes. Each lab is
+//! Tests without a lab check that apply reads every plan the planner writes and refuses one
+//! edited after planning before contacting any node. Each lab is
 //! removed by its Drop guard, also when an assertion fails.
 
 use crate::support::lab::{lab, LabGuard};
@@ -454,6 +455,57 @@ fn apply_reads_every_plan_the_planner_writes() {
         assert!(!plan.steps.is_empty(), "{name}");
         assert_eq!(plan.config_text(&plan.to_sha256), Some(plan.to_config.as_str()));
     }
+}
+
+#[test]
+fn apply_refuses_a_plan_edited_after_planning_before_contacting_any_node() {
+    let from =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/apply/lab3.conf")).unwrap();
+    let to = from.replace(
+        "  version: 2\n",
+        "  version: 2\n  config_version: 2\n  token: 4000\n",
+    );
+    let text = planned(&from, &to, &planner::PlanOptions::default());
+    let path = std::env::temp_dir().join(format!("quorate-apply-edited-{}.json", std::process::id()));
+    let path_text = path.to_string_lossy().into_owned();
+    // As the planner wrote it, the plan passes and apply goes on to read the inventory.
+    std::fs::write(&path, &text).unwrap();
+    let (code, out, err) = quorate(&[
+        "apply",
+        &path_text,
+        "--inventory",
+        "/nonexistent/inventory.toml",
+        "--yes",
+    ]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("/nonexistent/inventory.toml"), "{err}");
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    // A hand edit: a longer timeout for the reload, plan_sha256 left as it was.
+    let timeout = value["steps"][1]["timeout_ms"].as_u64().unwrap();
+    value["steps"][1]["timeout_ms"] = json!(timeout * 4);
+    std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    // The inventory does not exist: the refusal comes before it is read (that would exit 2).
+    let (code, out, err) = quorate(&[
+        "apply",
+        &path_text,
+        "--inventory",
+        "/nonexistent/inventory.toml",
+        "--yes",
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.starts_with("preflight refused; nothing was changed:\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the plan's content does not match its plan_sha256"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("`quorate plan verify {path_text}`")),
+        "{out}"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! node to node, or a program run as an argv, never through a shell) and the timing floor of
 //! a plan. It must not run anything.
 
+use crate::status::reading::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -192,6 +193,40 @@ impl Plan {
             }
         }
         Ok(plan)
+    }
+
+    /// Every way the plan's file hashes disagree with its texts: `to_sha256` against
+    /// `to_config`, each `temp_configs` key against its text, and each write step's
+    /// `config_sha256` against the files the plan holds. Empty: they agree. (A plan edited by
+    /// hand can break them; apply would then write a file no step's `post` expects.)
+    pub fn content_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let to = sha256_hex(self.to_config.as_bytes());
+        if to != self.to_sha256 {
+            problems.push(format!(
+                "to_sha256 {} is not the sha256 of to_config ({to})",
+                self.to_sha256
+            ));
+        }
+        for (sha, text) in &self.temp_configs {
+            let actual = sha256_hex(text.as_bytes());
+            if actual != *sha {
+                problems.push(format!(
+                    "temp_configs entry {sha} is not the sha256 of its text ({actual})"
+                ));
+            }
+        }
+        for step in &self.steps {
+            if let Some(sha) = &step.config_sha256 {
+                if self.config_text(sha).is_none() {
+                    problems.push(format!(
+                        "step {}: config_sha256 {sha} names no file of the plan",
+                        step.id
+                    ));
+                }
+            }
+        }
+        problems
     }
 
     /// The text of the file with `sha256` (the target or a temporary file).
@@ -395,5 +430,64 @@ mod tests {
             Err("`9` is not an octal mode".into())
         );
         assert_eq!(Command::parse("  "), Err("empty command".into()));
+    }
+
+    fn plan_with(to_config: &str, to_sha256: &str, temp: &[(&str, &str)], step_sha: Option<&str>) -> Plan {
+        let snapshot = Snapshot::default();
+        Plan {
+            format: 1,
+            from_sha256: None,
+            to_sha256: to_sha256.into(),
+            to_config: to_config.into(),
+            temp_configs: temp
+                .iter()
+                .map(|(sha, text)| (sha.to_string(), text.to_string()))
+                .collect(),
+            nodeids: BTreeMap::new(),
+            proxmox: false,
+            verdict: "safe".into(),
+            steps: vec![Step {
+                id: 1,
+                action: "write_config".into(),
+                nodes: vec!["n1".into()],
+                config_sha256: step_sha.map(str::to_string),
+                commands: BTreeMap::new(),
+                pre: snapshot.clone(),
+                post: snapshot,
+                timeout_ms: 1000,
+                estimate_ms: 0,
+                why: String::new(),
+            }],
+            plan_sha256: String::new(),
+        }
+    }
+
+    #[test]
+    fn content_problems_name_every_hash_that_disagrees_with_its_text() {
+        let to = "totem {\n}\n";
+        let to_sha = sha256_hex(to.as_bytes());
+        let temp = "quorum {\n}\n";
+        let temp_sha = sha256_hex(temp.as_bytes());
+        let whole = plan_with(to, &to_sha, &[(&temp_sha, temp)], Some(&temp_sha));
+        assert_eq!(whole.content_problems(), Vec::<String>::new());
+        // to_config edited by hand, to_sha256 left as it was.
+        let edited = plan_with("totem {\n token: 1\n}\n", &to_sha, &[], Some(&to_sha));
+        let problems = edited.content_problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with(&format!("to_sha256 {to_sha} is not the sha256 of to_config")));
+        // A step naming a file the plan does not hold.
+        let other = "b".repeat(64);
+        let dangling = plan_with(to, &to_sha, &[], Some(&other));
+        assert_eq!(
+            dangling.content_problems(),
+            [format!("step 1: config_sha256 {other} names no file of the plan")]
+        );
+        // A temporary file's text edited under its old key.
+        let temp_edited = plan_with(to, &to_sha, &[(&temp_sha, "quorum {\n x: 1\n}\n")], None);
+        let problems = temp_edited.content_problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with(&format!(
+            "temp_configs entry {temp_sha} is not the sha256 of its text"
+        )));
     }
 }
