@@ -10,7 +10,10 @@ use std::hint::black_box;
 
 fn whatif(c: &mut Criterion) {
     let settings = QuorumSettings::plain(5);
-    let options = WhatifOptions { proxmox: true };
+    let options = WhatifOptions {
+        proxmox: true,
+        ..WhatifOptions::default()
+    };
     c.bench_function("whatif evaluate 5 nodes: split 1:4,5; join 0 1", |b| {
         b.iter(|| {
             let report = evaluate(

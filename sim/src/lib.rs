@@ -5,6 +5,7 @@ mod error;
 pub mod exhaustive;
 pub mod script_check;
 pub mod symmetry;
+pub mod timing;
 pub mod whatif;
 
 pub use error::{Error, Result};

@@ -55,6 +55,10 @@ pub struct WhatifArgs {
     /// No Proxmox VE consequences.
     #[arg(long)]
     pub no_proxmox: bool,
+    /// Add each step's timeline: when every node detects the failure, forms its new
+    /// membership, decides quorum (and, with Proxmox, the HA events), from corosync's timers.
+    #[arg(long, conflicts_with = "all")]
+    pub timeline: bool,
     /// Colour.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -188,7 +192,8 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         // reload that re-addresses it (spec 5.2) and the report says so.
         Ok(model::quorum::NodeConfig::from_config(&reloaded.config))
     };
-    let options = WhatifOptions { proxmox };
+    let timers = args.timeline.then(|| sim::timing::Timers::from_config(config));
+    let options = WhatifOptions { proxmox, timers };
     let result = sim::whatif::evaluate_config(
         &model::quorum::NodeConfig::from_config(config),
         &script_text,
@@ -236,7 +241,7 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     }
     match args.format {
         WhatifFormat::Json => {
-            let value = serde_json::json!({
+            let mut value = serde_json::json!({
                 "file": source.name,
                 "proxmox": proxmox,
                 "startup_error": report.startup_error,
@@ -244,6 +249,10 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                 "unstable": report.unstable,
                 "steps": report.steps,
             });
+            if let (Some(timers), Some(object)) = (&timers, value.as_object_mut()) {
+                // Only with --timeline, so the JSON without it keeps its shape.
+                object.insert("timers".to_string(), serde_json::to_value(timers)?);
+            }
             serde_json::to_writer_pretty(&mut *out, &value)?;
             writeln!(out)?;
         }
@@ -472,6 +481,84 @@ fn qnetd_block(qnetd: &model::quorum::QnetdView) -> String {
     text
 }
 
+/// A step's timeline as a table, the nodes with the same event at the same time on one row.
+fn timeline_block(timeline: &[sim::timing::TimelineEvent], style: Style) -> String {
+    if timeline.is_empty() {
+        return String::new();
+    }
+    let mut rows: Vec<(&sim::timing::TimelineEvent, Vec<u32>)> = Vec::new();
+    for event in timeline {
+        let same = |other: &&mut (&sim::timing::TimelineEvent, Vec<u32>)| {
+            let first = other.0;
+            (
+                first.event,
+                first.at_ms,
+                first.earliest_ms,
+                first.latest_ms,
+                &first.basis,
+                first.estimate,
+            ) == (
+                event.event,
+                event.at_ms,
+                event.earliest_ms,
+                event.latest_ms,
+                &event.basis,
+                event.estimate,
+            )
+        };
+        match rows.iter_mut().find(same) {
+            Some((_, nodes)) => nodes.push(event.node),
+            None => rows.push((event, vec![event.node])),
+        }
+    }
+    let mut table: Vec<Vec<String>> = vec![vec![
+        "at ms".to_string(),
+        "node".to_string(),
+        "event".to_string(),
+        "how".to_string(),
+    ]];
+    for (event, nodes) in &rows {
+        let mut at = format!("{}{}", if event.estimate { "~" } else { "" }, event.at_ms);
+        match (event.earliest_ms, event.latest_ms) {
+            (Some(earliest), Some(latest)) => at.push_str(&format!(" ({earliest}-{latest})")),
+            (None, Some(latest)) => at.push_str(&format!(" (-{latest})")),
+            (Some(earliest), None) => at.push_str(&format!(" ({earliest}-)")),
+            (None, None) => {}
+        }
+        let mut how = event.basis.clone();
+        if event.assumes.is_some() {
+            let ids: Vec<String> = nodes.iter().map(u32::to_string).collect();
+            let (node_word, verb) = if nodes.len() == 1 {
+                ("node", "runs")
+            } else {
+                ("nodes", "run")
+            };
+            how.push_str(&format!(
+                " [if {node_word} {} {verb} HA-managed guests]",
+                ids.join(",")
+            ));
+        }
+        table.push(vec![
+            at,
+            nodes.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+            event.event.to_string(),
+            how,
+        ]);
+    }
+    let mut text = "  timeline (ms after the step's fault; ~ estimate, (a-b) range):\n".to_string();
+    for (index, line) in crate::render::columns(&table, &|_, _, padded| padded)
+        .iter()
+        .enumerate()
+    {
+        if index == 0 {
+            text.push_str(&format!("    {}\n", style.paint("2", line)));
+        } else {
+            text.push_str(&format!("    {line}\n"));
+        }
+    }
+    text
+}
+
 /// The human rendering: one block per step.
 fn human(report: &Report, proxmox: bool, style: Style) -> String {
     let mut headers = vec![
@@ -550,6 +637,9 @@ fn human(report: &Report, proxmox: bool, style: Style) -> String {
         }
         if let Some(qnetd) = &step.qnetd {
             text.push_str(&qnetd_block(qnetd));
+        }
+        if let Some(timeline) = &step.timeline {
+            text.push_str(&timeline_block(timeline, style));
         }
         if proxmox {
             for node in &step.nodes {

@@ -19,6 +19,7 @@ mod reality_fuzz;
 mod runbook;
 mod status;
 mod support;
+mod timing;
 mod vqsim;
 mod whatif;
 mod whatif_all;

@@ -24,6 +24,9 @@ pub use proxmox::{ProxmoxConsequence, PVE_RECOVERY_MS, PVE_SELF_FENCE_MS};
 pub struct WhatifOptions {
     /// Add Proxmox VE consequences (pmxcfs read-only, HA self-fencing) to every node row.
     pub proxmox: bool,
+    /// Add each step's timeline (`StepReport::timeline`, `crate::timing`) computed with
+    /// these timers; `None`: no timeline.
+    pub timers: Option<crate::timing::Timers>,
 }
 
 /// A scenario that cannot be run (`sim::Error`'s script variants: `Script`, `UnknownNode`,
@@ -141,6 +144,12 @@ pub struct StepReport {
     /// before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qnetd: Option<QnetdView>,
+    /// When each node notices the step, forms its membership, decides quorum (and, with
+    /// Proxmox, the HA events), in ms from the step (`crate::timing::step_timeline`). Only
+    /// when `WhatifOptions::timers` is given (absent from JSON otherwise); empty for
+    /// `start` and for steps that are no fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<crate::timing::TimelineEvent>>,
 }
 
 /// A whole scenario.
@@ -290,6 +299,16 @@ pub fn evaluate_config<E: std::fmt::Display>(
                     .collect(),
             },
         ));
+        if let (Some(timers), [.., before, after]) = (&options.timers, steps.as_mut_slice()) {
+            after.timeline = Some(crate::timing::step_timeline(
+                timers,
+                &current,
+                step,
+                before,
+                after,
+                options.proxmox,
+            ));
+        }
     }
     Ok(Report {
         startup_error: startup,
@@ -379,6 +398,7 @@ fn snapshot(
         notes,
         nodes,
         qnetd: state.qnetd_view(),
+        timeline: options.timers.map(|_| Vec::new()),
     }
 }
 
@@ -632,7 +652,10 @@ mod tests {
 
     #[test]
     fn proxmox_self_fence_counts_down_with_model_time() {
-        let options = WhatifOptions { proxmox: true };
+        let options = WhatifOptions {
+            proxmox: true,
+            ..WhatifOptions::default()
+        };
         let report = evaluate(
             &QuorumSettings::plain(3),
             "isolate 3; wait 30000; wait 30000; down 3; wait 120000",
