@@ -261,6 +261,22 @@ pub struct TimelineEvent {
     pub basis: String,
 }
 
+impl TimelineEvent {
+    /// An event the model times exactly: no range, no estimate, no assumption.
+    fn exact(node: NodeId, event: EventKind, at_ms: u64, basis: String) -> TimelineEvent {
+        TimelineEvent {
+            node,
+            event,
+            at_ms,
+            earliest_ms: None,
+            latest_ms: None,
+            estimate: false,
+            assumes: None,
+            basis,
+        }
+    }
+}
+
 /// How one ring (a membership after the step) formed.
 struct Ring {
     at_ms: u64,
@@ -381,20 +397,16 @@ pub fn step_timeline(
             // Spec 3.3: a partial mesh has no stable membership; the token loss is all the
             // model can time.
             if old.is_some() && !unstable_before(before, row.nodeid) {
-                events.push(TimelineEvent {
-                    node: row.nodeid,
-                    event: EventKind::FailureDetected,
-                    at_ms: u64::from(timers.token_ms),
-                    earliest_ms: None,
-                    latest_ms: None,
-                    estimate: false,
-                    assumes: None,
-                    basis: format!(
+                events.push(TimelineEvent::exact(
+                    row.nodeid,
+                    EventKind::FailureDetected,
+                    u64::from(timers.token_ms),
+                    format!(
                         "{}; then no stable membership (partial mesh, spec 3.3): corosync keeps \
                          re-forming, nothing more is predicted",
                         timers.token_text()
                     ),
-                });
+                ));
             }
             continue;
         }
@@ -422,30 +434,22 @@ pub fn step_timeline(
                         .collect();
                     let only_leavers = failed.iter().all(|member| leavers.contains(member));
                     events.push(if only_leavers {
-                        TimelineEvent {
-                            node: row.nodeid,
-                            event: EventKind::FailureDetected,
-                            at_ms: 0,
-                            earliest_ms: None,
-                            latest_ms: None,
-                            estimate: false,
-                            assumes: None,
-                            basis: format!(
+                        TimelineEvent::exact(
+                            row.nodeid,
+                            EventKind::FailureDetected,
+                            0,
+                            format!(
                                 "the leave message of {} (a clean shutdown announces itself)",
                                 list(&failed)
                             ),
-                        }
+                        )
                     } else {
-                        TimelineEvent {
-                            node: row.nodeid,
-                            event: EventKind::FailureDetected,
-                            at_ms: u64::from(timers.token_ms),
-                            earliest_ms: None,
-                            latest_ms: None,
-                            estimate: false,
-                            assumes: None,
-                            basis: format!("token timeout, {}; lost {}", timers.token_text(), list(&failed)),
-                        }
+                        TimelineEvent::exact(
+                            row.nodeid,
+                            EventKind::FailureDetected,
+                            u64::from(timers.token_ms),
+                            format!("token timeout, {}; lost {}", timers.token_text(), list(&failed)),
+                        )
                     });
                 }
                 events.push(TimelineEvent {
@@ -531,16 +535,7 @@ pub fn step_timeline(
                             device.timeout_ms
                         ),
                     },
-                    None => TimelineEvent {
-                        node: row.nodeid,
-                        event: EventKind::Quorum,
-                        at_ms: 0,
-                        earliest_ms: None,
-                        latest_ms: None,
-                        estimate: false,
-                        assumes: None,
-                        basis: format!("{}; the membership stays (a votequorum message, no timer)", quorum_text(row)),
-                    },
+                    None => TimelineEvent::exact(row.nodeid, EventKind::Quorum, 0, format!("{}; the membership stays (a votequorum message, no timer)", quorum_text(row))),
                 };
                 (0, Some(event))
             }
@@ -551,16 +546,12 @@ pub fn step_timeline(
         }
         let lost_quorum = old.is_some_and(|old| old.quorate) && !row.quorate;
         if proxmox && lost_quorum {
-            events.push(TimelineEvent {
-                node: row.nodeid,
-                event: EventKind::PveReadonly,
-                at_ms: quorum_at,
-                earliest_ms: None,
-                latest_ms: None,
-                estimate: false,
-                assumes: None,
-                basis: "quorum lost: pmxcfs refuses writes (spec 6.5)".to_string(),
-            });
+            events.push(TimelineEvent::exact(
+                row.nodeid,
+                EventKind::PveReadonly,
+                quorum_at,
+                "quorum lost: pmxcfs refuses writes (spec 6.5)".to_string(),
+            ));
             if row
                 .proxmox
                 .as_ref()
@@ -764,21 +755,17 @@ fn link_down_events(
         } else {
             "no other link reaches them: totem loses the token"
         };
-        events.push(TimelineEvent {
-            node: old.nodeid,
-            event: EventKind::LinkDown,
-            at_ms: u64::from(link_timers.ping_timeout_ms),
-            earliest_ms: None,
-            latest_ms: None,
-            estimate: false,
-            assumes: None,
-            basis: format!(
+        events.push(TimelineEvent::exact(
+            old.nodeid,
+            EventKind::LinkDown,
+            u64::from(link_timers.ping_timeout_ms),
+            format!(
                 "knet link {link} to {}: no pong for knet_ping_timeout {} ms (pings every {} ms); {then}",
                 list(&peers),
                 link_timers.ping_timeout_ms,
                 link_timers.ping_interval_ms
             ),
-        });
+        ));
     }
 }
 
