@@ -15,6 +15,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v corosync-qnetd >/dev/null 2>&1 || need+=(corosync-qnetd)
 command -v corosync-qdevice >/dev/null 2>&1 || need+=(corosync-qdevice)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then

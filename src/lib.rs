@@ -8,6 +8,7 @@
 pub mod cmd;
 pub mod input;
 pub mod render;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -216,6 +217,16 @@ Examples:
 
 Exit status: 0; 2 for an unknown shell.";
 
+/// Examples and exit codes of `quorate report`.
+const REPORT_HELP: &str = "\
+Examples:
+  quorate report /etc/pve/corosync.conf -o report.html
+  quorate report corosync.conf -s 'stop 3' -s 'split 1,2|3' -o review.html
+  quorate report corosync.conf --format json | jq .failure_matrix
+
+Exit status: 0 when the report was written (findings do not change it: read the page); 2
+when the file cannot be read or the output cannot be written.";
+
 /// Examples of `quorate man`.
 const MAN_HELP: &str = "\
 Examples:
@@ -258,6 +269,9 @@ pub enum Command {
     /// Check a human-written runbook (Markdown) step by step before anyone runs it.
     #[command(after_help = RUNBOOK_HELP)]
     Runbook(cmd::runbook::RunbookArgs),
+    /// A self-contained HTML design review: topology, findings, failure matrix, scenarios.
+    #[command(after_help = REPORT_HELP)]
+    Report(cmd::report::ReportArgs),
     /// Shell completions for bash, zsh, fish, elvish or powershell.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(cmd::completions::CompletionsArgs),
@@ -297,6 +311,7 @@ where
         Command::Status(args) => cmd::status::run(args, out, err),
         Command::Plan(args) => cmd::plan::run(args, out, err),
         Command::Runbook(args) => cmd::runbook::run(args, out, err),
+        Command::Report(args) => cmd::report::run(args, out, err),
         Command::Completions(args) => cmd::completions::run_completions(args, out),
         Command::Man(args) => cmd::completions::run_man(args, out, err),
     };

@@ -9,6 +9,7 @@ pub mod lab;
 pub mod lint;
 pub mod plan;
 pub mod plan_render;
+pub mod report;
 pub mod runbook;
 pub mod show;
 pub mod status;

@@ -16,6 +16,7 @@ mod plan;
 mod qdevice;
 mod reality;
 mod reality_fuzz;
+mod report;
 mod runbook;
 mod status;
 mod support;

@@ -1,0 +1,74 @@
+//! `quorate report FILE`: a self-contained HTML design review (or its data as JSON).
+//!
+//! Owns the arguments, reading script files, writing the output and the exit code. The
+//! sections come from `crate::report`, which runs the existing commands; nothing is decided
+//! here.
+
+use crate::report::{gather, html};
+use crate::{EXIT_ERROR, EXIT_OK};
+use clap::{Args, ValueEnum};
+use std::io::Write;
+
+/// Output format of `quorate report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page.
+    Html,
+    /// The same content as JSON.
+    Json,
+}
+
+/// Arguments of `quorate report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The corosync.conf to review.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// A whatif script to show step by step (repeatable).
+    #[arg(short = 's', long = "script", value_name = "SCRIPT")]
+    pub scripts: Vec<String>,
+    /// A file holding a whatif script (repeatable).
+    #[arg(long = "script-file", value_name = "F")]
+    pub script_files: Vec<String>,
+    /// Where to write the report (default: stdout).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+}
+
+/// Runs `quorate report`: 0 when the report was written, 2 when it could not be.
+pub fn run(args: &ReportArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    let mut scripts = args.scripts.clone();
+    for path in &args.script_files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => scripts.push(text),
+            Err(error) => {
+                writeln!(err, "error: {path}: cannot read the script file: {error}")?;
+                return Ok(EXIT_ERROR);
+            }
+        }
+    }
+    let report = match gather(&args.file, &scripts) {
+        Ok(report) => report,
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let text = match args.format {
+        ReportFormat::Html => html::page(&report),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(error) = std::fs::write(path, text) {
+                writeln!(err, "error: {path}: cannot write the report: {error}")?;
+                return Ok(EXIT_ERROR);
+            }
+        }
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(EXIT_OK)
+}
