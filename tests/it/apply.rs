@@ -10,7 +10,9 @@
 //! after the preflight the write fails, the old file stays whole, resume redoes the step); a
 //! rolling restart of 5 nodes; a node removed (it leaves before the reload that drops it);
 //! SIGTERM to the real binary while step 1's writes are in flight
-//! (exit 130, every file old or new and whole, resume finishes).
+//! (exit 130, every file old or new and whole, resume finishes); sshd killed on a node
+//! mid-plan, listener and connections (apply stops at once naming it, resume is refused while
+//! it is unreachable and finishes once sshd is back).
 //! During the plans an independent monitor (nsenter, one thread per node, not apply's own
 //! SSH polling) reads `corosync-quorumtool` on every node every 50 ms plus the reading's own
 //! time, and the test asserts that no two quorate nodes ever had disjoint memberships, that a
@@ -973,4 +975,181 @@ fn apply_removes_a_node_that_leaves_before_the_reload() {
         ],
     );
     assert_eq!(enabled.trim(), "disabled");
+}
+
+/// Waits (at most 60 s) until `quorate status` shows every node with membership `members`.
+fn wait_members(inventory: &str, members: &Value) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, out, _) = quorate(&["status", "--inventory", inventory, "--format", "json"]);
+        let joined = serde_json::from_str::<Value>(&out).is_ok_and(|status| {
+            status["nodes"]
+                .as_array()
+                .is_some_and(|nodes| nodes.iter().all(|node| node["runtime"]["members"] == *members))
+        });
+        if joined {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the nodes did not all show {members}: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits (at most 120 s) until the journal at `path` holds a `record` for step `step`.
+fn wait_journal(path: &Path, record: &str, step: u32) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let seen = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .any(|line| {
+                serde_json::from_str::<Value>(line)
+                    .is_ok_and(|value| value["record"] == record && value["step"] == step)
+            });
+        if seen {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {record} record for step {step} in {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The planner's `set quorum.wait_for_all=1` plan for the lab's 3-node config (write, then
+/// restart n1, n2, n3 one at a time, wait), written to `DIR/NAME`; returns it and the target.
+fn wait_for_all_plan(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let to = from
+        .replace("  version: 2\n", "  version: 2\n  config_version: 2\n")
+        .replace(
+            "provider: corosync_votequorum\n",
+            "provider: corosync_votequorum\n  wait_for_all: 1\n",
+        );
+    let plan_text = planned(&from, &to, &planner::PlanOptions::default());
+    let plan: Value = serde_json::from_str(&plan_text).unwrap();
+    let steps: Vec<(String, Value)> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| {
+            (
+                step["action"].as_str().unwrap().to_string(),
+                step["nodes"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("write_config".to_string(), json!(["n1", "n2", "n3"])),
+            ("restart".to_string(), json!(["n1"])),
+            ("restart".to_string(), json!(["n2"])),
+            ("restart".to_string(), json!(["n3"])),
+            ("wait".to_string(), json!(["n1", "n2", "n3"])),
+        ]
+    );
+    let plan_path = dir.join(name);
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    (plan_path, to)
+}
+
+/// The failed event of a run.
+fn failed_event(events: &[Value], all_output: &str) -> Value {
+    events
+        .iter()
+        .find(|event| event["event"] == "failed")
+        .unwrap_or_else(|| panic!("no failed event: {all_output}"))
+        .clone()
+}
+
+#[test]
+fn sshd_killed_on_a_node_mid_plan_stops_apply_naming_it_and_resume_finishes_once_it_is_back() {
+    if !crate::support::reality_available("apply with sshd killed on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-sshd");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let (plan_path, to) = wait_for_all_plan(&dir, "plan.json");
+    let journal_path = dir.join("plan.json.journal");
+    let monitor = Monitor::start(&dir);
+    // n3's sshd dies, listener and apply's own connection, once n1's restart (step 2) began.
+    let killer = {
+        let (dir, journal_path) = (dir.clone(), journal_path.clone());
+        std::thread::spawn(move || {
+            wait_journal(&journal_path, "step_started", 2);
+            let mut lab = Lab::open(&dir).unwrap();
+            lab.kill_sshd(3).unwrap()
+        })
+    };
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    let killed = killer.join().unwrap();
+    // The listener and at least the connection of apply's ControlMaster.
+    assert!(killed >= 2, "killed {killed} sshd processes");
+    assert_eq!(code, 1, "{all_output}");
+    let failed = failed_event(&events, &all_output);
+    assert_eq!(
+        (failed["step"].clone(), failed["phase"].clone()),
+        (json!(2), json!("postcondition")),
+        "{all_output}"
+    );
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.starts_with("step 2: lost n3: "), "{all_output}");
+    assert!(
+        failed["resume"].as_str().unwrap().ends_with("--resume"),
+        "{all_output}"
+    );
+    // Nothing went on after the loss: n2 and n3 were not restarted.
+    let restarts = events
+        .iter()
+        .filter(|event| event["event"] == "command" && event["command"] == "systemctl restart corosync")
+        .count();
+    assert_eq!(restarts, 1, "{all_output}");
+    // Nothing half-written: step 1 had written the target everywhere.
+    for node in ["n1", "n2", "n3"] {
+        assert_eq!(
+            sha256_hex(&node_file(&dir, node, "corosync.conf")),
+            sha256_hex(to.as_bytes()),
+            "{node}"
+        );
+    }
+    // While n3 cannot be reached, a resume is refused before anything runs.
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    assert_eq!(code, 1, "{all_output}");
+    assert!(events[0]["problems"].to_string().contains("n3"), "{all_output}");
+    // sshd back on n3: the cluster (n1 back from its restart) and resume finishes.
+    Lab::open(&dir).unwrap().restart_sshd(3).unwrap();
+    wait_members(&inventory, &json!([1, 2, 3]));
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    let (readings, _, _) = monitor.finish(2);
+    assert_eq!(code, 0, "{all_output}");
+    // A restart's pre and post are one snapshot: the cluster shows where step 2 starts, and
+    // restarting n1 once more is harmless.
+    assert_eq!(events[0]["start_step"], 2, "{all_output}");
+    assert!(readings > 0);
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
+        assert_eq!(
+            node["corosync_conf"]["sha256"],
+            json!(sha256_hex(to.as_bytes())),
+            "{node}"
+        );
+        assert!(
+            node["corosync"]["quorum"]["flags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("WaitForAll")),
+            "{node}"
+        );
+    }
 }

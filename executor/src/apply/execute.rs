@@ -11,7 +11,7 @@
 //! actions: the action in flight finishes and is recorded first. Nothing is ever undone.
 
 use super::journal::{now_ms, Journal, Record};
-use super::observe::{compare, observe, same_ring, Observation};
+use super::observe::{compare, observe, same_ring, unreachable, Observation};
 use super::plan::{Command, Plan, Step};
 use super::{remote_commands, ApplyError, ApplyOptions, Event, Outcome, Sink, BACKUP_ROOT};
 use crate::status::reading::COROSYNC_CONF;
@@ -112,7 +112,16 @@ pub fn execute(
             });
         }
         if !differences.is_empty() {
-            let message = format!("step {} does not start from the state it expects", step.id);
+            let lost = unreachable(&before);
+            let message = if lost.is_empty() {
+                format!("step {} does not start from the state it expects", step.id)
+            } else {
+                format!(
+                    "step {}: cannot reach {}; nothing of this step ran",
+                    step.id,
+                    lost.join("; ")
+                )
+            };
             return fail(
                 plan,
                 step,
@@ -162,7 +171,7 @@ pub fn execute(
                     elapsed_ms: millis(step_began.elapsed()),
                 });
             }
-            Err(None) => {
+            Err(Wait::Signal) => {
                 sink(&Event::Interrupted {
                     step: step.id,
                     resume: options.resume_command.clone(),
@@ -173,7 +182,25 @@ pub fn execute(
                 })?;
                 return Ok(Outcome::Interrupted { step: step.id });
             }
-            Err(Some(differences)) => {
+            Err(Wait::Unreachable { lost, differences }) => {
+                let message = format!(
+                    "step {}: lost {}; its commands ran, its postcondition is not verified (stopped \
+                     at once: no wait brings an unreachable node back)",
+                    step.id,
+                    lost.join("; ")
+                );
+                return fail(
+                    plan,
+                    step,
+                    "postcondition",
+                    message,
+                    differences,
+                    options,
+                    sink,
+                    &append,
+                );
+            }
+            Err(Wait::TimedOut(differences)) => {
                 let message = format!(
                     "step {} did not reach its postcondition within {} ms",
                     step.id, step.timeout_ms
@@ -372,9 +399,26 @@ fn backup(plan: &Plan, remote: &dyn Remote, path: &str) -> Result<(), String> {
     }
 }
 
+/// Why waiting for a postcondition ended without it.
+enum Wait {
+    /// The step's timeout passed: what still differs.
+    TimedOut(Vec<String>),
+    /// A node could not be reached (its SSH connection failed): which (`node: error`), and
+    /// what differed at that reading.
+    Unreachable {
+        /// The nodes not reached, with why.
+        lost: Vec<String>,
+        /// Every difference at that reading.
+        differences: Vec<String>,
+    },
+    /// A signal arrived.
+    Signal,
+}
+
 /// Polls until the step's `post` holds (and, for a membership change, every node that ran
-/// before and after is on a new ring). `Err(Some(differences))` when the timeout passed,
-/// `Err(None)` on a signal.
+/// before and after is on a new ring). Stops at once when a node cannot be reached (a lost
+/// SSH connection does not come back by waiting, and a step must not be taken as done
+/// without reading every node).
 fn wait_for_post(
     plan: &Plan,
     step: &Step,
@@ -383,7 +427,7 @@ fn wait_for_post(
     options: &ApplyOptions,
     cancel: &AtomicBool,
     sink: Sink<'_>,
-) -> Result<Observation, Option<Vec<String>>> {
+) -> Result<Observation, Wait> {
     let began = Instant::now();
     let limit = Duration::from_millis(step.timeout_ms);
     let mut last_reported: Option<Vec<String>> = None;
@@ -413,11 +457,15 @@ fn wait_for_post(
         if differences.is_empty() {
             return Ok(seen);
         }
+        let lost = unreachable(&seen);
+        if !lost.is_empty() {
+            return Err(Wait::Unreachable { lost, differences });
+        }
         if began.elapsed() >= limit {
-            return Err(Some(differences));
+            return Err(Wait::TimedOut(differences));
         }
         if cancel.load(Ordering::SeqCst) {
-            return Err(None);
+            return Err(Wait::Signal);
         }
         if last_reported.as_ref() != Some(&differences) {
             sink(&Event::Waiting {

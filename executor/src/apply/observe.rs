@@ -18,6 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct NodeSeen {
     /// Why the node could not be read (then nothing else is known).
     pub error: Option<String>,
+    /// The reading's command could not be run at all (the SSH connection failed or was
+    /// lost, as when the node's sshd is killed): the node cannot be reached, which no wait
+    /// mends, unlike a reading that ran and could not be understood.
+    pub unreachable: bool,
     /// corosync runs.
     pub running: bool,
     /// The ring id quorumtool printed.
@@ -35,6 +39,16 @@ pub struct NodeSeen {
 /// Every plan node, by name.
 pub type Observation = BTreeMap<String, NodeSeen>;
 
+/// The nodes of `observation` that could not be reached, with why (`node: error`), in name
+/// order; empty when every node answered.
+pub fn unreachable(observation: &Observation) -> Vec<String> {
+    observation
+        .iter()
+        .filter(|(_, seen)| seen.unreachable)
+        .map(|(name, seen)| format!("{name}: {}", seen.error.as_deref().unwrap_or("cannot be reached")))
+        .collect()
+}
+
 /// Reads the quorum status and hashes corosync.conf in one remote command (one SSH round
 /// trip per node and reading): quorumtool's output (stderr merged), a `quorate-rc=N` line,
 /// then `sha256sum`'s line or `none` when there is no file.
@@ -48,6 +62,7 @@ pub const OBSERVE: &[&str] = &["sh", "-c", OBSERVE_SCRIPT];
 pub fn observe_node(plan: &Plan, remote: &dyn Remote) -> NodeSeen {
     let mut seen = NodeSeen {
         error: None,
+        unreachable: false,
         running: false,
         ring_id: None,
         members: Vec::new(),
@@ -59,6 +74,7 @@ pub fn observe_node(plan: &Plan, remote: &dyn Remote) -> NodeSeen {
         Ok(output) => output,
         Err(error) => {
             seen.error = Some(error.to_string());
+            seen.unreachable = true;
             return seen;
         }
     };
@@ -111,6 +127,7 @@ pub fn observe(plan: &Plan, remotes: &BTreeMap<String, &dyn Remote>) -> Observat
             .map(|(name, handle)| {
                 let seen = handle.join().unwrap_or_else(|_| NodeSeen {
                     error: Some("reading the node panicked (a bug)".into()),
+                    unreachable: false,
                     running: false,
                     ring_id: None,
                     members: Vec::new(),

@@ -58,6 +58,11 @@ struct Cluster {
     kill_armed: Option<(u32, u32)>,
     /// When this (node, command) runs, the cancel flag is raised.
     signal_on: Option<(u32, String)>,
+    /// When this (node, command) runs, the third node can no longer be reached (its sshd
+    /// killed, connection and all).
+    cut_off_on: Option<(u32, String, u32)>,
+    /// Nodes that cannot be reached.
+    cut_off: BTreeSet<u32>,
     missing_programs: BTreeMap<u32, String>,
     free_kib: BTreeMap<u32, u64>,
     addresses: BTreeMap<u32, Vec<String>>,
@@ -130,6 +135,13 @@ impl SimNode {
                 cluster.kill_on = None;
             }
         }
+        if let Some((node, command, victim)) = &cluster.cut_off_on {
+            if *node == self.id && command == line {
+                let victim = *victim;
+                cluster.cut_off.insert(victim);
+                cluster.cut_off_on = None;
+            }
+        }
         if let Some((node, command)) = &cluster.signal_on {
             if *node == self.id && command == line {
                 self.cancel.store(true, Ordering::SeqCst);
@@ -149,7 +161,7 @@ impl Remote for SimNode {
         self.hooks(&mut cluster, &line);
         // Recorded in the fake's call log, whatever the answer.
         let _ = self.fake.run(command);
-        if self.fake.file(Path::new("/unreachable")).is_some() {
+        if self.fake.file(Path::new("/unreachable")).is_some() || cluster.cut_off.contains(&self.id) {
             return Err(crate::Error::Remote {
                 node: self.node().into(),
                 command: line,
@@ -722,6 +734,70 @@ fn corosync_killed_mid_plan_stops_at_the_next_precondition_and_resume_continues_
         _ => None,
     });
     assert_eq!(first, Some(3));
+    assert_eq!(world.ran("systemctl restart corosync"), 3);
+}
+
+#[test]
+fn a_node_lost_while_waiting_stops_at_once_naming_it_and_resume_continues_once_back() {
+    let (from, to) = from_to();
+    let world = World::new("lost", &from);
+    // n3 can no longer be reached once n1 reloads (step 2): step 2's wait reads it.
+    world.cluster.lock().unwrap().cut_off_on = Some((1, "corosync-cfgtool -R".into(), 3));
+    let mut plan = rolling_plan(&from, &to);
+    // A timeout the run would wait out if it polled on: it stops at the first reading.
+    plan.steps[1].timeout_ms = 3_600_000;
+    let (outcome, _) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Failed { step: 2 }, "{:?}", world.events());
+    let Some(Event::Failed {
+        phase,
+        message,
+        differences,
+        resume,
+        ..
+    }) = world
+        .events()
+        .into_iter()
+        .find(|event| matches!(event, Event::Failed { .. }))
+    else {
+        panic!("no failed event");
+    };
+    assert_eq!(phase, "postcondition");
+    assert!(
+        message.starts_with("step 2: lost n3: node n3: `sh -c"),
+        "{message}"
+    );
+    assert!(message.contains("the node cannot be reached (sim)"), "{message}");
+    assert!(
+        differences
+            .iter()
+            .any(|line| line.starts_with("n3: cannot be read: ")),
+        "{differences:?}"
+    );
+    assert!(resume.ends_with("--resume"), "{resume}");
+    assert_eq!(world.ran("systemctl restart corosync"), 0, "nothing went on");
+    // While n3 is still unreachable, resume is refused by the preflight.
+    let (outcome, problems) = world.apply(&plan, true);
+    assert_eq!(outcome, Outcome::Refused, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.node.as_deref() == Some("n3")),
+        "{problems:?}"
+    );
+    // Back: the run goes on at step 2 (a reload's pre and post are the same snapshot here, so
+    // the cluster shows where step 2 starts: reloading again is harmless).
+    world.cluster.lock().unwrap().cut_off.clear();
+    world.events.lock().unwrap().clear();
+    let (outcome, problems) = world.apply(&plan, true);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?}"
+    );
+    let first = world.events().into_iter().find_map(|event| match event {
+        Event::StepStarted { step, .. } => Some(step),
+        _ => None,
+    });
+    assert_eq!(first, Some(2));
     assert_eq!(world.ran("systemctl restart corosync"), 3);
 }
 

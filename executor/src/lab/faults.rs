@@ -3,14 +3,18 @@
 //! Owns `Lab::partition`, `set_link`, `heal`, the iptables rules that enforce a partition
 //! (`apply_partition`), `set_port`, the one place that sets a node's veth on a link's bridge
 //! up or down, and `set_blackhole`, the route that cuts one link between two nodes only. Each
-//! change is recorded in `lab.json` with the state it creates. It must not decide who should
-//! see whom (`topology` asks the model) nor wait by itself (`observe` does).
+//! change is recorded in `lab.json` with the state it creates. Also `kill_sshd` and
+//! `restart_sshd`: a node that cannot be reached over SSH while its corosync runs on. It
+//! must not decide who should see whom (`topology` asks the model) nor wait by itself
+//! (`observe` does), except for sshd to listen again.
 
 use super::topology;
 use super::{sys, Lab};
 use crate::error::{Error, Result};
 use crate::status::NodeReport;
 use model::quorum::NodeId;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 impl Lab {
     /// Applies the iptables rules of the current partition (none: all flushed) on every node.
@@ -173,5 +177,66 @@ impl Lab {
         self.set_partition(None)?;
         self.qnetd_heal()?;
         self.settle(wait)
+    }
+
+    /// Kills sshd on node `nodeid`, the listening daemon and every connection's own sshd
+    /// process (an OpenSSH ControlMaster connection outlives the listener: without these, a
+    /// client with a master open could still run commands). Only processes named `sshd` in
+    /// that node's network namespace are signalled, by pid. Returns how many were.
+    pub fn kill_sshd(&mut self, nodeid: NodeId) -> Result<usize> {
+        let index = self.index_of(nodeid)?;
+        let netns = self.state.nodes[index].netns.clone();
+        let inode = sys::namespace_inode(&sys::netns_path(&netns)).ok_or_else(|| Error::Lab {
+            dir: self.dir.clone(),
+            message: format!(
+                "node {}: its network namespace {netns} is gone",
+                self.state.nodes[index].name
+            ),
+        })?;
+        let pids: Vec<u32> = sys::processes_in(&BTreeSet::from([inode]))
+            .into_iter()
+            .filter(|pid| sys::comm(*pid).as_deref() == Some("sshd"))
+            .collect();
+        sys::kill(&pids, "KILL");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pids.iter().any(|pid| sys::alive(*pid)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.state.nodes[index].sshd_pid = None;
+        self.save()?;
+        Ok(pids.len())
+    }
+
+    /// Starts sshd on node `nodeid` again (after `kill_sshd`) and waits until it listens.
+    pub fn restart_sshd(&mut self, nodeid: NodeId) -> Result<()> {
+        let index = self.index_of(nodeid)?;
+        if self.state.nodes[index].sshd_pid.is_some_and(sys::alive) {
+            return Ok(());
+        }
+        let log = self.state.nodes[index].dir(&self.dir).join("sshd.log");
+        let listening = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .matches("Server listening")
+                .count()
+        };
+        let before = listening();
+        self.start_sshd(index)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while listening() == before {
+            let running = self.state.nodes[index].sshd_pid.is_some_and(sys::alive);
+            if !running || Instant::now() > deadline {
+                return Err(Error::Lab {
+                    dir: self.dir.clone(),
+                    message: format!(
+                        "node {}: sshd did not start again: {}",
+                        self.state.nodes[index].name,
+                        super::log_tail(&log)
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
     }
 }

@@ -535,7 +535,7 @@ impl Lab {
         }
     }
 
-    fn start_sshd(&mut self, index: usize) -> Result<()> {
+    pub(crate) fn start_sshd(&mut self, index: usize) -> Result<()> {
         let holder = self.holder(index)?;
         let sshd = sys::which("sshd").map_or("/usr/sbin/sshd".into(), |p| p.to_string_lossy().into_owned());
         let argv = sys::node_argv(holder, &[&sshd, "-D", "-e", "-f", "/etc/ssh/sshd_config"]);
