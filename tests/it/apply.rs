@@ -12,7 +12,8 @@
 //! SIGTERM to the real binary while step 1's writes are in flight
 //! (exit 130, every file old or new and whole, resume finishes); sshd killed on a node
 //! mid-plan, listener and connections (apply stops at once naming it, resume is refused while
-//! it is unreachable and finishes once sshd is back).
+//! it is unreachable and finishes once sshd is back); a partition cutting off the node being
+//! restarted (the postcondition fails, resume finishes after the heal).
 //! During the plans an independent monitor (nsenter, one thread per node, not apply's own
 //! SSH polling) reads `corosync-quorumtool` on every node every 50 ms plus the reading's own
 //! time, and the test asserts that no two quorate nodes ever had disjoint memberships, that a
@@ -1149,6 +1150,85 @@ fn sshd_killed_on_a_node_mid_plan_stops_apply_naming_it_and_resume_finishes_once
                 .as_array()
                 .unwrap()
                 .contains(&json!("WaitForAll")),
+            "{node}"
+        );
+    }
+}
+
+#[test]
+fn a_partition_mid_plan_stops_apply_at_the_postcondition_and_resume_finishes_after_heal() {
+    if !crate::support::reality_available("apply with a partition on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-part");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let (plan_path, to) = wait_for_all_plan(&dir, "plan.json");
+    let journal_path = dir.join("plan.json.journal");
+    let monitor = Monitor::start(&dir);
+    // n1 is cut off from n2 and n3 on every link as its restart (step 2) begins: it comes back
+    // alone, n2 and n3 keep quorum between them.
+    let splitter = {
+        let (dir, journal_path) = (dir.clone(), journal_path.clone());
+        std::thread::spawn(move || {
+            wait_journal(&journal_path, "step_started", 2);
+            let mut lab = Lab::open(&dir).unwrap();
+            let groups = lab.parse_partition("1|2,3").unwrap();
+            lab.partition(&groups, false).unwrap();
+        })
+    };
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    splitter.join().unwrap();
+    assert_eq!(code, 1, "{all_output}");
+    let failed = failed_event(&events, &all_output);
+    assert_eq!(
+        (failed["step"].clone(), failed["phase"].clone()),
+        (json!(2), json!("postcondition")),
+        "{all_output}"
+    );
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("step 2 did not reach its postcondition within "),
+        "{all_output}"
+    );
+    assert!(
+        failed["differences"]
+            .to_string()
+            .contains("memberships: expected [n1,n2,n3], are [n1] [n2,n3]"),
+        "{all_output}"
+    );
+    let restarts = events
+        .iter()
+        .filter(|event| event["event"] == "command" && event["command"] == "systemctl restart corosync")
+        .count();
+    assert_eq!(restarts, 1, "only n1 was restarted: {all_output}");
+    for node in ["n1", "n2", "n3"] {
+        assert_eq!(
+            sha256_hex(&node_file(&dir, node, "corosync.conf")),
+            sha256_hex(to.as_bytes()),
+            "{node}"
+        );
+    }
+    // Healed: one membership again, then resume finishes the plan. (`lab heal` does not wait:
+    // the lab's own wait expects the corosync it started, and apply restarted n1's.)
+    lab(&dir, &["heal", "--no-wait"]);
+    wait_members(&inventory, &json!([1, 2, 3]));
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    let (readings, _, _) = monitor.finish(2);
+    assert_eq!(code, 0, "{all_output}");
+    assert_eq!(events[0]["start_step"], 2, "{all_output}");
+    assert!(readings > 0);
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
+        assert_eq!(
+            node["corosync_conf"]["sha256"],
+            json!(sha256_hex(to.as_bytes())),
             "{node}"
         );
     }
