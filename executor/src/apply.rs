@@ -140,6 +140,13 @@ pub enum Event {
         step: u32,
         /// The command that continues.
         resume: String,
+        /// A command the signal cut short on this side (`NODE: `COMMAND`: what it reported`):
+        /// the signal reached its ssh process too, as a terminal's Ctrl-C reaches every
+        /// process of the foreground group, so whether it finished on the node is not known
+        /// here; `--resume` reads that from the nodes. Absent when every action in flight
+        /// finished and was recorded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unfinished: Option<String>,
     },
     /// Every step is verified.
     Done {

@@ -20,7 +20,7 @@
 //! "step", "of", "action", "nodes", "why"}`, `{"event": "command", "step", "node", "command",
 //! "remote": [S], "dry_run"}`, `{"event": "waiting", "step", "elapsed_ms", "differences"}`,
 //! `{"event": "step_done", "step", "elapsed_ms"}`, `{"event": "failed", "step", "phase",
-//! "message", "differences", "resume"}`, `{"event": "interrupted", "step", "resume"}`,
+//! "message", "differences", "resume"}`, `{"event": "interrupted", "step", "resume", "unfinished"?}`,
 //! `{"event": "done", "took_ms", "floor_ms"}`.
 
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
@@ -410,9 +410,22 @@ fn render(event: &Event, format: ApplyFormat, out: &mut dyn Write) -> std::io::R
             }
             writeln!(out, "nothing was undone. Once the cause is fixed, continue with:\n  {resume}")?;
         }
-        Event::Interrupted { step, resume } => writeln!(
+        Event::Interrupted {
+            step,
+            resume,
+            unfinished: None,
+        } => writeln!(
             out,
             "interrupted at step {step}: the action in flight finished and was recorded. Continue with:\n  {resume}"
+        )?,
+        Event::Interrupted {
+            step,
+            resume,
+            unfinished: Some(unfinished),
+        } => writeln!(
+            out,
+            "interrupted at step {step}: the signal also reached the ssh process of a command in flight \
+             ({unfinished}); whether it finished on the node is read from the nodes on resume. Continue with:\n  {resume}"
         )?,
         Event::Done { took_ms, floor_ms } => {
             writeln!(out, "took {}; convergence floor {}", seconds(*took_ms), seconds(*floor_ms))?

@@ -13,7 +13,10 @@
 //! (exit 130, every file old or new and whole, resume finishes); sshd killed on a node
 //! mid-plan, listener and connections (apply stops at once naming it, resume is refused while
 //! it is unreachable and finishes once sshd is back); a partition cutting off the node being
-//! restarted (the postcondition fails, resume finishes after the heal).
+//! restarted (the postcondition fails, resume finishes after the heal); SIGINT while a write
+//! is in flight (made slow by a `sync` in front of the node's), to apply alone (the write
+//! finishes and is recorded) and to its whole process group as a terminal's Ctrl-C (the ssh
+//! processes die too: exit 130 naming the cut command, resume reads the files).
 //! During the plans an independent monitor (nsenter, one thread per node, not apply's own
 //! SSH polling) reads `corosync-quorumtool` on every node every 50 ms plus the reading's own
 //! time, and the test asserts that no two quorate nodes ever had disjoint memberships, that a
@@ -1232,4 +1235,207 @@ fn a_partition_mid_plan_stops_apply_at_the_postcondition_and_resume_finishes_aft
             "{node}"
         );
     }
+}
+
+/// A `sync` in front of the real one on node `node` (its /usr/local/sbin is the lab's
+/// `nodes/NODE/sbin`): syncing apply's temporary corosync.conf (between filling it and the
+/// rename) leaves a marker in the node's log directory and takes 2 s, so that a signal sent
+/// on the marker lands while that write is in flight.
+fn slow_write_on(dir: &Path, node: &str) -> std::path::PathBuf {
+    let sync = dir.join("nodes").join(node).join("sbin/sync");
+    std::fs::write(
+        &sync,
+        "#!/bin/sh\ncase \"$*\" in *.corosync.conf.quorate-*) touch /var/log/corosync/write-in-flight; sleep 2;; esac\nexec /bin/sync \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sync, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir.join("nodes")
+        .join(node)
+        .join("var-log-corosync/write-in-flight")
+}
+
+/// Runs the real binary's apply of `plan_path` in a process group of its own and sends it
+/// SIGINT once `marker` shows a write in flight: to apply alone (as `kill -INT PID` does),
+/// or to the whole group, as a terminal's Ctrl-C reaches apply and the ssh processes it runs.
+/// Returns the exit code and stdout (with stderr after it).
+fn interrupt_during_the_write(
+    plan_path: &Path,
+    inventory: &str,
+    marker: &Path,
+    whole_group: bool,
+) -> (Option<i32>, String) {
+    let _ = std::fs::remove_file(marker);
+    let plan_text = plan_path.to_string_lossy().into_owned();
+    use std::os::unix::process::CommandExt;
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args([
+            "apply",
+            &plan_text,
+            "--inventory",
+            inventory,
+            "--yes",
+            "--format",
+            "json",
+        ])
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let target = if whole_group {
+        format!("-{}", child.id())
+    } else {
+        child.id().to_string()
+    };
+    let signaller = {
+        let marker = marker.to_path_buf();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !marker.exists() {
+                assert!(Instant::now() < deadline, "the write never reached its sync");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let sent = std::process::Command::new("kill")
+                .args(["-INT", "--", &target])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+        })
+    };
+    let output = child.wait_with_output().unwrap();
+    signaller.join().unwrap();
+    let all_output = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), all_output)
+}
+
+/// The journal's records.
+fn journal_records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Waits (at most 30 s) until no node has a temporary file of apply's in /etc/corosync (a
+/// remote write whose ssh process died goes on or is cleaned up by its own trap), then
+/// checks that every node holds `old` or `new` whole; returns whether all hold `new`.
+fn settled_files(dir: &Path, old: &str, new: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for node in ["n1", "n2", "n3"] {
+        loop {
+            let listing: Vec<String> = std::fs::read_dir(dir.join("nodes").join(node).join("etc-corosync"))
+                .unwrap()
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect();
+            if listing.iter().all(|name| !name.contains("quorate-")) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{node}: a temporary file stays: {listing:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let mut all_new = true;
+    for node in ["n1", "n2", "n3"] {
+        let sha = sha256_hex(&node_file(dir, node, "corosync.conf"));
+        assert!(sha == old || sha == new, "{node} holds neither file");
+        all_new &= sha == new;
+    }
+    all_new
+}
+
+#[test]
+fn sigint_during_a_write_exits_130_with_the_resume_command_and_resume_finishes() {
+    if !crate::support::reality_available("apply interrupted by SIGINT on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-int");
+    let dir = guard.dir.clone();
+    lab(&dir, &["up", "--nodes", "3"]);
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    let to = from.replace(
+        "  version: 2\n",
+        "  version: 2\n  config_version: 2\n  token: 4000\n",
+    );
+    let marker = slow_write_on(&dir, "n2");
+
+    // SIGINT to apply alone while n2's write is in flight: the write finishes and is
+    // recorded, then apply stops (as for SIGTERM).
+    let plan_path = dir.join("token.json");
+    std::fs::write(&plan_path, planned(&from, &to, &planner::PlanOptions::default())).unwrap();
+    let (code, all_output) = interrupt_during_the_write(&plan_path, &inventory, &marker, false);
+    assert_eq!(code, Some(130), "{all_output}");
+    assert!(all_output.contains("\"event\":\"interrupted\""), "{all_output}");
+    assert!(!all_output.contains("\"unfinished\""), "{all_output}");
+    assert!(!all_output.contains("\"event\":\"failed\""), "{all_output}");
+    assert!(all_output.contains("--resume"), "{all_output}");
+    let records = journal_records(&dir.join("token.json.journal"));
+    assert_eq!(records.last().unwrap()["record"], "stopped", "{records:?}");
+    assert!(
+        records
+            .iter()
+            .any(|record| record["record"] == "command_done" && record["node"] == "n2"),
+        "the write in flight was recorded: {records:?}"
+    );
+    let (old, new) = (sha256_hex(from.as_bytes()), sha256_hex(to.as_bytes()));
+    assert!(settled_files(&dir, &old, &new), "every write finished");
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    assert_eq!(code, 0, "{all_output}");
+    assert_eq!(events[0]["start_step"], 2, "step 1 found done: {all_output}");
+
+    // SIGINT to the whole process group (Ctrl-C on a terminal) during the next plan's write
+    // on n2: the ssh processes die of it too, so apply cannot know how the write ended on
+    // the node; it says so, exits 130, and resume reads the files and finishes.
+    let again = to.replace(
+        "  config_version: 2\n  token: 4000\n",
+        "  config_version: 3\n  token: 5000\n",
+    );
+    let plan_path = dir.join("token5.json");
+    std::fs::write(&plan_path, planned(&to, &again, &planner::PlanOptions::default())).unwrap();
+    let (code, all_output) = interrupt_during_the_write(&plan_path, &inventory, &marker, true);
+    assert_eq!(code, Some(130), "{all_output}");
+    let interrupted: Value = all_output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event["event"] == "interrupted")
+        .unwrap_or_else(|| panic!("no interrupted event: {all_output}"));
+    assert!(
+        interrupted["unfinished"]
+            .as_str()
+            .is_some_and(|unfinished| unfinished.contains("n2: `write-file /etc/corosync/corosync.conf")),
+        "{all_output}"
+    );
+    assert!(
+        interrupted["resume"].as_str().unwrap().ends_with("--resume"),
+        "{all_output}"
+    );
+    assert!(!all_output.contains("\"event\":\"failed\""), "{all_output}");
+    let records = journal_records(&dir.join("token5.json.journal"));
+    assert_eq!(records.last().unwrap()["record"], "stopped", "{records:?}");
+    let (old, new) = (new, sha256_hex(again.as_bytes()));
+    let all_new = settled_files(&dir, &old, &new);
+    std::fs::remove_file(dir.join("nodes/n2/sbin/sync")).unwrap();
+    let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
+    assert_eq!(code, 0, "{all_output}");
+    // All written: step 1 is found done; a mix of old and new: step 1 is redone.
+    assert_eq!(
+        events[0]["start_step"],
+        if all_new { 2 } else { 1 },
+        "{all_output}"
+    );
+    for node in ["n1", "n2", "n3"] {
+        assert_eq!(sha256_hex(&node_file(&dir, node, "corosync.conf")), new, "{node}");
+    }
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
 }

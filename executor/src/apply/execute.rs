@@ -41,8 +41,12 @@ pub fn backup_name(path: &str) -> String {
 enum Stop {
     /// A command failed: the message.
     Command(String),
-    /// A signal arrived.
+    /// A signal arrived (between actions: every action finished and was recorded).
     Signal,
+    /// A signal arrived and a command failed meanwhile: the signal reached its ssh process
+    /// too (a terminal sends SIGINT to the whole foreground group), so its outcome on the
+    /// node is unknown. The node, command and what was reported.
+    SignalDuring(String),
 }
 
 /// Runs the steps of `plan` from index `start`. `remotes` holds every plan node.
@@ -85,6 +89,7 @@ pub fn execute(
             sink(&Event::Interrupted {
                 step: step.id,
                 resume: options.resume_command.clone(),
+                unfinished: None,
             });
             append(Record::Stopped {
                 step: step.id,
@@ -144,11 +149,27 @@ pub fn execute(
                 sink(&Event::Interrupted {
                     step: step.id,
                     resume: options.resume_command.clone(),
+                    unfinished: None,
                 });
                 append(Record::Stopped {
                     step: step.id,
                     reason: "interrupted between commands".into(),
                 })?;
+                return Ok(Outcome::Interrupted { step: step.id });
+            }
+            Err(Stop::SignalDuring(unfinished)) => {
+                append(Record::Stopped {
+                    step: step.id,
+                    reason: format!(
+                        "interrupted during a command whose ssh process the signal reached too, its \
+                         outcome on the node unknown: {unfinished}"
+                    ),
+                })?;
+                sink(&Event::Interrupted {
+                    step: step.id,
+                    resume: options.resume_command.clone(),
+                    unfinished: Some(unfinished),
+                });
                 return Ok(Outcome::Interrupted { step: step.id });
             }
             Err(Stop::Command(message)) => {
@@ -175,6 +196,7 @@ pub fn execute(
                 sink(&Event::Interrupted {
                     step: step.id,
                     resume: options.resume_command.clone(),
+                    unfinished: None,
                 });
                 append(Record::Stopped {
                     step: step.id,
@@ -298,7 +320,14 @@ fn run_commands(
                         let result = run_one(plan, &command, *remote, remotes);
                         if let Err(message) = result {
                             failed.store(true, Ordering::SeqCst);
-                            return Err(Stop::Command(format!("{node}: `{line}`: {message}")));
+                            let message = format!("{node}: `{line}`: {message}");
+                            // A signal that came while the command ran may have reached its
+                            // ssh process as well: then the failure is the signal's doing,
+                            // not the node's, and the run is interrupted, not failed.
+                            if cancel.load(Ordering::SeqCst) {
+                                return Err(Stop::SignalDuring(message));
+                            }
+                            return Err(Stop::Command(message));
                         }
                         append(Record::CommandDone {
                             step: step.id,
@@ -321,12 +350,17 @@ fn run_commands(
             .collect()
     });
     let mut signal = false;
+    let mut unfinished = Vec::new();
     for result in results {
         match result {
             Err(Stop::Command(message)) => return Err(Stop::Command(message)),
+            Err(Stop::SignalDuring(message)) => unfinished.push(message),
             Err(Stop::Signal) => signal = true,
             Ok(()) => {}
         }
+    }
+    if !unfinished.is_empty() {
+        return Err(Stop::SignalDuring(unfinished.join("; ")));
     }
     if signal {
         Err(Stop::Signal)

@@ -63,6 +63,9 @@ struct Cluster {
     cut_off_on: Option<(u32, String, u32)>,
     /// Nodes that cannot be reached.
     cut_off: BTreeSet<u32>,
+    /// When this (node, command) runs, the cancel flag is raised and the command's ssh
+    /// process dies of the same signal (exit 255), as a terminal's Ctrl-C does.
+    signal_kills_on: Option<(u32, String)>,
     missing_programs: BTreeMap<u32, String>,
     free_kib: BTreeMap<u32, u64>,
     addresses: BTreeMap<u32, Vec<String>>,
@@ -167,6 +170,13 @@ impl Remote for SimNode {
                 command: line,
                 message: "the node cannot be reached (sim)".into(),
             });
+        }
+        if let Some((node, killed)) = &cluster.signal_kills_on {
+            if *node == self.id && *killed == line {
+                cluster.signal_kills_on = None;
+                self.cancel.store(true, Ordering::SeqCst);
+                return Ok(failed(255, "Exiting on signal 2\n"));
+            }
         }
         Ok(match command {
             cmd if cmd == OBSERVE => {
@@ -929,7 +939,7 @@ fn a_signal_finishes_the_command_in_flight_records_it_and_stops() {
     assert!(world
         .events()
         .iter()
-        .any(|event| matches!(event, Event::Interrupted { step: 3, resume } if resume.contains("--resume"))));
+        .any(|event| matches!(event, Event::Interrupted { step: 3, resume, unfinished: None } if resume.contains("--resume"))));
     assert_eq!(world.ran("systemctl restart corosync"), 0);
     world.cancel.store(false, Ordering::SeqCst);
     world.cluster.lock().unwrap().signal_on = None;
@@ -961,6 +971,47 @@ fn a_signal_finishes_the_command_in_flight_records_it_and_stops() {
     assert!(
         matches!(records.last(), Some(Record::Stopped { step: 3, reason }) if reason == "interrupted between commands")
     );
+}
+
+#[test]
+fn a_signal_that_kills_the_command_in_flight_interrupts_with_its_outcome_unknown() {
+    let (from, to) = from_to();
+    let world = World::new("sigkills", &from);
+    world.cluster.lock().unwrap().signal_kills_on = Some((1, "corosync-cfgtool -R".into()));
+    let plan = rolling_plan(&from, &to);
+    let (outcome, _) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Interrupted { step: 2 }, "{:?}", world.events());
+    let events = world.events();
+    assert!(
+        !events.iter().any(|event| matches!(event, Event::Failed { .. })),
+        "{events:?}"
+    );
+    let unfinished = events.iter().find_map(|event| match event {
+        Event::Interrupted {
+            step: 2,
+            unfinished: Some(unfinished),
+            ..
+        } => Some(unfinished.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        unfinished.as_deref(),
+        Some("n1: `corosync-cfgtool -R`: exit code 255: Exiting on signal 2")
+    );
+    let records = journal::read(&world.journal).unwrap();
+    assert!(
+        matches!(records.last(), Some(Record::Stopped { step: 2, reason }) if reason.contains("outcome on the node unknown")),
+        "{records:?}"
+    );
+    // Resume reads the nodes: the cluster shows where step 2 starts, so it goes on there.
+    world.cancel.store(false, Ordering::SeqCst);
+    world.events.lock().unwrap().clear();
+    let (outcome, problems) = world.apply(&plan, true);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?}"
+    );
+    assert_eq!(world.ran("corosync-cfgtool -R"), 2);
 }
 
 #[test]
