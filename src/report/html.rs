@@ -27,7 +27,7 @@ pub fn escape(text: &str) -> String {
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#111}section{margin-bottom:2em;page-break-inside:avoid}\
 pre{background:#f6f6f6;padding:.5em;overflow-x:auto}table{border-collapse:collapse}td,th{border:1px solid #aaa;padding:.2em .5em;text-align:right}\
 .error{color:#b00}.warning{color:#a60}.info,.note{color:#036}.ok{background:#b7e4b0}.bad{background:#f7a0a0}.some{background:#f7d08a}\
-svg{max-width:100%;height:auto}@media print{details{display:block}details>*{display:block}}";
+svg{display:block;max-width:100%;height:auto;margin:.3em 0}@media print{details{display:block}details>*{display:block}}";
 
 fn refusal(out: &mut String, refusal: &Refusal) {
     let _ = write!(
@@ -278,9 +278,13 @@ fn scenarios(out: &mut String, report: &Report) {
                 for step in value.get("steps").and_then(Value::as_array).into_iter().flatten() {
                     let command = step.get("command").and_then(Value::as_str).unwrap_or("");
                     let split = step.get("split_brain").and_then(Value::as_bool).unwrap_or(false);
+                    let timeline = super::timeline::timeline(step).unwrap_or_else(|| {
+                        "<p class=\"note\">No timeline: no node notices anything in this step.</p>"
+                            .to_string()
+                    });
                     let _ = write!(
                         out,
-                        "<div class=\"step\"><p><b>{}</b>{}</p>{}</div>",
+                        "<div class=\"step\"><p><b>{}</b>{}</p>{}{timeline}</div>",
                         escape(command),
                         if split {
                             " <span class=\"error\">split-brain</span>"
@@ -301,7 +305,7 @@ pub fn page(report: &Report) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>quorate report: {file}</title><style>{STYLE}</style></head><body><h1>quorate report: {file}</h1>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><title>quorate report: {file}</title><style>{STYLE}</style></head><body><h1>quorate report: {file}</h1>",
         file = escape(&report.file)
     );
     out.push_str("<section id=\"topology\"><h2>1. Topology</h2>");
@@ -325,7 +329,7 @@ pub fn page(report: &Report) -> String {
             escape(&node.name),
             node.nodeid.map_or_else(String::new, |id| id.to_string()),
             node.votes,
-            addresses.join("<br>")
+            addresses.join("<br/>")
         );
     }
     out.push_str("</table></section>");

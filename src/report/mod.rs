@@ -8,6 +8,7 @@
 pub mod html;
 pub mod layout;
 pub mod svg;
+pub mod timeline;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -64,7 +65,7 @@ pub enum Section {
 pub struct Scenario {
     /// The script as given.
     pub script: String,
-    /// `whatif FILE -s SCRIPT --format json`.
+    /// `whatif FILE -s SCRIPT --timeline --format json`.
     pub whatif: Section,
 }
 
@@ -177,7 +178,7 @@ pub fn gather(file: &str, scripts: &[String]) -> Result<Report, ReportError> {
         .iter()
         .map(|script| Scenario {
             script: script.clone(),
-            whatif: run_json(&["whatif", file, "-s", script, "--format", "json"]),
+            whatif: run_json(&["whatif", file, "-s", script, "--timeline", "--format", "json"]),
         })
         .collect();
     Ok(Report {

@@ -1,9 +1,129 @@
 //! `quorate report`: the HTML page of every bundled example holds every section and node,
-//! references nothing outside itself, and the topology layout never overlaps label boxes
-//! for 2..32 nodes with 8 links; the JSON form is snapshotted.
+//! references nothing outside itself, is well-formed XML (the page and every SVG in it,
+//! parsed by roxmltree), and its pictures never overlap label boxes (the topology for 2..32
+//! nodes with 8 links, every timeline as drawn); headless Chromium renders it (the PNG
+//! decoded: expected size, many colours) and its DOM holds every section and node; the
+//! JSON form is snapshotted.
 
 use crate::support::quorate;
+use quorate::report::layout::{LabelBox, CHAR_WIDTH, LINE_HEIGHT};
 use quorate::report::{Topology, TopologyNode};
+use std::path::{Path, PathBuf};
+
+/// The scenario of every example page: a `-s` script and a `--script-file` one.
+const SCRIPT: &str = "stop 3";
+const SCRIPT_FILE: &str = "isolate 1\nwait 30000\nheal\n";
+
+/// A fresh directory for one test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quorate-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The report page of `file` with the standard scenarios (and `extra` arguments).
+fn page_of(dir: &Path, file: &str, extra: &[&str]) -> String {
+    let script_file = dir.join("scenario.whatif");
+    std::fs::write(&script_file, SCRIPT_FILE).expect("script file");
+    let script_file = script_file.to_string_lossy().into_owned();
+    let mut args = vec!["report", file, "-s", SCRIPT, "--script-file", &script_file];
+    args.extend_from_slice(extra);
+    let (code, page, stderr) = quorate(&args);
+    assert_eq!(code, 0, "{file}: {stderr}");
+    page
+}
+
+/// A corosync.conf with `count` nodes (pve-node-1.., ids 1..) on `links` knet links.
+fn generated_conf(count: u32, links: u32) -> String {
+    let mut nodes = String::new();
+    for nodeid in 1..=count {
+        nodes.push_str(&format!(
+            "  node {{\n    name: pve-node-{nodeid}\n    nodeid: {nodeid}\n    quorum_votes: 1\n"
+        ));
+        for link in 0..links {
+            nodes.push_str(&format!("    ring{link}_addr: 198.18.{link}.{nodeid}\n"));
+        }
+        nodes.push_str("  }\n");
+    }
+    let interfaces: String = (0..links)
+        .map(|link| format!("  interface {{\n    linknumber: {link}\n  }}\n"))
+        .collect();
+    format!(
+        "totem {{\n  version: 2\n  cluster_name: big\n  transport: knet\n{interfaces}}}\nnodelist {{\n{nodes}}}\n\
+         quorum {{\n  provider: corosync_votequorum\n}}\n"
+    )
+}
+
+/// Parses `page` as XML (it is XHTML-clean), and every `<svg>` in it again on its own as a
+/// standalone SVG document; returns the SVG texts.
+fn well_formed(page: &str, what: &str) -> Vec<String> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let document = roxmltree::Document::parse_with_options(page, options)
+        .unwrap_or_else(|error| panic!("{what}: the page is not well-formed XML: {error}"));
+    let svgs: Vec<String> = document
+        .descendants()
+        .filter(|node| node.has_tag_name("svg"))
+        .map(|node| page[node.range()].to_string())
+        .collect();
+    for svg in &svgs {
+        let standalone = roxmltree::Document::parse(svg)
+            .unwrap_or_else(|error| panic!("{what}: an SVG is not well-formed on its own: {error}"));
+        assert_eq!(
+            standalone.root_element().tag_name().namespace(),
+            Some("http://www.w3.org/2000/svg"),
+            "{what}"
+        );
+    }
+    svgs
+}
+
+/// The boxes of a timeline SVG's event labels, as drawn: from each `<text>`'s x and y
+/// (baseline) and its length in the 12px monospace font.
+fn timeline_label_boxes(svg: &str) -> Vec<(LabelBox, String)> {
+    let document = roxmltree::Document::parse(svg).expect("svg parses");
+    document
+        .descendants()
+        .filter(|node| node.attribute("class") == Some("event"))
+        .flat_map(|group| group.children().filter(|node| node.has_tag_name("text")))
+        .map(|text| {
+            let number =
+                |name: &str| -> f64 { text.attribute(name).expect("x and y").parse().expect("a number") };
+            let label = text.text().unwrap_or("").to_string();
+            (
+                LabelBox {
+                    x: number("x") - 1.0,
+                    y: number("y") + 4.0 - LINE_HEIGHT,
+                    width: label.chars().count() as f64 * CHAR_WIDTH + 2.0,
+                    height: LINE_HEIGHT,
+                },
+                label,
+            )
+        })
+        .collect()
+}
+
+/// Asserts that no two event labels of any timeline in `svgs` overlap; returns how many
+/// labels the timelines have.
+fn timeline_labels_apart(svgs: &[String], what: &str) -> usize {
+    let mut count = 0;
+    for svg in svgs.iter().filter(|svg| svg.contains("class=\"timeline\"")) {
+        let boxes = timeline_label_boxes(svg);
+        count += boxes.len();
+        for (index, (first, first_label)) in boxes.iter().enumerate() {
+            for (second, second_label) in &boxes[index + 1..] {
+                assert!(
+                    !first.overlaps(second),
+                    "{what}: label {first_label:?} {first:?} overlaps {second_label:?} {second:?}"
+                );
+            }
+        }
+    }
+    count
+}
 
 fn examples() -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir("examples/pve1")
@@ -16,27 +136,13 @@ fn examples() -> Vec<String> {
     files
 }
 
-/// Counts of opening and closing tags of `name` (self-closing tags count as both).
-fn tag_balance(page: &str, name: &str) -> (usize, usize) {
-    let opening = page.matches(&format!("<{name} ")).count() + page.matches(&format!("<{name}>")).count();
-    let self_closing = page
-        .split(&format!("<{name} "))
-        .skip(1)
-        .filter(|rest| rest.split('>').next().is_some_and(|tag| tag.ends_with('/')))
-        .count();
-    (
-        opening,
-        page.matches(&format!("</{name}>")).count() + self_closing,
-    )
-}
-
 #[test]
 fn report_of_every_example_has_every_section_and_node_and_no_external_reference() {
     let files = examples();
     assert!(files.len() >= 3, "{files:?}");
+    let dir = temp_dir("sections");
     for file in files {
-        let (code, page, stderr) = quorate(&["report", &file, "-s", "stop 3"]);
-        assert_eq!(code, 0, "{file}: {stderr}");
+        let page = page_of(&dir, &file, &[]);
         for id in ["topology", "findings", "failure-matrix", "scenarios"] {
             assert!(
                 page.contains(&format!("<section id=\"{id}\">")),
@@ -65,19 +171,58 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
             page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
             "{file}"
         );
-        for external in ["href", "src=", "url(", "@import", "<script"] {
+        assert_eq!(
+            page.matches("href").count(),
+            page.matches("href=\"#").count(),
+            "{file}: only links inside the page"
+        );
+        for external in ["src=", "url(", "@import", "<link", "<img", "<iframe", "<object"] {
             assert!(!page.contains(external), "{file}: {external}");
         }
-        for tag in [
-            "svg", "g", "section", "table", "details", "rect", "text", "circle",
-        ] {
-            let (opening, closing) = tag_balance(&page, tag);
-            assert_eq!(
-                opening, closing,
-                "{file}: <{tag}> opened {opening} closed {closing}"
+        let svgs = well_formed(&page, &file);
+        // Topology, one membership picture per step (start and stop 3, then start,
+        // isolate 1, wait, heal), and a timeline per step some node notices.
+        let timelines = svgs
+            .iter()
+            .filter(|svg| svg.contains("class=\"timeline\""))
+            .count();
+        assert_eq!(
+            svgs.iter()
+                .filter(|svg| svg.contains("class=\"membership\""))
+                .count(),
+            6,
+            "{file}"
+        );
+        assert_eq!(timelines, 3, "{file}: stop 3, isolate 1 and heal have a timeline");
+        assert!(timeline_labels_apart(&svgs, &file) >= 6, "{file}");
+    }
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
+
+#[test]
+fn report_timeline_of_32_nodes_with_8_links_has_a_lane_per_node_and_no_overlapping_labels() {
+    let dir = temp_dir("timeline32");
+    let file = dir.join("big.conf");
+    std::fs::write(&file, generated_conf(32, 8)).expect("write conf");
+    let file = file.to_string_lossy().into_owned();
+    let (code, page, stderr) = quorate(&["report", &file, "-s", "isolate 1\nlink down 0\nstop 5"]);
+    assert_eq!(code, 0, "{stderr}");
+    let svgs = well_formed(&page, &file);
+    let timelines: Vec<&String> = svgs
+        .iter()
+        .filter(|svg| svg.contains("class=\"timeline\""))
+        .collect();
+    assert_eq!(timelines.len(), 3, "isolate, link down and stop are all noticed");
+    for timeline in &timelines {
+        for nodeid in 1..=32 {
+            assert!(
+                timeline.contains(&format!("pve-node-{nodeid} ({nodeid})")),
+                "lane {nodeid}"
             );
         }
     }
+    assert!(timeline_labels_apart(&svgs, &file) >= 32 * 3);
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
 
 #[test]
@@ -143,14 +288,31 @@ fn report_of_a_missing_file_is_a_tool_error() {
     assert!(stderr.contains("/nonexistent/corosync.conf"), "{stderr}");
 }
 
-/// Width and height from a PNG's IHDR chunk (bytes 16..24, big-endian).
-fn png_size(png: &[u8]) -> (u32, u32) {
-    assert!(
-        png.len() > 24 && png.starts_with(b"\x89PNG\r\n\x1a\n") && &png[12..16] == b"IHDR",
-        "not a PNG"
-    );
-    let word = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
-    (word(16), word(20))
+/// Decodes a PNG screenshot: its width, height and how many distinct colours it has.
+fn decode_png(png: &[u8]) -> (u32, u32, usize) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("buffer size")];
+    let frame = reader.next_frame(&mut pixels).expect("a frame");
+    let channels = frame.color_type.samples();
+    // One bit per 24-bit colour (alpha ignored: screenshots are opaque); grey images
+    // repeat their one channel.
+    let mut seen = vec![0u64; (1 << 24) / 64];
+    let mut colours = 0;
+    for pixel in pixels[..frame.buffer_size()].chunks_exact(channels) {
+        let (red, green, blue) = match pixel {
+            [grey] | [grey, _] => (*grey, *grey, *grey),
+            [red, green, blue, ..] => (*red, *green, *blue),
+            [] => continue,
+        };
+        let index = usize::from(red) << 16 | usize::from(green) << 8 | usize::from(blue);
+        if seen[index / 64] & (1 << (index % 64)) == 0 {
+            seen[index / 64] |= 1 << (index % 64);
+            colours += 1;
+        }
+    }
+    (frame.width, frame.height, colours)
 }
 
 /// Runs headless Chromium on `url` with its own profile directory under `dir`.
@@ -172,41 +334,30 @@ fn chromium(dir: &std::path::Path, args: &[&str], url: &str) -> Vec<u8> {
 
 #[test]
 fn report_renders_in_headless_chromium() {
-    let dir = std::env::temp_dir().join(format!("quorate-report-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let blank = dir.join("blank.png");
-    chromium(
-        &dir,
-        &[
-            &format!("--screenshot={}", blank.display()),
-            "--window-size=1200,1600",
-        ],
-        "about:blank",
-    );
-    let blank_len = std::fs::read(&blank).expect("blank screenshot").len();
+    let dir = temp_dir("chromium");
     for file in examples() {
         let html = dir.join("report.html");
-        let (code, _, stderr) = quorate(&["report", &file, "-s", "stop 3", "-o", &html.to_string_lossy()]);
-        assert_eq!(code, 0, "{stderr}");
+        let html_path = html.to_string_lossy().into_owned();
+        page_of(&dir, &file, &["-o", &html_path]);
         let url = format!("file://{}", html.display());
         let shot = dir.join("shot.png");
-        chromium(
+        // One run takes the screenshot and dumps the DOM (a run costs seconds).
+        let dom = chromium(
             &dir,
             &[
                 &format!("--screenshot={}", shot.display()),
                 "--window-size=1200,1600",
+                "--dump-dom",
             ],
             &url,
         );
+        let dom = String::from_utf8(dom).expect("utf-8 dom");
         let png = std::fs::read(&shot).expect("screenshot written");
-        assert_eq!(png_size(&png), (1200, 1600), "{file}");
-        // A blank page compresses to a few kilobytes; text and pictures do not.
-        assert!(
-            png.len() > 10 * blank_len,
-            "{file}: screenshot {} bytes, blank page {blank_len}",
-            png.len()
-        );
-        let dom = String::from_utf8(chromium(&dir, &["--dump-dom"], &url)).expect("utf-8 dom");
+        let (width, height, colours) = decode_png(&png);
+        assert_eq!((width, height), (1200, 1600), "{file}");
+        // A blank page is one colour; text (anti-aliased), the link colours, the green,
+        // orange and red cells give hundreds.
+        assert!(colours >= 100, "{file}: only {colours} distinct colours");
         for id in ["topology", "findings", "failure-matrix", "scenarios"] {
             assert!(
                 dom.contains(&format!("<section id=\"{id}\">")),
@@ -219,6 +370,7 @@ fn report_renders_in_headless_chromium() {
                 "{file}: dom has no node {node}"
             );
         }
+        assert!(dom.contains("class=\"timeline\""), "{file}: dom has no timeline");
     }
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
