@@ -239,6 +239,8 @@ impl ConfirmLab {
                 source: ClusterSource::Config(lab.config.clone()),
                 start: true,
                 spare: 0,
+                spare_links: 0,
+                spare_addresses: false,
                 qdevice: None,
             },
             &mut |line| {

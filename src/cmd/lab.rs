@@ -97,6 +97,14 @@ pub struct UpArgs {
     /// inventory with `spare = true`.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub spare: usize,
+    /// Add N links after the cluster's highest that its config does not use: a bridge each
+    /// and an address 198.18.<link>.<slot> on it for every node (what an `add-link` plan adds).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub spare_links: u8,
+    /// Give every node a second address on every link, 198.18.<link>.<100 + slot>, in no
+    /// config (what a `readdress` plan moves a node to).
+    #[arg(long)]
+    pub spare_addresses: bool,
     /// Run a quorum device: a qnetd host (corosync-qnetd, TLS certificates as `pvecm qdevice
     /// setup` makes them) on a bridge of its own, corosync-qdevice on every node, and
     /// `quorum.device` with this algorithm in every node's config.
@@ -273,6 +281,8 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
                 source,
                 start: !up.no_start,
                 spare: up.spare,
+                spare_links: up.spare_links,
+                spare_addresses: up.spare_addresses,
                 qdevice: up.qdevice.as_ref().map(|algorithm| lab::qnetd::QdeviceOptions {
                     algorithm: algorithm.clone(),
                     tie_breaker: up.tie_breaker.clone(),

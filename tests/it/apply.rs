@@ -16,7 +16,10 @@
 //! restarted (the postcondition fails, resume finishes after the heal); SIGINT while a write
 //! is in flight (made slow by a `sync` in front of the node's), to apply alone (the write
 //! finishes and is recorded) and to its whole process group as a terminal's Ctrl-C (the ssh
-//! processes die too: exit 130 naming the cut command, resume reads the files).
+//! processes die too: exit 130 naming the cut command, resume reads the files); plan 4 of
+//! the issue on a lab with a spare link and spare addresses (`--spare-links 1
+//! --spare-addresses`): link 1 added, then n1's link 0 moved to its spare address (through a
+//! file without link 0), every node quorate throughout and the peers reaching n1 there.
 //! During the plans an independent monitor (nsenter, one thread per node, not apply's own
 //! SSH polling) reads `corosync-quorumtool` on every node every 50 ms plus the reading's own
 //! time, and the test asserts that no two quorate nodes ever had disjoint memberships, that a
@@ -1438,4 +1441,106 @@ fn sigint_during_a_write_exits_130_with_the_resume_command_and_resume_finishes()
     }
     let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
     assert_eq!(code, 0, "{out}\n{err}");
+}
+
+/// `text` with the model's edits for `goals` (as `quorate plan --goal` makes its target).
+fn with_goals(text: &str, goals: &[&str]) -> String {
+    let (document, _) = model::syntax::parse(text);
+    let goals: Vec<model::goal::Goal> = goals
+        .iter()
+        .map(|goal| model::goal::parse(goal).unwrap())
+        .collect();
+    model::goal::apply(&document, &goals).unwrap().document.to_text()
+}
+
+/// Every step's action of a plan.
+fn actions_of(plan_text: &str) -> Vec<String> {
+    let plan: Value = serde_json::from_str(plan_text).unwrap();
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn apply_adds_a_second_link_then_readdresses_link_0_of_one_node() {
+    if !crate::support::reality_available("apply (add a link, readdress) on a real lab") {
+        return;
+    }
+    let guard = LabGuard::new("it-apply-link");
+    let dir = guard.dir.clone();
+    // One corosync link; every node also has an address on a second bridge and a spare
+    // address on link 0.
+    lab(
+        &dir,
+        &["up", "--nodes", "3", "--spare-links", "1", "--spare-addresses"],
+    );
+    let inventory = format!("{}/inventory.toml", guard.dir_text());
+    let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
+    assert!(!from.contains("ring1_addr"), "{from}");
+    let spare = executor::lab::layout::spare_address(0, 1).unwrap().to_string();
+    assert_eq!(spare, "198.18.0.101");
+    let addresses = lab(&dir, &["exec", "n1", "--", "ip", "-o", "addr"]);
+    for address in ["198.18.0.1/24", "198.18.1.1/24", "198.18.0.101/24"] {
+        assert!(addresses.contains(address), "{addresses}");
+    }
+
+    // Plan 4, first half: link 1 added (the planner's plan, applied under the monitor).
+    let two_links = with_goals(&from, &["add-link 1 198.18.1.1,198.18.1.2,198.18.1.3"]);
+    let plan_text = planned(&from, &two_links, &planner::PlanOptions::default());
+    eprintln!("add-link plan: {:?}", actions_of(&plan_text));
+    let plan_path = dir.join("add-link.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    let monitor = Monitor::start(&dir);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    assert_eq!(code, 0, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!("apply add link 1 on 3 lab nodes: took {took:.1} s; convergence floor {floor:.1} s");
+    let links = lab(&dir, &["exec", "n2", "--", "corosync-cfgtool", "-n"]);
+    assert!(
+        links.contains("LINK: 1") && links.contains("198.18.1.1"),
+        "n2 does not reach n1 on link 1: {links}"
+    );
+
+    // Second half: n1's link 0 moves to its spare address.
+    let readdressed = with_goals(&two_links, &[&format!("readdress n1 0 {spare}")]);
+    let plan_text = planned(&two_links, &readdressed, &planner::PlanOptions::default());
+    eprintln!("readdress plan: {:?}", actions_of(&plan_text));
+    let plan_path = dir.join("readdress.json");
+    std::fs::write(&plan_path, &plan_text).unwrap();
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    // No restart in either plan: every node stays quorate throughout.
+    let (readings, median, gap) = monitor.finish(3);
+    assert_eq!(code, 0, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!(
+        "apply readdress n1 link 0 on 3 lab nodes: took {took:.1} s; convergence floor {floor:.1} s; monitor {readings} readings, \
+         per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
+    // End state: the target's file everywhere, one membership, quorate, 3 expected votes,
+    // and the peers reach n1 at its new address on link 0.
+    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
+        assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
+        assert_eq!(node["corosync"]["quorum"]["expected_votes"], 3, "{node}");
+        assert_eq!(
+            node["corosync_conf"]["sha256"],
+            json!(sha256_hex(readdressed.as_bytes())),
+            "{node}"
+        );
+    }
+    for peer in ["n2", "n3"] {
+        let links = lab(&dir, &["exec", peer, "--", "corosync-cfgtool", "-n"]);
+        assert!(
+            links.contains(&format!("->{spare})")),
+            "{peer} does not reach n1 at {spare} on link 0: {links}"
+        );
+    }
 }

@@ -33,7 +33,8 @@ impl Lab {
                 .nodes
                 .iter()
                 .filter(|other| !own.contains(&other.name))
-                .flat_map(|other| other.addresses.values().map(|a| a.to_string()))
+                .flat_map(|other| other.addresses.values().chain(other.spare_addresses.values()))
+                .map(ToString::to_string)
                 .collect();
             if peers.is_empty() {
                 continue;

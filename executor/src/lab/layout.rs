@@ -27,6 +27,42 @@ pub fn lab_address(link: u8, slot: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, link, slot)
 }
 
+/// The node in `slot`'s spare address on `link` (`lab up --spare-addresses`):
+/// `198.18.<link>.<SPARE_ADDRESS_OFFSET + slot>`, in the link's /24 beside its lab address
+/// and in no config, an address a plan can move the node to (`readdress`).
+pub fn spare_address(link: u8, slot: u8) -> Option<Ipv4Addr> {
+    SPARE_ADDRESS_OFFSET
+        .checked_add(slot)
+        .filter(|byte| *byte < 255)
+        .map(|byte| Ipv4Addr::new(198, 18, link, byte))
+}
+
+/// Spare addresses take the host bytes above this one, so a lab with them has at most
+/// `254 - SPARE_ADDRESS_OFFSET` nodes (spare nodes included).
+pub const SPARE_ADDRESS_OFFSET: u8 = 100;
+
+/// Adds `count` links after `layout`'s highest (`lab up --spare-links N`) to every node:
+/// a bridge and an address `198.18.<link>.<slot>` each, which the cluster's config does not
+/// use (what an `add-link` plan adds). Spare nodes made afterwards get them too.
+pub fn add_spare_links(layout: &mut Layout, count: u8) -> Result<(), LayoutError> {
+    if count == 0 {
+        return Ok(());
+    }
+    let highest = layout.links.iter().copied().max().unwrap_or(0);
+    let last = highest
+        .checked_add(count)
+        .filter(|last| *last <= MAX_LINK)
+        .ok_or(LayoutError::SpareLinks { highest, count })?;
+    let added: Vec<u8> = (highest + 1..=last).collect();
+    for node in &mut layout.nodes {
+        for link in &added {
+            node.addresses.insert(*link, lab_address(*link, node.slot));
+        }
+    }
+    layout.links.extend(added);
+    Ok(())
+}
+
 /// The network of `link` on which `bindnetaddr` is rewritten.
 pub fn lab_network(link: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, link, 0)
@@ -145,6 +181,17 @@ pub enum LayoutError {
         /// The spare nodes asked for.
         spare: usize,
     },
+    /// `--spare-links` past knet's last link.
+    #[error("--spare-links {count} after link {highest} goes past knet's last link {MAX_LINK}")]
+    SpareLinks {
+        /// The cluster's highest link.
+        highest: u8,
+        /// The spare links asked for.
+        count: u8,
+    },
+    /// `--spare-addresses` with more nodes than spare host bytes.
+    #[error("{0} nodes; with --spare-addresses the lab supports at most {max}", max = 254 - SPARE_ADDRESS_OFFSET)]
+    TooManyForSpareAddresses(usize),
     /// The edit API could not rewrite a value.
     #[error("cannot rewrite `{key}` {place}")]
     Rewrite {
@@ -610,6 +657,29 @@ totem {
         assert_eq!(layout.links, vec![0, 1]);
         assert_eq!(layout.nodes[2].name, "n3");
         assert_eq!(layout.nodes[2].main_address(), Some(Ipv4Addr::new(198, 18, 0, 3)));
+    }
+
+    #[test]
+    fn spare_links_and_addresses_stay_out_of_the_config() {
+        let text = generated_config("qlab", 3, 1).unwrap();
+        let mut one_link = layout(&text).unwrap();
+        add_spare_links(&mut one_link, 2).unwrap();
+        assert_eq!(one_link.links, vec![0, 1, 2]);
+        assert_eq!(one_link.config, text, "the config is not touched");
+        assert_eq!(
+            one_link.nodes[1].addresses.get(&2),
+            Some(&Ipv4Addr::new(198, 18, 2, 2))
+        );
+        // Spare nodes made afterwards are on the spare links too.
+        assert_eq!(spare_nodes(&one_link, 1).unwrap()[0].addresses.len(), 3);
+        let mut full = layout(&generated_config("qlab", 3, 8).unwrap()).unwrap();
+        assert_eq!(
+            add_spare_links(&mut full, 1).unwrap_err().to_string(),
+            "--spare-links 1 after link 7 goes past knet's last link 7"
+        );
+        assert_eq!(spare_address(1, 3), Some(Ipv4Addr::new(198, 18, 1, 103)));
+        assert_eq!(spare_address(0, 154), Some(Ipv4Addr::new(198, 18, 0, 254)));
+        assert_eq!(spare_address(0, 155), None);
     }
 
     #[test]

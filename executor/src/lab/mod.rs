@@ -86,6 +86,12 @@ pub struct UpOptions {
     pub spare: usize,
     /// A quorum device: a qnetd host and corosync-qdevice on every cluster node.
     pub qdevice: Option<qnetd::QdeviceOptions>,
+    /// Links after the cluster's highest that its config does not use: a bridge each and an
+    /// address on it for every node (see `layout::add_spare_links`), for `add-link` plans.
+    pub spare_links: u8,
+    /// A second address for every node on every link (`layout::spare_address`), configured
+    /// but in no config, for `readdress` plans.
+    pub spare_addresses: bool,
 }
 
 /// What `up` did.

@@ -178,7 +178,12 @@ pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpRepor
             message,
         })?;
     }
+    layout::add_spare_links(&mut layout, options.spare_links)?;
     let spare = layout::spare_nodes(&layout, options.spare)?;
+    let all_nodes = layout.nodes.len() + spare.len();
+    if options.spare_addresses && all_nodes > usize::from(254 - layout::SPARE_ADDRESS_OFFSET) {
+        return Err(layout::LayoutError::TooManyForSpareAddresses(all_nodes).into());
+    }
     create_dir(dir)?;
     let result = build(dir, &name, &layout, &spare, options, progress);
     match result {
@@ -225,6 +230,16 @@ fn build(
                     links_down: BTreeSet::new(),
                     spare,
                     qdevice_pid: None,
+                    spare_addresses: if options.spare_addresses {
+                        node.addresses
+                            .keys()
+                            .filter_map(|link| {
+                                layout::spare_address(*link, node.slot).map(|address| (*link, address))
+                            })
+                            .collect()
+                    } else {
+                        BTreeMap::new()
+                    },
                 })
                 .collect(),
             partition: None,
@@ -306,6 +321,10 @@ fn build(
                 &["-n", &switch, "link", "set", &port, "master", &bridge, "up"],
             )?;
             sys::run("ip", &["-n", &node.netns, "addr", "add", &cidr, "dev", &inside])?;
+            if let Some(spare_address) = node.spare_addresses.get(link) {
+                let cidr = format!("{spare_address}/24");
+                sys::run("ip", &["-n", &node.netns, "addr", "add", &cidr, "dev", &inside])?;
+            }
             sys::run("ip", &["-n", &node.netns, "link", "set", &inside, "up"])?;
         }
     }

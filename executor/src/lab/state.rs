@@ -44,6 +44,10 @@ pub struct NodeState {
     /// The pid of the node's qdevice supervisor (`lab up --qdevice`), if any.
     #[serde(default)]
     pub qdevice_pid: Option<u32>,
+    /// Its spare address on each link (`lab up --spare-addresses`), configured beside
+    /// `addresses` but in no config. Empty in labs without them.
+    #[serde(default)]
+    pub spare_addresses: BTreeMap<u8, Ipv4Addr>,
 }
 
 impl NodeState {
@@ -188,6 +192,7 @@ mod tests {
                 slot: 1,
                 netns: "qlab-t-alpha".into(),
                 addresses: BTreeMap::from([(0, Ipv4Addr::new(198, 18, 0, 1))]),
+                spare_addresses: BTreeMap::new(),
                 holder_pid: Some(42),
                 corosync_pid: None,
                 sshd_pid: None,
