@@ -4,7 +4,7 @@
 //! Owns the page structure and escaping. Every string from the file or a command goes
 //! through [`escape`]. It must not compute anything the commands did not return.
 
-use super::{Refusal, Report, Section};
+use super::{ModelCheck, Refusal, Report, Section};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -265,6 +265,47 @@ fn failure_matrix(out: &mut String, report: &Report) {
     out.push_str("</section>");
 }
 
+/// One block per step of a whatif run: the command, the membership picture and (with
+/// `timelines`) the step's timeline; `notes[i]` is added under step i when given.
+fn steps(out: &mut String, whatif: &Value, timelines: bool, notes: &[Option<String>]) {
+    for (index, step) in whatif
+        .get("steps")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let command = step.get("command").and_then(Value::as_str).unwrap_or("");
+        let split = step.get("split_brain").and_then(Value::as_bool).unwrap_or(false);
+        let possible = step
+            .get("split_brain_possible")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let flag = if split {
+            " <span class=\"error\">split-brain</span>"
+        } else if possible {
+            " <span class=\"warning\">split-brain possible (another delivery order)</span>"
+        } else {
+            ""
+        };
+        let _ = write!(out, "<div class=\"step\"><p><b>{}</b>{flag}</p>", escape(command));
+        // Step 0 is whatif's `start`; the script's steps follow.
+        if let Some(Some(note)) = index.checked_sub(1).and_then(|step_index| notes.get(step_index)) {
+            let _ = write!(out, "<p class=\"note\">{}</p>", escape(note));
+        }
+        out.push_str(&super::svg::membership(step));
+        if timelines {
+            match super::timeline::timeline(step) {
+                Some(svg) => out.push_str(&svg),
+                None => {
+                    out.push_str("<p class=\"note\">No timeline: no node notices anything in this step.</p>")
+                }
+            }
+        }
+        out.push_str("</div>");
+    }
+}
+
 fn scenarios(out: &mut String, report: &Report) {
     if report.scenarios.is_empty() {
         return;
@@ -274,26 +315,87 @@ fn scenarios(out: &mut String, report: &Report) {
         let _ = write!(out, "<h3>Script <code>{}</code></h3>", escape(&scenario.script));
         match &scenario.whatif {
             Section::Refused(refused) => refusal(out, refused),
-            Section::Data(value) => {
-                for step in value.get("steps").and_then(Value::as_array).into_iter().flatten() {
-                    let command = step.get("command").and_then(Value::as_str).unwrap_or("");
-                    let split = step.get("split_brain").and_then(Value::as_bool).unwrap_or(false);
-                    let timeline = super::timeline::timeline(step).unwrap_or_else(|| {
-                        "<p class=\"note\">No timeline: no node notices anything in this step.</p>"
-                            .to_string()
-                    });
-                    let _ = write!(
-                        out,
-                        "<div class=\"step\"><p><b>{}</b>{}</p>{}{timeline}</div>",
-                        escape(command),
-                        if split {
-                            " <span class=\"error\">split-brain</span>"
-                        } else {
-                            ""
-                        },
-                        super::svg::membership(step)
-                    );
+            Section::Data(value) => steps(out, value, true, &[]),
+        }
+    }
+    out.push_str("</section>");
+}
+
+fn model_check(out: &mut String, report: &Report) {
+    out.push_str("<section id=\"model-check\"><h2>5. Model check (<code>quorate check</code>)</h2>");
+    match &report.model_check {
+        ModelCheck::NotRun { reason } => {
+            let _ = write!(out, "<p class=\"refused\">Not run: {}</p>", escape(reason));
+        }
+        ModelCheck::Ran(run) => {
+            let number = |key: &str| run.check.get(key).map_or_else(String::new, Value::to_string);
+            let _ = write!(
+                out,
+                "<p>Every behaviour of the running cluster with up to {} faults (crashes, partitions, link failures; starts, heals and waiting free): {} states, depth {}.</p>",
+                number("max_faults"),
+                number("states"),
+                number("depth")
+            );
+            if let Some(stopped) = &run.stopped {
+                let _ = write!(out, "<p class=\"warning\">{}</p>", escape(stopped));
+            } else if run.check.get("complete").and_then(Value::as_bool) == Some(false) {
+                out.push_str("<p class=\"warning\">Stopped at the first violation: the other verdicts are incomplete.</p>");
+            }
+            out.push_str("<table><tr><th>property</th><th>kind</th><th>verdict</th><th>note</th></tr>");
+            for property in run
+                .check
+                .get("properties")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let text = |key: &str| property.get(key).and_then(Value::as_str).unwrap_or("");
+                let holds = property.get("holds").and_then(Value::as_bool).unwrap_or(false);
+                let (class, verdict) = match (holds, text("kind")) {
+                    (true, _) => ("ok", "holds"),
+                    (false, "safety") => ("bad", "VIOLATED"),
+                    (false, _) => ("some", "violated"),
+                };
+                let anchor = if holds {
+                    String::new()
+                } else {
+                    format!(
+                        " (<a href=\"#counterexample-{}\">counterexample</a>)",
+                        escape(text("name"))
+                    )
+                };
+                let _ = write!(
+                    out,
+                    "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td class=\"{class}\">{verdict}{anchor}</td><td style=\"text-align:left\">{}</td></tr>",
+                    escape(text("name")),
+                    escape(text("kind")),
+                    escape(text("note"))
+                );
+            }
+            out.push_str("</table>");
+            for counterexample in &run.counterexamples {
+                let _ = write!(
+                    out,
+                    "<div class=\"counterexample\" id=\"counterexample-{name}\"><h3>Counterexample of {name} ({} step(s))</h3><pre>quorate whatif {} -s '{}'</pre>",
+                    counterexample.steps.len(),
+                    escape(&report.file),
+                    escape(&counterexample.steps.join("; ")),
+                    name = escape(&counterexample.property)
+                );
+                let notes: Vec<Option<String>> = counterexample
+                    .delivery_orders
+                    .iter()
+                    .map(|order| {
+                        order.as_ref().map(|order| {
+                            format!("needs a delivery order other than ascending node id: {order}")
+                        })
+                    })
+                    .collect();
+                match &counterexample.whatif {
+                    Section::Refused(refused) => refusal(out, refused),
+                    Section::Data(value) => steps(out, value, false, &notes),
                 }
+                out.push_str("</div>");
             }
         }
     }
@@ -336,6 +438,7 @@ pub fn page(report: &Report) -> String {
     findings(&mut out, report);
     failure_matrix(&mut out, report);
     scenarios(&mut out, report);
+    model_check(&mut out, report);
     out.push_str("</body></html>\n");
     out
 }

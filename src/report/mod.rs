@@ -2,8 +2,10 @@
 //!
 //! Owns gathering (each section is the JSON of an existing command, run in-process: `show`
 //! for the topology, `lint` for the findings, `whatif --all` for the failure matrix,
-//! `whatif -s` per scenario) and hands the data to [`html`] and [`svg`]. It must not decide
-//! anything itself: there is no second engine here, only the existing commands' output.
+//! `whatif -s --timeline` per scenario; the model check is `sim::check`, run in-process
+//! under a size and time guard, its counterexamples replayed through `whatif -s`) and hands
+//! the data to [`html`], [`svg`] and [`timeline`]. It must not decide anything itself:
+//! there is no second engine here, only the existing commands' output.
 
 pub mod html;
 pub mod layout;
@@ -12,6 +14,14 @@ pub mod timeline;
 
 use serde::Serialize;
 use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// The model check runs on clusters of at most this many nodes: beyond, `quorate check`
+/// takes minutes to hours (its state space grows with every node), too long for a page.
+pub const CHECK_MAX_NODES: usize = 5;
+/// The model check stops after this long; the page then says so and which verdicts are
+/// final.
+pub const CHECK_TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// One node of the topology, read from the cmap `show` computes.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -69,6 +79,45 @@ pub struct Scenario {
     pub whatif: Section,
 }
 
+/// A violated property's counterexample, replayed step by step.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Counterexample {
+    /// The property it violates.
+    pub property: String,
+    /// Its steps, as whatif script lines.
+    pub steps: Vec<String>,
+    /// Per step, the totem delivery order it needs when that is not ascending node id
+    /// (`quorate whatif` replays ascending order and flags such a step instead).
+    pub delivery_orders: Vec<Option<String>>,
+    /// `whatif FILE -s STEPS --format json`: the picture of each step.
+    pub whatif: Section,
+}
+
+/// What the model check (`sim::check` with `quorate check`'s defaults) said.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CheckRun {
+    /// `quorate check FILE --format json`'s document without its `seconds` (so that the
+    /// report's JSON is the same on every run).
+    pub check: Value,
+    /// Why the run stopped before its end (the time guard), when it did.
+    pub stopped: Option<String>,
+    /// Every violated property's counterexample.
+    pub counterexamples: Vec<Counterexample>,
+}
+
+/// Section 5: the model check, or why it was not run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelCheck {
+    /// The check ran (to its end, or to the time guard).
+    Ran(CheckRun),
+    /// The check was not run.
+    NotRun {
+        /// Why, and what to run instead.
+        reason: String,
+    },
+}
+
 /// Everything the page shows, also the `--format json` output.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
@@ -82,6 +131,8 @@ pub struct Report {
     pub failure_matrix: Section,
     /// Section 4.
     pub scenarios: Vec<Scenario>,
+    /// Section 5.
+    pub model_check: ModelCheck,
     /// The file's text, for the code frames of the findings.
     #[serde(skip)]
     pub source: String,
@@ -159,6 +210,89 @@ fn topology(show: &Value) -> Topology {
     }
 }
 
+/// Runs the model check of `file` as `quorate check FILE` would (fault budget 2, no
+/// operator actions, symmetry reduction), unless the cluster is larger than
+/// [`CHECK_MAX_NODES`]; stops it after [`CHECK_TIME_LIMIT`].
+pub fn model_check(file: &str) -> ModelCheck {
+    let loaded = match crate::input::LoadedConfig::load(file) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            return ModelCheck::NotRun {
+                reason: error.to_string(),
+            }
+        }
+    };
+    let settings = loaded.config.quorum_settings();
+    let nodes = settings.nodes.len();
+    // Above sim's own limit the check refuses at once, in its own words (below).
+    if nodes > CHECK_MAX_NODES && nodes <= sim::check::MAX_CHECK_NODES {
+        return ModelCheck::NotRun {
+            reason: format!(
+                "{nodes} nodes: the report checks clusters of at most {CHECK_MAX_NODES} nodes (the state space grows with every node; run `quorate check {file}`, it shows its progress)"
+            ),
+        };
+    }
+    let options = sim::check::CheckOptions::default();
+    let started = Instant::now();
+    let mut progress = |_: &sim::check::Progress| {};
+    let cancelled = || started.elapsed() > CHECK_TIME_LIMIT;
+    let report = match sim::check::check_with(
+        &settings,
+        &options,
+        &mut sim::check::Hooks {
+            progress: &mut progress,
+            cancelled: &cancelled,
+        },
+    ) {
+        Ok(report) => report,
+        Err(error) => {
+            return ModelCheck::NotRun {
+                reason: format!("{file}: {error}"),
+            }
+        }
+    };
+    let stopped = report.interrupted.then(|| {
+        format!(
+            "stopped after {} s (the report's time limit) at {} states: a violation shown is real, a property shown as holding was only not violated yet; run `quorate check {file}` for the full run",
+            CHECK_TIME_LIMIT.as_secs(),
+            report.states
+        )
+    });
+    let counterexamples = report
+        .properties
+        .iter()
+        .filter(|verdict| !verdict.holds && !verdict.counterexample.is_empty())
+        .map(|verdict| {
+            let steps: Vec<String> = verdict.counterexample.iter().map(ToString::to_string).collect();
+            let delivery_orders = (0..steps.len())
+                .map(|index| {
+                    verdict
+                        .delivery_orders
+                        .get(index)
+                        .and_then(|orders| sim::check::delivery_order_note(orders))
+                })
+                .collect();
+            let script = steps.join("\n");
+            Counterexample {
+                property: verdict.name.to_string(),
+                whatif: run_json(&["whatif", file, "-s", &script, "--format", "json"]),
+                steps,
+                delivery_orders,
+            }
+        })
+        .collect();
+    let mut check = serde_json::to_value(&report).unwrap_or(Value::Null);
+    if let Some(object) = check.as_object_mut() {
+        object.remove("seconds");
+        object.insert("file".to_string(), Value::String(file.to_string()));
+    }
+    ModelCheck::Ran(CheckRun {
+        check,
+        stopped,
+        counterexamples,
+    })
+}
+
 /// Gathers every section for `file` with the given `-s` scripts.
 pub fn gather(file: &str, scripts: &[String]) -> Result<Report, ReportError> {
     let source = std::fs::read_to_string(file).map_err(|error| ReportError::Unreadable {
@@ -187,6 +321,7 @@ pub fn gather(file: &str, scripts: &[String]) -> Result<Report, ReportError> {
         findings: run_json(&["lint", file, "--format", "json"]),
         failure_matrix: run_json(&["whatif", file, "--all", "--format", "json"]),
         scenarios,
+        model_check: model_check(file),
         source,
     })
 }

@@ -136,23 +136,38 @@ pub fn topology(topology: &Topology) -> String {
     svg
 }
 
-/// The membership picture of one whatif step: one group per partition (members side by
-/// side), quorate nodes green, non-quorate orange, stopped nodes grey in their own group.
+/// The membership picture of one whatif step: one group per membership (the nodes a
+/// node's ring holds, within its network partition; a link failure splits a ring without a
+/// partition), members side by side, quorate nodes green, non-quorate orange, stopped
+/// nodes grey in their own group.
 pub fn membership(step: &Value) -> String {
     let nodes = step
         .get("nodes")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let mut groups: std::collections::BTreeMap<i64, Vec<&Value>> = std::collections::BTreeMap::new();
+    // Key: (partition, ring members); stopped nodes last.
+    type GroupKey = (i64, Vec<u64>);
+    let mut groups: std::collections::BTreeMap<GroupKey, Vec<&Value>> = std::collections::BTreeMap::new();
     for node in &nodes {
         let up = node.get("up").and_then(Value::as_bool).unwrap_or(false);
-        let partition = if up {
-            node.get("partition").and_then(Value::as_i64).unwrap_or(0)
+        let key = if up {
+            let mut members: Vec<u64> = node
+                .get("members")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
+            members.sort_unstable();
+            (
+                node.get("partition").and_then(Value::as_i64).unwrap_or(0),
+                members,
+            )
         } else {
-            i64::MAX
+            (i64::MAX, Vec::new())
         };
-        groups.entry(partition).or_default().push(node);
+        groups.entry(key).or_default().push(node);
     }
     let chip_width = nodes
         .iter()
@@ -165,19 +180,21 @@ pub fn membership(step: &Value) -> String {
         })
         .max()
         .unwrap_or(4)
-        .max(6) as f64
+        .max("not quorate".len()) as f64
         * super::layout::CHAR_WIDTH
         + 2.0 * PADDING;
     let chip_height = 2.0 * LINE_HEIGHT + 2.0 * PADDING;
     let mut body = String::new();
     let mut x = 4.0;
-    for (partition, members) in &groups {
-        let group_width = members.len() as f64 * (chip_width + 6.0) + 6.0;
+    for ((partition, ring), members) in &groups {
         let label = if *partition == i64::MAX {
             "stopped".to_string()
         } else {
-            format!("partition {partition}")
+            let ids: Vec<String> = ring.iter().map(u64::to_string).collect();
+            format!("partition {partition} · ring {{{}}}", ids.join(","))
         };
+        let group_width = (members.len() as f64 * (chip_width + 6.0) + 6.0)
+            .max(label.chars().count() as f64 * super::layout::CHAR_WIDTH + 12.0);
         let _ = write!(
             body,
             r##"<rect x="{x:.1}" y="4" width="{group_width:.1}" height="{:.1}" rx="8" fill="#f4f4f4" stroke="#666"/><text x="{:.1}" y="18">{}</text>"##,

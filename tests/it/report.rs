@@ -143,7 +143,13 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
     let dir = temp_dir("sections");
     for file in files {
         let page = page_of(&dir, &file, &[]);
-        for id in ["topology", "findings", "failure-matrix", "scenarios"] {
+        for id in [
+            "topology",
+            "findings",
+            "failure-matrix",
+            "scenarios",
+            "model-check",
+        ] {
             assert!(
                 page.contains(&format!("<section id=\"{id}\">")),
                 "{file}: no section {id}"
@@ -222,6 +228,80 @@ fn report_timeline_of_32_nodes_with_8_links_has_a_lane_per_node_and_no_overlappi
         }
     }
     assert!(timeline_labels_apart(&svgs, &file) >= 32 * 3);
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
+
+/// A two_node pair: `check` finds its split-brain (no fencing in the model).
+const TWO_NODE: &str = "totem {\n  version: 2\n  cluster_name: t\n  transport: knet\n}\nnodelist {\n  node {\n    name: n1\n    nodeid: 1\n    ring0_addr: 10.0.0.1\n  }\n  node {\n    name: n2\n    nodeid: 2\n    ring0_addr: 10.0.0.2\n  }\n}\nquorum {\n  provider: corosync_votequorum\n  two_node: 1\n}\n";
+
+#[test]
+fn report_model_check_shows_verdicts_and_each_counterexample_step_by_step() {
+    let dir = temp_dir("check");
+    let file = dir.join("two.conf");
+    std::fs::write(&file, TWO_NODE).expect("write conf");
+    let file = file.to_string_lossy().into_owned();
+    let (code, page, stderr) = quorate(&["report", &file]);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, check, _) = quorate(&["check", &file, "--format", "json"]);
+    let check: serde_json::Value = serde_json::from_str(&check).expect("check json");
+    let section = &page[page
+        .find("<section id=\"model-check\">")
+        .expect("model check section")..];
+    let section = &section[..section.find("</section>").expect("section end")];
+    for property in check["properties"].as_array().expect("properties") {
+        let name = property["name"].as_str().expect("name");
+        let holds = property["holds"].as_bool().expect("holds");
+        assert!(
+            section.contains(&format!("<td style=\"text-align:left\">{name}</td>")),
+            "{name}"
+        );
+        let anchor = format!("href=\"#counterexample-{name}\"");
+        assert_eq!(
+            section.contains(&anchor),
+            !holds,
+            "{name}: a link to its counterexample iff violated"
+        );
+        if !holds {
+            // The counterexample, the same steps `quorate check` printed, drawn step by step.
+            let target = format!("id=\"counterexample-{name}\"");
+            let block = &section[section.find(&target).expect("counterexample block")..];
+            let block = &block[..block[1..]
+                .find("<div class=\"counterexample\"")
+                .map_or(block.len(), |end| end + 1)];
+            let steps: Vec<&str> = property["counterexample"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .map(|step| step.as_str().expect("step"))
+                .collect();
+            assert!(!steps.is_empty());
+            assert!(block.contains(&format!("-s '{}'", steps.join("; "))), "{block}");
+            // whatif's start, then one picture per step.
+            assert_eq!(
+                block.matches("class=\"membership\"").count(),
+                steps.len() + 1,
+                "{block}"
+            );
+            assert!(block.contains("split-brain"), "{block}");
+            // The two nodes of the split are drawn in two rings.
+            assert!(
+                block.contains("ring {1}") && block.contains("ring {2}"),
+                "{block}"
+            );
+        }
+    }
+    assert!(section.contains("VIOLATED"));
+    well_formed(&page, &file);
+
+    // Beyond the report's limit the check is not run, and the page says why.
+    let seven = dir.join("seven.conf");
+    std::fs::write(&seven, generated_conf(7, 1)).expect("write conf");
+    let (code, page, stderr) = quorate(&["report", &seven.to_string_lossy()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        page.contains("<p class=\"refused\">Not run: 7 nodes: the report checks clusters of at most 5 nodes"),
+        "{page}"
+    );
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
 
@@ -358,7 +438,13 @@ fn report_renders_in_headless_chromium() {
         // A blank page is one colour; text (anti-aliased), the link colours, the green,
         // orange and red cells give hundreds.
         assert!(colours >= 100, "{file}: only {colours} distinct colours");
-        for id in ["topology", "findings", "failure-matrix", "scenarios"] {
+        for id in [
+            "topology",
+            "findings",
+            "failure-matrix",
+            "scenarios",
+            "model-check",
+        ] {
             assert!(
                 dom.contains(&format!("<section id=\"{id}\">")),
                 "{file}: dom has no section {id}"
