@@ -211,9 +211,11 @@ mod tests {
         assert_eq!(loaded.node_index("7"), Some(0));
         assert_eq!(loaded.node_index("1"), None);
         assert_eq!(loaded.nodes[0].switch_port(3), "n1l3");
-        // A file written before `spare` existed still loads.
+        // A file written before `spare` and `spare_addresses` existed still loads.
         let text = std::fs::read_to_string(dir.join(STATE_FILE)).unwrap();
-        let old = text.replace(",\n      \"spare\": false", "");
+        let old = text
+            .replace(",\n      \"spare\": false", "")
+            .replace(",\n      \"spare_addresses\": {}", "");
         assert!(!old.contains("spare"), "{old}");
         std::fs::write(dir.join(STATE_FILE), old).unwrap();
         assert_eq!(LabState::load(&dir).unwrap().unwrap(), state);
