@@ -62,11 +62,7 @@ fn findings(out: &mut String, report: &Report) {
     match &report.findings {
         Section::Refused(refused) => refusal(out, refused),
         Section::Data(value) => {
-            let diagnostics: Vec<&Value> = value
-                .get("files")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let diagnostics: Vec<&Value> = items(value, "/files")
                 .filter_map(|file| file.get("diagnostics").and_then(Value::as_array))
                 .flatten()
                 .collect();
@@ -134,6 +130,16 @@ fn class_of(lost: u128, total: u128) -> &'static str {
     }
 }
 
+/// The elements of the JSON array at `pointer` in `value`; none when it is absent or not an
+/// array.
+fn items<'a>(value: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 fn number(value: Option<&Value>) -> u128 {
     value
         .map(|value| value.to_string().parse().unwrap_or(0))
@@ -156,12 +162,7 @@ fn failure_matrix(out: &mut String, report: &Report) {
         Section::Refused(refused) => refusal(out, refused),
         Section::Data(value) => {
             out.push_str("<h3>Node failures</h3><table><tr><th>nodes down</th><th>scenarios</th><th>lose quorum (running)</th><th>lose quorum (cold start)</th></tr>");
-            for row in value
-                .get("failure_sizes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for row in items(value, "/failure_sizes") {
                 let total = number(row.get("total"));
                 let lost = number(row.get("lose_quorum"));
                 let cold = number(row.get("cold_start_lose_quorum"));
@@ -174,12 +175,7 @@ fn failure_matrix(out: &mut String, report: &Report) {
                 );
             }
             out.push_str("</table><h3>Outcome classes (all scenarios, every link failure set)</h3><table><tr><th>class</th><th>running</th><th>cold start</th></tr>");
-            for class in value
-                .get("classes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for class in items(value, "/classes") {
                 let name = class.get("class").and_then(Value::as_str).unwrap_or("");
                 let css = match name {
                     "all-quorate" => "ok",
@@ -196,12 +192,7 @@ fn failure_matrix(out: &mut String, report: &Report) {
                 );
             }
             out.push_str("</table><h3>Single link failures</h3><table><tr><th>link</th><th>membership changes</th><th>quorum kept</th><th>split-brain</th></tr>");
-            for link in value
-                .pointer("/summary/single_link_failures")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for link in items(value, "/summary/single_link_failures") {
                 let flag = |key: &str| link.get(key).and_then(Value::as_bool).unwrap_or(false);
                 let _ = write!(
                     out,
@@ -215,19 +206,8 @@ fn failure_matrix(out: &mut String, report: &Report) {
                 );
             }
             out.push_str("</table><h3>Smallest failures</h3>");
-            for loss in value
-                .pointer("/summary/smallest_total_loss")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let down: Vec<String> = loss
-                    .get("down")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|id| id.to_string())
-                    .collect();
+            for loss in items(value, "/summary/smallest_total_loss") {
+                let down: Vec<String> = items(loss, "/down").map(|id| id.to_string()).collect();
                 let script: Vec<String> = down.iter().map(|id| format!("stop {id}")).collect();
                 script_block(
                     out,
@@ -253,7 +233,7 @@ fn failure_matrix(out: &mut String, report: &Report) {
                 }
                 _ => out.push_str("<p>No split-brain scenario found.</p>"),
             }
-            for note in value.get("notes").and_then(Value::as_array).into_iter().flatten() {
+            for note in items(value, "/notes") {
                 let _ = write!(
                     out,
                     "<p class=\"note\">{}</p>",
@@ -268,13 +248,7 @@ fn failure_matrix(out: &mut String, report: &Report) {
 /// One block per step of a whatif run: the command, the membership picture and (with
 /// `timelines`) the step's timeline; `notes[i]` is added under step i when given.
 fn steps(out: &mut String, whatif: &Value, timelines: bool, notes: &[Option<String>]) {
-    for (index, step) in whatif
-        .get("steps")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (index, step) in items(whatif, "/steps").enumerate() {
         let command = step.get("command").and_then(Value::as_str).unwrap_or("");
         let split = step.get("split_brain").and_then(Value::as_bool).unwrap_or(false);
         let possible = step
@@ -342,13 +316,7 @@ fn model_check(out: &mut String, report: &Report) {
                 out.push_str("<p class=\"warning\">Stopped at the first violation: the other verdicts are incomplete.</p>");
             }
             out.push_str("<table><tr><th>property</th><th>kind</th><th>verdict</th><th>note</th></tr>");
-            for property in run
-                .check
-                .get("properties")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for property in items(&run.check, "/properties") {
                 let text = |key: &str| property.get(key).and_then(Value::as_str).unwrap_or("");
                 let holds = property.get("holds").and_then(Value::as_bool).unwrap_or(false);
                 let (class, verdict) = match (holds, text("kind")) {

@@ -185,6 +185,29 @@ fn node_file(dir: &Path, node: &str, file: &str) -> Vec<u8> {
     std::fs::read(dir.join("nodes").join(node).join("etc-corosync").join(file)).unwrap_or_default()
 }
 
+/// Asserts that each of `nodes` holds a corosync.conf whose SHA-256 is `sha`.
+fn assert_files(dir: &Path, nodes: &[&str], sha: &str) {
+    for node in nodes {
+        assert_eq!(sha256_hex(&node_file(dir, node, "corosync.conf")), sha, "{node}");
+    }
+}
+
+/// The nodes of `quorate status --inventory INV --format json`, which must succeed.
+fn status_nodes(inventory: &str) -> Vec<Value> {
+    let (code, out, err) = quorate(&["status", "--inventory", inventory, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    status["nodes"].as_array().unwrap().clone()
+}
+
+/// How many `systemctl restart corosync` commands a run's events show.
+fn restart_count(events: &[Value]) -> usize {
+    events
+        .iter()
+        .filter(|event| event["event"] == "command" && event["command"] == "systemctl restart corosync")
+        .count()
+}
+
 #[test]
 fn apply_rolls_wait_for_all_through_a_running_cluster_after_refusing_drift() {
     if !crate::support::reality_available("apply (rolling restart) on a real lab") {
@@ -208,12 +231,7 @@ fn apply_rolls_wait_for_all_through_a_running_cluster_after_refusing_drift() {
     // read at startup only), wait.
     let plan_text = planned(&from, &to, &planner::PlanOptions::default());
     let plan: Value = serde_json::from_str(&plan_text).unwrap();
-    let actions: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| step["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_of(&plan_text);
     assert_eq!(actions, ["write_config", "restart", "restart", "restart", "wait"]);
     let plan_path = dir.join("plan.json");
     std::fs::write(&plan_path, &plan_text).unwrap();
@@ -284,10 +302,7 @@ fn apply_rolls_wait_for_all_through_a_running_cluster_after_refusing_drift() {
             .join("etc_corosync_corosync.conf");
         assert_eq!(std::fs::read_to_string(&backup).unwrap(), from, "{node}'s backup");
     }
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    for node in status["nodes"].as_array().unwrap() {
+    for node in status_nodes(&inventory) {
         let quorum = &node["corosync"]["quorum"];
         assert_eq!(quorum["quorate"], true, "{node}");
         assert_eq!(quorum["expected_votes"], 3);
@@ -337,13 +352,7 @@ fn apply_adds_a_fourth_node_copying_the_authkey_node_to_node() {
     assert!(to.contains("name: n4"), "{to}");
     let b = sha256_hex(to.as_bytes());
     let plan_text = planned(&from, &to, &planner::PlanOptions::default());
-    let plan: Value = serde_json::from_str(&plan_text).unwrap();
-    let actions: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| step["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_of(&plan_text);
     assert_eq!(
         actions,
         [
@@ -403,10 +412,7 @@ fn apply_adds_a_fourth_node_copying_the_authkey_node_to_node() {
         .map(|entry| entry.path().display().to_string())
         .collect();
     assert!(status_dir.is_empty(), "the key was written to {status_dir:?}");
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    for node in status["nodes"].as_array().unwrap() {
+    for node in status_nodes(&inventory) {
         assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
         assert_eq!(node["corosync"]["quorum"]["expected_votes"], 4, "{node}");
         assert_eq!(node["runtime"]["members"], json!([1, 2, 3, 4]), "{node}");
@@ -584,10 +590,7 @@ fn apply_forms_a_cluster_from_bare_nodes() {
             "the key leaked in hex"
         );
     }
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    for node in status["nodes"].as_array().unwrap() {
+    for node in status_nodes(&inventory) {
         assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
         assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
         assert_eq!(node["corosync_conf"]["sha256"], json!(b), "{node}");
@@ -686,13 +689,7 @@ fn corosync_killed_mid_plan_stops_apply_and_resume_finishes_once_it_is_back() {
     // The writes were done: resume found step 1 done and went on at step 2.
     assert_eq!(events[0]["start_step"], 2, "{all_output}");
     assert!(readings > 0);
-    for node in ["n1", "n2", "n3"] {
-        assert_eq!(
-            sha256_hex(&node_file(&dir, node, "corosync.conf")),
-            sha256_hex(to.as_bytes()),
-            "{node}"
-        );
-    }
+    assert_files(&dir, &["n1", "n2", "n3"], &sha256_hex(to.as_bytes()));
 }
 
 #[test]
@@ -710,13 +707,7 @@ fn a_full_disk_fails_the_write_keeps_the_old_file_and_resume_redoes_it() {
         "  version: 2\n  config_version: 2\n  token: 4000\n",
     );
     let plan_text = planned(&from, &to, &planner::PlanOptions::default());
-    let plan: Value = serde_json::from_str(&plan_text).unwrap();
-    let actions: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| step["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_of(&plan_text);
     assert_eq!(actions, ["write_config", "reload", "wait"]);
     let plan_path = dir.join("token.json");
     std::fs::write(&plan_path, &plan_text).unwrap();
@@ -781,8 +772,7 @@ fn a_full_disk_fails_the_write_keeps_the_old_file_and_resume_redoes_it() {
     assert_eq!(code, 0, "{all_output}");
     assert_eq!(events[0]["start_step"], 1, "{all_output}");
     assert_eq!(n2_conf(), to);
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    status_nodes(&inventory);
 }
 
 #[test]
@@ -800,15 +790,8 @@ fn apply_restarts_five_nodes_one_at_a_time() {
         ..Default::default()
     };
     let plan_text = planned(&from, &from, &options);
-    let plan: Value = serde_json::from_str(&plan_text).unwrap();
-    let actions: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| step["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions,
+        actions_of(&plan_text),
         ["restart", "restart", "restart", "restart", "restart", "wait"]
     );
     let plan_path = dir.join("restart.json");
@@ -829,10 +812,7 @@ fn apply_restarts_five_nodes_one_at_a_time() {
         events.iter().find(|event| event["event"] == "done").unwrap()["floor_ms"],
         json!(5 * 10890)
     );
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    for node in status["nodes"].as_array().unwrap() {
+    for node in status_nodes(&inventory) {
         assert_eq!(node["runtime"]["members"], json!([1, 2, 3, 4, 5]), "{node}");
     }
 }
@@ -907,9 +887,7 @@ fn sigterm_during_a_plan_stops_after_the_action_in_flight_and_resume_finishes() 
     }
     let (code, _, all_output) = apply(&plan_path, &inventory, &["--resume"]);
     assert_eq!(code, 0, "{all_output}");
-    for node in ["n1", "n2", "n3"] {
-        assert_eq!(sha256_hex(&node_file(&dir, node, "corosync.conf")), new, "{node}");
-    }
+    assert_files(&dir, &["n1", "n2", "n3"], &new);
 }
 
 #[test]
@@ -927,13 +905,7 @@ fn apply_removes_a_node_that_leaves_before_the_reload() {
     let to = format!("{}{}", &from[..start], &from[end..])
         .replace("  version: 2\n", "  version: 2\n  config_version: 2\n");
     let plan_text = planned(&from, &to, &planner::PlanOptions::default());
-    let plan: Value = serde_json::from_str(&plan_text).unwrap();
-    let actions: Vec<&str> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| step["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_of(&plan_text);
     assert_eq!(actions, ["write_config", "leave", "reload", "wait"]);
     let plan_path = dir.join("remove.json");
     std::fs::write(&plan_path, &plan_text).unwrap();
@@ -1114,19 +1086,9 @@ fn sshd_killed_on_a_node_mid_plan_stops_apply_naming_it_and_resume_finishes_once
         "{all_output}"
     );
     // Nothing went on after the loss: n2 and n3 were not restarted.
-    let restarts = events
-        .iter()
-        .filter(|event| event["event"] == "command" && event["command"] == "systemctl restart corosync")
-        .count();
-    assert_eq!(restarts, 1, "{all_output}");
+    assert_eq!(restart_count(&events), 1, "{all_output}");
     // Nothing half-written: step 1 had written the target everywhere.
-    for node in ["n1", "n2", "n3"] {
-        assert_eq!(
-            sha256_hex(&node_file(&dir, node, "corosync.conf")),
-            sha256_hex(to.as_bytes()),
-            "{node}"
-        );
-    }
+    assert_files(&dir, &["n1", "n2", "n3"], &sha256_hex(to.as_bytes()));
     // While n3 cannot be reached, a resume is refused before anything runs.
     let (code, events, all_output) = apply(&plan_path, &inventory, &["--resume"]);
     assert_eq!(code, 1, "{all_output}");
@@ -1141,10 +1103,7 @@ fn sshd_killed_on_a_node_mid_plan_stops_apply_naming_it_and_resume_finishes_once
     // restarting n1 once more is harmless.
     assert_eq!(events[0]["start_step"], 2, "{all_output}");
     assert!(readings > 0);
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    for node in status["nodes"].as_array().unwrap() {
+    for node in status_nodes(&inventory) {
         assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
         assert_eq!(
             node["corosync_conf"]["sha256"],
@@ -1206,18 +1165,8 @@ fn a_partition_mid_plan_stops_apply_at_the_postcondition_and_resume_finishes_aft
             .contains("memberships: expected [n1,n2,n3], are [n1] [n2,n3]"),
         "{all_output}"
     );
-    let restarts = events
-        .iter()
-        .filter(|event| event["event"] == "command" && event["command"] == "systemctl restart corosync")
-        .count();
-    assert_eq!(restarts, 1, "only n1 was restarted: {all_output}");
-    for node in ["n1", "n2", "n3"] {
-        assert_eq!(
-            sha256_hex(&node_file(&dir, node, "corosync.conf")),
-            sha256_hex(to.as_bytes()),
-            "{node}"
-        );
-    }
+    assert_eq!(restart_count(&events), 1, "only n1 was restarted: {all_output}");
+    assert_files(&dir, &["n1", "n2", "n3"], &sha256_hex(to.as_bytes()));
     // Healed: one membership again, then resume finishes the plan. (`lab heal` does not wait:
     // the lab's own wait expects the corosync it started, and apply restarted n1's.)
     lab(&dir, &["heal", "--no-wait"]);
@@ -1227,10 +1176,7 @@ fn a_partition_mid_plan_stops_apply_at_the_postcondition_and_resume_finishes_aft
     assert_eq!(code, 0, "{all_output}");
     assert_eq!(events[0]["start_step"], 2, "{all_output}");
     assert!(readings > 0);
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    for node in status["nodes"].as_array().unwrap() {
+    for node in status_nodes(&inventory) {
         assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
         assert_eq!(
             node["corosync_conf"]["sha256"],
@@ -1436,11 +1382,8 @@ fn sigint_during_a_write_exits_130_with_the_resume_command_and_resume_finishes()
         if all_new { 2 } else { 1 },
         "{all_output}"
     );
-    for node in ["n1", "n2", "n3"] {
-        assert_eq!(sha256_hex(&node_file(&dir, node, "corosync.conf")), new, "{node}");
-    }
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    assert_files(&dir, &["n1", "n2", "n3"], &new);
+    status_nodes(&inventory);
 }
 
 /// `text` with the model's edits for `goals` (as `quorate plan --goal` makes its target).
@@ -1523,10 +1466,7 @@ fn apply_adds_a_second_link_then_readdresses_link_0_of_one_node() {
     );
     // End state: the target's file everywhere, one membership, quorate, 3 expected votes,
     // and the peers reach n1 at its new address on link 0.
-    let (code, out, err) = quorate(&["status", "--inventory", &inventory, "--format", "json"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    for node in status["nodes"].as_array().unwrap() {
+    for node in status_nodes(&inventory) {
         assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
         assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
         assert_eq!(node["corosync"]["quorum"]["expected_votes"], 3, "{node}");

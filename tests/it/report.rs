@@ -15,6 +15,15 @@ const SCRIPT: &str = "stop 3";
 const SCRIPT_FILE: &str = "isolate 1\nwait 30000\nheal\n";
 
 /// A fresh directory for one test.
+/// The id of every section the page has, in order.
+const SECTIONS: [&str; 5] = [
+    "topology",
+    "findings",
+    "failure-matrix",
+    "scenarios",
+    "model-check",
+];
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("quorate-report-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -143,13 +152,7 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
     let dir = temp_dir("sections");
     for file in files {
         let page = page_of(&dir, &file, &[]);
-        for id in [
-            "topology",
-            "findings",
-            "failure-matrix",
-            "scenarios",
-            "model-check",
-        ] {
+        for id in SECTIONS {
             assert!(
                 page.contains(&format!("<section id=\"{id}\">")),
                 "{file}: no section {id}"
@@ -438,13 +441,7 @@ fn report_renders_in_headless_chromium() {
         // A blank page is one colour; text (anti-aliased), the link colours, the green,
         // orange and red cells give hundreds.
         assert!(colours >= 100, "{file}: only {colours} distinct colours");
-        for id in [
-            "topology",
-            "findings",
-            "failure-matrix",
-            "scenarios",
-            "model-check",
-        ] {
+        for id in SECTIONS {
             assert!(
                 dom.contains(&format!("<section id=\"{id}\">")),
                 "{file}: dom has no section {id}"

@@ -378,6 +378,14 @@ impl World {
         self.events.lock().unwrap().clone()
     }
 
+    /// The step the first `step_started` event names, if any.
+    fn first_started_step(&self) -> Option<u32> {
+        self.events().into_iter().find_map(|event| match event {
+            Event::StepStarted { step, .. } => Some(step),
+            _ => None,
+        })
+    }
+
     fn writes(&self) -> usize {
         self.nodes
             .iter()
@@ -739,10 +747,7 @@ fn corosync_killed_mid_plan_stops_at_the_next_precondition_and_resume_continues_
         matches!(outcome, Outcome::Done { .. }),
         "{outcome:?} {problems:?}"
     );
-    let first = world.events().into_iter().find_map(|event| match event {
-        Event::StepStarted { step, .. } => Some(step),
-        _ => None,
-    });
+    let first = world.first_started_step();
     assert_eq!(first, Some(3));
     assert_eq!(world.ran("systemctl restart corosync"), 3);
 }
@@ -803,10 +808,7 @@ fn a_node_lost_while_waiting_stops_at_once_naming_it_and_resume_continues_once_b
         matches!(outcome, Outcome::Done { .. }),
         "{outcome:?} {problems:?}"
     );
-    let first = world.events().into_iter().find_map(|event| match event {
-        Event::StepStarted { step, .. } => Some(step),
-        _ => None,
-    });
+    let first = world.first_started_step();
     assert_eq!(first, Some(2));
     assert_eq!(world.ran("systemctl restart corosync"), 3);
 }
