@@ -222,10 +222,12 @@ const REPORT_HELP: &str = "\
 Examples:
   quorate report /etc/pve/corosync.conf -o report.html
   quorate report corosync.conf -s 'stop 3' -s 'split 1,2|3' -o review.html
+  quorate report corosync.conf --script-file drill.whatif --plan plan.json -o review.html
   quorate report corosync.conf --format json | jq .failure_matrix
 
 Exit status: 0 when the report was written (findings do not change it: read the page); 2
-when the file cannot be read or the output cannot be written.";
+when the file, a script file or the plan cannot be read (or is not a plan), or the output
+cannot be written.";
 
 /// Examples of `quorate man`.
 const MAN_HELP: &str = "\

@@ -30,6 +30,9 @@ pub struct ReportArgs {
     /// A file holding a whatif script (repeatable).
     #[arg(long = "script-file", value_name = "F")]
     pub script_files: Vec<String>,
+    /// A plan file (`quorate plan ... -o PLAN`) to show step by step.
+    #[arg(long = "plan", value_name = "PLAN")]
+    pub plan: Option<String>,
     /// Where to write the report (default: stdout).
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<String>,
@@ -50,13 +53,31 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             }
         }
     }
-    let report = match gather(&args.file, &scripts) {
+    let report = match gather(&args.file, &scripts, args.plan.as_deref()) {
         Ok(report) => report,
         Err(error) => {
             writeln!(err, "error: {error}")?;
             return Ok(EXIT_ERROR);
         }
     };
+    // The page says it too; a terminal user should not have to open it to learn that
+    // the plan is not the one for FILE or was edited.
+    if let Some(plan) = &report.plan {
+        if !plan.sealed {
+            writeln!(
+                err,
+                "warning: {}: the plan's content does not match its plan_sha256 (edited by hand?): plan verify and apply refuse it",
+                plan.path
+            )?;
+        }
+        if plan.starts_from_file == Some(false) {
+            writeln!(
+                err,
+                "warning: {}: the plan does not start from {} (its from_sha256 is another file's sha256): plan again from this file",
+                plan.path, args.file
+            )?;
+        }
+    }
     let text = match args.format {
         ReportFormat::Html => html::page(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",

@@ -370,6 +370,101 @@ fn model_check(out: &mut String, report: &Report) {
     out.push_str("</section>");
 }
 
+fn plan(out: &mut String, report: &Report) {
+    let Some(section) = &report.plan else {
+        return;
+    };
+    let plan = &section.plan;
+    out.push_str("<section id=\"plan\"><h2>6. Plan</h2>");
+    let verdict = match plan.verdict {
+        planner::Verdict::Safe => "safe: the running cluster stays quorate at every step",
+        planner::Verdict::NeedsOutage => "needs an outage: some state has no quorate node",
+    };
+    let _ = write!(
+        out,
+        "<p><code>{}</code>: {} step(s), about {}; verdict <b>{}</b>; every state checked with {} more fault(s) ({} states explored){}.</p>",
+        escape(&section.path),
+        plan.steps.len(),
+        super::timeline::format_ms(plan.estimate_ms()),
+        escape(verdict),
+        plan.fault_budget,
+        plan.states_explored,
+        if plan.proxmox { "; Proxmox VE (through /etc/pve)" } else { "" }
+    );
+    if !section.sealed {
+        out.push_str("<p class=\"error\">The plan's content does not match its plan_sha256 (edited by hand?): <code>quorate plan verify</code> and <code>quorate apply</code> refuse it.</p>");
+    }
+    match section.starts_from_file {
+        Some(false) => {
+            let _ = write!(
+                out,
+                "<p class=\"warning\">The plan does not start from {} (its from_sha256 is another file's).</p>",
+                escape(&report.file)
+            );
+        }
+        None => out.push_str("<p>The plan forms a new cluster (<code>--from none</code>).</p>"),
+        Some(true) => {}
+    }
+    let mut all: Vec<(&u32, &String)> = plan.nodeids.iter().map(|(name, id)| (id, name)).collect();
+    all.sort();
+    let all: Vec<String> = all.into_iter().map(|(_, name)| name.clone()).collect();
+    if let Some(first) = plan.steps.first() {
+        let _ = write!(
+            out,
+            "<div class=\"step\"><p><b>before</b>: expected votes {}</p>{}</div>",
+            first.pre.expected_votes,
+            super::svg::plan_snapshot(&first.pre, &all)
+        );
+    }
+    for step in &plan.steps {
+        let _ = write!(
+            out,
+            "<div class=\"step\" id=\"plan-step-{id}\"><p><b>{id}. {} on {}</b> (about {}, timeout {})</p><p>why: {}</p>",
+            escape(&step.action),
+            escape(&step.nodes.join(", ")),
+            super::timeline::format_ms(step.estimate_ms),
+            super::timeline::format_ms(step.timeout_ms),
+            escape(&step.why),
+            id = step.id
+        );
+        if let Some(warning) = &step.warning {
+            let _ = write!(out, "<p class=\"warning\">{}</p>", escape(warning));
+        }
+        if !step.commands.is_empty() {
+            out.push_str("<details><summary>commands</summary><pre>");
+            for (node, commands) in &step.commands {
+                let _ = writeln!(out, "on {}:", escape(node));
+                for command in commands {
+                    let _ = writeln!(out, "  $ {}", escape(command));
+                }
+            }
+            out.push_str("</pre></details>");
+        }
+        let _ = write!(
+            out,
+            "<p>after: expected votes {}</p>{}</div>",
+            step.post.expected_votes,
+            super::svg::plan_snapshot(&step.post, &all)
+        );
+    }
+    out.push_str("<h3>Rejected orders</h3>");
+    if plan.rejected.is_empty() {
+        out.push_str("<p>None: the planner found no natural order to warn about.</p>");
+    } else {
+        out.push_str("<ul class=\"rejected\">");
+        for rejected in &plan.rejected {
+            let _ = write!(
+                out,
+                "<li><b>{}</b><br/>because: {}</li>",
+                escape(&rejected.order),
+                escape(&rejected.because)
+            );
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
+}
+
 /// The whole page.
 pub fn page(report: &Report) -> String {
     let mut out = String::new();
@@ -407,6 +502,7 @@ pub fn page(report: &Report) -> String {
     failure_matrix(&mut out, report);
     scenarios(&mut out, report);
     model_check(&mut out, report);
+    plan(&mut out, report);
     out.push_str("</body></html>\n");
     out
 }

@@ -118,6 +118,21 @@ pub enum ModelCheck {
     },
 }
 
+/// Section 6: the plan given with `--plan` (the planner's plan file, format 1).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PlanSection {
+    /// The plan file, as given.
+    pub path: String,
+    /// The plan as `quorate plan -o` wrote it.
+    pub plan: planner::Plan,
+    /// `plan_sha256` matches the plan's content (`Plan::compute_sha256`, as `plan verify`
+    /// checks it): false after a hand edit.
+    pub sealed: bool,
+    /// The plan starts from FILE (its `from_sha256` is FILE's sha256); `None` for a plan
+    /// that forms a new cluster (`--from none`).
+    pub starts_from_file: Option<bool>,
+}
+
 /// Everything the page shows, also the `--format json` output.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
@@ -133,6 +148,8 @@ pub struct Report {
     pub scenarios: Vec<Scenario>,
     /// Section 5.
     pub model_check: ModelCheck,
+    /// Section 6, with `--plan`.
+    pub plan: Option<PlanSection>,
     /// The file's text, for the code frames of the findings.
     #[serde(skip)]
     pub source: String,
@@ -150,6 +167,57 @@ pub enum ReportError {
         /// `show`'s message.
         reason: String,
     },
+    /// The `--plan` file cannot be read.
+    #[error("{path}: cannot read the plan: {reason}")]
+    PlanUnreadable {
+        /// The plan file.
+        path: String,
+        /// The IO error.
+        reason: String,
+    },
+    /// The `--plan` file is not a plan (format 1) `quorate plan -o` writes.
+    #[error("{path}:{line}:{column}: not a quorate plan file: {reason} (write one with `quorate plan --from FILE --to TARGET -o PLAN`; a no-safe-plan report is not a plan)")]
+    NotAPlan {
+        /// The plan file.
+        path: String,
+        /// Where the JSON stops being a plan.
+        line: usize,
+        /// Column of that.
+        column: usize,
+        /// serde's message.
+        reason: String,
+    },
+}
+
+/// Reads the `--plan` file at `path` and checks it against FILE's text `source`.
+pub fn plan_section(path: &str, source: &str) -> Result<PlanSection, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ReportError::PlanUnreadable {
+        path: path.to_string(),
+        reason: error.to_string(),
+    })?;
+    let plan: planner::Plan = serde_json::from_str(&text).map_err(|error| ReportError::NotAPlan {
+        path: path.to_string(),
+        line: error.line(),
+        column: error.column(),
+        // serde_json's message ends with the position, given once already.
+        reason: error
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    })?;
+    let sealed = plan.compute_sha256() == plan.plan_sha256;
+    let starts_from_file = plan
+        .from_sha256
+        .as_ref()
+        .map(|from| *from == executor::status::reading::sha256_hex(source.as_bytes()));
+    Ok(PlanSection {
+        path: path.to_string(),
+        plan,
+        sealed,
+        starts_from_file,
+    })
 }
 
 /// Runs `quorate ARGS` in-process and returns its JSON, or a refusal with its stderr.
@@ -293,12 +361,13 @@ pub fn model_check(file: &str) -> ModelCheck {
     })
 }
 
-/// Gathers every section for `file` with the given `-s` scripts.
-pub fn gather(file: &str, scripts: &[String]) -> Result<Report, ReportError> {
+/// Gathers every section for `file` with the given `-s` scripts and `--plan` file.
+pub fn gather(file: &str, scripts: &[String], plan: Option<&str>) -> Result<Report, ReportError> {
     let source = std::fs::read_to_string(file).map_err(|error| ReportError::Unreadable {
         file: file.to_string(),
         reason: error.to_string(),
     })?;
+    let plan = plan.map(|path| plan_section(path, &source)).transpose()?;
     let show = match run_json(&["show", file, "--format", "json"]) {
         Section::Data(value) => value,
         Section::Refused(refusal) => {
@@ -322,6 +391,7 @@ pub fn gather(file: &str, scripts: &[String]) -> Result<Report, ReportError> {
         failure_matrix: run_json(&["whatif", file, "--all", "--format", "json"]),
         scenarios,
         model_check: model_check(file),
+        plan,
         source,
     })
 }

@@ -136,6 +136,79 @@ pub fn topology(topology: &Topology) -> String {
     svg
 }
 
+/// How a node is drawn in a membership picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChipState {
+    /// Running and quorate: green.
+    Quorate,
+    /// Running, not quorate: orange.
+    NotQuorate,
+    /// Not running: grey.
+    Down,
+}
+
+/// One node of a membership picture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chip {
+    /// The node's name.
+    pub name: String,
+    /// How it is drawn.
+    pub state: ChipState,
+    /// The tooltip (why it is or is not quorate), may be empty.
+    pub tooltip: String,
+}
+
+/// A membership picture: one labelled group per membership, its nodes side by side.
+pub fn groups_picture(groups: &[(String, Vec<Chip>)]) -> String {
+    let chip_width = groups
+        .iter()
+        .flat_map(|(_, chips)| chips)
+        .map(|chip| chip.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max("not quorate".len()) as f64
+        * super::layout::CHAR_WIDTH
+        + 2.0 * PADDING;
+    let chip_height = 2.0 * LINE_HEIGHT + 2.0 * PADDING;
+    let mut body = String::new();
+    let mut x = 4.0;
+    for (label, chips) in groups {
+        let group_width = (chips.len() as f64 * (chip_width + 6.0) + 6.0)
+            .max(label.chars().count() as f64 * super::layout::CHAR_WIDTH + 12.0);
+        let _ = write!(
+            body,
+            r##"<rect x="{x:.1}" y="4" width="{group_width:.1}" height="{:.1}" rx="8" fill="#f4f4f4" stroke="#666"/><text x="{:.1}" y="18">{}</text>"##,
+            chip_height + 28.0,
+            x + 6.0,
+            escape(label)
+        );
+        for (index, chip) in chips.iter().enumerate() {
+            let (fill, state) = match chip.state {
+                ChipState::Down => ("#d0d0d0", "down"),
+                ChipState::Quorate => ("#b7e4b0", "quorate"),
+                ChipState::NotQuorate => ("#f7c08a", "not quorate"),
+            };
+            let chip_x = x + 6.0 + index as f64 * (chip_width + 6.0);
+            let _ = write!(
+                body,
+                r##"<rect x="{chip_x:.1}" y="26" width="{chip_width:.1}" height="{chip_height:.1}" rx="4" fill="{fill}" stroke="#333"><title>{}</title></rect><text x="{:.1}" y="{:.1}" font-weight="bold">{}</text><text x="{:.1}" y="{:.1}">{state}</text>"##,
+                escape(&chip.tooltip),
+                chip_x + PADDING,
+                26.0 + PADDING + LINE_HEIGHT - 4.0,
+                escape(&chip.name),
+                chip_x + PADDING,
+                26.0 + PADDING + 2.0 * LINE_HEIGHT - 4.0,
+            );
+        }
+        x += group_width + 10.0;
+    }
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="membership" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="monospace" font-size="12" role="img" aria-label="membership">{body}</svg>"#,
+        w = x.max(10.0),
+        h = chip_height + 36.0
+    )
+}
+
 /// The membership picture of one whatif step: one group per membership (the nodes a
 /// node's ring holds, within its network partition; a link failure splits a ring without a
 /// partition), members side by side, quorate nodes green, non-quorate orange, stopped
@@ -148,9 +221,10 @@ pub fn membership(step: &Value) -> String {
         .unwrap_or_default();
     // Key: (partition, ring members); stopped nodes last.
     type GroupKey = (i64, Vec<u64>);
-    let mut groups: std::collections::BTreeMap<GroupKey, Vec<&Value>> = std::collections::BTreeMap::new();
+    let mut groups: std::collections::BTreeMap<GroupKey, Vec<Chip>> = std::collections::BTreeMap::new();
     for node in &nodes {
         let up = node.get("up").and_then(Value::as_bool).unwrap_or(false);
+        let quorate = node.get("quorate").and_then(Value::as_bool).unwrap_or(false);
         let key = if up {
             let mut members: Vec<u64> = node
                 .get("members")
@@ -167,67 +241,66 @@ pub fn membership(step: &Value) -> String {
         } else {
             (i64::MAX, Vec::new())
         };
-        groups.entry(key).or_default().push(node);
+        groups.entry(key).or_default().push(Chip {
+            name: node.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+            state: match (up, quorate) {
+                (false, _) => ChipState::Down,
+                (true, true) => ChipState::Quorate,
+                (true, false) => ChipState::NotQuorate,
+            },
+            tooltip: node.get("why").and_then(Value::as_str).unwrap_or("").to_string(),
+        });
     }
-    let chip_width = nodes
-        .iter()
-        .map(|node| {
-            node.get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .chars()
-                .count()
-        })
-        .max()
-        .unwrap_or(4)
-        .max("not quorate".len()) as f64
-        * super::layout::CHAR_WIDTH
-        + 2.0 * PADDING;
-    let chip_height = 2.0 * LINE_HEIGHT + 2.0 * PADDING;
-    let mut body = String::new();
-    let mut x = 4.0;
-    for ((partition, ring), members) in &groups {
-        let label = if *partition == i64::MAX {
-            "stopped".to_string()
-        } else {
-            let ids: Vec<String> = ring.iter().map(u64::to_string).collect();
-            format!("partition {partition} · ring {{{}}}", ids.join(","))
-        };
-        let group_width = (members.len() as f64 * (chip_width + 6.0) + 6.0)
-            .max(label.chars().count() as f64 * super::layout::CHAR_WIDTH + 12.0);
-        let _ = write!(
-            body,
-            r##"<rect x="{x:.1}" y="4" width="{group_width:.1}" height="{:.1}" rx="8" fill="#f4f4f4" stroke="#666"/><text x="{:.1}" y="18">{}</text>"##,
-            chip_height + 28.0,
-            x + 6.0,
-            escape(&label)
-        );
-        for (index, node) in members.iter().enumerate() {
-            let up = node.get("up").and_then(Value::as_bool).unwrap_or(false);
-            let quorate = node.get("quorate").and_then(Value::as_bool).unwrap_or(false);
-            let (fill, state) = match (up, quorate) {
-                (false, _) => ("#d0d0d0", "down"),
-                (true, true) => ("#b7e4b0", "quorate"),
-                (true, false) => ("#f7c08a", "not quorate"),
+    let labelled: Vec<(String, Vec<Chip>)> = groups
+        .into_iter()
+        .map(|((partition, ring), chips)| {
+            let label = if partition == i64::MAX {
+                "stopped".to_string()
+            } else {
+                let ids: Vec<String> = ring.iter().map(u64::to_string).collect();
+                format!("partition {partition} · ring {{{}}}", ids.join(","))
             };
-            let name = node.get("name").and_then(Value::as_str).unwrap_or("");
-            let chip_x = x + 6.0 + index as f64 * (chip_width + 6.0);
-            let _ = write!(
-                body,
-                r##"<rect x="{chip_x:.1}" y="26" width="{chip_width:.1}" height="{chip_height:.1}" rx="4" fill="{fill}" stroke="#333"><title>{}</title></rect><text x="{:.1}" y="{:.1}" font-weight="bold">{}</text><text x="{:.1}" y="{:.1}">{state}</text>"##,
-                escape(node.get("why").and_then(Value::as_str).unwrap_or("")),
-                chip_x + PADDING,
-                26.0 + PADDING + LINE_HEIGHT - 4.0,
-                escape(name),
-                chip_x + PADDING,
-                26.0 + PADDING + 2.0 * LINE_HEIGHT - 4.0,
-            );
-        }
-        x += group_width + 10.0;
+            (label, chips)
+        })
+        .collect();
+    groups_picture(&labelled)
+}
+
+/// The cluster picture of a plan's snapshot (`pre` or `post` of a step): one group per
+/// membership of the running nodes, quorate ones green; the nodes of `all` that do not run
+/// grey.
+pub fn plan_snapshot(snapshot: &planner::Snapshot, all: &[String]) -> String {
+    let mut groups: Vec<(String, Vec<Chip>)> = snapshot
+        .members
+        .iter()
+        .enumerate()
+        .map(|(index, members)| {
+            let chips = members
+                .iter()
+                .map(|name| Chip {
+                    name: name.clone(),
+                    state: if snapshot.quorate.contains(name) {
+                        ChipState::Quorate
+                    } else {
+                        ChipState::NotQuorate
+                    },
+                    tooltip: String::new(),
+                })
+                .collect();
+            (format!("membership {}", index + 1), chips)
+        })
+        .collect();
+    let stopped: Vec<Chip> = all
+        .iter()
+        .filter(|name| !snapshot.running.contains(name))
+        .map(|name| Chip {
+            name: name.clone(),
+            state: ChipState::Down,
+            tooltip: String::new(),
+        })
+        .collect();
+    if !stopped.is_empty() {
+        groups.push(("stopped".to_string(), stopped));
     }
-    format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="membership" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="monospace" font-size="12" role="img" aria-label="membership">{body}</svg>"#,
-        w = x.max(10.0),
-        h = chip_height + 36.0
-    )
+    groups_picture(&groups)
 }

@@ -14,16 +14,17 @@ use std::path::{Path, PathBuf};
 const SCRIPT: &str = "stop 3";
 const SCRIPT_FILE: &str = "isolate 1\nwait 30000\nheal\n";
 
-/// A fresh directory for one test.
 /// The id of every section the page has, in order.
-const SECTIONS: [&str; 5] = [
+const SECTIONS: [&str; 6] = [
     "topology",
     "findings",
     "failure-matrix",
     "scenarios",
     "model-check",
+    "plan",
 ];
 
+/// A fresh directory for one test.
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("quorate-report-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -31,12 +32,39 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The report page of `file` with the standard scenarios (and `extra` arguments).
+/// The planner's plan from the one-link example to the fixed one, written into `dir`.
+fn plan_file(dir: &Path) -> String {
+    let path = dir.join("plan.json").to_string_lossy().into_owned();
+    let (code, _, stderr) = quorate(&[
+        "plan",
+        "--from",
+        "examples/pve1/corosync.one-link.conf",
+        "--to",
+        "examples/pve1/corosync.fixed.conf",
+        "-o",
+        &path,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    path
+}
+
+/// The report page of `file` with the standard scenarios and the plan (and `extra`
+/// arguments).
 fn page_of(dir: &Path, file: &str, extra: &[&str]) -> String {
     let script_file = dir.join("scenario.whatif");
     std::fs::write(&script_file, SCRIPT_FILE).expect("script file");
     let script_file = script_file.to_string_lossy().into_owned();
-    let mut args = vec!["report", file, "-s", SCRIPT, "--script-file", &script_file];
+    let plan = plan_file(dir);
+    let mut args = vec![
+        "report",
+        file,
+        "-s",
+        SCRIPT,
+        "--script-file",
+        &script_file,
+        "--plan",
+        &plan,
+    ];
     args.extend_from_slice(extra);
     let (code, page, stderr) = quorate(&args);
     assert_eq!(code, 0, "{file}: {stderr}");
@@ -190,7 +218,8 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
         }
         let svgs = well_formed(&page, &file);
         // Topology, one membership picture per step (start and stop 3, then start,
-        // isolate 1, wait, heal), and a timeline per step some node notices.
+        // isolate 1, wait, heal; the plan's before and its 2 steps), and a timeline per
+        // step some node notices.
         let timelines = svgs
             .iter()
             .filter(|svg| svg.contains("class=\"timeline\""))
@@ -199,7 +228,7 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
             svgs.iter()
                 .filter(|svg| svg.contains("class=\"membership\""))
                 .count(),
-            6,
+            6 + 3,
             "{file}"
         );
         assert_eq!(timelines, 3, "{file}: stop 3, isolate 1 and heal have a timeline");
@@ -309,6 +338,98 @@ fn report_model_check_shows_verdicts_and_each_counterexample_step_by_step() {
 }
 
 #[test]
+fn report_plan_shows_every_step_with_the_cluster_after_it_and_the_rejected_orders() {
+    let dir = temp_dir("plan");
+    let plan_path = plan_file(&dir);
+    let file = "examples/pve1/corosync.one-link.conf";
+    let (code, page, stderr) = quorate(&["report", file, "--plan", &plan_path]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).expect("plan")).expect("plan json");
+    let section = &page[page.find("<section id=\"plan\">").expect("plan section")..];
+    let section = &section[..section.find("</section>").expect("section end")];
+    let steps = plan["steps"].as_array().expect("steps");
+    assert!(steps.len() >= 2);
+    for step in steps {
+        let id = step["id"].as_u64().expect("id");
+        let block = &section[section
+            .find(&format!("id=\"plan-step-{id}\""))
+            .expect("step block")..];
+        let block = &block[..block.find("</svg>").expect("step picture")];
+        assert!(
+            block.contains(step["action"].as_str().expect("action")),
+            "{block}"
+        );
+        assert!(
+            block.contains("class=\"membership\""),
+            "step {id} has its cluster picture"
+        );
+        for name in step["post"]["quorate"].as_array().expect("quorate") {
+            let name = name.as_str().expect("name");
+            assert!(
+                block.contains(&format!(">{name}</text><text x=")) && block.contains(">quorate</text>"),
+                "{block}"
+            );
+        }
+    }
+    // Before the first step, then one picture after each.
+    assert_eq!(section.matches("class=\"membership\"").count(), steps.len() + 1);
+    let rejected = plan["rejected"].as_array().expect("rejected");
+    assert!(!rejected.is_empty());
+    for order in rejected {
+        let text = quorate::report::html::escape(order["order"].as_str().expect("order"));
+        assert!(section.contains(&text), "rejected order {text} missing");
+    }
+    assert!(!section.contains("does not match its plan_sha256"), "{section}");
+    assert!(!section.contains("does not start from"), "{section}");
+
+    // A hand-edited plan is shown, with the warning plan verify would give.
+    let edited =
+        std::fs::read_to_string(&plan_path)
+            .expect("plan")
+            .replacen("\"why\": \"", "\"why\": \"edited: ", 1);
+    let edited_path = dir.join("edited.json");
+    std::fs::write(&edited_path, edited).expect("write edited plan");
+    let (code, page, stderr) = quorate(&[
+        "report",
+        "examples/pve1/corosync.fixed.conf",
+        "--plan",
+        &edited_path.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(page.contains("does not match its plan_sha256"));
+    assert!(page.contains("The plan does not start from examples/pve1/corosync.fixed.conf"));
+    let edited_path = edited_path.to_string_lossy();
+    assert!(
+        stderr.contains(&format!(
+            "warning: {edited_path}: the plan's content does not match its plan_sha256"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "warning: {edited_path}: the plan does not start from examples/pve1/corosync.fixed.conf"
+        )),
+        "{stderr}"
+    );
+
+    // Something that is not a plan is a tool error naming the place.
+    let (code, _, stderr) = quorate(&["report", file, "--plan", file]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(&format!("{file}:1:1: not a quorate plan file")),
+        "{stderr}"
+    );
+    let (code, _, stderr) = quorate(&["report", file, "--plan", "/nonexistent/plan.json"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("/nonexistent/plan.json: cannot read the plan"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
+
+#[test]
 fn report_html_escapes_text() {
     assert_eq!(
         quorate::report::html::escape("<a href=\"x\">&'"),
@@ -352,16 +473,34 @@ fn report_layout_of_2_to_32_nodes_with_8_links_has_no_overlapping_boxes() {
 
 #[test]
 fn report_json_of_the_fixed_example() {
+    let dir = temp_dir("json");
+    // A plan that starts from the reported file (back to one link).
+    let plan = dir.join("plan.json").to_string_lossy().into_owned();
+    let (code, _, stderr) = quorate(&[
+        "plan",
+        "--from",
+        "examples/pve1/corosync.fixed.conf",
+        "--to",
+        "examples/pve1/corosync.one-link.conf",
+        "-o",
+        &plan,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
     let (code, json, stderr) = quorate(&[
         "report",
         "examples/pve1/corosync.fixed.conf",
         "-s",
         "stop 3",
+        "--plan",
+        &plan,
         "--format",
         "json",
     ]);
     assert_eq!(code, 0, "{stderr}");
-    insta::assert_snapshot!(json);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // The plan's path holds the test's pid.
+    insta::assert_snapshot!(json.replace(&plan, "PLAN"));
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
 
 #[test]
