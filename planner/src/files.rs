@@ -124,9 +124,12 @@ impl FileEntry {
         self.node_config.totem().config_version
     }
 
-    /// The keys only a restart applies (spec 5.2), as `(key, value)` text: votequorum's
-    /// startup-only options and the read-only totem keys.
-    pub fn startup_keys(&self) -> Vec<(&'static str, String)> {
+    /// The keys only a restart applies (spec 5.2), as `(key, value)` text, on a node that
+    /// started with `self` and runs `reloaded` now (`self` again when it started with its
+    /// current file): votequorum's startup-only options and the read-only totem keys.
+    /// wait_for_all is the value in force, which follows the reloaded file's two_node when
+    /// the start file does not write the key (spec 2.1).
+    fn startup_keys(&self, reloaded: &FileEntry) -> Vec<(&'static str, String)> {
         let settings = self.settings();
         let totem = &self.config.totem;
         let text = |setting: &Option<model::config::Setting<String>>| {
@@ -144,7 +147,7 @@ impl FileEntry {
         vec![
             (
                 "quorum.wait_for_all",
-                format!("{:?}", settings.wait_for_all.unwrap_or(settings.two_node)),
+                format!("{:?}", settings.wait_for_all_in_force(reloaded.settings())),
             ),
             (
                 "quorum.last_man_standing",
@@ -180,12 +183,13 @@ impl FileEntry {
         ]
     }
 
-    /// The startup-only keys whose values differ between `self` (what a node started with)
-    /// and `other`: what a reload to `other` would leave as it was.
+    /// The startup-only keys whose values differ between a node that started with `self`
+    /// and reloaded `other` and a node that started with `other`: what only a restart
+    /// with `other` changes.
     pub fn startup_differences(&self, other: &FileEntry) -> Vec<&'static str> {
-        self.startup_keys()
+        self.startup_keys(other)
             .into_iter()
-            .zip(other.startup_keys())
+            .zip(other.startup_keys(other))
             .filter(|((_, a), (_, b))| a != b)
             .map(|((key, _), _)| key)
             .collect()

@@ -442,6 +442,49 @@ fn two_node_growing_to_three_nodes_is_refused_with_the_pvecm_procedure() {
     assert!(!matches!(outcome, Err(Error::Unsupported { .. })));
 }
 
+/// A pair dropping two_node: one reload is enough, because wait_for_all, which two_node
+/// implied, goes with it (spec 2.1; on a corosync 3.1.7 lab the Flags go from `2Node
+/// Quorate WaitForAll` to `Quorate` at `corosync-cfgtool -R`). With `wait_for_all: 1`
+/// written in the target the reload leaves it off (the nodes started without the key),
+/// so each node would have to restart, which a pair without two_node cannot do with quorum.
+#[test]
+fn a_pair_dropping_two_node_reloads_unless_wait_for_all_is_written() {
+    let from = cluster(2, 2, 3, "    two_node: 1\n");
+    let plan = check(Some(&from), &cluster(2, 2, 4, ""), &PlanOptions::default());
+    assert_eq!(shape(&plan), "write_config n1,n2\nreload n1\nwait n1,n2");
+    let outcome = plan_of(&from, &cluster(2, 2, 4, "    wait_for_all: 1\n"));
+    let PlanOutcome::NoSafePlan(none) = outcome else {
+        panic!("{outcome:?}");
+    };
+    let reload = none
+        .rejected
+        .iter()
+        .find(|rejected| rejected.order == "edit the file everywhere and reload")
+        .expect("reload only is rejected");
+    assert!(
+        reload
+            .because
+            .contains("n1 still runs quorum.wait_for_all as it started"),
+        "{}",
+        reload.because
+    );
+    assert!(
+        none.impossible
+            .iter()
+            .any(|impossible| impossible.step == "restart"),
+        "{none:?}"
+    );
+}
+
+fn plan_of(from: &str, to: &str) -> PlanOutcome {
+    plan(
+        Some(&endpoint("from.conf", from)),
+        &endpoint("to.conf", to),
+        &PlanOptions::default(),
+    )
+    .expect("plan")
+}
+
 #[test]
 fn last_man_standing_is_switched_on_by_restarts() {
     let from = cluster(4, 2, 3, "");

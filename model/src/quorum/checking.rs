@@ -211,6 +211,7 @@ impl ClusterState {
                 votequorum.quorate,
                 votequorum.two_node,
                 votequorum.wait_for_all,
+                votequorum.wfa_autoset,
                 votequorum.wfa_status,
                 votequorum.lms,
                 votequorum

@@ -122,6 +122,9 @@ pub struct Votequorum {
     pub(crate) two_node: bool,
     /// Effective wait_for_all.
     pub(crate) wait_for_all: bool,
+    /// `wait_for_all_autoset`: the file the node started with had no `quorum.wait_for_all`,
+    /// so wait_for_all follows two_node on every reload (startup-only, like the key itself).
+    pub(crate) wfa_autoset: bool,
     /// `wait_for_all_status`: armed at startup and on every loss of quorum.
     pub(crate) wfa_status: bool,
     /// Effective last_man_standing (switches itself off on a nodeinfo with votes > 1).
@@ -286,6 +289,7 @@ impl Votequorum {
         state.peers[me].flags.set(NodeFlags::FIRST, true);
         // Startup-only options.
         state.wait_for_all = settings.wait_for_all.unwrap_or(settings.two_node);
+        state.wfa_autoset = settings.wait_for_all.is_none();
         state.allow_downscale = settings.allow_downscale;
         state.lms = settings.last_man_standing;
         state.ev_tracking = settings.expected_votes_tracking || settings.allow_downscale;
@@ -302,10 +306,6 @@ impl Votequorum {
         let config = ReadConfig::new(settings, ids[self.me]);
         if runtime {
             self.atb = self.atb_initial.clone();
-            if settings.wait_for_all.is_none() {
-                // The autoset follows two_node on every reload; the status is not re-armed.
-                self.wait_for_all = settings.two_node;
-            }
         }
         let mut two_node = settings.two_node;
         let have_qdevice = config.qdevice.is_some();
@@ -315,6 +315,13 @@ impl Votequorum {
             } else {
                 self.qdevice_can_operate = false;
             }
+        }
+        if runtime && self.wfa_autoset {
+            // The autoset follows two_node (after the qdevice rule, before the ATB rule) on
+            // every reload, whatever the new file says of wait_for_all: whether the key was
+            // set is read at startup only (`wait_for_all_autoset`, votequorum_readconfig).
+            // The status is not re-armed; it is cleared when wait_for_all goes off.
+            self.wait_for_all = two_node;
         }
         if two_node && self.atb != AtbMode::Off {
             two_node = false;
@@ -379,8 +386,13 @@ impl Votequorum {
             );
         }
         self.ev_barrier = self.peers[self.me].expected_votes;
-        if !runtime && self.wait_for_all {
-            self.set_wfa_status(true);
+        if self.wait_for_all {
+            if !runtime {
+                self.set_wfa_status(true);
+            }
+        } else if self.wfa_autoset && self.wfa_status {
+            // "Reset wait for all status for consistency when wfa is auto-unset by 2node".
+            self.set_wfa_status(false);
         }
         true
     }

@@ -247,3 +247,103 @@ fn install_without_content_is_refused_by_the_whole_cluster_form() {
     assert_eq!(state.disk_config(0), Some(&four()));
     assert_eq!(state.nodeids(), [1, 2, 3, 4]);
 }
+
+fn two_nodes(quorum: &str) -> NodeConfig {
+    conf(&[(1, "198.18.0.1", 1), (2, "198.18.0.2", 1)], quorum)
+}
+
+fn three_nodes(quorum: &str) -> NodeConfig {
+    conf(
+        &[(1, "198.18.0.1", 1), (2, "198.18.0.2", 1), (3, "198.18.0.3", 1)],
+        quorum,
+    )
+}
+
+/// corosync 3.1.7 on the lab (2 nodes with `two_node: 1`, the 3-node file without it
+/// written on both, `corosync-cfgtool -R`): `corosync-quorumtool -s` Flags go from
+/// `2Node Quorate WaitForAll` to `Quorate`, and after n2 stops, n1 (inquorate) shows
+/// `runtime.votequorum.wait_for_all_status = 0`: wait_for_all is off, not only hidden.
+#[test]
+fn a_reload_dropping_two_node_clears_the_wait_for_all_it_implied() {
+    let mut state = ClusterState::from_config(&two_nodes(" two_node: 1\n")).unwrap();
+    assert!(node_view(&state, 1).flags.wait_for_all);
+    let files = [("three.conf", three_nodes(""))];
+    let outcomes = run(&mut state, &files, "install three.conf on 1 2; reload");
+    assert!(!outcomes[1].rejected, "{:?}", outcomes[1].notes);
+    for nodeid in 1..=2 {
+        let view = node_view(&state, nodeid);
+        assert!(
+            !view.flags.two_node && !view.flags.wait_for_all,
+            "node {nodeid}: {view:?}"
+        );
+        assert!(
+            view.quorate && view.expected_votes == 3,
+            "node {nodeid}: {view:?}"
+        );
+    }
+    run(&mut state, &files, "stop 2");
+    let view = node_view(&state, 1);
+    assert!(!view.quorate && !view.flags.wait_for_all_status, "{view:?}");
+    // n2 starts again with the 3-node file: {1,2} is quorate (2 of 3), nothing to wait for.
+    run(&mut state, &files, "up 2");
+    assert!(node_view(&state, 1).quorate && node_view(&state, 2).quorate);
+}
+
+/// Whether wait_for_all follows two_node is decided by the file a node started with (the
+/// key absent: `wait_for_all_autoset`), not by the file it reloads: on the lab, the 3-node
+/// file with an explicit `wait_for_all: 1` reloaded into the two_node pair leaves Flags at
+/// `Quorate` (cmap shows `quorum.wait_for_all = 1`, not in force until a restart).
+#[test]
+fn an_explicit_wait_for_all_in_the_reloaded_file_does_not_keep_it_on() {
+    let mut state = ClusterState::from_config(&two_nodes(" two_node: 1\n")).unwrap();
+    let files = [("three.conf", three_nodes(" wait_for_all: 1\n"))];
+    run(&mut state, &files, "install three.conf on 1 2; reload");
+    for nodeid in 1..=2 {
+        assert!(!node_view(&state, nodeid).flags.wait_for_all, "node {nodeid}");
+    }
+    run(&mut state, &files, "restart 2");
+    assert!(node_view(&state, 2).flags.wait_for_all, "a restart reads the key");
+    assert!(!node_view(&state, 1).flags.wait_for_all);
+}
+
+/// A node started with an explicit wait_for_all keeps it whatever two_node becomes at
+/// reload (votequorum_readconfig: only `wait_for_all_autoset` follows two_node).
+#[test]
+fn an_explicit_wait_for_all_at_startup_survives_a_reload_dropping_two_node() {
+    let started = two_nodes(" two_node: 1\n wait_for_all: 1\n");
+    let mut state = ClusterState::from_config(&started).unwrap();
+    let files = [("three.conf", three_nodes(""))];
+    run(&mut state, &files, "install three.conf on 1 2; reload");
+    for nodeid in 1..=2 {
+        let view = node_view(&state, nodeid);
+        assert!(
+            !view.flags.two_node && view.flags.wait_for_all,
+            "node {nodeid}: {view:?}"
+        );
+    }
+}
+
+/// The reverse, on the lab: 3 nodes started without two_node, n3 stopped, the 2-node file
+/// with `two_node: 1` reloaded on n1 and n2: Flags `2Node Quorate WaitForAll`, status 0,
+/// and n1 stays quorate alone when n2 stops.
+#[test]
+fn a_reload_adding_two_node_switches_wait_for_all_on_without_arming_it() {
+    let mut state = ClusterState::from_config(&three_nodes("")).unwrap();
+    let files = [("two.conf", two_nodes(" two_node: 1\n"))];
+    let outcomes = run(&mut state, &files, "stop 3; install two.conf on 1 2; reload");
+    assert!(!outcomes[2].rejected, "{:?}", outcomes[2].notes);
+    for nodeid in 1..=2 {
+        let view = node_view(&state, nodeid);
+        assert!(
+            view.flags.two_node && view.flags.wait_for_all,
+            "node {nodeid}: {view:?}"
+        );
+        assert!(
+            !view.flags.wait_for_all_status && view.quorate,
+            "node {nodeid}: {view:?}"
+        );
+        assert_eq!(view.expected_votes, 2);
+    }
+    run(&mut state, &files, "stop 2");
+    assert!(node_view(&state, 1).quorate);
+}

@@ -139,6 +139,21 @@ impl QuorumSettings {
         }
     }
 
+    /// Whether wait_for_all is in force on a node that started with `self` and then reloaded
+    /// `reloaded` (pass `self` for a node that started with its current file): a
+    /// `quorum.wait_for_all` written in the start file stays as written whatever a reload
+    /// brings (startup-only, spec 5.2); absent there, wait_for_all follows the reloaded
+    /// file's two_node (`wait_for_all_autoset`, spec 2.1), whatever that file says of
+    /// wait_for_all. Confirmed on corosync 3.1.7 (`corosync-quorumtool -s` Flags after
+    /// `corosync-cfgtool -R`). A registered quorum device disabling two_node at reload is
+    /// runtime state, not counted here (corosync refuses two_node with a device at startup).
+    pub fn wait_for_all_in_force(&self, reloaded: &QuorumSettings) -> bool {
+        match self.wait_for_all {
+            Some(written) => written,
+            None => reloaded.two_node,
+        }
+    }
+
     /// The links of `nodeid` as totem membership uses them: its `ringN_addr` link numbers
     /// for knet, only link 0 for udp/udpu; empty when the node is not in the nodelist.
     pub fn link_mask(&self, nodeid: NodeId) -> LinkMask {
