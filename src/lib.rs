@@ -221,8 +221,7 @@ Exit status: 0; 2 for an unknown shell.";
 const REPORT_HELP: &str = "\
 Examples:
   quorate report /etc/pve/corosync.conf -o report.html
-  quorate report corosync.conf -s 'stop 3' -s 'split 1,2|3' -o review.html
-  quorate report corosync.conf --script-file drill.whatif --plan plan.json -o review.html
+  quorate report corosync.conf -s 'stop 3' --script-file drill.whatif --plan plan.json -o review.html
   quorate report corosync.conf --format json | jq .failure_matrix
 
 Exit status: 0 when the report was written (findings do not change it: read the page); 2
@@ -271,7 +270,7 @@ pub enum Command {
     /// Check a human-written runbook (Markdown) step by step before anyone runs it.
     #[command(after_help = RUNBOOK_HELP)]
     Runbook(cmd::runbook::RunbookArgs),
-    /// A self-contained HTML design review: topology, findings, failure matrix, scenarios.
+    /// A self-contained HTML design review: topology, findings, failure matrix, scenarios, model check, plan.
     #[command(after_help = REPORT_HELP)]
     Report(cmd::report::ReportArgs),
     /// Shell completions for bash, zsh, fish, elvish or powershell.
