@@ -61,6 +61,10 @@ pub struct Timers {
     pub ring0_nodes: u32,
     /// `consensus` (default `(int)(1.2 · token_ms)`).
     pub consensus_ms: u32,
+    /// `hold` (default `(int)(token_retransmit · 0.8 − 10)`): on an idle ring the ring
+    /// representative holds the token this long each rotation, so a node last saw the token
+    /// up to about this long before a fault, and its token timer runs from then.
+    pub hold_ms: u32,
     /// `join` (default 50).
     pub join_ms: u32,
     /// `merge` (default 200).
@@ -104,6 +108,7 @@ impl Timers {
             token_coefficient_ms: effective.token_coefficient,
             ring0_nodes,
             consensus_ms: effective.consensus,
+            hold_ms: effective.hold,
             join_ms: effective.join,
             merge_ms: effective.merge,
             knet: effective.transport == model::quorum::Transport::Knet,
@@ -116,9 +121,29 @@ impl Timers {
         self.links.iter().flatten()
     }
 
-    /// The model's failure-to-new-membership time: token, then consensus (spec 3.5).
+    /// The model's failure-to-new-membership time: token, then consensus (spec 3.5). It is
+    /// the latest: the token timer started at the fault.
     pub fn failure_membership_ms(&self) -> u64 {
         u64::from(self.token_ms) + u64::from(self.consensus_ms)
+    }
+
+    /// How much earlier than token (+ consensus) a failure can be noticed: the token timer
+    /// runs from the last token a node saw, and on an idle ring the token comes round once
+    /// per `hold` (the ring representative holds it that long, totemsrp's
+    /// `my_token_held` after `seqno_unchanged_const` idle rotations). Measured on corosync
+    /// 3.1.7 (tests/it/timing/reality.rs, docs/known-limitations.md): membership came between
+    /// token + consensus − hold and token + consensus.
+    pub fn idle_rotation_ms(&self) -> u64 {
+        u64::from(self.hold_ms).min(u64::from(self.token_ms))
+    }
+
+    /// `, or up to hold 685 ms earlier (...)`: the range text of a token-timed event.
+    fn rotation_text(&self) -> String {
+        format!(
+            "; up to hold {} ms earlier: the token timer runs from the last token seen, which on an \
+             idle ring comes round once per hold",
+            self.hold_ms
+        )
     }
 
     /// `token 3650 ms (3000 + 1 × token_coefficient 650)`: the token and where it comes from.
@@ -161,12 +186,13 @@ impl Timers {
 impl Serialize for Timers {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut timers = serializer.serialize_struct("Timers", 9)?;
+        let mut timers = serializer.serialize_struct("Timers", 10)?;
         timers.serialize_field("token_ms", &self.token_ms)?;
         timers.serialize_field("token_base_ms", &self.token_base_ms)?;
         timers.serialize_field("token_coefficient_ms", &self.token_coefficient_ms)?;
         timers.serialize_field("ring0_nodes", &self.ring0_nodes)?;
         timers.serialize_field("consensus_ms", &self.consensus_ms)?;
+        timers.serialize_field("hold_ms", &self.hold_ms)?;
         timers.serialize_field("join_ms", &self.join_ms)?;
         timers.serialize_field("merge_ms", &self.merge_ms)?;
         timers.serialize_field("knet", &self.knet)?;
@@ -275,13 +301,47 @@ impl TimelineEvent {
             basis,
         }
     }
+
+    /// An event timed by a token timeout: at `at_ms` at the latest, up to one idle token
+    /// rotation (`Timers::idle_rotation_ms`) earlier; no estimate, no assumption.
+    fn token_timed(
+        timers: &Timers,
+        node: NodeId,
+        event: EventKind,
+        at_ms: u64,
+        basis: String,
+    ) -> TimelineEvent {
+        TimelineEvent {
+            node,
+            event,
+            at_ms,
+            earliest_ms: Some(at_ms.saturating_sub(timers.idle_rotation_ms())),
+            latest_ms: Some(at_ms),
+            estimate: false,
+            assumes: None,
+            basis,
+        }
+    }
 }
 
 /// How one ring (a membership after the step) formed.
 struct Ring {
     at_ms: u64,
+    /// The earliest it can form where that is known (a failure: one idle token rotation
+    /// before `at_ms`, which is then the latest).
+    earliest_ms: Option<u64>,
     estimate: bool,
     basis: String,
+}
+
+impl Ring {
+    /// (earliest, latest) of an event at the ring's forming plus `offset_ms`.
+    fn range(&self, offset_ms: u64) -> (Option<u64>, Option<u64>) {
+        match self.earliest_ms {
+            Some(earliest) => (Some(earliest + offset_ms), Some(self.at_ms + offset_ms)),
+            None => (None, None),
+        }
+    }
 }
 
 /// The node id `node` names in `settings` (ids are taken as written).
@@ -397,14 +457,16 @@ pub fn step_timeline(
             // Spec 3.3: a partial mesh has no stable membership; the token loss is all the
             // model can time.
             if old.is_some() && !unstable_before(before, row.nodeid) {
-                events.push(TimelineEvent::exact(
+                events.push(TimelineEvent::token_timed(
+                    timers,
                     row.nodeid,
                     EventKind::FailureDetected,
                     u64::from(timers.token_ms),
                     format!(
-                        "{}; then no stable membership (partial mesh, spec 3.3): corosync keeps \
+                        "{}{}; then no stable membership (partial mesh, spec 3.3): corosync keeps \
                          re-forming, nothing more is predicted",
-                        timers.token_text()
+                        timers.token_text(),
+                        timers.rotation_text()
                     ),
                 ));
             }
@@ -444,20 +506,27 @@ pub fn step_timeline(
                             ),
                         )
                     } else {
-                        TimelineEvent::exact(
+                        TimelineEvent::token_timed(
+                            timers,
                             row.nodeid,
                             EventKind::FailureDetected,
                             u64::from(timers.token_ms),
-                            format!("token timeout, {}; lost {}", timers.token_text(), list(&failed)),
+                            format!(
+                                "token timeout, {}; lost {}{}",
+                                timers.token_text(),
+                                list(&failed),
+                                timers.rotation_text()
+                            ),
                         )
                     });
                 }
+                let (earliest_ms, latest_ms) = ring.range(0);
                 events.push(TimelineEvent {
                     node: row.nodeid,
                     event: EventKind::Membership,
                     at_ms: ring.at_ms,
-                    earliest_ms: None,
-                    latest_ms: None,
+                    earliest_ms,
+                    latest_ms,
                     estimate: ring.estimate,
                     assumes: None,
                     basis: format!("{}: {}", set(&row.members), ring.basis),
@@ -473,7 +542,7 @@ pub fn step_timeline(
                         node: row.nodeid,
                         event: EventKind::Quorum,
                         at_ms: ring.at_ms,
-                        earliest_ms: Some(ring.at_ms),
+                        earliest_ms: Some(ring.earliest_ms.unwrap_or(ring.at_ms)),
                         latest_ms: Some(ring.at_ms + u64::from(device.sync_timeout_ms)),
                         estimate: true,
                         assumes: None,
@@ -488,8 +557,8 @@ pub fn step_timeline(
                         node: row.nodeid,
                         event: EventKind::Quorum,
                         at_ms: ring.at_ms,
-                        earliest_ms: None,
-                        latest_ms: None,
+                        earliest_ms,
+                        latest_ms,
                         estimate: ring.estimate,
                         assumes: None,
                         basis: format!("{}, decided in the sync of the new membership", quorum_text(row)),
@@ -497,12 +566,14 @@ pub fn step_timeline(
                 };
                 let at = event.at_ms;
                 if row.flags.last_man_standing_timer {
+                    let window = u64::from(settings.last_man_standing_window_ms);
+                    let (earliest_ms, latest_ms) = ring.range(window);
                     events.push(TimelineEvent {
                         node: row.nodeid,
                         event: EventKind::LmsWindow,
-                        at_ms: ring.at_ms + u64::from(settings.last_man_standing_window_ms),
-                        earliest_ms: None,
-                        latest_ms: None,
+                        at_ms: ring.at_ms + window,
+                        earliest_ms,
+                        latest_ms,
                         estimate: ring.estimate,
                         assumes: None,
                         basis: format!(
@@ -541,17 +612,24 @@ pub fn step_timeline(
             }
             None => (0, None),
         };
+        let quorum_range = quorum_event
+            .as_ref()
+            .map_or((None, None), |event| (event.earliest_ms, event.latest_ms));
         if let Some(event) = quorum_event {
             events.push(event);
         }
         let lost_quorum = old.is_some_and(|old| old.quorate) && !row.quorate;
         if proxmox && lost_quorum {
-            events.push(TimelineEvent::exact(
-                row.nodeid,
-                EventKind::PveReadonly,
-                quorum_at,
-                "quorum lost: pmxcfs refuses writes (spec 6.5)".to_string(),
-            ));
+            events.push(TimelineEvent {
+                earliest_ms: quorum_range.0,
+                latest_ms: quorum_range.1,
+                ..TimelineEvent::exact(
+                    row.nodeid,
+                    EventKind::PveReadonly,
+                    quorum_at,
+                    "quorum lost: pmxcfs refuses writes (spec 6.5)".to_string(),
+                )
+            });
             if row
                 .proxmox
                 .as_ref()
@@ -663,20 +741,24 @@ fn form_ring(
     if !failed.is_empty() {
         // The survivors wait the token out, then gather; the lost nodes stay in the proc
         // list until the consensus timeout moves them to the failed list.
+        let at_ms = timers.failure_membership_ms();
         return Ring {
-            at_ms: timers.failure_membership_ms(),
+            at_ms,
+            earliest_ms: Some(at_ms.saturating_sub(timers.idle_rotation_ms())),
             estimate: false,
             basis: format!(
-                "{} + consensus {} ms (without {})",
+                "{} + consensus {} ms (without {}){}",
                 timers.token_text(),
                 timers.consensus_ms,
-                list(&failed)
+                list(&failed),
+                timers.rotation_text()
             ),
         };
     }
     if !left.is_empty() {
         return Ring {
             at_ms: u64::from(timers.join_ms),
+            earliest_ms: None,
             estimate: true,
             basis: format!(
                 "{} left cleanly: gather and commit without waiting for the token, about one join \
@@ -697,6 +779,7 @@ fn form_ring(
     };
     Ring {
         at_ms: link_up + u64::from(timers.merge_ms) + u64::from(timers.join_ms),
+        earliest_ms: None,
         estimate: true,
         basis: format!(
             "merge{start_text}: {link_text}, then merge detection within merge {} ms and a join {} ms",
@@ -755,17 +838,24 @@ fn link_down_events(
         } else {
             "no other link reaches them: totem loses the token"
         };
-        events.push(TimelineEvent::exact(
-            old.nodeid,
-            EventKind::LinkDown,
-            u64::from(link_timers.ping_timeout_ms),
-            format!(
-                "knet link {link} to {}: no pong for knet_ping_timeout {} ms (pings every {} ms); {then}",
-                list(&peers),
-                link_timers.ping_timeout_ms,
-                link_timers.ping_interval_ms
-            ),
-        ));
+        let timeout = u64::from(link_timers.ping_timeout_ms);
+        events.push(TimelineEvent {
+            earliest_ms: Some(timeout.saturating_sub(u64::from(link_timers.ping_interval_ms))),
+            latest_ms: Some(timeout),
+            ..TimelineEvent::exact(
+                old.nodeid,
+                EventKind::LinkDown,
+                timeout,
+                format!(
+                    "knet link {link} to {}: no pong for knet_ping_timeout {} ms since the last one, up to \
+                     one ping interval {} ms before the cut; {then} (on a link up for less than ~10 s \
+                     knet's pong-timeout backoff, 10 × shrinking by 1 × a second, makes it later)",
+                    list(&peers),
+                    link_timers.ping_timeout_ms,
+                    link_timers.ping_interval_ms
+                ),
+            )
+        });
     }
 }
 
@@ -890,6 +980,59 @@ mod tests {
         assert_eq!(at(1, 5, "membership"), None);
         assert_eq!(at(2, 1, "failure_detected"), Some(0));
         assert_eq!(at(2, 1, "membership"), Some(50));
+    }
+
+    /// A failure's token-timed events are ranges one idle token rotation (hold) wide, at_ms
+    /// their latest (the lab measured membership in between, tests/it/timing/reality.rs): 3
+    /// nodes, hold (int)((int)(3650 / 4.2) · 0.8 − 10) = 685; a clean leave stays exact.
+    #[test]
+    fn token_timed_events_reach_back_one_idle_rotation() {
+        let text = nodes(3, "");
+        let (document, _) = model::syntax::parse(&text);
+        let config = model::config::Config::from_document(&document).0;
+        assert_eq!(Timers::from_config(&config).hold_ms, 685);
+        let options = WhatifOptions {
+            proxmox: true,
+            timers: Some(Timers::from_config(&config)),
+        };
+        let report = evaluate_config(
+            &model::quorum::NodeConfig::from_config(&config),
+            "isolate 3; heal; stop 3",
+            &options,
+            &mut |file: &str| -> Result<model::quorum::NodeConfig, String> { Err(file.to_string()) },
+        )
+        .unwrap();
+        let range = |step: usize, node: NodeId, event: EventKind| {
+            report.steps[step]
+                .timeline
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|entry| entry.node == node && entry.event == event)
+                .map(|entry| (entry.earliest_ms, entry.at_ms, entry.latest_ms))
+        };
+        assert_eq!(
+            range(1, 1, EventKind::FailureDetected),
+            Some((Some(2965), 3650, Some(3650)))
+        );
+        assert_eq!(
+            range(1, 1, EventKind::Membership),
+            Some((Some(7345), 8030, Some(8030)))
+        );
+        assert_eq!(
+            range(1, 3, EventKind::Quorum),
+            Some((Some(7345), 8030, Some(8030)))
+        );
+        assert_eq!(
+            range(1, 3, EventKind::PveReadonly),
+            Some((Some(7345), 8030, Some(8030)))
+        );
+        // A merge is an estimate without a range; a clean leave is exact.
+        assert_eq!(
+            range(2, 1, EventKind::Membership).map(|(earliest, ..)| earliest),
+            Some(None)
+        );
+        assert_eq!(range(3, 1, EventKind::FailureDetected), Some((None, 0, None)));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! the one wait-until-converged loop), `faults` (partitions, link state: the one place that
 //! sets a veth up or down), `node` (a lab node as a `transport::Remote` through nsenter),
 //! `topology` (who should see whom, asked of `model::quorum::membership`), `replay` (a
-//! what-if script on the lab against the prediction), plus `layout`, `state`, `sys` and
+//! what-if script on the lab against the prediction), `stopwatch` (a fault's moment against
+//! corosync's own log lines, for the timing reality test), plus `layout`, `state`, `sys` and
 //! `timing`, and `qnetd` (`lab up --qdevice`: a real corosync-qnetd host on a bridge of its
 //! own, corosync-qdevice on every node).
 //!
@@ -31,6 +32,7 @@ pub mod provision;
 pub mod qnetd;
 pub mod replay;
 pub mod state;
+pub mod stopwatch;
 pub mod sys;
 pub mod teardown;
 pub mod timing;
