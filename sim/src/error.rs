@@ -46,6 +46,19 @@ pub enum Error {
         /// The limit that was reached.
         limit: u64,
     },
+    /// With a qnetd device every node is distinguishable and every set of running nodes may
+    /// be cut from qnetd: more scenarios than the enumeration evaluates.
+    #[error(
+        "{scenarios} scenarios with qnetd's states (down, cut from each set of running nodes, \
+         before or after the failure), above the limit of {limit}: with a quorum device every \
+         node is distinguishable; `whatif -s` with qnetd steps answers single scenarios"
+    )]
+    TooManyQnetdScenarios {
+        /// The exact number of scenarios.
+        scenarios: u128,
+        /// The limit.
+        limit: u128,
+    },
     /// Too many scenarios to enumerate, and the vote-sum method cannot count this
     /// configuration exactly (`reason` says why).
     #[error(

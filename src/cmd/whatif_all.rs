@@ -15,7 +15,8 @@
 //!   "links": [0],                     // configured links (udp/udpu: [0])
 //!   "startup_error": null,            // why corosync refuses to start, if it does
 //!   "scenarios": {
-//!     "total": 203,                   // Bell(nodes + 1) x link_failure_sets
+//!     "total": 203,                   // Bell(nodes + 1) x link_failure_sets (with a qnetd
+//!                                     // device: x (1 + 2 * 2^running nodes) per scenario)
 //!     "method": "enumeration",        // or "vote-sums" (exact counts from membership
 //!                                     // signatures, no scenario enumerated: docs/scale.md)
 //!     "evaluated": 18,                // canonical scenarios after symmetry reduction (vote-sums: 0)
@@ -51,7 +52,13 @@
 //!     {"class": "one-quorate", ...}, {"class": "none-quorate", ...}, {"class": "split-brain", ...},
 //!     {"class": "unstable", ...}, {"class": "all-down", ...}
 //!   ],
-//!   "notes": ["last_man_standing: every scenario is evaluated right after the failure, ..."]
+//!   "notes": ["last_man_standing: every scenario is evaluated right after the failure, ..."],
+//!   "start": null,                    // -s SCRIPT --all: the script and who runs at its end
+//!   "qnetd": {...}                    // only with a qnetd device (model: net):
+//!                                     // {"algorithm": "ffsplit"|"lms"|"2nodelms",
+//!                                     //  "without_qnetd_fault": 2,   // scenarios with qnetd up and reached
+//!                                     //  "qnetd_down_tolerated_node_failures": 0,  // qnetd down first
+//!                                     //  "qnetd_down_failure_sizes": [...]}        // as failure_sizes
 //! }
 //! ```
 //!
@@ -228,6 +235,10 @@ struct JsonReport<'a> {
     notes: &'a [String],
     /// The state the analysis starts from (`-s SCRIPT --all`); null: the fully joined cluster.
     start: Option<&'a StartInfo>,
+    /// qnetd's part of the enumeration; absent without a qnetd device (the document of
+    /// other configurations is unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qnetd: Option<&'a sim::exhaustive::QnetdAnalysis>,
 }
 
 #[derive(Serialize)]
@@ -315,6 +326,7 @@ pub fn write_json(
             .collect(),
         notes: &analysis.notes,
         start,
+        qnetd: analysis.qnetd.as_ref(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)?;
@@ -348,7 +360,16 @@ fn how_many(lost: u128, total: u128) -> String {
 
 /// `any 2 nodes can fail; with 3 nodes down, some (4 of 10) leave nobody quorate`.
 fn failure_sentence(analysis: &Analysis, further: bool) -> String {
-    let Some(tolerated) = analysis.always_tolerated_node_failures else {
+    failure_sentence_of(
+        analysis.always_tolerated_node_failures,
+        &analysis.failure_sizes,
+        further,
+    )
+}
+
+/// `failure_sentence` for the tolerated count and failure sizes given (qnetd down first).
+fn failure_sentence_of(tolerated: Option<u32>, failure_sizes: &[FailureSize], further: bool) -> String {
+    let Some(tolerated) = tolerated else {
         return if further {
             "nobody is quorate at the start".to_string()
         } else {
@@ -371,7 +392,7 @@ fn failure_sentence(analysis: &Analysis, further: bool) -> String {
     } else {
         format!("any {} can fail", nodes(tolerated))
     };
-    match losses(&analysis.failure_sizes, next, |size| size.lose_quorum) {
+    match losses(failure_sizes, next, |size| size.lose_quorum) {
         Some((lost, total)) => format!("{first}; with {} down, {}", nodes(next), how_many(lost, total)),
         None => first,
     }
@@ -419,8 +440,18 @@ pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime, start: Optio
             grouped(analysis.scenarios.membership_signatures.into())
         ),
     };
+    let (qnetd_states, how) = match &analysis.qnetd {
+        None => (String::new(), how),
+        Some(_) => (
+            ", qnetd up, down or cut from each set of running nodes, before or after the failure".to_string(),
+            format!(
+                "{} evaluated (no symmetry reduction: qnetd reads node ids)",
+                grouped(analysis.scenarios.evaluated.into())
+            ),
+        ),
+    };
     text.push_str(&format!(
-        "  {} (each node up or down, every partition of the up nodes, {link_sets}), \
+        "  {} (each node up or down, every partition of the up nodes, {link_sets}{qnetd_states}), \
          {how}; each from a running cluster and from a cold start\n",
         if analysis.scenarios.total == 1 {
             "1 scenario".to_string()
@@ -451,9 +482,25 @@ pub fn human(file: &str, analysis: &Analysis, over_time: &OverTime, start: Optio
     }
     text.push_str("\nSummary\n");
     text.push_str(&format!(
-        "  Node failures:  {}\n",
-        failure_sentence(analysis, start.is_some())
+        "  Node failures:  {}{}\n",
+        failure_sentence(analysis, start.is_some()),
+        if analysis.qnetd.is_some() {
+            " (qnetd up and reached)"
+        } else {
+            ""
+        }
     ));
+    if let Some(qnetd) = &analysis.qnetd {
+        let sentence = match qnetd.qnetd_down_tolerated_node_failures {
+            None => "qnetd down alone leaves nobody quorate".to_string(),
+            Some(_) => failure_sentence_of(
+                qnetd.qnetd_down_tolerated_node_failures,
+                &qnetd.qnetd_down_failure_sizes,
+                true,
+            ),
+        };
+        text.push_str(&format!("  Qnetd down:     {sentence}\n"));
+    }
     if analysis.always_tolerated_node_failures.is_none() {
         text.push_str("  Total loss:     already without any failure\n");
     } else if let Some(first) = analysis.smallest_total_loss.first() {

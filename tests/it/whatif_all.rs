@@ -256,3 +256,85 @@ fn issue16_refuses_with_a_reason_when_neither_method_counts() {
         "{err}"
     );
 }
+
+/// `quorum.device` lines for a qnetd device (`model: net`) with `algorithm` and `votes`.
+fn qnetd_device(algorithm: &str, votes: u32) -> String {
+    format!("device {{\n    model: net\n    votes: {votes}\n    net {{\n        host: 198.18.9.1\n        algorithm: {algorithm}\n    }}\n}}")
+}
+
+#[test]
+fn two_nodes_and_ffsplit_enumerate_qnetd_states_issue_14() {
+    let path = conf("qnetd-2-ffsplit", 2, 1, &qnetd_device("ffsplit", 1));
+    let (code, report) = json(&path);
+    assert_eq!(code, 0, "no split-brain");
+    // 5 node/partition scenarios, each with 1 + 2 * 2^running qnetd states.
+    assert_eq!(report["scenarios"]["total"], 31);
+    assert_eq!(report["scenarios"]["evaluated"], 31);
+    assert_eq!(
+        report["scenarios"]["symmetry_classes"],
+        serde_json::json!([[1], [2]])
+    );
+    assert_eq!(class(&report, "all-quorate", "running"), 11);
+    assert_eq!(class(&report, "one-quorate", "running"), 5);
+    assert_eq!(class(&report, "none-quorate", "running"), 12);
+    let qnetd = &report["qnetd"];
+    assert_eq!(qnetd["algorithm"], "ffsplit");
+    assert_eq!(qnetd["without_qnetd_fault"], 5);
+    // qnetd down, then a node down: nobody quorate.
+    assert_eq!(qnetd["qnetd_down_tolerated_node_failures"], 0);
+    assert_eq!(qnetd["qnetd_down_failure_sizes"][1]["lose_quorum"], 2);
+    assert_eq!(report["summary"]["always_tolerated_node_failures"], 1);
+    let (_, out, _) = quorate(&["whatif", path.to_str().unwrap(), "--all"]);
+    assert!(out.contains("31 scenarios (each node up or down, every partition of the up nodes, links intact, qnetd up, down or cut from each set of running nodes, before or after the failure), 31 evaluated (no symmetry reduction: qnetd reads node ids)"), "{out}");
+    assert!(out.contains("  Node failures:  any 1 node can fail; with 2 nodes down, every one leaves nobody quorate (qnetd up and reached)\n"), "{out}");
+    assert!(out.contains("  Qnetd down:     no further node failure is always survived; with 1 more node down, every one leaves nobody quorate\n"), "{out}");
+    assert!(out.contains("note: quorum device (ffsplit):"), "{out}");
+}
+
+#[test]
+fn four_nodes_ffsplit_and_three_nodes_lms_through_the_cli_issue_14() {
+    let four = conf("qnetd-4-ffsplit", 4, 1, &qnetd_device("ffsplit", 1));
+    let (code, report) = json(&four);
+    assert_eq!(code, 0);
+    // Counts cross-checked by brute force in sim/src/exhaustive/tests.rs.
+    assert_eq!(report["scenarios"]["total"], 966);
+    assert_eq!(class(&report, "one-quorate", "running"), 513);
+    assert_eq!(report["qnetd"]["qnetd_down_tolerated_node_failures"], 1);
+    // Without a device the document has no `qnetd` key (its shape is unchanged).
+    let (_, plain) = json(&conf("qnetd-none", 3, 1, ""));
+    assert!(plain.get("qnetd").is_none(), "{plain:#}");
+    let lms = conf("qnetd-3-lms", 3, 1, &qnetd_device("lms", 2));
+    let (code, report) = json(&lms);
+    assert_eq!(code, 0);
+    assert_eq!(report["scenarios"]["total"], 157);
+    assert_eq!(class(&report, "all-quorate", "running"), 23);
+    assert_eq!(report["qnetd"]["algorithm"], "lms");
+}
+
+#[test]
+fn a_qnetd_split_brain_witness_replays_through_whatif_issue_14() {
+    let path = conf(
+        "qnetd-4-ev3",
+        4,
+        1,
+        &format!("expected_votes: 3\n{}", qnetd_device("ffsplit", 1)),
+    );
+    let (code, report) = json(&path);
+    assert_eq!(code, 1, "split-brain exits 1");
+    let witness = &report["summary"]["split_brain"]["witness"];
+    assert_eq!(witness["script"], "qnetd up\ndown 1 2 3 4\nup 1,2 1:3,4");
+    assert_eq!(witness["replay_verified"], true);
+    let script = witness["script"].as_str().unwrap();
+    assert!(engine_replay_splits(&path, script));
+    let (replay_code, _, _) = quorate(&["whatif", path.to_str().unwrap(), "-s", script]);
+    assert_eq!(replay_code, 1, "the replay shows the split-brain");
+}
+
+#[test]
+fn too_many_qnetd_scenarios_is_a_clear_error_issue_14() {
+    let path = conf("qnetd-12", 12, 1, &qnetd_device("ffsplit", 1));
+    let (code, out, err) = quorate(&["whatif", path.to_str().unwrap(), "--all"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("scenarios with qnetd's states"), "{err}");
+    assert!(err.contains("qnetd-12.conf"), "{err}");
+}

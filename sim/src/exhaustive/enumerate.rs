@@ -9,7 +9,7 @@
 use super::{
     describe, ids_in, link_steps, refs, replay_shows_split_brain, witness_script_from, Analysis, Case,
     ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, Method, OutcomeClass,
-    Scenario, ScenarioCounts, SplitBrain, Witness, ENUMERATION_CHEAP_UP_TO,
+    QnetdAnalysis, Scenario, ScenarioCounts, SplitBrain, Witness, ENUMERATION_CHEAP_UP_TO,
 };
 use crate::symmetry::node_classes;
 use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
@@ -45,6 +45,10 @@ type SetMap<V> = HashMap<NodeSet, V, BuildHasherDefault<SetHasher>>;
 // The vote-sum method: the same tallies without enumerating scenarios.
 #[path = "vote_sums.rs"]
 mod vote_sums;
+
+// qnetd's states and the order of its faults, for configurations with a qnetd device.
+#[path = "qnetd.rs"]
+pub(super) mod qnetd;
 
 /// Splits each class (keeping only positions in `runnable`) so that two positions share a
 /// class only if swapping their states leaves `state` unchanged: nodes the start state
@@ -124,8 +128,10 @@ struct SizeTally {
     losses: Vec<(NodeSet, u128)>,
 }
 
-/// Witness ordering: failed links, blocks, down nodes, then discovery order.
-type WitnessKey = (u32, usize, u32, u64);
+/// Witness ordering: failed links, blocks, down nodes, qnetd fault (none first, then
+/// `qnetd down`, then cuts from fewer nodes; before the failure, then after), then
+/// discovery order.
+type WitnessKey = (u32, usize, u32, u32, u64);
 
 pub(super) struct Analyzer<'a> {
     settings: &'a QuorumSettings,
@@ -174,6 +180,8 @@ pub(super) struct Analyzer<'a> {
     blocks: Vec<NodeSet>,
     down: NodeSet,
     remaining: Vec<u32>,
+    /// qnetd's part of the enumeration, for a configuration with a qnetd device.
+    qnetd: Option<qnetd::QnetdPlan>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -192,7 +200,7 @@ impl<'a> Analyzer<'a> {
         options: &ExhaustiveOptions,
         start: Option<Start>,
     ) -> Result<Analyzer<'a>, ExhaustiveError> {
-        let (initial, stopped, start_script) = match start {
+        let (mut initial, stopped, start_script) = match start {
             None => (
                 ClusterState::new(settings)?,
                 ClusterState::stopped(settings)?,
@@ -211,15 +219,39 @@ impl<'a> Analyzer<'a> {
                 (state, stopped, Some(script))
             }
         };
+        let count = initial.nodeids().len();
+        let sizes = if start_script.is_some() {
+            initial.up_nodes().len() + 1
+        } else {
+            count + 1
+        };
+        let qnetd = qnetd::qnetd_algorithm(settings).map(|algorithm| {
+            let start_lines: Vec<String> = start_script
+                .iter()
+                .flat_map(|script| script.lines())
+                .filter(|line| !line.trim().is_empty())
+                .map(str::to_string)
+                .collect();
+            qnetd::QnetdPlan::new(settings, algorithm, &initial, start_lines, sizes)
+        });
+        if let Some(plan) = &qnetd {
+            initial = plan.running_base().clone();
+        }
         let node_ids = initial.nodeids().to_vec();
-        let count = node_ids.len();
         let runnable = initial.up_nodes();
-        let classes = if options.symmetry {
+        // qnetd's tie-breakers and client order read node ids: no symmetry with a qnetd device.
+        let classes = if options.symmetry && qnetd.is_none() {
             node_classes(settings, &node_ids)
         } else {
             (0..count).map(|pos| vec![pos]).collect()
         };
-        let classes = if start_script.is_some() {
+        let classes = if start_script.is_some() && qnetd.is_some() {
+            // Only the nodes running at the start can fail (as `refine_for_start` keeps).
+            classes
+                .into_iter()
+                .filter(|class| class.iter().all(|pos| runnable.contains(*pos)))
+                .collect()
+        } else if start_script.is_some() {
             refine_for_start(classes, runnable, &initial)
         } else {
             classes
@@ -293,11 +325,6 @@ impl<'a> Analyzer<'a> {
         let initial_rings = (0..count).map(|pos| initial.ring(pos)).collect();
         let all_singletons = classes.iter().all(|class| class.len() == 1);
         let class_count = classes.len();
-        let sizes = if start_script.is_some() {
-            runnable.len() + 1
-        } else {
-            count + 1
-        };
         Ok(Analyzer {
             settings,
             options: *options,
@@ -336,6 +363,7 @@ impl<'a> Analyzer<'a> {
             blocks: Vec::new(),
             down: NodeSet::EMPTY,
             remaining: vec![0; class_count],
+            qnetd,
         })
     }
 
@@ -344,6 +372,9 @@ impl<'a> Analyzer<'a> {
     /// to count the orbits quickly (more than 4,096), which only happens with many
     /// distinguishable nodes.
     pub(super) fn estimated_evaluations(&self) -> Option<u128> {
+        if self.qnetd.is_some() {
+            return Some(self.qnetd_evaluations());
+        }
         let sizes: Vec<usize> = self.classes.iter().map(Vec::len).collect();
         let vectors = sizes
             .iter()
@@ -407,6 +438,10 @@ impl<'a> Analyzer<'a> {
     /// Whether `run` is cheap here: at most `ENUMERATION_CHEAP_UP_TO` canonical scenarios
     /// (and within the options' limit).
     pub(super) fn enumeration_is_cheap(&self) -> bool {
+        if self.qnetd.is_some() {
+            // No other method counts qnetd scenarios: `run` enumerates them or refuses.
+            return true;
+        }
         let limit = ENUMERATION_CHEAP_UP_TO.min(u128::from(self.options.max_evaluated));
         self.estimated_evaluations()
             .is_some_and(|evaluations| evaluations <= limit)
@@ -414,6 +449,13 @@ impl<'a> Analyzer<'a> {
 
     /// Enumerates every orbit: each down vector, then each multiset of block vectors.
     pub(super) fn run(&mut self, progress: &mut dyn FnMut(u64)) -> Result<(), ExhaustiveError> {
+        if self.qnetd.is_some() {
+            let scenarios = self.qnetd_evaluations();
+            let limit = qnetd::QNETD_SCENARIOS_UP_TO.min(u128::from(self.options.max_evaluated));
+            if scenarios > limit {
+                return Err(ExhaustiveError::TooManyQnetdScenarios { scenarios, limit });
+            }
+        }
         let lower_bound = bell(self.classes.len() + 1).saturating_mul(self.link_sets.len() as u128);
         if lower_bound > u128::from(self.options.max_evaluated) {
             return Err(ExhaustiveError::TooManyScenarios {
@@ -569,6 +611,9 @@ impl<'a> Analyzer<'a> {
         if self.leaves & 0x3fff == 0 {
             progress(self.evaluated);
         }
+        if self.qnetd.is_some() {
+            return self.qnetd_leaf(weight);
+        }
         for index in 0..self.link_sets.len() {
             self.evaluated += 1;
             if self.evaluated > self.options.max_evaluated {
@@ -611,6 +656,7 @@ impl<'a> Analyzer<'a> {
                     links_down.count_ones(),
                     self.blocks.len(),
                     self.down.len() as u32,
+                    0,
                     self.evaluated,
                 );
                 if self.witness.as_ref().is_none_or(|(best, _, _)| key < *best) {
@@ -862,15 +908,34 @@ impl<'a> Analyzer<'a> {
 
     pub(super) fn finish(self) -> Analysis {
         let ids = |set: NodeSet| ids_in(&self.node_ids, set);
-        let tolerated = |lose: &dyn Fn(&SizeTally) -> bool| -> Option<u32> {
-            match self.sizes.iter().position(lose) {
+        let tolerated_in = |sizes: &[SizeTally], lose: &dyn Fn(&SizeTally) -> bool| -> Option<u32> {
+            match sizes.iter().position(lose) {
                 Some(0) => None,
                 Some(size) => Some(size as u32 - 1),
-                None => Some(self.sizes.len().saturating_sub(1) as u32),
+                None => Some(sizes.len().saturating_sub(1) as u32),
             }
         };
+        let tolerated = |lose: &dyn Fn(&SizeTally) -> bool| tolerated_in(&self.sizes, lose);
         let always_tolerated = tolerated(&|tally| tally.lose > 0);
         let cold_tolerated = tolerated(&|tally| tally.cold_lose > 0);
+        let size_list = |sizes: &[SizeTally]| -> Vec<FailureSize> {
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(size, tally)| FailureSize {
+                    nodes_down: size as u32,
+                    total: tally.total,
+                    lose_quorum: tally.lose,
+                    cold_start_lose_quorum: tally.cold_lose,
+                })
+                .collect()
+        };
+        let qnetd = self.qnetd.as_ref().map(|plan| QnetdAnalysis {
+            algorithm: plan.algorithm,
+            without_qnetd_fault: plan.healthy,
+            qnetd_down_tolerated_node_failures: tolerated_in(&plan.down_sizes, &|tally| tally.lose > 0),
+            qnetd_down_failure_sizes: size_list(&plan.down_sizes),
+        });
         let smallest_total_loss = self
             .sizes
             .iter()
@@ -886,18 +951,16 @@ impl<'a> Analyzer<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let failure_sizes = self
-            .sizes
-            .iter()
-            .enumerate()
-            .map(|(size, tally)| FailureSize {
-                nodes_down: size as u32,
-                total: tally.total,
-                lose_quorum: tally.lose,
-                cold_start_lose_quorum: tally.cold_lose,
-            })
-            .collect();
-        let witness = self.witness.as_ref().map(|(_, scenario, case)| {
+        let failure_sizes = size_list(&self.sizes);
+        let qnetd_witness = self.qnetd.as_ref().and_then(|plan| plan.witness.as_ref()).map(
+            |(_, script, description, case)| Witness {
+                replay_verified: replay_shows_split_brain(self.settings, script),
+                script: script.clone(),
+                case: *case,
+                description: description.clone(),
+            },
+        );
+        let plain_witness = self.witness.as_ref().map(|(_, scenario, case)| {
             let script = witness_script_from(&self.node_ids, scenario, *case, self.first_label);
             let script = match &self.start_script {
                 Some(start) if !start.trim().is_empty() => format!("{}\n{script}", start.trim_end()),
@@ -910,6 +973,7 @@ impl<'a> Analyzer<'a> {
                 description: describe(&self.node_ids, scenario),
             }
         });
+        let witness = qnetd_witness.or(plain_witness);
         let classes = OutcomeClass::ALL
             .iter()
             .map(|class| ClassCount {
@@ -941,7 +1005,7 @@ impl<'a> Analyzer<'a> {
             smallest_total_loss,
             smallest_total_loss_complete: self.losses_complete,
             split_brain: SplitBrain {
-                possible: self.witness.is_some(),
+                possible: witness.is_some(),
                 running: self.split_counts[0],
                 cold_start: self.split_counts[1],
                 witness,
@@ -949,6 +1013,7 @@ impl<'a> Analyzer<'a> {
             single_link_failures: self.single_link_failures(),
             classes,
             notes: super::notes(self.settings),
+            qnetd,
         }
     }
 }

@@ -29,7 +29,11 @@
 //! - **cold start**: every node stopped (`ClusterState::stopped`, no ev_tracking file), the
 //!   links in F down, then the up nodes boot together, each inside its block.
 //!
-//! Model time does not pass (no LMS window expires) and no quorum device casts its vote.
+//! Model time does not pass (no LMS window expires). A quorum device that qnetd decides
+//! (`model: net`) adds qnetd's states to every scenario (down, cut from each set of running
+//! nodes, before or after the failure): see `enumerate`'s `qnetd` module, which replays each
+//! such scenario as its whole script (no per-membership cache, no symmetry). Another device
+//! casts no vote.
 //!
 //! # How it stays fast
 //!
@@ -306,6 +310,27 @@ pub struct Analysis {
     /// What the analysis leaves out for this configuration (LMS windows, qdevice votes,
     /// ev_tracking files), as sentences.
     pub notes: Vec<String>,
+    /// qnetd's part of the enumeration (`None`: no quorum device qnetd decides).
+    pub qnetd: Option<QnetdAnalysis>,
+}
+
+/// What qnetd adds to the analysis of a configuration whose `quorum.device` is `model: net`:
+/// every scenario is also taken with `qnetd down` and with the qnetd host cut from every
+/// non-empty set of its running nodes, each before and after the failure (module `qnetd`
+/// of `enumerate`). `Analysis::failure_sizes` and the tolerated counts are those with qnetd
+/// up and reached by every running node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QnetdAnalysis {
+    /// The algorithm qnetd runs.
+    pub algorithm: model::quorum::qnetd::Algorithm,
+    /// Scenarios without a qnetd fault (`ScenarioCounts::total` counts every qnetd state).
+    pub without_qnetd_fault: u128,
+    /// Largest k such that, qnetd down first, every failure of at most k nodes leaves a
+    /// quorate membership (running case). `None`: qnetd down alone leaves nobody quorate.
+    pub qnetd_down_tolerated_node_failures: Option<u32>,
+    /// Per number of down nodes, qnetd down first: how many such failures lose quorum
+    /// everywhere (running case; cold start: the nodes boot while qnetd is down).
+    pub qnetd_down_failure_sizes: Vec<FailureSize>,
 }
 
 /// The modelling limits that matter for `settings`, as sentences.
@@ -318,10 +343,18 @@ pub(crate) fn notes(settings: &QuorumSettings) -> Vec<String> {
                 .to_string(),
         );
     }
-    if settings.device.is_some() {
+    if let Some(algorithm) = enumerate::qnetd::qnetd_algorithm(settings) {
+        notes.push(format!(
+            "quorum device ({algorithm}): every scenario also with qnetd down and with qnetd cut \
+             from each set of running nodes, before and after the failure; heuristics pass \
+             everywhere; nodes are not reduced by symmetry (qnetd's tie-breakers read node ids); \
+             each scenario is replayed as its script (crashes, then the split, then link \
+             failures)"
+        ));
+    } else if settings.device.is_some() {
         notes.push(
-            "the quorum device casts no vote in any scenario (qnetd's decision is not enumerated \
-             here; `whatif -s` with `qnetd` steps, or `qdevice on`, shows its effect)"
+            "the quorum device casts no vote in any scenario (its model is not `net` or its net \
+             settings make corosync-qdevice exit, so no qnetd decides)"
                 .to_string(),
         );
     }

@@ -522,3 +522,320 @@ fn link_failures_and_partial_meshes_agree_with_the_engine() {
     }
     check_scenarios_against_engine("5 nodes atb mixed links", &atb);
 }
+
+/// `count` nodes and a `model: net` quorum device with `algorithm` and `votes`.
+fn with_qnetd(count: u32, algorithm: &str, votes: u32) -> QuorumSettings {
+    QuorumSettings {
+        device: Some(model::quorum::DeviceSettings {
+            model: "net".to_string(),
+            votes: Some(votes),
+            algorithm: Some(algorithm.to_string()),
+            tie_breaker: None,
+            timeout_ms: 10_000,
+            sync_timeout_ms: 30_000,
+            keep_active_partition_tie_breaker: true,
+            heuristics: false,
+        }),
+        ..QuorumSettings::plain(count)
+    }
+}
+
+/// Node ids of `set` as `1,2` (scenario syntax).
+fn id_text(node_ids: &[NodeId], set: NodeSet) -> String {
+    let mut ids: Vec<NodeId> = set.iter().map(|pos| node_ids[pos]).collect();
+    ids.sort_unstable();
+    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// What brute force counts for a qnetd configuration: classes per case, and node failures
+/// alone after `qnetd down` (total, lost running, lost cold) per size.
+struct QnetdCounts {
+    classes: Vec<ClassCount>,
+    total: u128,
+    healthy: u128,
+    down_sizes: Vec<(u128, u128, u128)>,
+}
+
+/// Brute force for a qdevice configuration (one link), independent of the analyzer: every
+/// (down set, partition) × {no qnetd fault, `qnetd down`, `qnetd cut C` for every non-empty
+/// set C of running nodes} × {fault before, after}, written as script text, replayed from
+/// `ClusterState::new` after `qnetd up`, classified from the final state.
+fn qnetd_brute_force(settings: &QuorumSettings) -> QnetdCounts {
+    let initial = ClusterState::new(settings).unwrap();
+    let node_ids = initial.nodeids().to_vec();
+    let count = node_ids.len();
+    let mut counts = QnetdCounts {
+        classes: OutcomeClass::ALL
+            .iter()
+            .map(|class| ClassCount {
+                class: *class,
+                running: 0,
+                cold_start: 0,
+            })
+            .collect(),
+        total: 0,
+        healthy: 0,
+        down_sizes: vec![(0, 0, 0); count + 1],
+    };
+    for labels in set_partitions(count + 1) {
+        let down_label = labels[count];
+        let mut down = NodeSet::EMPTY;
+        let mut blocks: Vec<NodeSet> = Vec::new();
+        let mut block_labels: Vec<usize> = Vec::new();
+        for (pos, label) in labels[..count].iter().enumerate() {
+            if *label == down_label {
+                down.insert(pos);
+            } else if let Some(index) = block_labels.iter().position(|existing| existing == label) {
+                blocks[index] |= NodeSet::single(pos);
+            } else {
+                block_labels.push(*label);
+                blocks.push(NodeSet::single(pos));
+            }
+        }
+        let up = NodeSet::first(count) - down;
+        let mut faults: Vec<(Option<String>, bool)> = vec![(None, true)];
+        for before in [true, false] {
+            faults.push((Some("qnetd down".to_string()), before));
+            for cut in up.subsets().filter(|set| !set.is_empty()) {
+                faults.push((Some(format!("qnetd cut {}", id_text(&node_ids, cut))), before));
+            }
+        }
+        for (fault, before) in &faults {
+            counts.total += 1;
+            if fault.is_none() {
+                counts.healthy += 1;
+            }
+            let mut lost = [false; 2];
+            for (case_index, case) in [Case::Running, Case::ColdStart].into_iter().enumerate() {
+                let mut lines = vec!["qnetd up".to_string()];
+                if case == Case::ColdStart {
+                    lines.push(format!(
+                        "down {}",
+                        id_text(&node_ids, NodeSet::first(count)).replace(',', " ")
+                    ));
+                }
+                if *before {
+                    lines.extend(fault.clone());
+                }
+                match case {
+                    Case::Running => {
+                        if !down.is_empty() {
+                            lines.push(format!("down {}", id_text(&node_ids, down).replace(',', " ")));
+                        }
+                        let moved: Vec<String> = blocks
+                            .iter()
+                            .enumerate()
+                            .skip(1)
+                            .map(|(at, block)| format!("{at}:{}", id_text(&node_ids, *block)))
+                            .collect();
+                        if !moved.is_empty() {
+                            lines.push(format!("move {}", moved.join(" ")));
+                        }
+                    }
+                    Case::ColdStart => {
+                        let booted: Vec<String> = blocks
+                            .iter()
+                            .enumerate()
+                            .map(|(at, block)| {
+                                if at == 0 {
+                                    id_text(&node_ids, *block)
+                                } else {
+                                    format!("{at}:{}", id_text(&node_ids, *block))
+                                }
+                            })
+                            .collect();
+                        if !booted.is_empty() {
+                            lines.push(format!("up {}", booted.join(" ")));
+                        }
+                    }
+                }
+                if !*before {
+                    lines.extend(fault.clone());
+                }
+                let script = lines.join("\n");
+                let parsed = model::scenario::parse(&script).unwrap();
+                let mut state = initial.clone();
+                for step in &parsed.steps {
+                    let outcome = state.apply(settings, step);
+                    assert!(!outcome.rejected, "{script}: {:?}", outcome.notes);
+                }
+                let class = class_of(&state);
+                lost[case_index] = state.quorate_set().is_empty();
+                let entry = counts
+                    .classes
+                    .iter_mut()
+                    .find(|entry| entry.class == class)
+                    .unwrap();
+                match case {
+                    Case::Running => entry.running += 1,
+                    Case::ColdStart => entry.cold_start += 1,
+                }
+            }
+            if fault.as_deref() == Some("qnetd down") && *before && blocks.len() <= 1 {
+                let size = &mut counts.down_sizes[down.len()];
+                size.0 += 1;
+                size.1 += u128::from(lost[0]);
+                size.2 += u128::from(lost[1]);
+            }
+        }
+    }
+    counts
+}
+
+/// `whatif --all` of a qdevice configuration against brute force; returns the analysis.
+fn check_qnetd_against_brute_force(name: &str, settings: &QuorumSettings) -> Analysis {
+    let analysis = analyze_with(settings, true);
+    let brute = qnetd_brute_force(settings);
+    assert_eq!(analysis.classes, brute.classes, "{name}");
+    assert_eq!(analysis.scenarios.total, brute.total, "{name}");
+    assert_eq!(u128::from(analysis.scenarios.evaluated), brute.total, "{name}");
+    let qnetd = analysis.qnetd.as_ref().unwrap();
+    assert_eq!(qnetd.without_qnetd_fault, brute.healthy, "{name}");
+    let sizes: Vec<(u128, u128, u128)> = qnetd
+        .qnetd_down_failure_sizes
+        .iter()
+        .map(|size| (size.total, size.lose_quorum, size.cold_start_lose_quorum))
+        .collect();
+    assert_eq!(sizes, brute.down_sizes, "{name}");
+    // Without symmetry the same (qnetd configurations are never reduced).
+    assert_eq!(analyze_with(settings, false).classes, analysis.classes, "{name}");
+    let analyzer = super::enumerate::Analyzer::new(settings, &ExhaustiveOptions::default()).unwrap();
+    assert_eq!(
+        analyzer.estimated_evaluations(),
+        Some(u128::from(analysis.scenarios.evaluated)),
+        "{name}"
+    );
+    analysis
+}
+
+/// `(running, cold start)` per class, in `OutcomeClass::ALL` order.
+fn class_pairs(analysis: &Analysis) -> Vec<(u128, u128)> {
+    analysis
+        .classes
+        .iter()
+        .map(|entry| (entry.running, entry.cold_start))
+        .collect()
+}
+
+#[test]
+fn two_nodes_ffsplit_enumerates_qnetd_states_issue_14() {
+    let settings = with_qnetd(2, "ffsplit", 1);
+    let analysis = check_qnetd_against_brute_force("2+1 ffsplit", &settings);
+    // Per scenario 1 + 2 * 2^running: 2 partitions of both up (9 each), 2 single downs
+    // (5 each), both down (3).
+    assert_eq!(analysis.scenarios.total, 31);
+    // By hand: intact (9 all-quorate); split 1|2: the healthy tie goes to node 1, cut 1 or
+    // cut 2 leaves the other side quorate (one-quorate 5), qnetd down or both cut leaves
+    // nobody (4); one node down: quorate with the device only when it reaches a running
+    // qnetd (1 all-quorate, 4 none).
+    assert_eq!(
+        class_pairs(&analysis),
+        vec![(11, 11), (5, 5), (12, 12), (0, 0), (0, 0), (3, 3)]
+    );
+    assert!(!analysis.split_brain.possible);
+    assert_eq!(analysis.always_tolerated_node_failures, Some(1));
+    // qnetd down, then one node down: nobody quorate (1 vote of 3).
+    let qnetd = analysis.qnetd.unwrap();
+    assert_eq!(qnetd.qnetd_down_tolerated_node_failures, Some(0));
+    assert_eq!(qnetd.qnetd_down_failure_sizes[1].lose_quorum, 2);
+    assert!(analysis.notes[0].starts_with("quorum device (ffsplit)"));
+}
+
+#[test]
+fn four_nodes_ffsplit_and_three_nodes_lms_agree_with_brute_force() {
+    let four = check_qnetd_against_brute_force("4+1 ffsplit", &with_qnetd(4, "ffsplit", 1));
+    assert_eq!(four.scenarios.total, 966);
+    assert_eq!(
+        class_pairs(&four),
+        vec![(107, 107), (513, 513), (343, 343), (0, 0), (0, 0), (3, 3)]
+    );
+    let lms = check_qnetd_against_brute_force("3+2 lms", &with_qnetd(3, "lms", 2));
+    assert_eq!(lms.scenarios.total, 157);
+    assert_eq!(
+        class_pairs(&lms),
+        vec![(23, 23), (70, 70), (61, 61), (0, 0), (0, 0), (3, 3)]
+    );
+    // lms: qnetd down first, a quorate node with wait_for_all unset NACKs: the three nodes
+    // hold 3 of 5 votes, any two of them do not.
+    assert_eq!(lms.qnetd.unwrap().qnetd_down_tolerated_node_failures, Some(0));
+    check_qnetd_against_brute_force("2+1 2nodelms", &with_qnetd(2, "2nodelms", 1));
+}
+
+#[test]
+fn two_node_lms_order_of_qnetd_down_and_the_split_matters_issue_14() {
+    // 2nodelms keeps its vote when qnetd goes down, until the membership changes: qnetd
+    // down after the split leaves node 1 quorate, before it nobody.
+    let settings = with_qnetd(2, "2nodelms", 1);
+    let after = "qnetd up\nmove 1:2\nqnetd down";
+    let before = "qnetd up\nqnetd down\nmove 1:2";
+    let quorate_after = |script: &str| {
+        let mut state = ClusterState::new(&settings).unwrap();
+        for step in model::scenario::parse(script).unwrap().steps {
+            state.apply(&settings, &step);
+        }
+        ids_in(state.nodeids(), state.quorate_set())
+    };
+    assert_eq!(quorate_after(after), vec![1]);
+    assert_eq!(quorate_after(before), Vec::<NodeId>::new());
+    let analysis = analyze_with(&settings, true);
+    let none = &analysis.classes[2];
+    let one = &analysis.classes[1];
+    assert_eq!(none.class, OutcomeClass::NoneQuorate);
+    assert_eq!(one.class, OutcomeClass::OneQuorate);
+    // The same scenario counted once per order: the orders land in different classes.
+    assert!(one.running > 0 && none.running > 0);
+}
+
+#[test]
+fn a_qnetd_split_brain_witness_replays() {
+    // expected_votes 3 below the 5 votes: at a cold start each half of a 2|2 split holds 2
+    // votes, a quorum of 3 expected votes, whoever gets qnetd's ACK.
+    let mut settings = with_qnetd(4, "ffsplit", 1);
+    settings.expected_votes = Some(3);
+    let analysis = analyze_with(&settings, true);
+    assert_eq!(analysis.split_brain.running, 0);
+    assert!(analysis.split_brain.cold_start > 0);
+    let witness = analysis.split_brain.witness.unwrap();
+    assert_eq!(witness.case, Case::ColdStart);
+    assert_eq!(witness.description, "partition 1,2 | 3,4");
+    assert_eq!(witness.script, "qnetd up\ndown 1 2 3 4\nup 1,2 1:3,4");
+    assert!(witness.replay_verified);
+    assert!(replay_shows_split_brain(&settings, &witness.script));
+}
+
+#[test]
+fn vote_sums_refuse_qdevice_configurations() {
+    let error = analyze_by_vote_sums(&with_qnetd(4, "ffsplit", 1)).unwrap_err();
+    assert!(
+        matches!(&error, ExhaustiveError::VoteSumsUnsupported { reason } if reason.contains("qnetd")),
+        "{error}"
+    );
+}
+
+#[test]
+fn too_many_qnetd_scenarios_are_refused_before_enumerating() {
+    let error = analyze(
+        &with_qnetd(12, "ffsplit", 1),
+        &ExhaustiveOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, ExhaustiveError::TooManyQnetdScenarios { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn qnetd_after_a_start_script_enumerates_the_running_nodes_only() {
+    // See: issue 14 (a start script leaves node 2 down; only node 1 can still fail).
+    let settings = with_qnetd(2, "ffsplit", 1);
+    let script = model::scenario::parse("down 2").unwrap();
+    let analysis = analyze_after(&settings, &script, &ExhaustiveOptions::default(), &mut |_| {}).unwrap();
+    // Node 1 up (1 + 2 * 2 qnetd states) or down (3).
+    assert_eq!(analysis.scenarios.total, 8);
+    // Node 1 alone is quorate only with the device's vote: qnetd up and reached.
+    assert_eq!(class_pairs(&analysis)[0], (1, 1));
+    assert_eq!(analysis.always_tolerated_node_failures, Some(0));
+    assert_eq!(analysis.qnetd.unwrap().qnetd_down_tolerated_node_failures, None);
+}

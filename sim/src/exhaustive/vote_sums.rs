@@ -308,6 +308,14 @@ impl Analyzer<'_> {
     /// The configurations the argument covers: the fully joined start, full connectivity
     /// under every link set, no 8-bit quorum wrap, a tie-breaker every node agrees on.
     fn check_preconditions(&self) -> Result<(), String> {
+        if self.qnetd.is_some() {
+            return Err(
+                "qnetd decides the quorum device's vote from every partition at once (ffsplit) or \
+                 from each node's history (lms, 2nodelms), which no membership signature captures: \
+                 qdevice configurations are enumerated only"
+                    .to_string(),
+            );
+        }
         if self.start_script.is_some() {
             return Err(
                 "it starts from the fully joined cluster only (`-s SCRIPT --all` is enumerated)".to_string(),
