@@ -536,3 +536,38 @@ fn lint_prove_notes_a_proof_within_budget() {
     assert_eq!(helps.len(), 1, "{out}{err}");
     assert!(helps[0].contains("proved within budget"), "{}", helps[0]);
 }
+
+/// The quorum section lines of a qnetd device (`model: net`) with `algorithm`, 1 vote.
+fn qnetd_device(algorithm: &str) -> String {
+    format!(
+        "  device {{\n    model: net\n    votes: 1\n    net {{\n      host: 10.0.9.1\n      algorithm: {algorithm}\n    }}\n  }}\n"
+    )
+}
+
+#[test]
+fn two_nodes_ffsplit_with_qnetd_faults_hold_every_property_issue_14() {
+    let dir = temp_dir("qnetd-ffsplit");
+    let file = write(&dir, "corosync.conf", &conf(2, &qnetd_device("ffsplit")));
+    let (code, report) = check_json(&file, &["--max-faults", "2"]);
+    assert_eq!(code, 0, "{report:#}");
+    for name in ["no-split-brain", "isolated-node-never-quorate", "quorum-regained"] {
+        assert_eq!(property(&report, name)["holds"], true, "{name}: {report:#}");
+    }
+    // qnetd down/up and cuts explored on top of the node and network faults (pinned in
+    // sim/src/check/tests.rs).
+    assert_eq!(report["states"], 1115);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_nodes_2nodelms_split_brain_through_a_qnetd_cut_issue_14() {
+    // 2nodelms keeps node 1's vote while it is cut from qnetd, and node 2 booting alone is
+    // the only client qnetd has: both quorate.
+    let (steps, _) = split_brain_case(
+        "qnetd-2nodelms",
+        2,
+        &qnetd_device("2nodelms"),
+        &["--max-faults", "2"],
+    );
+    assert_eq!(steps, vec!["qnetd up", "down 2", "qnetd cut 1", "up 1:2"]);
+}

@@ -425,3 +425,57 @@ fn reality_two_nodes_2nodelms_keeps_its_vote_without_qnetd_until_a_change() {
     assert_eq!(real_row(&replayed, 4), "n1:1/3 n2:1/3");
     assert_eq!(real_row(&replayed, 5), "n1:0/1 n2:-");
 }
+
+/// `nodeid:quorate` rows of every step after the start.
+fn rows(report: &Value) -> Vec<String> {
+    report["steps"].as_array().unwrap()[1..]
+        .iter()
+        .map(quorate_row)
+        .collect()
+}
+
+#[test]
+fn lms_and_2nodelms_first_client_to_reconnect_gets_the_vote_issue_14() {
+    // The startup race: a newcomer (no saved result) gets NACK while another partition
+    // holds ACK, so after qnetd comes back the first partition to reconnect keeps the vote,
+    // whatever the tie_breaker says.
+    let path = write(
+        "race-2nodelms",
+        &conf(
+            2,
+            "    votes: 1\n    net {\n      host: 10.0.9.1\n      algorithm: 2nodelms\n    }\n",
+        ),
+    );
+    // Both reconnect together: the tie goes to the lowest node id, node 1.
+    let together = whatif_json(&path, "qnetd down; split 1:1 2:2; qnetd up");
+    assert_eq!(rows(&together), vec!["1:1 2:1", "1:0 2:0", "1:1 2:0"]);
+    // Node 2 reconnects first (node 1 still cut): node 2 keeps the vote once node 1 is back.
+    let race = whatif_json(
+        &path,
+        "qnetd down; split 1:1 2:2; qnetd cut 1; qnetd up; qnetd reach 1; heal",
+    );
+    assert_eq!(
+        rows(&race),
+        vec!["1:1 2:1", "1:0 2:0", "1:0 2:0", "1:0 2:1", "1:0 2:1", "1:1 2:1"]
+    );
+    assert_eq!(
+        race["steps"][5]["qnetd"]["nodes"][0]["why"],
+        "newcomer: node 2 in another partition already holds the vote"
+    );
+    let path = write(
+        "race-lms",
+        &conf(
+            4,
+            "    votes: 3\n    net {\n      host: 10.0.9.1\n      algorithm: lms\n    }\n",
+        ),
+    );
+    // lms, 2|2: together the tie goes to {1,2}; {3,4} first keep it.
+    let together = whatif_json(&path, "qnetd down; split 1:1,2 2:3,4; qnetd up");
+    assert_eq!(rows(&together)[2], "1:1 2:1 3:0 4:0");
+    let race = whatif_json(
+        &path,
+        "qnetd down; split 1:1,2 2:3,4; qnetd cut 1 2; qnetd up; qnetd reach 1 2",
+    );
+    assert_eq!(rows(&race)[3], "1:0 2:0 3:1 4:1");
+    assert_eq!(rows(&race)[4], "1:0 2:0 3:1 4:1");
+}

@@ -427,6 +427,19 @@ impl ClusterState {
             .is_some_and(|config| config.settings().wait_for_all == Some(true))
     }
 
+    /// Whether the qnetd server runs and which positions cannot reach the qnetd host
+    /// (`None` until a `qnetd`/`heuristics` step): what a model checker's qnetd faults read.
+    pub fn qnetd_reach(&self) -> Option<(bool, NodeSet)> {
+        self.qnetd.as_ref().map(|qnetd| (qnetd.server_up, qnetd.cut))
+    }
+
+    /// Whether the node at `pos` runs and its qdevice casts the device's votes.
+    pub fn casts_device_vote(&self, pos: usize) -> bool {
+        self.nodes
+            .get(pos)
+            .is_some_and(|slot| slot.running && slot.votequorum.casts_vote())
+    }
+
     /// The quorum device as qnetd decides it (`None` until a `qnetd`/`heuristics` step).
     pub fn qnetd_view(&self) -> Option<QnetdView> {
         let qnetd = self.qnetd.as_ref()?;

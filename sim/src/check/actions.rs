@@ -24,11 +24,15 @@
 //!   exactly to the earliest deadline.
 //! - Partition labels: a start or move targets a label some running node uses or the
 //!   smallest unused one, so labels stay small.
+//! - qnetd (when it decides the device's vote): `qnetd down` and `qnetd cut N...` (the qnetd
+//!   host cut from any non-empty set of the running nodes that reach it, one fault) cost one
+//!   unit; `qnetd up` and `qnetd reach` of every cut node are recoveries, as is `heal`, which
+//!   restores the paths to qnetd too.
 
 use super::quorum_model::{CheckState, QuorumModel};
 use model::action::{Action, Event, Fault};
 use model::quorum::{NodeSet, QuorumSettings};
-use model::scenario::{LinkScope, NodeRef, NodeSpec, Step};
+use model::scenario::{LinkScope, NodeRef, NodeSpec, QnetdChange, Step};
 use std::fmt;
 
 /// Which operator actions the checker may take.
@@ -343,7 +347,45 @@ pub fn fault_actions<G: ActionGenerator>(
             }
         }
     }
-    if !faults.is_clear() || labels.len() > 1 {
+    // qnetd: the server and the nodes' paths to its host.
+    let qnetd = cluster.qnetd_reach();
+    if let Some((server_up, cut)) = qnetd {
+        if !server_up {
+            actions.push(CheckAction {
+                order: 0,
+                event: Event::Fault(Fault::Qnetd(QnetdChange::Up)),
+                kind: ActionKind::Recovery,
+            });
+        } else if budget {
+            actions.push(CheckAction {
+                order: 0,
+                event: Event::Fault(Fault::Qnetd(QnetdChange::Down)),
+                kind: ActionKind::Fault,
+            });
+        }
+        if budget {
+            for subset in (up - cut).subsets().skip(1) {
+                actions.push(CheckAction {
+                    order: 0,
+                    event: Event::Fault(Fault::Qnetd(QnetdChange::Cut(
+                        subset.iter().map(node_ref).collect(),
+                    ))),
+                    kind: ActionKind::Fault,
+                });
+            }
+        }
+        if !cut.is_empty() {
+            actions.push(CheckAction {
+                order: 0,
+                event: Event::Fault(Fault::Qnetd(QnetdChange::Reach(
+                    cut.iter().map(node_ref).collect(),
+                ))),
+                kind: ActionKind::Recovery,
+            });
+        }
+    }
+    let qnetd_cut = qnetd.is_some_and(|(_, cut)| !cut.is_empty());
+    if !faults.is_clear() || labels.len() > 1 || qnetd_cut {
         actions.push(CheckAction {
             order: 0,
             event: Event::Fault(Fault::Heal),

@@ -16,7 +16,7 @@ pub const NO_SPLIT_BRAIN: &str = "no-split-brain";
 /// Property name: a stable membership with a majority of the votes is quorate once timers ran.
 pub const QUORUM_REGAINED: &str = "quorum-regained";
 /// Property name: a node cut off from every other running node is not quorate (unless it
-/// alone holds a majority of the votes).
+/// alone holds a majority of the votes, the device's counted while its qdevice casts them).
 pub const ISOLATED_NODE_NEVER_QUORATE: &str = "isolated-node-never-quorate";
 
 /// The `always` properties, in the fixed order reports list them.
@@ -47,13 +47,20 @@ pub fn quorum_regained<G: ActionGenerator>(model: &QuorumModel<G>, state: &Check
 }
 
 /// `isolated-node-never-quorate`: a running node alone in its ring while another node runs
-/// is not quorate, unless it holds a strict majority of the votes by itself.
+/// is not quorate, unless it holds a strict majority of the votes by itself: its own votes
+/// plus, while its qdevice casts them, the device's (qnetd giving a lone node the vote is
+/// the device doing its job; two such nodes would be a split-brain, `no-split-brain`).
 pub fn isolated_node_never_quorate<G: ActionGenerator>(model: &QuorumModel<G>, state: &CheckState) -> bool {
     let cluster = &state.cluster;
     let up = cluster.up_nodes();
     up.iter().all(|pos| {
         let own = NodeSet::single(pos);
         let alone = cluster.ring(pos) == own && up != own;
-        !alone || !cluster.is_quorate(pos) || model.votes_of(own) * 2 > model.total_votes()
+        let device = if cluster.casts_device_vote(pos) {
+            model.device_votes()
+        } else {
+            0
+        };
+        !alone || !cluster.is_quorate(pos) || (model.votes_of(own) + device) * 2 > model.total_votes()
     })
 }

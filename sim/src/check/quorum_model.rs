@@ -14,7 +14,10 @@
 //! Modelling choices:
 //! - Two initial states: the running cluster (`ClusterState::new`, all nodes booted together
 //!   in partition 0) and the cold cluster (the same after `down` of every node), from which
-//!   nodes start one by one with `up P:N`, to find boot-time split-brains.
+//!   nodes start one by one with `up P:N`, to find boot-time split-brains. With a quorum
+//!   device that qnetd decides (`model: net`), both begin with `qnetd up` (qnetd has run and
+//!   been reached by every node since the start), so qnetd decides the device's vote in
+//!   every state and qnetd faults (`super::actions`) can be taken.
 //! - Delivery order: where the configuration can make it matter, a step whose ring changes
 //!   have several distinct outcomes over the nodeinfo delivery orders is one action per
 //!   outcome (`CheckAction::order`), so every alternative carries into later steps.
@@ -28,7 +31,7 @@ use super::properties::always_properties;
 use crate::symmetry::{self, OrderRule};
 use model::action::Event;
 use model::quorum::{ClusterState, LinkMask, NodeId, NodeSet, OrderSuccessors, QuorumSettings};
-use model::scenario::{NodeRef, Step};
+use model::scenario::{NodeRef, QnetdChange, Step};
 use stateright::{Model, Property, Representative};
 use std::cell::RefCell;
 use std::fmt;
@@ -158,6 +161,11 @@ pub struct QuorumModel<G: ActionGenerator = FaultActions> {
     link_numbers: Vec<u8>,
     /// The physical votes: nodes plus a configured device.
     total_votes: u64,
+    /// The device's votes (0 without a device).
+    device_votes: u64,
+    /// The steps that lead from `ClusterState::new` to `running`: `qnetd up` when qnetd
+    /// decides the device's vote, else none (and none for `with_initial_states`).
+    start_steps: Vec<Step>,
     /// How delivery orders are treated, which decides whether nodes may be permuted.
     order_rule: OrderRule,
     /// The classes of positions `Representative` permutes (no singletons; empty: none).
@@ -216,10 +224,16 @@ impl<G: ActionGenerator> QuorumModel<G> {
         generator: G,
         limit: bool,
     ) -> Result<QuorumModel<G>, ModelError> {
-        let running = ClusterState::new(settings).map_err(|error| ModelError::TooManyToCheck {
+        let mut running = ClusterState::new(settings).map_err(|error| ModelError::TooManyToCheck {
             count: error.count,
             max: MAX_CHECK_NODES,
         })?;
+        let mut start_steps = Vec::new();
+        if crate::exhaustive::qnetd_algorithm(settings).is_some() {
+            let step = Step::Qnetd(QnetdChange::Up);
+            running.apply(settings, &step);
+            start_steps.push(step);
+        }
         let count = running.nodeids().len();
         if count == 0 {
             return Err(ModelError::NoNodes { task: "check" });
@@ -261,6 +275,8 @@ impl<G: ActionGenerator> QuorumModel<G> {
             links,
             link_numbers,
             total_votes,
+            device_votes,
+            start_steps,
             order_rule,
             classes: Arc::new(Vec::new()),
             no_permutation: None,
@@ -294,13 +310,15 @@ impl<G: ActionGenerator> QuorumModel<G> {
         let mut model = QuorumModel::build(settings, options, generator, false)?;
         model.running = first.clone();
         model.cold = first;
+        model.start_steps = Vec::new();
         model.initial = Some(Arc::new(initial));
         Ok(model)
     }
 
     /// Sets the symmetry classes the order rule and the generator allow (`reduce`), or none.
     fn set_classes(&mut self, reduce: bool) {
-        let classes = if !reduce || !self.generator.symmetric() {
+        let qnetd = self.running.qnetd_modelled();
+        let classes = if !reduce || !self.generator.symmetric() || qnetd {
             Vec::new()
         } else {
             symmetry::model_classes(&self.settings, self.running.nodeids(), self.order_rule)
@@ -309,6 +327,11 @@ impl<G: ActionGenerator> QuorumModel<G> {
             Some("symmetry reduction is off".to_string())
         } else if !self.generator.symmetric() {
             Some("the actions are not symmetric in the nodes".to_string())
+        } else if qnetd {
+            Some(
+                "qnetd decides the device's vote, and its tie-breakers and client order read node ids"
+                    .to_string(),
+            )
         } else {
             symmetry::no_permutation_reason(
                 &self.settings,
@@ -349,6 +372,11 @@ impl<G: ActionGenerator> QuorumModel<G> {
     /// The physical votes: nodes plus a configured device.
     pub fn total_votes(&self) -> u64 {
         self.total_votes
+    }
+
+    /// The configured device's votes (0 without a device).
+    pub fn device_votes(&self) -> u64 {
+        self.device_votes
     }
 
     /// Whether `state` has budget left for one more fault or operator action.
@@ -422,13 +450,14 @@ impl<G: ActionGenerator> QuorumModel<G> {
     }
 
     /// The steps that lead to `state`'s path's initial state from the running cluster a
-    /// scenario starts with: `down` of every node for the cold start, nothing otherwise.
+    /// scenario starts with (`ClusterState::new`): `qnetd up` first when qnetd decides the
+    /// device's vote, then `down` of every node for the cold start.
     pub fn prefix_for(&self, init: &CheckState) -> Vec<Step> {
+        let mut steps = self.start_steps.clone();
         if init.cluster == self.cold && self.cold != self.running {
-            vec![down_all_step(&self.cold)]
-        } else {
-            Vec::new()
+            steps.push(down_all_step(&self.cold));
         }
+        steps
     }
 
     fn state(&self, cluster: ClusterState) -> CheckState {

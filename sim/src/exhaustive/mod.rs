@@ -47,6 +47,8 @@
 //! it stands for, so every count equals the count of the plain enumeration.
 
 mod enumerate;
+
+pub(crate) use enumerate::qnetd::qnetd_algorithm;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
