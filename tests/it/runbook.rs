@@ -329,3 +329,81 @@ fn issue13_plan_out_writes_a_verified_plan() {
     assert_eq!(code, 0, "{out}{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A two-node "current" cluster restarted on one node, with or without `two_node`.
+fn two_node_restart_runbook(two_node: bool) -> String {
+    let quorum = if two_node {
+        "quorum {\n  provider: corosync_votequorum\n  two_node: 1\n}\n"
+    } else {
+        "quorum {\n  provider: corosync_votequorum\n}\n"
+    };
+    format!(
+        "# Restart db1\n\n## Current configuration\n\n```\ntotem {{\n  cluster_name: db\n  transport: knet\n  version: 2\n}}\n\nnodelist {{\n  node {{\n    name: db1\n    nodeid: 1\n    ring0_addr: 10.80.0.1\n  }}\n  node {{\n    name: db2\n    nodeid: 2\n    ring0_addr: 10.80.0.2\n  }}\n}}\n\n{quorum}```\n\n## Step 1\n\nOn db1:\n\n```bash\nsystemctl restart corosync\n```\n"
+    )
+}
+
+/// Stops judged in the votequorum engine (R022): two of three nodes out at once loses
+/// quorum, one at a time does not; a restart counts as down for its moment (a pair without
+/// two_node loses quorum, with two_node it does not).
+#[test]
+fn issue13_stops_that_lose_quorum_are_unsafe() {
+    let (code, value) = json(&["examples/runbooks/pcs-patch-nodes-wrong.md"]);
+    assert_eq!(code, 1);
+    let found = codes(&value);
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(code, _)| code == "R022")
+            .collect::<Vec<_>>(),
+        vec![&("R022".to_string(), 61)],
+        "{found:?}"
+    );
+    let finding = value["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| step["findings"].as_array().cloned().unwrap_or_default())
+        .find(|finding| finding["code"] == "R022")
+        .expect("R022");
+    assert_eq!(finding["kind"], "unsafe");
+    let message = finding["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("stopping web3 leaves web1 running without quorum")
+            && message.contains("`stop 2; stop 3`"),
+        "{message}"
+    );
+    let (code, out, err) = quorate(&[
+        "runbook",
+        "--color",
+        "never",
+        "examples/runbooks/pcs-patch-nodes-right.md",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Removing a node after powering it off keeps 3 of 4: no R022.
+    let (_, removal) = json(&["examples/runbooks/pve-remove-node-right.md"]);
+    assert!(!codes(&removal).iter().any(|(code, _)| code == "R022"));
+
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-r022-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (two_node, expect) in [(false, true), (true, false)] {
+        let path = dir.join(format!("restart-{two_node}.md"));
+        std::fs::write(&path, two_node_restart_runbook(two_node)).expect("write runbook");
+        let (_, value) = json(&[&path.to_string_lossy()]);
+        let r022: Vec<String> = value["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|step| step["findings"].as_array().cloned().unwrap_or_default())
+            .filter(|finding| finding["code"] == "R022")
+            .map(|finding| finding["message"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(!r022.is_empty(), expect, "two_node {two_node}: {r022:?}");
+        if expect {
+            assert!(
+                r022[0].starts_with("restarting db1 leaves db2 running without quorum"),
+                "{r022:?}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

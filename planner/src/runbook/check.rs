@@ -144,6 +144,12 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "refused",
         "`pcs quorum update` while corosync runs (pcs needs the cluster stopped)",
     ),
+    (
+        "R022",
+        "stop-loses-quorum",
+        "unsafe",
+        "a stop, restart or power-off that leaves the running nodes without quorum, with no fault",
+    ),
 ];
 
 fn code_info(code: &'static str) -> (&'static str, Kind) {
@@ -207,6 +213,9 @@ pub(crate) struct Checker<'a> {
     end_config: Option<String>,
     changed_cluster: bool,
     fault_pending: bool,
+    /// Nodes the runbook stopped (or powered off), in order, each once: the engine replays
+    /// these stops before judging the next one.
+    stopped: Vec<String>,
 }
 
 impl<'a> Checker<'a> {
@@ -237,6 +246,7 @@ impl<'a> Checker<'a> {
             end_config: None,
             changed_cluster: false,
             fault_pending: false,
+            stopped: Vec::new(),
         }
     }
 
@@ -767,11 +777,7 @@ impl<'a> Checker<'a> {
                 if corosync {
                     match verb {
                         "start" | "restart" => self.start(&here, verb, span, step),
-                        "stop" => {
-                            self.running.remove(&here);
-                            step.actions.push(format!("stop {here}"));
-                            self.membership_changed = Some(self.membership_ms());
-                        }
+                        "stop" => self.stop_node(&here, format!("stop {here}"), true, span, step),
                         "status" | "is-active" | "is-enabled" => self.last_status = false,
                         _ => step.actions.push(format!("{verb} corosync on {here}")),
                     }
@@ -779,9 +785,7 @@ impl<'a> Checker<'a> {
                 true
             }
             "poweroff" | "shutdown" | "halt" => {
-                self.running.remove(&here);
-                step.actions.push(format!("power off {here}"));
-                self.membership_changed = Some(self.membership_ms());
+                self.stop_node(&here, format!("power off {here}"), true, span, step);
                 true
             }
             "reboot" => {
@@ -1092,9 +1096,9 @@ impl<'a> Checker<'a> {
                     if sub[1] == "start" {
                         self.start(&node, "start", span, step);
                     } else {
-                        self.running.remove(&node);
-                        step.actions.push(format!("stop {node}"));
-                        self.membership_changed = Some(self.membership_ms());
+                        // `--all` stops the whole cluster on purpose (a declared outage, e.g.
+                        // for `pcs quorum update`): only single stops are judged.
+                        self.stop_node(&node, format!("stop {node}"), !all, span, step);
                     }
                 }
             }
@@ -1280,7 +1284,129 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Stops corosync on `node` (recording `action`); with `judge`, first asks the
+    /// votequorum engine whether the nodes left running keep quorum.
+    fn stop_node(&mut self, node: &str, action: String, judge: bool, span: (usize, usize), step: &mut Step) {
+        if judge {
+            if let Some(finding) = self.quorum_lost_without(node, "stopping", span) {
+                step.findings.push(finding);
+            }
+        }
+        self.running.remove(node);
+        if !self.stopped.iter().any(|seen| seen == node) {
+            self.stopped.push(node.to_string());
+        }
+        step.actions.push(action);
+        self.membership_changed = Some(self.membership_ms());
+    }
+
+    /// Whether the cluster `node` runs in loses quorum while `node` is down (stopped, or
+    /// for the moment a restart takes), with no fault: the nodes' configuration in the
+    /// votequorum engine, every node the runbook has not started or has stopped again
+    /// stopped first (in the runbook's order), then `node`. Only judged when every listed
+    /// node is known to have run (the runbook starts from a running cluster, or started
+    /// them all): a cluster still being formed has no quorum to lose. With
+    /// last_man_standing the engine lets its window pass after each earlier stop (the
+    /// runbook is given the benefit of the doubt that it waited).
+    fn quorum_lost_without(&self, node: &str, doing: &str, span: (usize, usize)) -> Option<Finding> {
+        let index = *self.running.get(node)?;
+        let known = &self.configs[index];
+        let listed = &known.config.nodelist.nodes;
+        if listed.len() < 2 {
+            return None;
+        }
+        let names: Vec<Option<String>> = listed
+            .iter()
+            .map(|entry| {
+                entry.name.as_ref().map(|name| name.value.clone()).or_else(|| {
+                    entry
+                        .ring_addrs
+                        .values()
+                        .find_map(|addr| self.addresses.get(&addr.value).cloned())
+                })
+            })
+            .collect();
+        let has_run =
+            |name: &str| self.running.contains_key(name) || self.stopped.iter().any(|seen| seen == name);
+        if self.start_config.is_none() && !names.iter().all(|name| name.as_deref().is_some_and(has_run)) {
+            return None;
+        }
+        let position = names.iter().position(|name| name.as_deref() == Some(node))?;
+        let node_config = NodeConfig::from_config(&known.config);
+        let settings = node_config.settings().clone();
+        let mut cluster = ClusterState::from_config(&node_config).ok()?;
+        let ids = cluster.nodeids().to_vec();
+        if ids.len() != names.len() {
+            return None;
+        }
+        let down_now = |pos: usize| {
+            pos != position
+                && !names[pos]
+                    .as_deref()
+                    .is_some_and(|name| self.running.contains_key(name))
+        };
+        let mut order: Vec<usize> = self
+            .stopped
+            .iter()
+            .filter_map(|seen| {
+                names
+                    .iter()
+                    .position(|name| name.as_deref() == Some(seen.as_str()))
+            })
+            .filter(|pos| down_now(*pos))
+            .collect();
+        let never_started: Vec<usize> = (0..names.len())
+            .filter(|pos| down_now(*pos) && !order.contains(pos))
+            .collect();
+        order.extend(never_started);
+        let mut script = Vec::new();
+        for pos in order {
+            let stop = Event::Action(Action::StopNodes(vec![NodeRef::Id(ids[pos])]));
+            cluster.apply_event(&stop);
+            script.push(stop.to_string());
+            if settings.last_man_standing {
+                let wait = Event::Fault(Fault::Wait(u64::from(settings.last_man_standing_window_ms) + 1));
+                cluster.apply_event(&wait);
+                script.push(wait.to_string());
+            }
+        }
+        if cluster.quorate_set().is_empty() {
+            // Already without quorum: this stop does not lose it.
+            return None;
+        }
+        let left: Vec<&str> = (0..names.len())
+            .filter(|pos| *pos != position && cluster.up_nodes().contains(*pos))
+            .map(|pos| names[pos].as_deref().unwrap_or("?"))
+            .collect();
+        let stop = Event::Action(Action::StopNodes(vec![NodeRef::Id(ids[position])]));
+        cluster.apply_event(&stop);
+        if !cluster.quorate_set().is_empty() {
+            return None;
+        }
+        script.push(stop.to_string());
+        let left = if left.is_empty() {
+            "no node".to_string()
+        } else {
+            left.join(", ")
+        };
+        Some(self.finding(
+            "R022",
+            span,
+            format!(
+                "{doing} {node} leaves {left} running without quorum: the cluster stops until {node} is back (whatif: `{}`)",
+                script.join("; ")
+            ),
+            "keep a quorate majority running: start the stopped nodes again and wait until they have rejoined (`corosync-quorumtool -s` shows them) before stopping the next; `quorate plan --goal rolling-restart` gives the verified order".to_string(),
+        ))
+    }
+
     fn start(&mut self, node: &str, verb: &str, span: (usize, usize), step: &mut Step) {
+        if verb == "restart" && self.running.contains_key(node) {
+            // A restart is a stop and a start: for that moment the node is down.
+            if let Some(finding) = self.quorum_lost_without(node, "restarting", span) {
+                step.findings.push(finding);
+            }
+        }
         step.actions.push(format!("{verb} {node}"));
         self.changed_cluster = true;
         self.membership_changed = Some(self.membership_ms());
