@@ -171,8 +171,30 @@ pub fn human(plan: &PlanView, heading: &Heading, style: Style) -> String {
         other => other.to_string(),
     };
     let _ = writeln!(out, "{} {verdict}", bold("verdict:"));
+    // Steps where split-brain is possible under the budget because an endpoint itself is
+    // exposed (e.g. a two_node pair): the planner accepts them with a warning, so the
+    // headline must not promise what those steps do not keep.
+    let exposed: Vec<String> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, step)| {
+            step.warning
+                .as_deref()
+                .is_some_and(|warning| warning.starts_with("split-brain is possible"))
+        })
+        .map(|(index, _)| (index + 1).to_string())
+        .collect();
     let guarantee = match plan.fault_budget {
         0 => "no extra fault is assumed on top of the steps".to_string(),
+        budget if !exposed.is_empty() => format!(
+            "split-brain is possible after {budget} more crash(es), partition(s) or link failure(s) \
+             in step{} {} (see the warning{}): the same exposure the cluster has at its start or \
+             its end (two_node relies on fencing for it); no other state is exposed",
+            if exposed.len() == 1 { "" } else { "s" },
+            exposed.join(", "),
+            if exposed.len() == 1 { "" } else { "s" },
+        ),
         budget => format!(
             "no state, between or inside steps, can split-brain after {budget} more crash(es), \
              partition(s) or link failure(s)"

@@ -774,3 +774,112 @@ fn issue11_every_goal_kind_plans_on_pve1() {
     let reload = actions.iter().position(|action| action == "reload");
     assert!(leave.is_some() && leave < reload, "{actions:?}");
 }
+
+fn sha256_hex(text: &str) -> String {
+    executor::status::reading::sha256_hex(text.as_bytes())
+}
+
+/// `plan verify` finds a split-brain that only a fault produces: a safe plan for a plain
+/// pair (a token change) hand-edited to pass through a temporary two_node config (write it,
+/// reload, then the target, reload). Neither endpoint has two_node, so nothing excuses the
+/// exposure: with no extra fault every state is quorate and the plan verifies; with one,
+/// the partition inside the two_node stretch leaves both halves quorate and verify fails,
+/// naming the fault.
+#[test]
+fn issue11_verify_finds_a_split_brain_only_a_fault_produces() {
+    let scratch = Scratch::new("faultonly");
+    let pair = "totem {\n  version: 2\n  cluster_name: pair\n  config_version: 1\n  transport: knet\n}\n\nnodelist {\n  node {\n    name: n1\n    nodeid: 1\n    ring0_addr: 198.18.0.1\n  }\n  node {\n    name: n2\n    nodeid: 2\n    ring0_addr: 198.18.0.2\n  }\n}\n\nquorum {\n  provider: corosync_votequorum\n}\n";
+    let from = scratch.write("pair.conf", pair);
+    let plan_path = scratch.path("plan.json");
+    let (code, _, err) = quorate(&[
+        "plan",
+        "--from",
+        &from,
+        "--goal",
+        "set totem.token=5000",
+        "--no-proxmox",
+        "-o",
+        &plan_path,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut plan: planner::Plan =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    let actions: Vec<&str> = plan.steps.iter().map(|step| step.action.as_str()).collect();
+    assert_eq!(actions, ["write_config", "reload", "wait"], "{actions:?}");
+    // The temporary file: the target with two_node on.
+    let temp = plan.to_config.replace(
+        "provider: corosync_votequorum\n",
+        "provider: corosync_votequorum\n  two_node: 1\n",
+    );
+    assert_ne!(temp, plan.to_config);
+    let temp_sha = sha256_hex(&temp);
+    let to_sha = plan.to_sha256.clone();
+    let write = plan.steps[0].clone();
+    let reload = plan.steps[1].clone();
+    let on_temp = |step: &planner::Step, pre: bool| {
+        let mut step = step.clone();
+        for snapshot in [&mut step.post].into_iter().chain(pre.then_some(&mut step.pre)) {
+            for sha in snapshot.config_sha256_by_node.values_mut() {
+                *sha = temp_sha.clone();
+            }
+        }
+        for commands in step.commands.values_mut() {
+            for command in commands.iter_mut() {
+                *command = command.replace(&to_sha, &temp_sha);
+            }
+        }
+        if step.config_sha256.is_some() {
+            step.config_sha256 = Some(temp_sha.clone());
+        }
+        step
+    };
+    let mut write_target = write.clone();
+    for sha in write_target.pre.config_sha256_by_node.values_mut() {
+        *sha = temp_sha.clone();
+    }
+    plan.steps = vec![on_temp(&write, false), on_temp(&reload, true), write_target]
+        .into_iter()
+        .chain(plan.steps[1..].iter().cloned())
+        .collect();
+    for (index, step) in plan.steps.iter_mut().enumerate() {
+        step.id = index as u32 + 1;
+    }
+    plan.temp_configs.insert(temp_sha, temp);
+    plan.plan_sha256 = plan.compute_sha256();
+    let edited = scratch.write("edited.json", &serde_json::to_string_pretty(&plan).unwrap());
+    let (code, out, err) = quorate(&["plan", "verify", &edited, "--from", &from, "--fault-budget", "0"]);
+    assert_eq!(
+        code, 0,
+        "with no extra fault the edited plan is fine:\n{out}\n{err}"
+    );
+    let (code, out, err) = quorate(&["plan", "verify", &edited, "--from", &from]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let all = format!("{out}\n{err}");
+    assert!(all.contains("the plan fails verification"), "{all}");
+    assert!(
+        all.contains("two memberships are quorate at once") && all.contains("after `"),
+        "{all}"
+    );
+
+    // The planner itself accepts a two_node target with that exposure (fencing is what a
+    // pair relies on) and warns; its headline then says so instead of promising no
+    // split-brain under the budget.
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        &from,
+        "--goal",
+        "set quorum.two_node=1",
+        "--no-proxmox",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("warning: split-brain is possible after `"), "{out}");
+    assert!(
+        out.contains("fault budget 1: split-brain is possible after 1 more crash(es), partition(s) or link failure(s) in step"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("no state, between or inside steps, can split-brain"),
+        "{out}"
+    );
+}
