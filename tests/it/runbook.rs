@@ -407,3 +407,50 @@ fn issue13_stops_that_lose_quorum_are_unsafe() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// "Repeat step 1 for pve-n5" with no block of its own replays step 1's blocks with step
+/// 1's node read as pve-n5 (its `ssh` to pve-n4's address included), so the join and its
+/// too-short wait are found for both nodes; a step that repeats another but has its own
+/// block (the seed's Step 5) is read from its block only.
+#[test]
+fn issue13_repeat_step_n_for_a_node_is_expanded() {
+    let (code, value) = json(&["examples/runbooks/pve-add-nodes-repeat.md"]);
+    assert_eq!(code, 1);
+    let steps = value["steps"].as_array().expect("steps");
+    let repeated: Vec<&serde_json::Value> = steps
+        .iter()
+        .filter(|step| {
+            step["heading"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("(step 1 repeated for pve-n5)")
+        })
+        .collect();
+    assert_eq!(repeated.len(), 4, "{repeated:#?}");
+    assert!(
+        repeated.iter().all(|step| step["node"] == "pve-n5"),
+        "{repeated:#?}"
+    );
+    let actions: Vec<String> = repeated
+        .iter()
+        .flat_map(|step| step["actions"].as_array().cloned().unwrap_or_default())
+        .filter_map(|action| action.as_str().map(str::to_string))
+        .collect();
+    for action in ["log in to pve-n5", "join pve-n5 through 10.40.0.11"] {
+        assert!(actions.iter().any(|seen| seen == action), "{action}: {actions:?}");
+    }
+    let short_waits = codes(&value)
+        .into_iter()
+        .filter(|(code, line)| code == "R005" && *line == 17)
+        .count();
+    assert_eq!(short_waits, 2, "{:?}", codes(&value));
+    let (_, seed) = json(&[SEED]);
+    assert!(!seed["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|step| step["heading"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("repeated for")));
+}

@@ -216,6 +216,8 @@ pub(crate) struct Checker<'a> {
     /// Nodes the runbook stopped (or powered off), in order, each once: the engine replays
     /// these stops before judging the next one.
     stopped: Vec<String>,
+    /// While a "repeat step N for X" replays step N: (the node step N worked on, X).
+    alias: Option<(String, String)>,
 }
 
 impl<'a> Checker<'a> {
@@ -247,21 +249,88 @@ impl<'a> Checker<'a> {
             changed_cluster: false,
             fault_pending: false,
             stopped: Vec::new(),
+            alias: None,
         }
     }
 
     /// Follows `blocks` and returns the report.
     pub fn run(mut self, blocks: &[Block]) -> RunbookReport {
+        // Sections: a heading and the blocks up to the next heading.
+        let mut sections: Vec<(Option<&Block>, Vec<&Block>)> = vec![(None, Vec::new())];
         for block in blocks {
             match block {
-                Block::Heading { text, .. } => {
-                    self.heading = text.clone();
-                    if let Some(node) = self.node_named_in(text) {
-                        self.node = Some(node);
+                Block::Heading { .. } => sections.push((Some(block), Vec::new())),
+                _ => {
+                    if let Some(last) = sections.last_mut() {
+                        last.1.push(block);
                     }
                 }
-                Block::Prose { text, .. } => self.prose(text),
-                Block::Code { tag, content, offset } => self.code(tag, content, *offset),
+            }
+        }
+        // Numbered steps ("Step 4: ...") and the node each first worked on.
+        let mut numbered: BTreeMap<u32, (usize, Option<String>)> = BTreeMap::new();
+        for (index, (heading, body)) in sections.iter().enumerate() {
+            if let Some(Block::Heading { text, .. }) = heading {
+                self.heading = text.clone();
+                if let Some(node) = self.node_named_in(text) {
+                    self.node = Some(node);
+                }
+            }
+            let before = self.node.clone();
+            let mut first_node: Option<String> = None;
+            for block in body {
+                match block {
+                    Block::Prose { text, .. } => self.prose(text),
+                    Block::Code { tag, content, offset } => self.code(tag, content, *offset),
+                    Block::Heading { .. } => {}
+                }
+                if first_node.is_none() && self.node != before {
+                    first_node = self.node.clone();
+                }
+            }
+            let heading_text = match heading {
+                Some(Block::Heading { text, .. }) => text.as_str(),
+                _ => "",
+            };
+            if let Some(number) = step_number(heading_text) {
+                let named = self.node_named_in(heading_text);
+                numbered.insert(number, (index, named.or(first_node).or(before)));
+            }
+            let has_code = body.iter().any(|block| matches!(block, Block::Code { .. }));
+            if has_code {
+                continue;
+            }
+            // "Repeat step 4 for pve1-node3" with no block of its own: step 4's blocks again,
+            // with step 4's node read as the named one.
+            for block in body {
+                let Block::Prose { text, .. } = block else {
+                    continue;
+                };
+                let Some((steps, targets)) = self.repeat_instruction(text) else {
+                    continue;
+                };
+                for target in targets {
+                    for number in &steps {
+                        let Some((source, original)) = numbered.get(number).cloned() else {
+                            continue;
+                        };
+                        if source == index {
+                            continue;
+                        }
+                        self.alias = original.map(|original| (original, target.clone()));
+                        self.node = Some(target.clone());
+                        self.heading = format!("{heading_text} (step {number} repeated for {target})");
+                        for repeated in &sections[source].1 {
+                            match repeated {
+                                Block::Prose { text, .. } => self.prose(text),
+                                Block::Code { tag, content, offset } => self.code(tag, content, *offset),
+                                Block::Heading { .. } => {}
+                            }
+                        }
+                        self.alias = None;
+                    }
+                }
+                self.heading = heading_text.to_string();
             }
         }
         RunbookReport {
@@ -272,6 +341,77 @@ impl<'a> Checker<'a> {
             start_config: self.start_config,
             end_config: self.end_config,
         }
+    }
+
+    /// `name`, or the node a repeated step stands for when `name` is the node the original
+    /// step worked on.
+    fn aliased(&self, name: String) -> String {
+        match &self.alias {
+            Some((from, to)) if *from == name => to.clone(),
+            _ => name,
+        }
+    }
+
+    /// "Repeat step 4 for pve1-node3", "repeat steps 2-3 on node3 and node4": the step
+    /// numbers and the nodes.
+    fn repeat_instruction(&self, text: &str) -> Option<(Vec<u32>, Vec<String>)> {
+        let lower = text.to_lowercase();
+        let at = lower.find("repeat")?;
+        let rest = &text[at..];
+        let lower_rest = &lower[at..];
+        let step_at = lower_rest.find("step")?;
+        let after = &rest[step_at..];
+        let words: Vec<&str> = after
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ':' || c == ';')
+            .filter(|word| !word.is_empty())
+            .collect();
+        let mut steps = Vec::new();
+        let mut index = 1;
+        while index < words.len() {
+            let word = words[index].trim_end_matches('.');
+            if let Some((low, high)) = word.split_once(['-', '–']) {
+                if let (Ok(low), Ok(high)) = (low.parse::<u32>(), high.parse::<u32>()) {
+                    if low <= high && high - low < 20 {
+                        steps.extend(low..=high);
+                    }
+                    index += 1;
+                    continue;
+                }
+            }
+            match word.parse::<u32>() {
+                Ok(number) => steps.push(number),
+                Err(_) if matches!(word.to_lowercase().as_str(), "and" | "to" | "through" | "&") => {}
+                Err(_) => break,
+            }
+            if word.to_lowercase() == "to" || word.to_lowercase() == "through" {
+                if let (Some(low), Some(Ok(high))) = (
+                    steps.last().copied(),
+                    words
+                        .get(index + 1)
+                        .map(|next| next.trim_end_matches('.').parse::<u32>()),
+                ) {
+                    if low < high && high - low < 20 {
+                        steps.extend(low + 1..=high);
+                    }
+                    index += 2;
+                    continue;
+                }
+            }
+            index += 1;
+        }
+        if steps.is_empty() {
+            return None;
+        }
+        let targets: Vec<String> = words[index.min(words.len())..]
+            .iter()
+            .filter_map(|word| self.node_named_in(word.trim_end_matches(['.', ')', '('])))
+            .fold(Vec::new(), |mut seen, node| {
+                if !seen.contains(&node) {
+                    seen.push(node);
+                }
+                seen
+            });
+        (!targets.is_empty()).then_some((steps, targets))
     }
 
     fn line_of(&self, offset: usize) -> usize {
@@ -307,8 +447,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A node name the text mentions: a name from the configs seen so far or a word like `pve1-node2`/`node2`.
+    /// A node name the text mentions: a name from the configs seen so far or a word like
+    /// `pve1-node2`/`node2` (read through a repeated step's alias).
     fn node_named_in(&self, text: &str) -> Option<String> {
+        self.node_named_in_text(text).map(|name| self.aliased(name))
+    }
+
+    fn node_named_in_text(&self, text: &str) -> Option<String> {
         for config in &self.configs {
             for node in &config.config.nodelist.nodes {
                 if let Some(name) = &node.name {
@@ -334,7 +479,13 @@ impl<'a> Checker<'a> {
             .map(str::to_string)
     }
 
+    /// The node `host` (`[user@]ADDR` or a name) is, read through a repeated step's alias.
     fn resolve(&mut self, host: &str) -> String {
+        let name = self.resolve_host(host);
+        self.aliased(name)
+    }
+
+    fn resolve_host(&mut self, host: &str) -> String {
         let host = host.rsplit('@').next().unwrap_or(host).to_string();
         if let Some(name) = self.addresses.get(&host) {
             return name.clone();
@@ -1642,6 +1793,18 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The number of a "Step 4: ..." heading.
+fn step_number(heading: &str) -> Option<u32> {
+    let lower = heading.to_lowercase();
+    let at = lower.find("step")?;
+    let digits: String = lower[at + 4..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
 fn config_nodes(config: &model::config::Config) -> Vec<String> {
     config
         .nodelist
@@ -1757,4 +1920,38 @@ fn listed_program(words: &[String]) -> Option<String> {
         }
     }
     is_program(first).then(|| first.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checker_with_nodes<'a>(text: &'a str, options: &'a RunbookOptions) -> Checker<'a> {
+        let mut checker = Checker::new("t.md", text, options);
+        checker.addresses.insert("10.0.0.3".into(), "node3".into());
+        checker
+    }
+
+    #[test]
+    fn step_numbers_and_repeat_instructions_are_read() {
+        assert_eq!(step_number("Step 4: Join Node 3"), Some(4));
+        assert_eq!(step_number("## step 12 - verify"), Some(12));
+        assert_eq!(step_number("Verify"), None);
+        let options = RunbookOptions::default();
+        let checker = checker_with_nodes("", &options);
+        assert_eq!(
+            checker.repeat_instruction("Repeat Step 4 for pve1-node3:"),
+            Some((vec![4], vec!["pve1-node3".to_string()]))
+        );
+        assert_eq!(
+            checker.repeat_instruction("Then repeat steps 2-3 on node4 and node5."),
+            Some((vec![2, 3], vec!["node4".to_string(), "node5".to_string()]))
+        );
+        assert_eq!(
+            checker.repeat_instruction("Repeat steps 2 to 4 for 10.0.0.3"),
+            Some((vec![2, 3, 4], vec!["node3".to_string()]))
+        );
+        assert_eq!(checker.repeat_instruction("Repeat until it works"), None);
+        assert_eq!(checker.repeat_instruction("Repeat step 2"), None);
+    }
 }
