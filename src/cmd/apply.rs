@@ -152,7 +152,7 @@ pub fn run_with(
     let options = ApplyOptions {
         resume: args.resume,
         journal: journal.clone(),
-        poll_interval: Duration::from_millis(200),
+        poll_interval: Duration::from_millis(100),
         resume_command,
     };
     // Sessions to every plan node the inventory lists, all at once.

@@ -105,6 +105,8 @@ pub fn execute(
             nodes: step.nodes.clone(),
             why: step.why.clone(),
         });
+        // Always a new reading: the one that verified the previous step is older, and a node
+        // that failed since must stop the run before this step acts.
         let before = observe(plan, remotes);
         let mut differences = compare(plan, &step.pre, &before);
         if preflight.partial == Some(step.id) {
@@ -450,9 +452,16 @@ enum Wait {
 }
 
 /// Polls until the step's `post` holds (and, for a membership change, every node that ran
-/// before and after is on a new ring). Stops at once when a node cannot be reached (a lost
-/// SSH connection does not come back by waiting, and a step must not be taken as done
-/// without reading every node).
+/// before and after is on a new ring), one reading every `poll_interval` counted from the
+/// start of the previous reading (a reading slower than the interval is followed by the next
+/// at once). Stops at once when a node cannot be reached (a lost SSH connection does not come
+/// back by waiting, and a step must not be taken as done without reading every node).
+///
+/// A step without commands that changes no membership (`wait`) is verified by its
+/// precondition reading `before` when that already shows `post`: the reading was taken after
+/// the step began and nothing of the step runs, so a second reading could only be later, not
+/// more after the step's actions. Any other step is verified by a reading taken after its last
+/// command.
 fn wait_for_post(
     plan: &Plan,
     step: &Step,
@@ -465,8 +474,14 @@ fn wait_for_post(
     let began = Instant::now();
     let limit = Duration::from_millis(step.timeout_ms);
     let mut last_reported: Option<Vec<String>> = None;
+    let mut reuse_before = step.commands.values().all(Vec::is_empty) && !step.changes_membership();
     loop {
-        let seen = observe(plan, remotes);
+        let taken = Instant::now();
+        let seen = if std::mem::take(&mut reuse_before) {
+            before.clone()
+        } else {
+            observe(plan, remotes)
+        };
         let mut differences = compare(plan, &step.post, &seen);
         if step.changes_membership() {
             // A node must see a new ring when its expected membership holds a node the step
@@ -509,6 +524,8 @@ fn wait_for_post(
             });
             last_reported = Some(differences);
         }
-        std::thread::sleep(options.poll_interval);
+        if let Some(rest) = options.poll_interval.checked_sub(taken.elapsed()) {
+            std::thread::sleep(rest);
+        }
     }
 }

@@ -502,6 +502,12 @@ fn rolling_plan(from: &str, to: &str) -> Plan {
         all_running(&b),
         all_running(&b),
     ));
+    plan_of(from, to, steps)
+}
+
+/// A plan from `from` to `to` made of `steps`, hashed and read back as the binary reads it.
+fn plan_of(from: &str, to: &str, steps: Vec<Step>) -> Plan {
+    let (a, b) = (sha256_hex(from.as_bytes()), sha256_hex(to.as_bytes()));
     let mut plan = Plan {
         format: 1,
         from_sha256: Some(a),
@@ -528,6 +534,54 @@ fn rolling_plan(from: &str, to: &str) -> Plan {
 
 fn from_to() -> (String, String) {
     (conf(2, ""), conf(3, " wait_for_all: 1\n"))
+}
+
+/// How many readings (`OBSERVE`) the nodes answered.
+fn readings(world: &World) -> usize {
+    world.ran(&OBSERVE.join(" "))
+}
+
+#[test]
+fn a_wait_step_is_verified_by_its_precondition_reading_and_polls_while_post_differs() {
+    let text = conf(2, "");
+    let a = sha256_hex(text.as_bytes());
+    // pre = post, no commands: the precondition reading, taken after the step began, shows
+    // post; nothing of the step runs, so it verifies the step (one reading per node, after
+    // the preflight's one).
+    let world = World::new("wait-once", &text);
+    let wait = step(
+        1,
+        "wait",
+        &["n1", "n2", "n3"],
+        &[],
+        all_running(&a),
+        all_running(&a),
+    );
+    let plan = plan_of(&text, &text, vec![wait]);
+    let (outcome, problems) = world.apply(&plan, false);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?}"
+    );
+    assert_eq!(readings(&world), 3 * 2);
+    // A post the precondition reading does not show is polled for, never taken from it: n3
+    // never stops, so the step times out at its postcondition after more readings.
+    let world = World::new("wait-polls", &text);
+    let mut post = all_running(&a);
+    post.running = names(&["n1", "n2"]);
+    post.members = vec![names(&["n1", "n2"])];
+    post.quorate = names(&["n1", "n2"]);
+    let mut wait = step(1, "wait", &["n1", "n2", "n3"], &[], all_running(&a), post);
+    wait.timeout_ms = 50;
+    let plan = plan_of(&text, &text, vec![wait]);
+    let (outcome, _) = world.apply(&plan, false);
+    assert_eq!(outcome, Outcome::Failed { step: 1 }, "{:?}", world.events());
+    let phase = world.events().into_iter().find_map(|event| match event {
+        Event::Failed { phase, .. } => Some(phase),
+        _ => None,
+    });
+    assert_eq!(phase.as_deref(), Some("postcondition"));
+    assert!(readings(&world) > 3 * 2, "{}", readings(&world));
 }
 
 #[test]
