@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 /// hostname, then the node's sbin dir (holding `SYSTEMCTL_SHIM`), bound over
 /// /usr/local/sbin so that a plan's `systemctl ... corosync` runs there, and its
 /// var-lib-quorate dir (apply's backups). /var/lib is a private tmpfs holding only those two
-/// mount points, so nothing a node writes there reaches the host.
+/// mount points, so nothing a node writes there reaches the host. /root is a private empty
+/// tmpfs too: a node's root has a home of its own, not the host's, whose shell start-up files
+/// (sourced by bash for every command sshd runs) cost this host up to a second per remote
+/// command under load (pyenv init), a cost no real node has.
 pub(crate) const HOLDER_SCRIPT: &str = r#"set -e
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount --bind "$1" /etc/corosync
@@ -41,6 +44,7 @@ if [ -d /usr/local/sbin ]; then mount --bind "$6" /usr/local/sbin; fi
 mount --bind "$7" /var/lib/quorate
 mount -t tmpfs -o mode=0755,size=64m qlab-run /run
 mount -t tmpfs -o mode=1777,size=64m qlab-shm /dev/shm
+if [ -d /root ]; then mount -t tmpfs -o mode=0700,size=4m qlab-root /root; fi
 mkdir -p -m 0755 /run/sshd
 hostname "$5"
 exec sleep infinity
