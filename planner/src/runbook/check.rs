@@ -741,11 +741,15 @@ impl<'a> Checker<'a> {
         self.configs.get(*index)
     }
 
+    /// How long a membership change takes with the running (or last) configuration: the
+    /// failure clock's failure-to-membership time (`sim::timing`, token with its
+    /// coefficient + consensus, spec 3.4-3.5; held against real corosync in
+    /// tests/it/timing), so `R005` and `whatif --timeline` give the same figure.
     fn membership_ms(&self) -> u64 {
         self.running_config()
             .or(self.configs.last())
             .map_or(6_600, |known| {
-                u64::from(known.config.effective.token) + u64::from(known.config.effective.consensus)
+                sim::timing::Timers::from_config(&known.config).failure_membership_ms()
             })
     }
 
@@ -1186,21 +1190,10 @@ impl<'a> Checker<'a> {
                         nodes.push((word.clone(), word.clone()));
                     }
                 }
-                let mut text = format!(
-                    "totem {{\n    version: 2\n    cluster_name: {name}\n    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n}}\n\nnodelist {{\n"
-                );
-                for (index, (node, addr)) in nodes.iter().enumerate() {
-                    text.push_str(&format!(
-                        "    node {{\n        ring0_addr: {addr}\n        name: {node}\n        nodeid: {}\n    }}\n",
-                        index + 1
-                    ));
+                for (node, addr) in &nodes {
                     self.addresses.insert(addr.clone(), node.clone());
                 }
-                text.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n");
-                if nodes.len() == 2 {
-                    text.push_str("    two_node: 1\n");
-                }
-                text.push_str("}\n");
+                let text = pcs_setup_text(&name, &nodes);
                 let (document, _) = model::syntax::parse(&text);
                 let (config, _) = model::config::Config::from_document(&document);
                 let index = self.configs.len();
@@ -1361,9 +1354,7 @@ impl<'a> Checker<'a> {
                     here.to_string()
                 };
                 self.addresses.insert(address.clone(), node.clone());
-                let text = format!(
-                    "totem {{\n  version: 2\n  secauth: on\n  cluster_name: {name}\n  config_version: 1\n  ip_version: ipv4-6\n  link_mode: passive\n  interface {{\n    linknumber: 0\n  }}\n}}\n\nnodelist {{\n  node {{\n    name: {node}\n    nodeid: 1\n    quorum_votes: 1\n    ring0_addr: {address}\n  }}\n}}\n\nquorum {{\n  provider: corosync_votequorum\n}}\n\nlogging {{\n  to_syslog: yes\n  debug: off\n}}\n"
-                );
+                let text = pvecm_create_text(&name, &node, &address);
                 let (document, _) = model::syntax::parse(&text);
                 let (config, _) = model::config::Config::from_document(&document);
                 let index = self.configs.len();
@@ -1793,6 +1784,36 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The corosync.conf `pvecm create NAME --link0 ADDRESS` writes on `node` (spec 6.4; the
+/// token_coefficient newer PVE versions add is left out). Checked by real `corosync -t` in
+/// tests/data/parity (`OK-runbook-pvecm-create.conf`).
+pub(crate) fn pvecm_create_text(name: &str, node: &str, address: &str) -> String {
+    format!(
+        "totem {{\n  version: 2\n  secauth: on\n  cluster_name: {name}\n  config_version: 1\n  ip_version: ipv4-6\n  link_mode: passive\n  interface {{\n    linknumber: 0\n  }}\n}}\n\nnodelist {{\n  node {{\n    name: {node}\n    nodeid: 1\n    quorum_votes: 1\n    ring0_addr: {address}\n  }}\n}}\n\nquorum {{\n  provider: corosync_votequorum\n}}\n\nlogging {{\n  to_syslog: yes\n  debug: off\n}}\n"
+    )
+}
+
+/// The corosync.conf `pcs cluster setup NAME NODE [addr=ADDR]...` writes on every node
+/// (knet with pcs's default crypto, node ids in order, two_node for a pair). Checked by
+/// real `corosync -t` in tests/data/parity (`OK-runbook-pcs-setup-*.conf`).
+pub(crate) fn pcs_setup_text(name: &str, nodes: &[(String, String)]) -> String {
+    let mut text = format!(
+        "totem {{\n    version: 2\n    cluster_name: {name}\n    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n}}\n\nnodelist {{\n"
+    );
+    for (index, (node, addr)) in nodes.iter().enumerate() {
+        text.push_str(&format!(
+            "    node {{\n        ring0_addr: {addr}\n        name: {node}\n        nodeid: {}\n    }}\n",
+            index + 1
+        ));
+    }
+    text.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n");
+    if nodes.len() == 2 {
+        text.push_str("    two_node: 1\n");
+    }
+    text.push_str("}\n");
+    text
+}
+
 /// The number of a "Step 4: ..." heading.
 fn step_number(heading: &str) -> Option<u32> {
     let lower = heading.to_lowercase();
@@ -1953,5 +1974,42 @@ mod tests {
         );
         assert_eq!(checker.repeat_instruction("Repeat until it works"), None);
         assert_eq!(checker.repeat_instruction("Repeat step 2"), None);
+    }
+
+    /// The configs the checker assumes pvecm and pcs write are files real `corosync -t`
+    /// accepts: the parity suite (tests/it/parity.rs) runs it on these fixtures, and they
+    /// must be exactly what the checker generates.
+    #[test]
+    fn generated_configs_are_the_parity_fixtures() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/parity");
+        let body = |file: &str| -> String {
+            let text =
+                std::fs::read_to_string(dir.join(file)).unwrap_or_else(|error| panic!("{file}: {error}"));
+            text.lines()
+                .skip_while(|line| line.starts_with('#'))
+                .map(|line| format!("{line}\n"))
+                .collect()
+        };
+        let pair = [
+            ("ha1".to_string(), "198.18.0.1".to_string()),
+            ("ha2".to_string(), "198.18.0.2".to_string()),
+        ];
+        assert_eq!(
+            body("OK-runbook-pcs-setup-two-nodes.conf"),
+            pcs_setup_text("hapair", &pair)
+        );
+        let three = [
+            ("web1".to_string(), "198.18.0.1".to_string()),
+            ("web2".to_string(), "198.18.0.2".to_string()),
+            ("web3".to_string(), "198.18.0.3".to_string()),
+        ];
+        assert_eq!(
+            body("OK-runbook-pcs-setup-three-nodes.conf"),
+            pcs_setup_text("web", &three)
+        );
+        assert_eq!(
+            body("OK-runbook-pvecm-create.conf"),
+            pvecm_create_text("pve1", "pve1-node1", "198.18.0.1")
+        );
     }
 }
