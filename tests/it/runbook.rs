@@ -454,3 +454,85 @@ fn issue13_repeat_step_n_for_a_node_is_expanded() {
             .unwrap_or_default()
             .contains("repeated for")));
 }
+
+fn step_actions(value: &serde_json::Value, line: u64) -> Vec<String> {
+    value["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|step| step["line"] == line)
+        .flat_map(|step| step["actions"].as_array().cloned().unwrap_or_default())
+        .filter_map(|action| action.as_str().map(str::to_string))
+        .collect()
+}
+
+/// pcs's membership and link commands are followed (issue 13): `node add` writes the
+/// grown nodelist on every node (the authkey to the new one), reloads and, with --start,
+/// starts it; `link add` adds the link everywhere; `node remove` stops the node first
+/// (judged: removing two of three at once leaves one node without quorum) and keeps pcs's
+/// own two_node rule. The runbook's end state is the plan's target: `--plan-out` writes a
+/// plan that `plan verify` accepts.
+#[test]
+fn issue13_pcs_node_and_link_commands_are_followed() {
+    let right = "examples/runbooks/pcs-grow-cluster-right.md";
+    let (code, value) = json(&[right]);
+    assert_eq!(code, 0, "{value}");
+    let add = step_actions(&value, 51);
+    assert_eq!(
+        add,
+        [
+            "add web4 to the nodelist (pcs: every node's file, the authkey to web4, reload)",
+            "write /etc/corosync/corosync.conf on web1, web2, web3, web4",
+            "start web4"
+        ],
+        "{add:?}"
+    );
+    assert_eq!(
+        step_actions(&value, 62),
+        [
+            "link add (pcs: every node's file, reload)",
+            "write /etc/corosync/corosync.conf on web1, web2, web3, web4"
+        ]
+    );
+    assert_eq!(
+        step_actions(&value, 71),
+        [
+            "stop web3 (pcs)",
+            "remove web3 from the nodelist (pcs: every node's file, reload)",
+            "write /etc/corosync/corosync.conf on web1, web2, web4"
+        ]
+    );
+    let scratch = std::env::temp_dir().join(format!("quorate-runbook-pcs-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("temp dir");
+    let plan_path = scratch.join("plan.json");
+    let (code, out, err) = quorate(&["runbook", "--plan-out", &plan_path.to_string_lossy(), right]);
+    assert_eq!(code, 0, "{out}{err}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).expect("plan written")).expect("plan json");
+    let target = plan["to_config"].as_str().unwrap_or_default();
+    for expected in ["name: web4", "ring1_addr: 10.71.0.14", "ring1_addr: 10.71.0.11"] {
+        assert!(target.contains(expected), "{expected}: {target}");
+    }
+    assert!(!target.contains("name: web3"), "{target}");
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let (code, value) = json(&["examples/runbooks/pcs-shrink-cluster-wrong.md"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&value), [("R022".to_string(), 49)], "{value}");
+    // Two nodes left: pcs writes two_node; one node left: it drops it again.
+    let pair = "# Shrink\n\n## Current configuration\n\n```\ntotem {\n  cluster_name: web\n  transport: knet\n  crypto_cipher: aes256\n  crypto_hash: sha256\n  version: 2\n}\n\nnodelist {\n  node {\n    name: web1\n    nodeid: 1\n    ring0_addr: 10.70.0.11\n  }\n  node {\n    name: web2\n    nodeid: 2\n    ring0_addr: 10.70.0.12\n  }\n  node {\n    name: web3\n    nodeid: 3\n    ring0_addr: 10.70.0.13\n  }\n}\n\nquorum {\n  provider: corosync_votequorum\n}\n```\n\n## Step 1\n\nOn web1:\n\n```bash\npcs cluster node remove web3\n```\n";
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-pcs2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("shrink.md");
+    std::fs::write(&path, pair).expect("write");
+    let (code, value) = json(&[&path.to_string_lossy()]);
+    assert_eq!(code, 0, "{value}");
+    let actions = step_actions(&value, 42);
+    assert!(
+        actions
+            .iter()
+            .any(|action| action.starts_with("two_node set: pcs writes it for exactly two nodes")),
+        "{actions:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

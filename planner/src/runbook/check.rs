@@ -1257,8 +1257,313 @@ impl<'a> Checker<'a> {
                 }
                 step.actions.push(format!("{} on {here}", words.join(" ")));
             }
+            ["cluster", "node"] => self.pcs_node(words, span, here, step),
+            ["cluster", "link"] => self.pcs_link(words, span, here, step),
+            ["cluster", "sync"] => {
+                // pcs copies this node's corosync.conf to every node it lists and reloads.
+                let Some(Content::Config(index)) = self
+                    .files
+                    .get(&(here.to_string(), COROSYNC_CONF.to_string()))
+                    .cloned()
+                else {
+                    step.actions.push(format!("{} on {here}", words.join(" ")));
+                    return;
+                };
+                self.distribute(index, &[], step);
+                step.actions
+                    .push(format!("reload on every node (pcs, from {here})"));
+                self.reload(span, step);
+            }
+            ["cluster", "reload"] if words.get(3).map(String::as_str) == Some("corosync") => {
+                step.actions
+                    .push(format!("reload on every node (pcs, from {here})"));
+                self.reload(span, step);
+            }
+            ["quorum", "device"] => {
+                let verb = words.get(3).map(String::as_str).unwrap_or("");
+                let goal = match verb {
+                    "add" => {
+                        let value = |key: &str| {
+                            words
+                                .iter()
+                                .find_map(|word| word.strip_prefix(&format!("{key}=")).map(str::to_string))
+                        };
+                        let algorithm = match value("algorithm").as_deref() {
+                            Some("lms") => Some(model::goal::QdeviceAlgorithm::Lms),
+                            Some("ffsplit") => Some(model::goal::QdeviceAlgorithm::Ffsplit),
+                            _ => None,
+                        };
+                        value("host").map(|host| model::goal::Goal::AddQdevice { host, algorithm })
+                    }
+                    "remove" | "delete" => Some(model::goal::Goal::RemoveQdevice),
+                    _ => None,
+                };
+                match goal {
+                    Some(goal) => {
+                        let what = format!("quorum device {verb} (pcs: every node's file, reload)");
+                        self.pcs_edit(&[goal], &[], &what, span, here, step);
+                    }
+                    None => step.actions.push(format!("{} on {here}", words.join(" "))),
+                }
+            }
             _ => step.actions.push(format!("{} on {here}", words.join(" "))),
         }
+    }
+
+    /// The config the cluster around `here` runs: `here`'s file, else the running config,
+    /// else the last one seen.
+    fn base_config(&self, here: &str) -> Option<usize> {
+        match self.files.get(&(here.to_string(), COROSYNC_CONF.to_string())) {
+            Some(Content::Config(index)) => Some(*index),
+            _ => self
+                .running
+                .values()
+                .next_back()
+                .copied()
+                .or_else(|| self.configs.len().checked_sub(1)),
+        }
+    }
+
+    /// Writes config `index` as corosync.conf on every node its nodelist names (and on
+    /// `extra`).
+    fn distribute(&mut self, index: usize, extra: &[String], step: &mut Step) {
+        let mut nodes = config_nodes(&self.configs[index].config);
+        for node in extra {
+            if !nodes.contains(node) {
+                nodes.push(node.clone());
+            }
+        }
+        for node in &nodes {
+            self.files
+                .insert((node.clone(), COROSYNC_CONF.to_string()), Content::Config(index));
+        }
+        step.actions
+            .push(format!("write {COROSYNC_CONF} on {}", nodes.join(", ")));
+    }
+
+    /// A pcs command that edits the cluster's config the way `quorate plan`'s goals do
+    /// (`model::goal`, comments kept), keeps pcs's own two_node rule (set for exactly two
+    /// nodes without a quorum device or auto_tie_breaker, dropped otherwise), writes the
+    /// result on every node (and `extra`) and reloads the running ones.
+    fn pcs_edit(
+        &mut self,
+        goals: &[model::goal::Goal],
+        extra: &[String],
+        what: &str,
+        span: (usize, usize),
+        here: &str,
+        step: &mut Step,
+    ) -> Option<usize> {
+        let base = self.base_config(here)?;
+        let (document, _) = model::syntax::parse(&self.configs[base].text);
+        let applied = match model::goal::apply(&document, goals) {
+            Ok(applied) => applied,
+            Err(error) => {
+                step.findings.push(self.finding(
+                    "R001",
+                    span,
+                    format!("quorate cannot follow this pcs command on the config the runbook has at this point: {error}"),
+                    "check the node names and addresses against the cluster's corosync.conf".to_string(),
+                ));
+                return None;
+            }
+        };
+        let mut text = applied.document.to_text();
+        let mut consequences: Vec<String> = applied
+            .notes
+            .iter()
+            .filter(|note| note.starts_with("two_node"))
+            .cloned()
+            .collect();
+        let (document, _) = model::syntax::parse(&text);
+        let (config, _) = model::config::Config::from_document(&document);
+        let pair = config.nodelist.nodes.len() == 2
+            && config.quorum.device.is_none()
+            && config
+                .quorum
+                .auto_tie_breaker
+                .as_ref()
+                .is_none_or(|value| value.value == 0);
+        let has_two_node = config
+            .quorum
+            .two_node
+            .as_ref()
+            .is_some_and(|value| value.value != 0);
+        if pair && !has_two_node {
+            if let Ok(set) = model::goal::apply(
+                &document,
+                &[model::goal::Goal::Set {
+                    section: "quorum".to_string(),
+                    key: "two_node".to_string(),
+                    value: "1".to_string(),
+                }],
+            ) {
+                text = set.document.to_text();
+                consequences.push(
+                    "two_node set: pcs writes it for exactly two nodes without a quorum device or auto_tie_breaker".to_string(),
+                );
+            }
+        }
+        let (document, _) = model::syntax::parse(&text);
+        let (config, _) = model::config::Config::from_document(&document);
+        let index = self.configs.len();
+        self.configs.push(KnownConfig { text, config });
+        self.end_config = Some(self.configs[index].text.clone());
+        step.actions.push(what.to_string());
+        step.actions.extend(consequences);
+        self.distribute(index, extra, step);
+        self.reload(span, step);
+        Some(index)
+    }
+
+    /// `pcs cluster node add NAME [addr=A]... [--start] [--enable]` and
+    /// `pcs cluster node remove|delete NAME...`.
+    fn pcs_node(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) {
+        let verb = words.get(3).map(String::as_str).unwrap_or("");
+        let names: Vec<String> = words
+            .iter()
+            .skip(4)
+            .filter(|word| !word.starts_with('-') && !word.contains('='))
+            .cloned()
+            .collect();
+        match verb {
+            "add" => {
+                let Some(name) = names.first().cloned() else {
+                    step.findings.push(self.unrecognised(span, &words.join(" ")));
+                    return;
+                };
+                let mut addresses: Vec<String> = words
+                    .iter()
+                    .filter_map(|word| word.strip_prefix("addr=").map(str::to_string))
+                    .collect();
+                if addresses.is_empty() {
+                    // pcs resolves the name and uses it as the address.
+                    addresses.push(name.clone());
+                }
+                for address in &addresses {
+                    self.addresses.insert(address.clone(), name.clone());
+                }
+                let goal = model::goal::Goal::AddNode {
+                    name: name.clone(),
+                    addresses,
+                    votes: None,
+                    nodeid: None,
+                };
+                let what = format!(
+                    "add {name} to the nodelist (pcs: every node's file, the authkey to {name}, reload)"
+                );
+                if self.pcs_edit(&[goal], &[], &what, span, here, step).is_some() {
+                    self.files
+                        .insert((name.clone(), AUTHKEY.to_string()), Content::Authkey);
+                    if words.iter().any(|word| word == "--start") {
+                        self.start(&name, "start", span, step);
+                    }
+                }
+            }
+            "remove" | "delete" => {
+                if names.is_empty() {
+                    step.findings.push(self.unrecognised(span, &words.join(" ")));
+                    return;
+                }
+                // pcs stops the cluster on the nodes it removes first.
+                for name in &names {
+                    if self.running.contains_key(name) {
+                        self.stop_node(name, format!("stop {name} (pcs)"), true, span, step);
+                    }
+                }
+                let goals: Vec<model::goal::Goal> = names
+                    .iter()
+                    .map(|name| model::goal::Goal::RemoveNode { node: name.clone() })
+                    .collect();
+                let what = format!(
+                    "remove {} from the nodelist (pcs: every node's file, reload)",
+                    names.join(", ")
+                );
+                if self.pcs_edit(&goals, &[], &what, span, here, step).is_some() {
+                    for name in &names {
+                        self.files.remove(&(name.clone(), COROSYNC_CONF.to_string()));
+                        self.files.remove(&(name.clone(), AUTHKEY.to_string()));
+                    }
+                }
+            }
+            _ => step.actions.push(format!("{} on {here}", words.join(" "))),
+        }
+    }
+
+    /// `pcs cluster link add NODE=ADDR... [options linknumber=N]` and
+    /// `pcs cluster link delete|remove N...`.
+    fn pcs_link(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) {
+        let verb = words.get(3).map(String::as_str).unwrap_or("");
+        let Some(base) = self.base_config(here) else {
+            step.actions.push(format!("{} on {here}", words.join(" ")));
+            return;
+        };
+        let goals: Vec<model::goal::Goal> = match verb {
+            "add" => {
+                let config = &self.configs[base].config;
+                let by_node: BTreeMap<String, String> = words
+                    .iter()
+                    .skip(4)
+                    .filter_map(|word| word.split_once('='))
+                    .filter(|(key, _)| {
+                        !matches!(
+                            *key,
+                            "linknumber"
+                                | "link_priority"
+                                | "mcastport"
+                                | "ping_interval"
+                                | "ping_precision"
+                                | "ping_timeout"
+                                | "pong_count"
+                                | "transport"
+                        )
+                    })
+                    .map(|(node, addr)| (node.to_string(), addr.to_string()))
+                    .collect();
+                let used: BTreeSet<u32> = config
+                    .nodelist
+                    .nodes
+                    .iter()
+                    .flat_map(|node| node.ring_addrs.keys().copied())
+                    .collect();
+                let link = words
+                    .iter()
+                    .find_map(|word| {
+                        word.strip_prefix("linknumber=")
+                            .and_then(|value| value.parse::<u8>().ok())
+                    })
+                    .or_else(|| (0u8..8).find(|link| !used.contains(&u32::from(*link))));
+                let addresses: Option<Vec<String>> = config_nodes(config)
+                    .iter()
+                    .map(|node| by_node.get(node).cloned())
+                    .collect();
+                match (link, addresses) {
+                    (Some(link), Some(addresses)) => vec![model::goal::Goal::AddLink { link, addresses }],
+                    _ => {
+                        step.findings.push(self.finding(
+                            "R001",
+                            span,
+                            "`pcs cluster link add` needs an address for every node of the cluster (NODE=ADDR for each); quorate cannot follow it".to_string(),
+                            "give NODE=ADDR for every node in the nodelist".to_string(),
+                        ));
+                        return;
+                    }
+                }
+            }
+            "delete" | "remove" => words
+                .iter()
+                .skip(4)
+                .filter_map(|word| word.parse::<u8>().ok())
+                .map(|link| model::goal::Goal::RemoveLink { link })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if goals.is_empty() {
+            step.actions.push(format!("{} on {here}", words.join(" ")));
+            return;
+        }
+        let what = format!("link {verb} (pcs: every node's file, reload)");
+        self.pcs_edit(&goals, &[], &what, span, here, step);
     }
 
     /// A status read right after the runbook cut nodes off, with no wait in between.
