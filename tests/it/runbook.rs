@@ -536,3 +536,44 @@ fn issue13_pcs_node_and_link_commands_are_followed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// crmsh's join and remove are followed like pcs's (issue 13): `crm cluster join -c
+/// sles1` on the new node grows sles1's nodelist with it (its address from the `ssh` that
+/// reached it), puts the file everywhere and starts it; `crm cluster remove -c sles2`
+/// stops sles2 first and removes it. The end state is what `--plan-out` plans towards.
+#[test]
+fn issue13_crm_join_and_remove_are_followed() {
+    let file = "examples/runbooks/crm-replace-node-right.md";
+    let (code, value) = json(&[file]);
+    assert_eq!(code, 0, "{value}");
+    assert_eq!(
+        step_actions(&value, 52),
+        [
+            "add sles4 to sles1's nodelist (crmsh: every node's file, the authkey to sles4, reload)",
+            "write /etc/corosync/corosync.conf on sles1, sles2, sles3, sles4",
+            "start sles4"
+        ]
+    );
+    assert_eq!(
+        step_actions(&value, 61),
+        [
+            "stop sles2 (crmsh)",
+            "remove sles2 from the nodelist (crmsh: every node's file, reload)",
+            "write /etc/corosync/corosync.conf on sles1, sles3, sles4"
+        ]
+    );
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-crm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let plan_path = dir.join("plan.json");
+    let (code, out, err) = quorate(&["runbook", "--plan-out", &plan_path.to_string_lossy(), file]);
+    assert_eq!(code, 0, "{out}{err}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).expect("plan written")).expect("plan json");
+    let target = plan["to_config"].as_str().unwrap_or_default();
+    assert!(
+        target.contains("name: sles4") && target.contains("ring0_addr: 10.90.0.14"),
+        "{target}"
+    );
+    assert!(!target.contains("name: sles2"), "{target}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

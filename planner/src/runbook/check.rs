@@ -174,6 +174,15 @@ const AUTHKEY: &str = "/etc/corosync/authkey";
 /// The node label when the runbook does not say where a command runs.
 const UNKNOWN_NODE: &str = "this node";
 
+/// Which cluster tool edits the config (their two_node rules differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tool {
+    /// pcs (`__update_two_node`).
+    Pcs,
+    /// crmsh (`corosync.add_node_ucast` / `del_node`).
+    Crmsh,
+}
+
 /// What a file on a node holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Content {
@@ -443,6 +452,25 @@ impl<'a> Checker<'a> {
                 || lower.contains("from ")
             {
                 self.node = Some(node);
+            }
+        } else if let Some(word) = lower
+            .strip_prefix("on ")
+            .and_then(|rest| rest.strip_suffix(':'))
+            .map(str::trim)
+        {
+            // "On sles4:" naming a host no config lists yet (a node about to join).
+            let hostname = !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                && word.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && !matches!(
+                    word,
+                    "any" | "all" | "each" | "every" | "it" | "this" | "that" | "them" | "there"
+                );
+            if hostname {
+                let original = &text[3..3 + word.len()];
+                self.node = Some(self.aliased(original.to_string()));
             }
         }
     }
@@ -850,8 +878,8 @@ impl<'a> Checker<'a> {
                 true
             }
             "crm" => {
-                step.actions.push(format!("{} on {here}", words.join(" ")));
                 self.changed_cluster = true;
+                self.crm(words, span, &here, step);
                 true
             }
             "corosync-cfgtool" => {
@@ -1301,7 +1329,7 @@ impl<'a> Checker<'a> {
                 match goal {
                     Some(goal) => {
                         let what = format!("quorum device {verb} (pcs: every node's file, reload)");
-                        self.pcs_edit(&[goal], &[], &what, span, here, step);
+                        self.pcs_edit(&[goal], Tool::Pcs, &what, span, here, step);
                     }
                     None => step.actions.push(format!("{} on {here}", words.join(" "))),
                 }
@@ -1341,14 +1369,16 @@ impl<'a> Checker<'a> {
             .push(format!("write {COROSYNC_CONF} on {}", nodes.join(", ")));
     }
 
-    /// A pcs command that edits the cluster's config the way `quorate plan`'s goals do
-    /// (`model::goal`, comments kept), keeps pcs's own two_node rule (set for exactly two
-    /// nodes without a quorum device or auto_tie_breaker, dropped otherwise), writes the
-    /// result on every node (and `extra`) and reloads the running ones.
+    /// A pcs (or crmsh) command that edits the cluster's config the way `quorate plan`'s
+    /// goals do (`model::goal`, comments kept), keeps the tool's own two_node rule (pcs:
+    /// set for exactly two nodes without a quorum device or auto_tie_breaker; crmsh: set
+    /// for exactly two nodes without a quorum device; both drop it otherwise), writes the
+    /// result on every node and reloads the running ones. `here` names the node whose
+    /// file is the starting point.
     fn pcs_edit(
         &mut self,
         goals: &[model::goal::Goal],
-        extra: &[String],
+        tool: Tool,
         what: &str,
         span: (usize, usize),
         here: &str,
@@ -1379,11 +1409,12 @@ impl<'a> Checker<'a> {
         let (config, _) = model::config::Config::from_document(&document);
         let pair = config.nodelist.nodes.len() == 2
             && config.quorum.device.is_none()
-            && config
-                .quorum
-                .auto_tie_breaker
-                .as_ref()
-                .is_none_or(|value| value.value == 0);
+            && (tool == Tool::Crmsh
+                || config
+                    .quorum
+                    .auto_tie_breaker
+                    .as_ref()
+                    .is_none_or(|value| value.value == 0));
         let has_two_node = config
             .quorum
             .two_node
@@ -1399,9 +1430,10 @@ impl<'a> Checker<'a> {
                 }],
             ) {
                 text = set.document.to_text();
-                consequences.push(
-                    "two_node set: pcs writes it for exactly two nodes without a quorum device or auto_tie_breaker".to_string(),
-                );
+                consequences.push(match tool {
+                    Tool::Pcs => "two_node set: pcs writes it for exactly two nodes without a quorum device or auto_tie_breaker".to_string(),
+                    Tool::Crmsh => "two_node set: crmsh writes it for exactly two nodes without a quorum device".to_string(),
+                });
             }
         }
         let (document, _) = model::syntax::parse(&text);
@@ -1411,7 +1443,7 @@ impl<'a> Checker<'a> {
         self.end_config = Some(self.configs[index].text.clone());
         step.actions.push(what.to_string());
         step.actions.extend(consequences);
-        self.distribute(index, extra, step);
+        self.distribute(index, &[], step);
         self.reload(span, step);
         Some(index)
     }
@@ -1452,7 +1484,10 @@ impl<'a> Checker<'a> {
                 let what = format!(
                     "add {name} to the nodelist (pcs: every node's file, the authkey to {name}, reload)"
                 );
-                if self.pcs_edit(&[goal], &[], &what, span, here, step).is_some() {
+                if self
+                    .pcs_edit(&[goal], Tool::Pcs, &what, span, here, step)
+                    .is_some()
+                {
                     self.files
                         .insert((name.clone(), AUTHKEY.to_string()), Content::Authkey);
                     if words.iter().any(|word| word == "--start") {
@@ -1479,7 +1514,87 @@ impl<'a> Checker<'a> {
                     "remove {} from the nodelist (pcs: every node's file, reload)",
                     names.join(", ")
                 );
-                if self.pcs_edit(&goals, &[], &what, span, here, step).is_some() {
+                if self
+                    .pcs_edit(&goals, Tool::Pcs, &what, span, here, step)
+                    .is_some()
+                {
+                    for name in &names {
+                        self.files.remove(&(name.clone(), COROSYNC_CONF.to_string()));
+                        self.files.remove(&(name.clone(), AUTHKEY.to_string()));
+                    }
+                }
+            }
+            _ => step.actions.push(format!("{} on {here}", words.join(" "))),
+        }
+    }
+
+    /// `crm cluster join -c NODE` (run on the joining node: crmsh adds it to NODE's
+    /// nodelist, syncs the file to every node, reloads and starts the cluster here) and
+    /// `crm cluster remove -c NODE...` (stops the nodes, removes them, syncs, reloads).
+    /// Other `crm` commands are listed as actions.
+    fn crm(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) {
+        let sub: Vec<&str> = words.iter().skip(1).take(2).map(String::as_str).collect();
+        let cluster_nodes: Vec<String> = words
+            .windows(2)
+            .filter(|pair| matches!(pair[0].as_str(), "-c" | "--cluster-node"))
+            .map(|pair| pair[1].clone())
+            .chain(
+                words
+                    .iter()
+                    .filter_map(|word| word.strip_prefix("--cluster-node=").map(str::to_string)),
+            )
+            .collect();
+        match sub.as_slice() {
+            ["cluster", "join"] if here != UNKNOWN_NODE => {
+                let Some(seed) = cluster_nodes.first() else {
+                    step.actions.push(format!("{} on {here}", words.join(" ")));
+                    return;
+                };
+                let seed = self.resolve(seed);
+                let address = self
+                    .addresses
+                    .iter()
+                    .find(|(_, node)| node.as_str() == here)
+                    .map_or_else(|| here.to_string(), |(address, _)| address.clone());
+                let goal = model::goal::Goal::AddNode {
+                    name: here.to_string(),
+                    addresses: vec![address],
+                    votes: None,
+                    nodeid: None,
+                };
+                let what = format!("add {here} to {seed}'s nodelist (crmsh: every node's file, the authkey to {here}, reload)");
+                if self
+                    .pcs_edit(&[goal], Tool::Crmsh, &what, span, &seed, step)
+                    .is_some()
+                {
+                    self.files
+                        .insert((here.to_string(), AUTHKEY.to_string()), Content::Authkey);
+                    self.start(here, "start", span, step);
+                }
+            }
+            ["cluster", "remove"] => {
+                let names: Vec<String> = cluster_nodes.iter().map(|node| self.resolve(node)).collect();
+                if names.is_empty() {
+                    step.findings.push(self.unrecognised(span, &words.join(" ")));
+                    return;
+                }
+                for name in &names {
+                    if self.running.contains_key(name) {
+                        self.stop_node(name, format!("stop {name} (crmsh)"), true, span, step);
+                    }
+                }
+                let goals: Vec<model::goal::Goal> = names
+                    .iter()
+                    .map(|name| model::goal::Goal::RemoveNode { node: name.clone() })
+                    .collect();
+                let what = format!(
+                    "remove {} from the nodelist (crmsh: every node's file, reload)",
+                    names.join(", ")
+                );
+                if self
+                    .pcs_edit(&goals, Tool::Crmsh, &what, span, here, step)
+                    .is_some()
+                {
                     for name in &names {
                         self.files.remove(&(name.clone(), COROSYNC_CONF.to_string()));
                         self.files.remove(&(name.clone(), AUTHKEY.to_string()));
@@ -1563,7 +1678,7 @@ impl<'a> Checker<'a> {
             return;
         }
         let what = format!("link {verb} (pcs: every node's file, reload)");
-        self.pcs_edit(&goals, &[], &what, span, here, step);
+        self.pcs_edit(&goals, Tool::Pcs, &what, span, here, step);
     }
 
     /// A status read right after the runbook cut nodes off, with no wait in between.
