@@ -577,3 +577,35 @@ fn issue13_crm_join_and_remove_are_followed() {
     assert!(!target.contains("name: sles2"), "{target}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// R010 compares an expected node count with the membership of the node the status is
+/// read on: after n1 drops n3's packets, n1's membership is {n1, n2}, so "Nodes: 3" is
+/// wrong there (and "Nodes: 2" is right).
+#[test]
+fn issue13_expected_node_counts_are_per_membership() {
+    let file = "examples/runbooks/cut-node-expectation-wrong.md";
+    let (code, value) = json(&[file]);
+    assert_eq!(code, 1);
+    let finding = value["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| step["findings"].as_array().cloned().unwrap_or_default())
+        .find(|finding| finding["code"] == "R010")
+        .expect("R010");
+    assert_eq!(finding["line"], 50);
+    assert_eq!(
+        finding["message"],
+        "the runbook expects 3 nodes here, but at this point n1's membership has 2 node(s): n1, n2"
+    );
+    let text = std::fs::read_to_string(file)
+        .expect("fixture")
+        .replace("Nodes: 3", "Nodes: 2");
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-r010-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("cut-right.md");
+    std::fs::write(&path, text).expect("write");
+    let (code, value) = json(&[&path.to_string_lossy()]);
+    assert_eq!(code, 0, "{value}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -621,27 +621,79 @@ impl<'a> Checker<'a> {
         let Some(expected) = expected else {
             return;
         };
-        let running = self.running.len();
+        let reader = self.steps.last().and_then(|step| step.node.clone());
+        let reader = reader.filter(|node| self.running.contains_key(node));
+        let members: Vec<String> = match &reader {
+            Some(node) => self.membership_of(node),
+            None => self.running.keys().cloned().collect(),
+        };
+        let running = members.len();
         if expected != running {
             let end = offset + text.len() + 1;
+            let listed = if members.is_empty() {
+                "none".to_string()
+            } else {
+                members.join(", ")
+            };
             let finding = self.finding(
                 "R010",
                 (offset, end),
-                format!(
-                    "the runbook expects {expected} nodes here, but at this point {running} node(s) run corosync: {}",
-                    if self.running.is_empty() {
-                        "none".to_string()
-                    } else {
-                        self.running.keys().cloned().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
-                    }
-                ),
-                "fix the steps before it (the findings above say why nodes did not start or join)".to_string(),
+                match &reader {
+                    Some(node) => format!(
+                        "the runbook expects {expected} nodes here, but at this point {node}'s membership has {running} node(s): {listed}"
+                    ),
+                    None => format!(
+                        "the runbook expects {expected} nodes here, but at this point {running} node(s) run corosync: {listed}"
+                    ),
+                },
+                if reader.is_some() && running < self.running.len() {
+                    "the iptables rules above cut the other running nodes off from this one, so its membership is smaller than the cluster: expect what this node sees, or read the status where the runbook means it".to_string()
+                } else {
+                    "fix the steps before it (the findings above say why nodes did not start or join)".to_string()
+                },
             );
             if let Some(step) = self.steps.last_mut() {
                 step.findings.push(finding);
             }
             self.last_status = false;
         }
+    }
+
+    /// The running nodes in `node`'s membership: those it can exchange packets with (no
+    /// iptables rule the runbook added drops one's address on the other), itself included.
+    fn membership_of(&self, node: &str) -> Vec<String> {
+        let addresses_of = |name: &str| -> BTreeSet<&str> {
+            let listed = self.configs.iter().flat_map(|known| {
+                known
+                    .config
+                    .nodelist
+                    .nodes
+                    .iter()
+                    .filter(move |entry| {
+                        entry
+                            .name
+                            .as_ref()
+                            .is_some_and(|entry_name| entry_name.value == name)
+                    })
+                    .flat_map(|entry| entry.ring_addrs.values().map(|addr| addr.value.as_str()))
+            });
+            self.addresses
+                .iter()
+                .filter(|(_, owner)| owner.as_str() == name)
+                .map(|(address, _)| address.as_str())
+                .chain(listed)
+                .collect()
+        };
+        let drops = |from: &str, to: &str| {
+            self.dropped
+                .get(from)
+                .is_some_and(|dropped| addresses_of(to).iter().any(|address| dropped.contains(*address)))
+        };
+        self.running
+            .keys()
+            .filter(|other| other.as_str() == node || (!drops(node, other) && !drops(other, node)))
+            .cloned()
+            .collect()
     }
 
     fn expected_output(&mut self, content: &str, offset: usize) {
