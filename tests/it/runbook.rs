@@ -609,3 +609,39 @@ fn issue13_expected_node_counts_are_per_membership() {
     assert_eq!(code, 0, "{value}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `pvecm qdevice setup` (when pvecm accepts it) adds the device with pvecm's algorithm
+/// choice (ffsplit for an even node count) to every node's config; `pvecm qdevice remove`
+/// takes it out again.
+#[test]
+fn issue13_pvecm_qdevice_setup_and_remove_edit_the_config() {
+    let file = "examples/runbooks/pve-qdevice-right.md";
+    let (code, value) = json(&[file]);
+    assert_eq!(code, 0, "{value}");
+    assert_eq!(
+        step_actions(&value, 65),
+        [
+            "pvecm qdevice setup 10.70.0.5 on pve-c1",
+            "quorum device 10.70.0.5 (ffsplit) in the config (pvecm: through /etc/pve, every node, reload)",
+            "write /etc/corosync/corosync.conf on pve-c1, pve-c2, pve-c3, pve-c4"
+        ]
+    );
+    let text = std::fs::read_to_string(file).expect("fixture")
+        + "\n## Step 3: Remove it again\n\nOn pve-c1:\n\n```bash\npvecm qdevice remove\n```\n";
+    let lines = text.lines().count() as u64;
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-qdrm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("qdevice-remove.md");
+    std::fs::write(&path, &text).expect("write");
+    let (code, value) = json(&[&path.to_string_lossy()]);
+    assert_eq!(code, 0, "{value}");
+    assert_eq!(
+        step_actions(&value, lines - 1),
+        [
+            "pvecm qdevice remove on pve-c1",
+            "quorum device removed from the config (pvecm: through /etc/pve, every node, reload)",
+            "write /etc/corosync/corosync.conf on pve-c1, pve-c2, pve-c3, pve-c4"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -181,6 +181,8 @@ enum Tool {
     Pcs,
     /// crmsh (`corosync.add_node_ucast` / `del_node`).
     Crmsh,
+    /// pvecm (never writes two_node).
+    Pvecm,
 }
 
 /// What a file on a node holds.
@@ -1221,10 +1223,13 @@ impl<'a> Checker<'a> {
 
     /// `pvecm qdevice setup`: pvecm's own refusals (spec 6.4): every member online, and an
     /// even member count unless `--force` (which selects lms).
-    fn qdevice_setup(&mut self, words: &[String], span: (usize, usize), step: &mut Step) {
-        let Some(known) = self.running_config() else {
-            return;
-        };
+    fn qdevice_setup(
+        &mut self,
+        words: &[String],
+        span: (usize, usize),
+        step: &mut Step,
+    ) -> Option<model::goal::QdeviceAlgorithm> {
+        let known = self.running_config()?;
         let members = config_nodes(&known.config);
         let offline: Vec<&String> = members
             .iter()
@@ -1237,7 +1242,7 @@ impl<'a> Checker<'a> {
                 format!("pvecm refuses the setup while a member is offline (`All nodes must be online! Node {node} is offline, aborting.`)"),
                 "start every member first (or remove the ones that are gone with `pvecm delnode`)".to_string(),
             ));
-            return;
+            return None;
         }
         let forced = words
             .iter()
@@ -1249,7 +1254,13 @@ impl<'a> Checker<'a> {
                 format!("pvecm refuses a quorum device for {} nodes (`Clusters with an odd node count are not officially supported!`)", members.len()),
                 "with an odd node count the cluster already breaks ties; if you still want one, `--force` selects the lms algorithm with N-1 votes for the device (spec 2.9, 6.4), check it with `quorate whatif`".to_string(),
             ));
+            return None;
         }
+        Some(if members.len() % 2 == 1 {
+            model::goal::QdeviceAlgorithm::Lms
+        } else {
+            model::goal::QdeviceAlgorithm::Ffsplit
+        })
     }
 
     /// `pcs cluster setup|start|stop`, `pcs quorum update`; other pcs commands are listed
@@ -1459,7 +1470,8 @@ impl<'a> Checker<'a> {
             .collect();
         let (document, _) = model::syntax::parse(&text);
         let (config, _) = model::config::Config::from_document(&document);
-        let pair = config.nodelist.nodes.len() == 2
+        let pair = tool != Tool::Pvecm
+            && config.nodelist.nodes.len() == 2
             && config.quorum.device.is_none()
             && (tool == Tool::Crmsh
                 || config
@@ -1483,8 +1495,8 @@ impl<'a> Checker<'a> {
             ) {
                 text = set.document.to_text();
                 consequences.push(match tool {
-                    Tool::Pcs => "two_node set: pcs writes it for exactly two nodes without a quorum device or auto_tie_breaker".to_string(),
                     Tool::Crmsh => "two_node set: crmsh writes it for exactly two nodes without a quorum device".to_string(),
+                    _ => "two_node set: pcs writes it for exactly two nodes without a quorum device or auto_tie_breaker".to_string(),
                 });
             }
         }
@@ -1888,11 +1900,37 @@ impl<'a> Checker<'a> {
             }
             "status" | "nodes" => step.actions.push(format!("read quorum on {here}")),
             "qdevice" => {
-                if words.get(2).map(String::as_str) == Some("setup") {
-                    self.qdevice_setup(words, span, step);
-                }
                 step.actions.push(format!("{} on {here}", words.join(" ")));
                 self.changed_cluster = true;
+                match words.get(2).map(String::as_str) {
+                    Some("setup") => {
+                        if let Some(algorithm) = self.qdevice_setup(words, span, step) {
+                            if let Some(host) = words.iter().skip(3).find(|word| !word.starts_with('-')) {
+                                let goal = model::goal::Goal::AddQdevice {
+                                    host: host.clone(),
+                                    algorithm: Some(algorithm),
+                                };
+                                let what = format!(
+                                    "quorum device {host} ({}) in the config (pvecm: through /etc/pve, every node, reload)",
+                                    algorithm.as_str()
+                                );
+                                self.pcs_edit(&[goal], Tool::Pvecm, &what, span, here, step);
+                            }
+                        }
+                    }
+                    Some("remove") => {
+                        let what = "quorum device removed from the config (pvecm: through /etc/pve, every node, reload)";
+                        self.pcs_edit(
+                            &[model::goal::Goal::RemoveQdevice],
+                            Tool::Pvecm,
+                            what,
+                            span,
+                            here,
+                            step,
+                        );
+                    }
+                    _ => {}
+                }
             }
             _ => step.findings.push(self.unrecognised(span, &words.join(" "))),
         }
