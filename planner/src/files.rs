@@ -278,16 +278,6 @@ impl FileTable {
         }
         let mut bumped = None;
         if let Some(source) = &source {
-            if source.settings().device.is_some() != target.settings().device.is_some() {
-                return Err(Error::Unsupported {
-                    why: format!(
-                        "{}: adding or removing a quorum device is not planned yet (the corosync-qdevice daemons and \
-                         qnetd's vote are outside the plan); change quorum.device by hand: \
-                         write the file everywhere, start corosync-qdevice on every node, then reload",
-                        to.name
-                    ),
-                });
-            }
             if (source.settings().two_node || target.settings().two_node)
                 && source.settings().two_node != target.settings().two_node
                 && source.nodeids != target.nodeids

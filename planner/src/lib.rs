@@ -18,6 +18,9 @@
 
 mod files;
 mod plan_format;
+mod qdevice;
+#[cfg(test)]
+mod qdevice_tests;
 mod rejected;
 pub mod runbook;
 mod safety;

@@ -46,6 +46,10 @@ pub struct Snapshot {
     pub config_sha256_by_node: BTreeMap<String, String>,
     /// The running nodes.
     pub running: Vec<String>,
+    /// Plans that add or remove a quorum device: the nodes whose corosync-qdevice casts the
+    /// device's votes (qnetd ACKed them). Absent in other plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qdevice_casting: Option<Vec<String>>,
 }
 
 /// One step of a plan.
@@ -95,6 +99,10 @@ pub struct Plan {
     pub temp_configs: BTreeMap<String, String>,
     /// Node ids by name (every node the plan touches).
     pub nodeids: BTreeMap<String, u32>,
+    /// The qnetd host (`quorum.device.net.host`) of a plan that adds or removes a quorum
+    /// device: a host some steps run commands on, not a cluster node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qnetd_host: Option<String>,
     /// The fault budget every state was checked under.
     pub fault_budget: u32,
     /// Whether Proxmox actions are used.
@@ -175,12 +183,25 @@ pub(crate) fn snapshot(context: &Context, state: &PlanState) -> Snapshot {
                 .map(|entry| (universe.names[pos].clone(), entry.sha256.clone()))
         })
         .collect();
+    let qdevice_casting = context.qdevice.as_ref().map(|_| {
+        let casting: NodeSet = cluster
+            .up_nodes()
+            .iter()
+            .filter(|pos| {
+                cluster
+                    .view(settings, *pos)
+                    .is_some_and(|view| view.flags.qdevice_cast_vote)
+            })
+            .collect();
+        order(casting)
+    });
     Snapshot {
         members,
         quorate: order(quorate),
         expected_votes,
         config_sha256_by_node,
         running: order(cluster.up_nodes()),
+        qdevice_casting,
     }
 }
 
@@ -314,6 +335,23 @@ pub(crate) fn build(
                 enabled = enabled.union(not_enabled);
             }
         }
+        if let (Move::Certify(nodes), Some(device)) = (mv, &context.qdevice) {
+            // The exchange's first five steps: no effect on the cluster (the last one, below,
+            // is the move itself).
+            let names = universe.names_of(*nodes);
+            if let Some((first, others)) = names.split_first() {
+                let exchange = device.certificate_steps(first, others);
+                for step in exchange.into_iter().take(5) {
+                    steps.push(simple(
+                        step.action,
+                        step.nodes,
+                        step.commands.into_iter().collect(),
+                        before,
+                        step.why,
+                    ));
+                }
+            }
+        }
         let entry_of = |file| context.files.get(file);
         let mut commands: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut config_sha256 = None;
@@ -383,6 +421,24 @@ pub(crate) fn build(
                 }
                 enabled = enabled.difference(*nodes);
             }
+            Move::Certify(nodes) => {
+                let names = universe.names_of(*nodes);
+                if let (Some(device), Some((first, others))) = (&context.qdevice, names.split_first()) {
+                    if let Some(last) = device.certificate_steps(first, others).pop() {
+                        commands.extend(last.commands);
+                    }
+                }
+            }
+            Move::QdeviceStart(nodes) => {
+                for pos in nodes.iter() {
+                    commands.insert(universe.names[pos].clone(), crate::qdevice::start_commands());
+                }
+            }
+            Move::QdeviceStop(nodes) => {
+                for pos in nodes.iter() {
+                    commands.insert(universe.names[pos].clone(), crate::qdevice::stop_commands());
+                }
+            }
         }
         let estimate = context.cost(mv, before, applied);
         let warning = judgements.iter().find_map(|judgement| judgement.warning.clone());
@@ -441,6 +497,7 @@ pub(crate) fn build(
         to_config: target.text.clone(),
         temp_configs,
         nodeids,
+        qnetd_host: context.qdevice.as_ref().map(|device| device.host.clone()),
         fault_budget: context.options.fault_budget,
         proxmox: context.proxmox,
         verdict,
@@ -540,6 +597,31 @@ fn why(context: &Context, mv: &Move, before: &PlanState, found: &Found) -> Strin
             "{} stops: no order keeps quorum throughout (needs-outage), the nodes start again with the new file",
             names(*nodes)
         ),
+        Move::Certify(nodes) => {
+            let host = context.qdevice.as_ref().map_or("the qnetd host", |device| device.host.as_str());
+            format!(
+                "{} import the cluster's client certificate signed by {host}'s CA (tls on): corosync-qdevice cannot connect without it; done before the reload that adds the device, so nothing of it sits in the window where expected votes count the device and no node casts it yet",
+                names(*nodes)
+            )
+        }
+        Move::QdeviceStart(nodes) => format!(
+            "{} runs the file with the device: its corosync-qdevice can read quorum.device now (it exits without it) and connects to qnetd, whose decision gives the vote (spec 2.8, 2.9); enabled, so it starts again with corosync",
+            names(*nodes)
+        ),
+        Move::QdeviceStop(nodes) => {
+            let reload_later = found
+                .steps
+                .iter()
+                .any(|(later, ..)| matches!(later, Move::Reload { .. } | Move::WritePve { .. }));
+            if reload_later {
+                format!(
+                    "{}'s corosync-qdevice stops before the reload that drops the device, so no node still casts a vote the new file no longer counts",
+                    names(*nodes)
+                )
+            } else {
+                format!("{} runs a file without the device: its corosync-qdevice stops and is disabled", names(*nodes))
+            }
+        }
         Move::Leave(nodes) => {
             let reload_later = found.steps.iter().any(|(later, ..)| matches!(later, Move::Reload { .. } | Move::WritePve { .. }));
             if reload_later && before.disk.iter().any(|disk| *disk != NO_FILE) {

@@ -95,6 +95,24 @@ pub(crate) fn natural_orders(context: &Context, judge: &mut Judge) -> Vec<Reject
             restart_first,
         ));
     }
+    if let Some(device) = context.qdevice.as_ref().filter(|device| device.adding) {
+        // Start the daemons first (they would then be ready when the device appears).
+        orders.push((
+            format!(
+                "set up the certificates with {}, start corosync-qdevice on every node, then edit the file everywhere and reload",
+                device.host
+            ),
+            vec![
+                Move::Certify(target_nodes),
+                Move::QdeviceStart(kept),
+                Move::Write {
+                    file: TARGET,
+                    nodes: target_nodes,
+                },
+                Move::Reload { via },
+            ],
+        ));
+    }
     let mut rejected = Vec::new();
     for (order, moves) in orders {
         if let Some(because) = first_failure(context, judge, start, &moves) {
@@ -124,6 +142,26 @@ fn first_failure(context: &Context, judge: &mut Judge, start: &PlanState, moves:
     }
     if context.is_goal(&state) {
         return None;
+    }
+    if let Some(device) = context.qdevice.as_ref().filter(|_| !context.qdevice_done(&state)) {
+        let wrong: Vec<String> = context
+            .universe
+            .in_target
+            .iter()
+            .filter(|pos| state.cluster.qdevice_stopped(*pos) == device.adding)
+            .map(|pos| context.universe.names[pos].clone())
+            .collect();
+        return Some(if device.adding {
+            format!(
+                "it ends short of the target: corosync-qdevice does not run on {}, so the device's votes count in expected votes but nobody casts them",
+                wrong.join(", ")
+            )
+        } else {
+            format!(
+                "it ends short of the target: corosync-qdevice still runs on {}",
+                wrong.join(", ")
+            )
+        });
     }
     let target = context.files.target();
     for pos in context.universe.in_target.iter() {

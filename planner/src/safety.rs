@@ -1,6 +1,6 @@
 //! The safety verdict of one engine state: is it split-brain now, is some node quorate,
-//! and can up to F extra faults (crashes, partitions, link failures, with the time they
-//! let pass) make two memberships quorate at once.
+//! and can up to F extra faults (crashes, partitions, link failures, qnetd down or cut
+//! from a node, with the time they let pass) make two memberships quorate at once.
 //!
 //! Owns `Safety` (the verdict cache, keyed by the state's symmetry representative over
 //! interchangeable nodes, `sim::symmetry`) and `Verdict`. Every fault is a
@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use model::action::{Event, Fault};
 use model::quorum::{ClusterState, NodeConfig, NodeSet};
-use model::scenario::{LinkScope, NodeRef, NodeSpec};
+use model::scenario::{LinkScope, NodeRef, NodeSpec, QnetdChange};
 
 /// What the fault analysis of one state found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -154,7 +154,7 @@ fn types(cluster: &ClusterState, classes: &[Vec<usize>]) -> Vec<usize> {
 
 /// The faults worth trying from `cluster`, one representative per type: a crash, a split
 /// of one partition (a subset moved to a new partition), a whole link or one node's link
-/// failing. Time passing to the next timer comes first (it is free).
+/// failing, and once qnetd decides the device's vote, qnetd down or one node cut from it. Time passing to the next timer comes first (it is free).
 pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
     let classes = symmetry_classes(cluster);
     let types = types(cluster, &classes);
@@ -224,6 +224,23 @@ pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
                     partition: Some(fresh),
                     nodes,
                 }]),
+                true,
+            ));
+        }
+    }
+    if let Some(qnetd) = cluster.qnetd_view() {
+        // qnetd faults (once qnetd decides): the server fails, or one node loses its path
+        // to the qnetd host (its cluster links stay).
+        if qnetd.server_up {
+            out.push((Fault::Qnetd(QnetdChange::Down), true));
+        }
+        for node in qnetd
+            .nodes
+            .iter()
+            .filter(|node| node.running && node.reaches_qnetd)
+        {
+            out.push((
+                Fault::Qnetd(QnetdChange::Cut(vec![NodeRef::Id(node.nodeid)])),
                 true,
             ));
         }

@@ -290,7 +290,13 @@ pub(crate) fn judge_for(context: &Context, allow_outage: bool) -> Judge {
         exposed.push("the running cluster");
     }
     judge.endpoint_fragile = context.files.source.is_none() || start.one_fault_loses_quorum;
-    if let Ok(steady) = model::quorum::ClusterState::from_config(&context.files.target().node_config) {
+    if let Ok(mut steady) = model::quorum::ClusterState::from_config(&context.files.target().node_config) {
+        if context.qdevice.is_some() {
+            // The target with qnetd deciding and corosync-qdevice running everywhere.
+            steady.apply_event(&model::action::Event::Fault(model::action::Fault::Qnetd(
+                model::scenario::QnetdChange::Up,
+            )));
+        }
         let target = judge.safety.verdict(&steady);
         if target.split_brain_after.is_some() {
             exposed.push("the target cluster");

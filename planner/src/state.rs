@@ -2,9 +2,11 @@
 //!
 //! Owns `Universe` (every node of the source and the target, in the engine's position
 //! order), `PlanState` (per node: the file on disk, the file it started with, the file it
-//! last accepted at reload, whether it was (re)started during the plan, plus the engine's
-//! `ClusterState`), `Move` (write, write through pmxcfs, reload, start, restart, stop,
-//! leave), `Context::apply` (a move as `model::action::Event`s run by
+//! last accepted at reload, whether it was (re)started during the plan, whether its qdevice
+//! certificate is installed, plus the engine's `ClusterState`, which holds whether each
+//! node's corosync-qdevice runs and qnetd's decision), `Move` (write, write through pmxcfs,
+//! reload, start, restart, stop, leave, the qdevice certificates, start and stop
+//! corosync-qdevice), `Context::apply` (a move as `model::action::Event`s run by
 //! `ClusterState::apply_event`, refused where real corosync refuses or fails it), the goal
 //! test, the moves of a state and their estimated durations (spec 3.4). It must not judge
 //! safety (that is `safety`) nor search (that is `search`).
@@ -13,9 +15,10 @@ use std::fmt;
 
 use model::action::{Action, ConfigFile, Event, Fault};
 use model::quorum::{ClusterState, NodeId, NodeSet, MAX_NODES};
-use model::scenario::{NodeRef, NodeSpec};
+use model::scenario::{NodeRef, NodeSpec, QnetdChange};
 
 use crate::files::{FileId, FileTable, NO_FILE, TARGET};
+use crate::qdevice::QdevicePlan;
 use crate::{Error, PlanOptions};
 
 /// Extra time per step beyond the membership change: the SSH round trip, systemd, the
@@ -25,6 +28,11 @@ pub(crate) const STEP_MARGIN_MS: u64 = 1_000;
 pub(crate) const TIMEOUT_MARGIN_MS: u64 = 10_000;
 /// Writing a file on nodes (SSH, temporary file, fsync, rename).
 pub(crate) const WRITE_MS: u64 = 1_000;
+/// The qdevice certificate exchange: six SSH steps between the qnetd host and the nodes.
+pub(crate) const CERTIFY_MS: u64 = 6 * WRITE_MS;
+/// Starting corosync-qdevice until it casts: connect to qnetd over TLS, qnetd's decision,
+/// the first poll (a planning estimate, not a measurement).
+pub(crate) const QDEVICE_START_MS: u64 = 2_000;
 
 /// Every node the plan touches.
 #[derive(Clone, Debug)]
@@ -79,6 +87,8 @@ pub(crate) struct PlanState {
     pub live: Vec<FileId>,
     /// Positions started or restarted during the plan.
     pub restarted: NodeSet,
+    /// Positions whose qdevice NSS database holds the cluster's client certificate.
+    pub certified: NodeSet,
 }
 
 /// An operator action.
@@ -114,6 +124,13 @@ pub(crate) enum Move {
     Stop(NodeSet),
     /// A node the target drops leaves: `systemctl stop corosync` and disable.
     Leave(NodeSet),
+    /// The qdevice certificates: qnetd's CA on the nodes, the cluster certificate qnetd
+    /// signs, imported on the nodes (no effect on votes; `corosync-qdevice` needs it).
+    Certify(NodeSet),
+    /// `systemctl enable/start corosync-qdevice`: the daemon connects to qnetd.
+    QdeviceStart(NodeSet),
+    /// `systemctl stop/disable corosync-qdevice`.
+    QdeviceStop(NodeSet),
 }
 
 impl Move {
@@ -127,6 +144,9 @@ impl Move {
             Move::Restart(_) => "restart",
             Move::Stop(_) => "stop",
             Move::Leave(_) => "leave",
+            Move::Certify(_) => "qdevice_certificate",
+            Move::QdeviceStart(_) => "start_qdevice",
+            Move::QdeviceStop(_) => "stop_qdevice",
         }
     }
 
@@ -135,7 +155,13 @@ impl Move {
         match self {
             Move::Write { nodes, .. } | Move::WritePve { nodes, .. } => *nodes,
             Move::Reload { via } => NodeSet::single(*via),
-            Move::Start(nodes) | Move::Restart(nodes) | Move::Stop(nodes) | Move::Leave(nodes) => *nodes,
+            Move::Start(nodes)
+            | Move::Restart(nodes)
+            | Move::Stop(nodes)
+            | Move::Leave(nodes)
+            | Move::Certify(nodes)
+            | Move::QdeviceStart(nodes)
+            | Move::QdeviceStop(nodes) => *nodes,
         }
     }
 }
@@ -175,6 +201,8 @@ pub(crate) struct Context {
     pub membership_ms: u64,
     /// The state the plan starts from.
     pub start: PlanState,
+    /// The quorum device the plan adds or removes, if any.
+    pub qdevice: Option<QdevicePlan>,
 }
 
 impl Context {
@@ -191,6 +219,7 @@ impl Context {
                 nodeids.push(*nodeid);
             }
         }
+        let qdevice = QdevicePlan::new(files.source(), target)?;
         if nodeids.len() > MAX_NODES {
             return Err(Error::TooManyNodes {
                 count: nodeids.len(),
@@ -230,6 +259,17 @@ impl Context {
             },
             nodes: Vec::new(),
         }));
+        if let Some(device) = &qdevice {
+            // qnetd decides the device's vote from the start (`qnetd up` switches the engine
+            // to it); when adding, no node runs corosync-qdevice yet.
+            cluster.apply_event(&Event::Fault(Fault::Qnetd(QnetdChange::Up)));
+            if device.adding {
+                cluster.apply_event(&Event::Action(Action::SetQdeviceVote {
+                    on: false,
+                    nodes: nodeids.iter().map(|nodeid| NodeRef::Id(*nodeid)).collect(),
+                }));
+            }
+        }
         if cluster.nodeids() != nodeids.as_slice() {
             return Err(Error::Unsupported {
                 why: "the engine ordered the nodes differently from the files (a node id listed twice?)"
@@ -255,12 +295,17 @@ impl Context {
                 }
             })
             .collect();
+        let certified = match &qdevice {
+            Some(device) if !device.adding => in_source,
+            _ => NodeSet::EMPTY,
+        };
         let start = PlanState {
             cluster,
             disk,
             boot: running.clone(),
             live: running,
             restarted: NodeSet::EMPTY,
+            certified,
         };
         let membership_ms = files
             .entries
@@ -280,6 +325,7 @@ impl Context {
             proxmox,
             membership_ms,
             start,
+            qdevice,
         })
     }
 
@@ -312,14 +358,29 @@ impl Context {
     /// Whether `state` is the target: every target node runs the target (and was restarted
     /// during the plan, for a rolling restart), every other node is stopped.
     pub fn is_goal(&self, state: &PlanState) -> bool {
-        (0..self.universe.nodeids.len()).all(|pos| {
-            if self.universe.in_target.contains(pos) {
-                self.runs_target(state, pos)
-                    && (!self.options.rolling_restart || state.restarted.contains(pos))
-            } else {
-                !state.cluster.is_up(pos)
-            }
-        })
+        self.qdevice_done(state)
+            && (0..self.universe.nodeids.len()).all(|pos| {
+                if self.universe.in_target.contains(pos) {
+                    self.runs_target(state, pos)
+                        && (!self.options.rolling_restart || state.restarted.contains(pos))
+                } else {
+                    !state.cluster.is_up(pos)
+                }
+            })
+    }
+
+    /// Whether the quorum device change is done: adding, every target node has its
+    /// certificate and runs corosync-qdevice; removing, no node runs it.
+    pub fn qdevice_done(&self, state: &PlanState) -> bool {
+        match &self.qdevice {
+            None => true,
+            Some(device) if device.adding => self
+                .universe
+                .in_target
+                .iter()
+                .all(|pos| state.certified.contains(pos) && !state.cluster.qdevice_stopped(pos)),
+            Some(_) => (0..self.universe.nodeids.len()).all(|pos| state.cluster.qdevice_stopped(pos)),
+        }
     }
 
     /// A lower bound of the time left to the goal (consistent: no move lowers it by more
@@ -386,6 +447,9 @@ impl Context {
             Move::Reload { .. } => STEP_MARGIN_MS + membership,
             Move::Start(_) | Move::Restart(_) => self.boot_ms(),
             Move::Stop(_) | Move::Leave(_) => self.leave_ms(),
+            Move::Certify(_) => CERTIFY_MS,
+            Move::QdeviceStart(_) => QDEVICE_START_MS,
+            Move::QdeviceStop(_) => STEP_MARGIN_MS,
         }
     }
 
@@ -457,7 +521,44 @@ impl Context {
                 moves.push(Move::Leave(NodeSet::single(pos)));
             }
         }
+        self.qdevice_moves(state, &mut moves);
         moves
+    }
+
+    /// The qdevice moves of `state`: adding, the certificates of every target node at once,
+    /// then corosync-qdevice started on running certified nodes (one, or all together);
+    /// removing, corosync-qdevice stopped (one, or all together).
+    fn qdevice_moves(&self, state: &PlanState, moves: &mut Vec<Move>) {
+        let Some(device) = &self.qdevice else {
+            return;
+        };
+        let count = self.universe.nodeids.len();
+        let up = state.cluster.up_nodes();
+        let push_each_and_all = |moves: &mut Vec<Move>, set: NodeSet, make: fn(NodeSet) -> Move| {
+            for pos in set.iter() {
+                moves.push(make(NodeSet::single(pos)));
+            }
+            if set.len() > 1 {
+                moves.push(make(set));
+            }
+        };
+        if device.adding {
+            let uncertified = self.universe.in_target.difference(state.certified);
+            if !uncertified.is_empty() {
+                moves.push(Move::Certify(uncertified));
+            }
+            let startable: NodeSet = up
+                .intersection(state.certified)
+                .iter()
+                .filter(|pos| state.cluster.qdevice_stopped(*pos) && state.live[*pos] == TARGET)
+                .collect();
+            push_each_and_all(moves, startable, Move::QdeviceStart);
+        } else {
+            let running: NodeSet = (0..count)
+                .filter(|pos| !state.cluster.qdevice_stopped(*pos))
+                .collect();
+            push_each_and_all(moves, running, Move::QdeviceStop);
+        }
     }
 
     /// Applies `mv` to `state`: `Err` with the reason when real corosync refuses or fails
@@ -567,6 +668,30 @@ impl Context {
                     next.restarted.insert(pos);
                 }
             }
+            Move::Certify(nodes) => {
+                next.certified = next.certified.union(*nodes);
+            }
+            Move::QdeviceStart(nodes) | Move::QdeviceStop(nodes) => {
+                let on = matches!(mv, Move::QdeviceStart(_));
+                if on {
+                    if let Some(pos) = nodes.iter().find(|pos| !state.certified.contains(*pos)) {
+                        return Err(format!(
+                            "{} has no qdevice certificate: corosync-qdevice cannot connect to qnetd (tls on)",
+                            self.name(pos)
+                        ));
+                    }
+                }
+                let event = Event::Action(Action::SetQdeviceVote {
+                    on,
+                    nodes: self.universe.refs(*nodes),
+                });
+                let outcome = next.cluster.apply_event(&event);
+                if outcome.rejected {
+                    return Err(outcome.notes.join("; "));
+                }
+                self.settled(&outcome, "after it")?;
+                events.push(event);
+            }
             Move::Stop(nodes) | Move::Leave(nodes) => {
                 let event = Event::Action(Action::StopNodes(self.universe.refs(*nodes)));
                 let outcome = next.cluster.apply_event(&event);
@@ -634,6 +759,23 @@ impl Context {
         events: &mut Vec<Event>,
         inner: &mut Vec<ClusterState>,
     ) -> Result<(), String> {
+        if let Some(device) = self.qdevice.as_ref().filter(|device| device.adding) {
+            let gains_device = next.cluster.up_nodes().iter().any(|pos| {
+                next.disk[pos] != next.live[pos]
+                    && self
+                        .files
+                        .get(next.disk[pos])
+                        .is_some_and(|entry| entry.settings().device.is_some())
+            });
+            let uncertified = self.universe.in_target.difference(next.certified);
+            if gains_device && !uncertified.is_empty() {
+                return Err(format!(
+                    "the reload raises expected votes by the device's votes, which no node casts until its corosync-qdevice runs, and that needs the certificates from {} first: {} lack them, so the certificate exchange would sit in the window without margin",
+                    device.host,
+                    self.universe.names_of(uncertified).join(", ")
+                ));
+            }
+        }
         inner.extend(self.reload_moments(next)?);
         for pos in next.cluster.up_nodes().iter() {
             let (Some(running), Some(disk)) =
@@ -716,6 +858,9 @@ impl Context {
             Move::Restart(nodes) => format!("restart {}", names(*nodes)),
             Move::Stop(nodes) => format!("stop {}", names(*nodes)),
             Move::Leave(nodes) => format!("{} leaves", names(*nodes)),
+            Move::Certify(nodes) => format!("set up the qdevice certificates on {}", names(*nodes)),
+            Move::QdeviceStart(nodes) => format!("start corosync-qdevice on {}", names(*nodes)),
+            Move::QdeviceStop(nodes) => format!("stop corosync-qdevice on {}", names(*nodes)),
         }
     }
 }

@@ -23,7 +23,7 @@ pub(crate) fn cluster(count: u32, links: u8, version: u64, quorum: &str) -> Stri
     text
 }
 
-fn endpoint(name: &str, text: &str) -> Endpoint {
+pub(crate) fn endpoint(name: &str, text: &str) -> Endpoint {
     Endpoint {
         name: name.to_string(),
         text: text.to_string(),
@@ -608,20 +608,6 @@ fn a_hand_edited_plan_that_restarts_two_nodes_at_once_fails_verify() {
         verify(&plan, Some(&endpoint("from.conf", &from)), 1),
         Err(Error::BadPlan { .. })
     ));
-}
-
-#[test]
-fn adding_a_quorum_device_is_refused_as_not_planned_yet() {
-    let from = cluster(2, 1, 3, "");
-    let to = cluster(2, 1, 4, "    device {\n        model: net\n        votes: 1\n        net {\n            host: 198.18.0.100\n            algorithm: ffsplit\n        }\n    }\n");
-    let error = plan(
-        Some(&endpoint("a.conf", &from)),
-        &endpoint("b.conf", &to),
-        &PlanOptions::default(),
-    )
-    .unwrap_err();
-    assert!(matches!(error, Error::Unsupported { .. }), "{error}");
-    assert!(error.to_string().contains("quorum device"), "{error}");
 }
 
 #[test]

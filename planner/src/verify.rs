@@ -22,7 +22,7 @@ use sim::check::{
 };
 
 use model::quorum::NodeSet;
-use model::scenario::{NodeRef, NodeSpec, Step as ScriptStep};
+use model::scenario::{NodeRef, NodeSpec, QnetdChange, Step as ScriptStep};
 use serde::Serialize;
 
 use crate::files::{sha256_hex, FileId, FileTable};
@@ -100,15 +100,22 @@ fn step_move(context: &Context, plan: &Plan, index: usize) -> Result<Option<Move
         "restart" => Move::Restart(nodes),
         "stop" => Move::Stop(nodes),
         "leave" => Move::Leave(nodes),
-        "enable" | "install_authkey" | "generate_authkey" | "wait" => return Ok(None),
+        "qdevice_certificate" => Move::Certify(nodes),
+        "start_qdevice" => Move::QdeviceStart(nodes),
+        "stop_qdevice" => Move::QdeviceStop(nodes),
+        "enable" | "install_authkey" | "generate_authkey" | "wait" | "qnetd_init" | "qdevice_ca"
+        | "qdevice_request" | "qnetd_sign" | "qdevice_import" => return Ok(None),
         other => return Err(bad(format!("unknown action `{other}`"))),
     }))
 }
 
 /// The parts of a snapshot `apply` checks before a step: memberships, quorate and running
-/// nodes.
+/// nodes, and the nodes whose qdevice casts (in a plan that adds or removes a device).
 fn same_cluster(a: &Snapshot, b: &Snapshot) -> bool {
-    a.members == b.members && a.quorate == b.quorate && a.running == b.running
+    a.members == b.members
+        && a.quorate == b.quorate
+        && a.running == b.running
+        && a.qdevice_casting == b.qdevice_casting
 }
 
 struct Replay<'a> {
@@ -570,6 +577,30 @@ pub fn to_script(plan: &Plan) -> String {
         lines.push("# a new cluster: no node runs yet".to_string());
         lines.push(ScriptStep::Down(ids(&all)).to_string());
     }
+    // A plan that removes a device drives qnetd from the start; one that adds it, from its
+    // first write (a script may name qnetd only once some file has a device).
+    let adding = plan
+        .steps
+        .iter()
+        .any(|step| step.action == "start_qdevice" || step.action == "qdevice_certificate");
+    let mut qnetd_lines = Vec::new();
+    if plan.qnetd_host.is_some() {
+        qnetd_lines.push("# qnetd decides the device's vote".to_string());
+        qnetd_lines.push(ScriptStep::Qnetd(QnetdChange::Up).to_string());
+        if adding {
+            let all: Vec<String> = plan.nodeids.keys().cloned().collect();
+            qnetd_lines.push("# no node runs corosync-qdevice yet".to_string());
+            qnetd_lines.push(
+                ScriptStep::Qdevice {
+                    on: false,
+                    nodes: ids(&all),
+                }
+                .to_string(),
+            );
+        } else {
+            lines.append(&mut qnetd_lines);
+        }
+    }
     for step in &plan.steps {
         lines.push(format!(
             "# step {}: {} {}",
@@ -600,9 +631,19 @@ pub fn to_script(plan: &Plan) -> String {
             }])],
             "restart" => vec![ScriptStep::Restart(ids(&step.nodes))],
             "stop" | "leave" => vec![ScriptStep::Stop(ids(&step.nodes))],
+            "start_qdevice" | "stop_qdevice" => vec![ScriptStep::Qdevice {
+                on: step.action == "start_qdevice",
+                nodes: ids(&step.nodes),
+            }],
             _ => Vec::new(),
         };
-        lines.extend(script.iter().map(ToString::to_string));
+        let mut printed = script.iter().map(ToString::to_string);
+        if matches!(step.action.as_str(), "write_config" | "write_pve_config") {
+            // After the install, before a pmxcfs reload.
+            lines.extend(printed.next());
+            lines.append(&mut qnetd_lines);
+        }
+        lines.extend(printed);
     }
     let mut text = lines.join("\n");
     text.push('\n');

@@ -310,6 +310,17 @@ pub fn check_names(
     Ok(())
 }
 
+/// Whether some node's file on disk or running configuration has a quorum device (a script
+/// that installs one, e.g. a plan adding a device, may drive qnetd from then on).
+fn some_file_has_a_device(state: &ClusterState) -> bool {
+    (0..state.nodeids().len()).any(|pos| {
+        [state.disk_config(pos), state.running_config(pos)]
+            .into_iter()
+            .flatten()
+            .any(|config| config.settings().device.is_some())
+    })
+}
+
 /// Checks a step whose nodes are all known (see `whatif::check_nodes`) against the cluster
 /// at that step. `source` is the step's text as written, from its first word.
 pub fn check_step(
@@ -436,7 +447,9 @@ pub fn check_step(
                 }
             }
         }
-        Step::Qdevice { .. } | Step::Qnetd(_) | Step::Heuristics { .. } if settings.device.is_none() => {
+        Step::Qdevice { .. } | Step::Qnetd(_) | Step::Heuristics { .. }
+            if settings.device.is_none() && !some_file_has_a_device(state) =>
+        {
             return Err(Refusal {
                 offset: 0,
                 problem: StepProblem::NoQuorumDevice,

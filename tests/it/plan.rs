@@ -745,17 +745,23 @@ fn issue11_every_goal_kind_plans_on_pve1() {
             }
         }
     }
-    // The planner does not plan quorum device changes yet: a tool error that says what to do
-    // by hand (the goal itself applies; model::goal's tests pin its text).
+    // A quorum device: the certificate exchange with the qnetd host first, the file through
+    // pmxcfs (which reloads), then corosync-qdevice on every node (see planner's qdevice tests).
     for goal in [
         "add-qdevice 198.18.0.9",
         "add-qdevice 198.18.0.9 algorithm=ffsplit",
     ] {
-        let (code, _, err) = quorate(&["plan", "--from", FIXED, "--goal", goal]);
-        assert_eq!(code, 2, "{goal}: {err}");
+        let (code, out, err) = quorate(&["plan", "--from", FIXED, "--goal", goal, "--format", "json"]);
+        assert_eq!(code, 0, "{goal}: {err}");
+        let plan = json(&out);
+        assert_eq!(plan["qnetd_host"], "198.18.0.9", "{goal}");
+        let actions = actions(&plan);
+        let certificate = actions.iter().position(|action| action == "qdevice_certificate");
+        let write = actions.iter().position(|action| action == "write_pve_config");
+        let start = actions.iter().position(|action| action == "start_qdevice");
         assert!(
-            err.contains("error: <goals>: ") && err.contains("quorum device"),
-            "{goal}: {err}"
+            certificate.is_some() && certificate < write && write < start,
+            "{goal}: {actions:?}"
         );
     }
     // A removed node leaves before the reload that drops it.

@@ -99,12 +99,15 @@ fn qnetd_down_then_a_node_down_and_the_old_qdevice_step() {
         report["steps"][1]["qnetd"]["nodes"][0]["why"],
         "qnetd is down: ffsplit NACKs at once"
     );
-    // `qdevice on|off` keeps its meaning without qnetd steps, and is refused with them.
+    // `qdevice on|off` keeps its meaning without qnetd steps; with them it stops and starts
+    // the node's corosync-qdevice daemon (the vote stays qnetd's).
     // (Both cast as told: split-brain, exit 1.)
     let old = whatif_code(&path, "qdevice on 1 2; split 1:1 2:2", 1);
     assert_eq!(quorate_row(&old["steps"][2]), "1:1 2:1");
-    let refused = whatif_json(&path, "qnetd up; qdevice off 1");
-    assert_eq!(refused["steps"][2]["rejected"], true);
+    let stopped = whatif_json(&path, "qnetd up; qdevice off 1; down 2; qdevice on 1");
+    assert_eq!(stopped["steps"][2]["rejected"], false);
+    assert_eq!(quorate_row(&stopped["steps"][3]), "1:0 2:0");
+    assert_eq!(quorate_row(&stopped["steps"][4]), "1:1 2:0");
 }
 
 #[test]

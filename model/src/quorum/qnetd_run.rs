@@ -14,6 +14,11 @@
 //!   (a quorum change makes lms decide again), at most `MAX_PASSES` times.
 //! - A node's qdevice daemon runs while its corosync runs; a crashed node's client is gone
 //!   (qnetd forgets its saved result), and a restarted one connects as a newcomer.
+//! - `qdevice off N` (once qnetd decides) stops N's corosync-qdevice daemon (`systemctl stop
+//!   corosync-qdevice`): N holds no vote and casts none until `qdevice on N` starts it again,
+//!   across corosync restarts (systemd starts an enabled qdevice with corosync). Starting one
+//!   on a node whose running configuration has no usable device fails, as corosync-qdevice
+//!   exits when it cannot read `quorum.device` from cmap.
 
 use super::{ClusterState, StepOutcome};
 use crate::quorum::node_set::NodeSet;
@@ -38,6 +43,8 @@ pub(super) struct QnetdState {
     cut: NodeSet,
     /// Positions whose heuristics fail (the others pass when heuristics are configured).
     heuristics_fail: NodeSet,
+    /// Positions whose corosync-qdevice daemon the operator stopped (`qdevice off`).
+    stopped: NodeSet,
     /// Positions whose qdevice was connected after the last round.
     connected: NodeSet,
     /// The vote each node's qdevice holds (`None`: none yet, or no daemon).
@@ -67,6 +74,7 @@ impl QnetdState {
             server_up: true,
             cut: NodeSet::EMPTY,
             heuristics_fail: NodeSet::EMPTY,
+            stopped: NodeSet::EMPTY,
             connected: NodeSet::EMPTY,
             vote: vec![None; count],
             last_result: vec![None; count],
@@ -202,6 +210,45 @@ impl ClusterState {
         }
     }
 
+    /// `qdevice on|off NODES` once qnetd decides: the nodes' corosync-qdevice daemons start or
+    /// stop. A start is refused (the step is rejected) on a node that does not run corosync
+    /// or whose running configuration has no usable device: corosync-qdevice exits there.
+    pub(super) fn qdevice_daemon_change(&mut self, on: bool, targets: &[usize], outcome: &mut StepOutcome) {
+        if on {
+            for pos in targets {
+                if self.device_net(*pos).is_none() {
+                    outcome.rejected = true;
+                    outcome.notes.push(format!(
+                        "node {}: corosync-qdevice exits at once: {}",
+                        self.nodeids[*pos],
+                        if self.nodes[*pos].running {
+                            "its running configuration has no usable quorum.device (reload the file with the device first)"
+                        } else {
+                            "corosync does not run there"
+                        }
+                    ));
+                    return;
+                }
+            }
+        }
+        if let Some(qnetd) = self.qnetd.as_mut() {
+            for pos in targets {
+                if on {
+                    qnetd.stopped.remove(*pos);
+                } else {
+                    qnetd.stopped.insert(*pos);
+                }
+            }
+        }
+    }
+
+    /// Whether the node at `pos`'s corosync-qdevice daemon was stopped (`qdevice off`).
+    pub fn qdevice_stopped(&self, pos: usize) -> bool {
+        self.qnetd
+            .as_ref()
+            .is_some_and(|qnetd| qnetd.stopped.contains(pos))
+    }
+
     /// Heal: every node reaches the qnetd host again (the server's state is not the
     /// network's).
     pub(super) fn qnetd_heal(&mut self) {
@@ -247,7 +294,9 @@ impl ClusterState {
     /// One pass: disconnect rules, qnetd's decision, casts. Returns whether a cast changed.
     fn qnetd_pass(&mut self, qnetd: &mut QnetdState, outcome: &mut StepOutcome) -> bool {
         let count = self.nodes.len();
-        let nets: Vec<Option<DeviceNet>> = (0..count).map(|pos| self.device_net(pos)).collect();
+        let nets: Vec<Option<DeviceNet>> = (0..count)
+            .map(|pos| self.device_net(pos).filter(|_| !qnetd.stopped.contains(pos)))
+            .collect();
         let connected: NodeSet = (0..count)
             .filter(|pos| nets[*pos].is_some() && qnetd.server_up && !qnetd.cut.contains(*pos))
             .collect();
@@ -256,7 +305,9 @@ impl ClusterState {
                 qnetd.vote[pos] = None;
                 qnetd.last_result[pos] = None;
                 qnetd.decided[pos] = None;
-                qnetd.rule[pos] = if self.nodes[pos].running {
+                qnetd.rule[pos] = if self.nodes[pos].running && qnetd.stopped.contains(pos) {
+                    "corosync-qdevice does not run (stopped)".to_string()
+                } else if self.nodes[pos].running {
                     "no usable quorum device (not configured as model net, or disabled by the \
                      configuration)"
                         .to_string()
@@ -381,6 +432,14 @@ impl ClusterState {
         let mut changed = false;
         for (pos, net) in nets.iter().enumerate() {
             if net.is_none() {
+                // A stopped daemon polls no more: its cast ends (the device timeout).
+                if qnetd.stopped.contains(pos)
+                    && self.device_net(pos).is_some()
+                    && self.nodes[pos].votequorum.casts_vote()
+                {
+                    self.qdevice(pos, false, outcome);
+                    changed = true;
+                }
                 continue;
             }
             let want = qnetd.vote[pos] == Some(Vote::Ack);
@@ -443,7 +502,9 @@ impl ClusterState {
     /// The quorum device as qnetd decides it (`None` until a `qnetd`/`heuristics` step).
     pub fn qnetd_view(&self) -> Option<QnetdView> {
         let qnetd = self.qnetd.as_ref()?;
-        let nets: Vec<Option<DeviceNet>> = (0..self.nodes.len()).map(|pos| self.device_net(pos)).collect();
+        let nets: Vec<Option<DeviceNet>> = (0..self.nodes.len())
+            .map(|pos| self.device_net(pos).filter(|_| !qnetd.stopped.contains(pos)))
+            .collect();
         let nodes: Vec<QdeviceNodeView> = (0..self.nodes.len())
             .map(|pos| QdeviceNodeView {
                 nodeid: self.nodeids[pos],

@@ -213,7 +213,7 @@ fn two_node_lms_keeps_its_vote_until_the_membership_changes() {
 }
 
 #[test]
-fn qdevice_on_off_is_refused_once_qnetd_decides() {
+fn qdevice_on_off_stops_and_starts_the_daemon_once_qnetd_decides() {
     let settings = device(2, "ffsplit", Some(1), None);
     let mut state = ClusterState::new(&settings).unwrap();
     for step in scenario::parse("qdevice on 1 2").unwrap().steps {
@@ -222,5 +222,50 @@ fn qdevice_on_off_is_refused_once_qnetd_decides() {
     assert!(state.qnetd_view().is_none());
     let steps = scenario::parse("qnetd up; qdevice off 1").unwrap().steps;
     assert!(!state.apply(&settings, &steps[0]).rejected);
-    assert!(state.apply(&settings, &steps[1]).rejected);
+    assert!(!state.qdevice_stopped(0));
+    assert!(!state.apply(&settings, &steps[1]).rejected);
+    assert!(state.qdevice_stopped(0));
+    assert_eq!(state.qnetd_view().unwrap().nodes[0].vote, None);
+}
+
+#[test]
+fn a_stopped_qdevice_daemon_casts_nothing_until_it_starts_again() {
+    let settings = device(2, "ffsplit", Some(1), None);
+    // qnetd decides from `qnetd up`; `qdevice off 2` stops node 2's daemon: node 2 counts
+    // 2 of 3 votes, node 1 still 3; a crash of node 1 leaves node 2 inquorate (its daemon
+    // does not run), `qdevice on 2` makes it quorate with the device again; a restart of
+    // corosync keeps a stopped daemon stopped.
+    let state = check(
+        &settings,
+        "qnetd up\nqdevice off 2\ndown 1\nqdevice on 2\nqdevice off 2\nrestart 2\n",
+        &[
+            "1:1/3 2:1/3",
+            "1:1/3 2:1/2",
+            "1:- 2:0/1",
+            "1:- 2:1/2",
+            "1:- 2:0/1",
+            "1:- 2:0/1",
+        ],
+    );
+    assert!(state.qdevice_stopped(1));
+    let view = state.qnetd_view().unwrap();
+    assert_eq!(view.nodes[1].why, "corosync-qdevice does not run (stopped)");
+}
+
+#[test]
+fn a_qdevice_daemon_does_not_start_without_the_device_in_the_running_file() {
+    let settings = QuorumSettings::plain(2);
+    let mut state = ClusterState::new(&settings).unwrap();
+    let steps = scenario::parse("qnetd up\nqdevice on 1\n").unwrap().steps;
+    state.apply(&settings, &steps[0]);
+    let outcome = state.apply(&settings, &steps[1]);
+    assert!(outcome.rejected);
+    assert!(
+        outcome.notes[0].contains("corosync-qdevice exits"),
+        "{:?}",
+        outcome.notes
+    );
+    // Stopping one that does not run is a no-op, not a refusal (systemctl stop).
+    let steps = scenario::parse("qdevice off 1 2\n").unwrap().steps;
+    assert!(!state.apply(&settings, &steps[0]).rejected);
 }

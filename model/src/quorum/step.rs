@@ -109,12 +109,8 @@ impl ClusterState {
             Step::Qdevice { on, nodes } => {
                 let targets = self.resolve_all(nodes)?;
                 if self.qnetd_modelled() {
-                    outcome.rejected = true;
-                    outcome.notes.push(
-                        "qnetd decides the device's vote in this scenario (a qnetd or heuristics \
-                         step ran): qdevice on|off cannot set it"
-                            .to_string(),
-                    );
+                    // qnetd decides the vote: on|off starts or stops the qdevice daemons.
+                    self.qdevice_daemon_change(*on, &targets, outcome);
                 } else {
                     for pos in targets {
                         self.qdevice(pos, *on, outcome);

@@ -1,0 +1,263 @@
+//! Adding and removing a quorum device (`quorum.device`, model net): what the plan needs
+//! beyond the corosync file, and the commands of the qdevice steps.
+//!
+//! Owns `QdevicePlan` (the qnetd host, the cluster name the certificates carry, adding or
+//! removing), its construction from the source and target files (refusing what cannot be
+//! planned: a device other than model net, no `net.host`, no `totem.cluster_name`), and the
+//! commands of the certificate exchange, as `pvecm qdevice setup` and `pcs quorum device add`
+//! run it (`corosync-qnetd-certutil -i` on the qnetd host, `corosync-qdevice-net-certutil -i`
+//! with qnetd's CA on every node, `-r -n CLUSTER` on the first node, `-s` on the qnetd host,
+//! `-M` on the first node, `-m` with its PKCS#12 file on the others), and of starting and
+//! stopping corosync-qdevice. Files move with `copy-file` (apply's node-to-node transfer
+//! through memory); nothing secret (the PKCS#12 file, private keys) is ever in the plan.
+//! It must not decide order or safety (that is `state`, `search`, `safety`).
+
+use crate::files::FileEntry;
+use crate::Error;
+
+/// The qnetd host's NSS database (corosync-qnetd-certutil).
+pub(crate) const QNETD_DB: &str = "/etc/corosync/qnetd/nssdb";
+/// A node's qdevice NSS database (corosync-qdevice-net-certutil).
+pub(crate) const NODE_DB: &str = "/etc/corosync/qdevice/net/nssdb";
+
+/// One step of the certificate exchange.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CertificateStep {
+    /// The plan's action name.
+    pub action: &'static str,
+    /// The cluster nodes acting (none for the qnetd host's steps).
+    pub nodes: Vec<String>,
+    /// Per host (node or qnetd host), its commands.
+    pub commands: Vec<(String, Vec<String>)>,
+    /// Why, in words.
+    pub why: String,
+}
+
+/// The quorum device change a plan carries out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct QdevicePlan {
+    /// The qnetd host (`quorum.device.net.host`): commands run there under this name.
+    pub host: String,
+    /// `totem.cluster_name`: the name in the cluster's client certificate.
+    pub cluster_name: String,
+    /// The target adds the device (else the source has it and the target drops it).
+    pub adding: bool,
+}
+
+/// `net.host` of `entry`'s device, when it is model net.
+fn device_host(entry: &FileEntry) -> Result<Option<String>, Error> {
+    let device = &entry.config.quorum.device;
+    let Some(device) = device.as_ref().filter(|device| device.is_configured()) else {
+        return Ok(None);
+    };
+    let model = device
+        .model
+        .as_ref()
+        .map(|model| model.value.clone())
+        .unwrap_or_default();
+    if model != "net" {
+        return Err(Error::Unsupported {
+            why: format!(
+                "{}: quorum.device.model is `{model}`; only model net (corosync-qnetd) is planned",
+                entry.name
+            ),
+        });
+    }
+    match device.net.get("host") {
+        Some(host) if !host.value.trim().is_empty() => Ok(Some(host.value.trim().to_string())),
+        _ => Err(Error::Unsupported {
+            why: format!(
+                "{}: quorum.device.net has no host: name the qnetd host (`host: ADDRESS`)",
+                entry.name
+            ),
+        }),
+    }
+}
+
+impl QdevicePlan {
+    /// The device change from `source` to `target`, if the device appears or disappears.
+    pub fn new(source: Option<&FileEntry>, target: &FileEntry) -> Result<Option<QdevicePlan>, Error> {
+        let Some(source) = source else {
+            return Ok(None);
+        };
+        let before = device_host(source)?;
+        let after = device_host(target)?;
+        let (host, adding, entry) = match (before, after) {
+            (None, Some(host)) => (host, true, target),
+            (Some(host), None) => (host, false, source),
+            _ => return Ok(None),
+        };
+        let cluster_name = entry
+            .config
+            .totem
+            .cluster_name
+            .as_ref()
+            .map(|name| name.value.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| Error::Unsupported {
+                why: format!(
+                    "{}: totem.cluster_name is not set; the qdevice certificates carry the cluster name \
+                     (corosync-qdevice-net-certutil -n): set it first",
+                    entry.name
+                ),
+            })?;
+        if cluster_name.contains(char::is_whitespace) || cluster_name.contains('/') {
+            return Err(Error::Unsupported {
+                why: format!(
+                    "{}: cluster_name `{cluster_name}` holds a space or a slash, which the certificate file \
+                     names cannot carry",
+                    entry.name
+                ),
+            });
+        }
+        Ok(Some(QdevicePlan {
+            host,
+            cluster_name,
+            adding,
+        }))
+    }
+
+    /// The certificate request's path on the qnetd host.
+    fn request_on_qnetd(&self) -> String {
+        format!("/etc/corosync/qnetd/qdevice-net-node-{}.crq", self.cluster_name)
+    }
+
+    /// The cluster certificate qnetd signs.
+    fn signed(&self) -> String {
+        format!("cluster-{}.crt", self.cluster_name)
+    }
+
+    /// The certificate exchange, in order: `first` is the node whose request qnetd signs,
+    /// `others` the rest.
+    pub fn certificate_steps(&self, first: &str, others: &[String]) -> Vec<CertificateStep> {
+        let host = self.host.clone();
+        let name = &self.cluster_name;
+        let all: Vec<String> = std::iter::once(first.to_string())
+            .chain(others.iter().cloned())
+            .collect();
+        let ca = format!("{QNETD_DB}/qnetd-cacert.crt");
+        let node_ca = "/etc/corosync/qnetd-cacert.crt";
+        let p12 = "/etc/corosync/qdevice-net-node.p12";
+        let step = |action, nodes, commands, why: String| CertificateStep {
+            action,
+            nodes,
+            commands,
+            why,
+        };
+        vec![
+            step(
+                "qnetd_init",
+                Vec::new(),
+                vec![(
+                    host.clone(),
+                    vec![format!("unless-exists {ca} corosync-qnetd-certutil -i")],
+                )],
+                format!(
+                    "{host} runs corosync-qnetd with its own CA (corosync-qnetd-certutil -i, skipped when its database \
+                     exists: a qnetd host may serve other clusters)"
+                ),
+            ),
+            step(
+                "qdevice_ca",
+                all.clone(),
+                all.iter()
+                    .map(|node| {
+                        (
+                            node.clone(),
+                            vec![
+                                format!("copy-file {node_ca} from:{host} mode:0644 source:{ca}"),
+                                format!("rm -rf {NODE_DB}"),
+                                format!("corosync-qdevice-net-certutil -i -c {node_ca}"),
+                            ],
+                        )
+                    })
+                    .collect(),
+                "every node's qdevice trusts qnetd's CA (a fresh NSS database, as `pvecm qdevice setup --force` \
+                 makes it); nothing reads it until corosync-qdevice starts"
+                    .to_string(),
+            ),
+            step(
+                "qdevice_request",
+                vec![first.to_string()],
+                vec![(
+                    first.to_string(),
+                    vec![format!("corosync-qdevice-net-certutil -r -n {name}")],
+                )],
+                format!("{first} requests the cluster's client certificate for `{name}`"),
+            ),
+            step(
+                "qnetd_sign",
+                Vec::new(),
+                vec![(
+                    host.clone(),
+                    vec![
+                        format!(
+                            "copy-file {} from:{first} mode:0644 source:{NODE_DB}/qdevice-net-node.crq",
+                            self.request_on_qnetd()
+                        ),
+                        format!(
+                            "corosync-qnetd-certutil -s -c {} -n {name}",
+                            self.request_on_qnetd()
+                        ),
+                    ],
+                )],
+                format!("qnetd's CA signs the request for cluster `{name}`"),
+            ),
+            step(
+                "qdevice_import",
+                vec![first.to_string()],
+                vec![(
+                    first.to_string(),
+                    vec![
+                        format!(
+                            "copy-file {NODE_DB}/{} from:{host} mode:0644 source:{QNETD_DB}/{}",
+                            self.signed(),
+                            self.signed()
+                        ),
+                        format!("corosync-qdevice-net-certutil -M -c {NODE_DB}/{}", self.signed()),
+                    ],
+                )],
+                format!("{first} imports the signed certificate (its key stays in its NSS database)"),
+            ),
+            step(
+                "qdevice_certificate",
+                all.clone(),
+                others
+                    .iter()
+                    .map(|node| {
+                        (
+                            node.clone(),
+                            vec![
+                                format!(
+                                    "copy-file {p12} from:{first} mode:0600 source:{NODE_DB}/qdevice-net-node.p12"
+                                ),
+                                format!("corosync-qdevice-net-certutil -m -c {p12}"),
+                                format!("rm -f {p12}"),
+                            ],
+                        )
+                    })
+                    .collect(),
+                format!(
+                    "the other nodes import {first}'s certificate and key (copied node to node through apply's memory, \
+                     never printed; the copy is removed once imported)"
+                ),
+            ),
+        ]
+    }
+}
+
+/// The commands that start corosync-qdevice (enabled first, as pcs does).
+pub(crate) fn start_commands() -> Vec<String> {
+    vec![
+        "systemctl enable corosync-qdevice".to_string(),
+        "systemctl start corosync-qdevice".to_string(),
+    ]
+}
+
+/// The commands that stop corosync-qdevice and keep it from starting at boot.
+pub(crate) fn stop_commands() -> Vec<String> {
+    vec![
+        "systemctl stop corosync-qdevice".to_string(),
+        "systemctl disable corosync-qdevice".to_string(),
+    ]
+}
