@@ -52,6 +52,13 @@
 //!     {"class": "one-quorate", ...}, {"class": "none-quorate", ...}, {"class": "split-brain", ...},
 //!     {"class": "unstable", ...}, {"class": "all-down", ...}
 //!   ],
+//!   "grid": [                         // the classes per number of down nodes and set of
+//!                                     // failed links (every partition of the rest): the
+//!                                     // non-empty cells, by nodes_down then link set;
+//!                                     // null when counted by vote-sums (no per-size split)
+//!     {"nodes_down": 1, "failed_links": [], "scenarios": 10,
+//!      "classes": [{"class": "all-quorate", "running": 5, "cold_start": 5}, ...]}, ...
+//!   ],                                // (only the classes that occur in either case)
 //!   "notes": ["last_man_standing: every scenario is evaluated right after the failure, ..."],
 //!   "start": null,                    // -s SCRIPT --all: the script and who runs at its end
 //!   "qnetd": {...}                    // only with a qnetd device (model: net):
@@ -232,6 +239,7 @@ struct JsonReport<'a> {
     summary: JsonSummary<'a>,
     failure_sizes: &'a [FailureSize],
     classes: Vec<JsonClass<'a>>,
+    grid: &'a Option<Vec<sim::exhaustive::GridCell>>,
     notes: &'a [String],
     /// The state the analysis starts from (`-s SCRIPT --all`); null: the fully joined cluster.
     start: Option<&'a StartInfo>,
@@ -324,6 +332,7 @@ pub fn write_json(
                 },
             )
             .collect(),
+        grid: &analysis.grid,
         notes: &analysis.notes,
         start,
         qnetd: analysis.qnetd.as_ref(),

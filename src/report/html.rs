@@ -1,5 +1,6 @@
-//! The report page: one self-contained HTML file (inline CSS and SVG, no network, no
-//! script: the toggles are `<details>` elements), printable.
+//! The report page: one self-contained HTML file (inline CSS and SVG, no network; the
+//! toggles are `<details>` elements, and one inline script only opens the toggle a link
+//! jumps to), printable.
 //!
 //! Owns the page structure and escaping. Every string from the file or a command goes
 //! through [`escape`]. It must not compute anything the commands did not return.
@@ -27,7 +28,21 @@ pub fn escape(text: &str) -> String {
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#111}section{margin-bottom:2em;page-break-inside:avoid}\
 pre{background:#f6f6f6;padding:.5em;overflow-x:auto}table{border-collapse:collapse}td,th{border:1px solid #aaa;padding:.2em .5em;text-align:right}\
 .error{color:#b00}.warning{color:#a60}.info,.note{color:#036}.ok{background:#b7e4b0}.bad{background:#f7a0a0}.some{background:#f7d08a}\
-svg{display:block;max-width:100%;height:auto;margin:.3em 0}@media print{details{display:block}details>*{display:block}}";
+svg{display:block;max-width:100%;height:auto;margin:.3em 0}\
+.k{display:inline-block;min-width:1.6em;margin:1px;padding:0 .25em;border:1px solid #555;border-radius:3px;text-align:center}\
+.k-all-quorate{background:#b7e4b0}.k-one-quorate{background:#dcefa0}.k-none-quorate{background:#f7c08a}.k-split-brain{background:#f07070}\
+.k-unstable{background:#d9c2ef}.k-all-down{background:#d0d0d0}table.grid td{text-align:left}caption{text-align:left;font-style:italic}\
+.c-split-brain{background:#fbd0d0}.c-none-quorate{background:#fde6cc}.c-unstable{background:#efe4f8}.c-all-down{background:#eee}\
+.c-one-quorate{background:#f0f8d8}.c-all-quorate{background:#e4f4e0}:target{outline:3px solid #36c}\
+@media print{details{display:block}details>*{display:block}}";
+
+/// The page's only script: opening the toggle a link jumps to (`#example-N`), so that a
+/// click on a grid cell's example shows it. No network, no other behaviour: without
+/// JavaScript the link still jumps and the toggle opens by a click.
+const SCRIPT: &str =
+    "function quorateOpen(){var target=document.getElementById(decodeURIComponent(location.hash.slice(1)));\
+if(target){if(target.tagName==='DETAILS'){target.open=true}}}\
+window.addEventListener('hashchange',quorateOpen);window.addEventListener('DOMContentLoaded',quorateOpen);";
 
 fn refusal(out: &mut String, refusal: &Refusal) {
     let _ = write!(
@@ -146,16 +161,6 @@ fn number(value: Option<&Value>) -> u128 {
         .unwrap_or(0)
 }
 
-fn script_block(out: &mut String, file: &str, script: &str, title: &str) {
-    let _ = write!(
-        out,
-        "<details><summary>{}</summary><pre>quorate whatif {} -s '{}'</pre></details>",
-        escape(title),
-        escape(file),
-        escape(&script.replace('\n', "; "))
-    );
-}
-
 fn failure_matrix(out: &mut String, report: &Report) {
     out.push_str("<section id=\"failure-matrix\"><h2>3. Failure matrix (<code>whatif --all</code>)</h2>");
     match &report.failure_matrix {
@@ -205,34 +210,9 @@ fn failure_matrix(out: &mut String, report: &Report) {
                     flag("split_brain")
                 );
             }
-            out.push_str("</table><h3>Smallest failures</h3>");
-            for loss in items(value, "/summary/smallest_total_loss") {
-                let down: Vec<String> = items(loss, "/down").map(|id| id.to_string()).collect();
-                let script: Vec<String> = down.iter().map(|id| format!("stop {id}")).collect();
-                script_block(
-                    out,
-                    &report.file,
-                    &script.join("\n"),
-                    &format!(
-                        "all quorum lost with nodes {} down ({} such sets)",
-                        down.join(", "),
-                        number(loss.get("count"))
-                    ),
-                );
-            }
-            match value.pointer("/summary/split_brain/witness") {
-                Some(witness) if !witness.is_null() => {
-                    let script = witness.get("script").and_then(Value::as_str).unwrap_or("");
-                    let description = witness.get("description").and_then(Value::as_str).unwrap_or("");
-                    script_block(
-                        out,
-                        &report.file,
-                        script,
-                        &format!("split-brain possible: {description}"),
-                    );
-                }
-                _ => out.push_str("<p>No split-brain scenario found.</p>"),
-            }
+            out.push_str("</table>");
+            grid(out, value, &report.failure_examples);
+            smallest_failures(out, report, value);
             for note in items(value, "/notes") {
                 let _ = write!(
                     out,
@@ -243,6 +223,222 @@ fn failure_matrix(out: &mut String, report: &Report) {
         }
     }
     out.push_str("</section>");
+}
+
+/// The outcome classes, worst first: a grid cell is drawn in the colour of the worst class
+/// that occurs in it.
+const WORST_FIRST: [&str; 6] = [
+    "split-brain",
+    "none-quorate",
+    "unstable",
+    "all-down",
+    "one-quorate",
+    "all-quorate",
+];
+
+/// `link 0,1 down` (or `no link down`) for a grid column's failed links.
+fn links_title(failed_links: &[u64]) -> String {
+    if failed_links.is_empty() {
+        "no link down".to_string()
+    } else {
+        let links: Vec<String> = failed_links.iter().map(u64::to_string).collect();
+        format!("link {} down", links.join(","))
+    }
+}
+
+/// The grid: one row per number of down nodes, one column per set of failed links (sets
+/// whose whole column is the same are one column), in each cell the classes that occur
+/// and how often, running case (the cold start in a second grid, behind a toggle). A
+/// cell holding a smallest total loss links to its example.
+fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
+    out.push_str("<h3 id=\"grid\">Outcome classes by failed nodes and failed links</h3>");
+    let Some(cells) = value.get("grid").and_then(Value::as_array) else {
+        out.push_str("<p class=\"note\">No grid: <code>whatif --all</code> counted this configuration by vote sums (exact totals over every down set at once, docs/scale.md), so there are no counts per number of failed nodes and link set; the tables above have the totals.</p>");
+        return;
+    };
+    let links_of =
+        |cell: &Value| -> Vec<u64> { items(cell, "/failed_links").filter_map(Value::as_u64).collect() };
+    let mut rows: Vec<u64> = cells
+        .iter()
+        .filter_map(|cell| cell.get("nodes_down").and_then(Value::as_u64))
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let mut link_sets: Vec<Vec<u64>> = Vec::new();
+    for cell in cells {
+        let links = links_of(cell);
+        if !link_sets.contains(&links) {
+            link_sets.push(links);
+        }
+    }
+    let cell_at = |row: u64, links: &[u64]| {
+        cells.iter().find(|cell| {
+            cell.get("nodes_down").and_then(Value::as_u64) == Some(row) && links_of(cell) == links
+        })
+    };
+    // Columns: link sets whose cells are all equal (classes and counts) share one.
+    let mut columns: Vec<(Vec<String>, &Vec<u64>)> = Vec::new();
+    for links in &link_sets {
+        let same = columns.iter_mut().find(|(_, first)| {
+            rows.iter().all(|row| {
+                cell_at(*row, first).map(|cell| cell.get("classes"))
+                    == cell_at(*row, links).map(|cell| cell.get("classes"))
+            })
+        });
+        match same {
+            Some((titles, _)) => titles.push(links_title(links)),
+            None => columns.push((vec![links_title(links)], links)),
+        }
+    }
+    let labels: Vec<(String, String)> = items(value, "/classes")
+        .map(|class| {
+            let name = class
+                .get("class")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let label = class
+                .get("label")
+                .and_then(Value::as_str)
+                .unwrap_or(&name)
+                .to_string();
+            (name, label)
+        })
+        .collect();
+    let label_of = |name: &str| {
+        labels
+            .iter()
+            .find(|(class, _)| class == name)
+            .map_or(name.to_string(), |(_, label)| label.clone())
+    };
+    out.push_str("<p class=\"legend\">");
+    for (name, label) in &labels {
+        let _ = write!(
+            out,
+            "<span class=\"k k-{}\">{}</span> ",
+            escape(name),
+            escape(label)
+        );
+    }
+    out.push_str("</p>");
+    let loss_example = examples
+        .iter()
+        .position(|example| example.kind == super::ExampleKind::TotalLoss);
+    for (case, key, caption) in [
+        ("running", "running", "a running cluster suffers the failure"),
+        ("cold-start", "cold_start", "the nodes boot inside the failure"),
+    ] {
+        if case == "cold-start" {
+            out.push_str("<details><summary>the same grid from a cold start</summary>");
+        }
+        let _ = write!(
+            out,
+            "<table class=\"grid\" data-case=\"{case}\"><caption>{caption}: scenarios per outcome class (every partition of the other nodes)</caption><tr><th>nodes down</th>"
+        );
+        for (titles, _) in &columns {
+            let _ = write!(out, "<th>{}</th>", escape(&titles.join("; ")));
+        }
+        out.push_str("</tr>");
+        for row in &rows {
+            let _ = write!(out, "<tr><th>{row}</th>");
+            for (_, links) in &columns {
+                let Some(cell) = cell_at(*row, links) else {
+                    out.push_str("<td></td>");
+                    continue;
+                };
+                let counts: Vec<(&str, u128)> = items(cell, "/classes")
+                    .filter_map(|count| {
+                        let name = count.get("class").and_then(Value::as_str)?;
+                        let number = number(count.get(key));
+                        (number > 0).then_some((name, number))
+                    })
+                    .collect();
+                let worst = WORST_FIRST
+                    .iter()
+                    .find(|name| counts.iter().any(|(class, _)| class == *name))
+                    .copied()
+                    .unwrap_or("all-quorate");
+                let _ = write!(out, "<td class=\"cell c-{worst}\">");
+                for (class, count) in &counts {
+                    let _ = write!(
+                        out,
+                        "<span class=\"k k-{class}\" title=\"{}\">{count}</span>",
+                        escape(&label_of(class))
+                    );
+                }
+                let is_loss_row = loss_example
+                    .is_some_and(|index| examples[index].nodes_down == Some(*row as usize))
+                    && links.is_empty()
+                    && case == "running";
+                if let (true, Some(index)) = (is_loss_row, loss_example) {
+                    let _ = write!(
+                        out,
+                        " <a class=\"example-link\" href=\"#example-{index}\" title=\"the smallest failure that loses all quorum\">example</a>"
+                    );
+                }
+                out.push_str("</td>");
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</table>");
+        if case == "cold-start" {
+            out.push_str("</details>");
+        }
+    }
+}
+
+/// The smallest failures that lose all quorum or allow split-brain: each a toggle (its
+/// summary is the link) holding the whatif command that replays it and the membership
+/// picture of every step.
+fn smallest_failures(out: &mut String, report: &Report, value: &Value) {
+    out.push_str("<h3 id=\"smallest-failures\">Smallest failures</h3><p>Click one to see its membership picture and the command that replays it.</p><ul class=\"examples\">");
+    for (index, example) in report.failure_examples.iter().enumerate() {
+        let kind = match example.kind {
+            super::ExampleKind::TotalLoss => "total-loss",
+            super::ExampleKind::SplitBrain => "split-brain",
+        };
+        let _ = write!(
+            out,
+            "<li><details class=\"example {kind}\" id=\"example-{index}\"><summary>{}</summary><pre>quorate whatif {} -s '{}'</pre>",
+            escape(&example.title),
+            escape(&report.file),
+            escape(&example.script.replace('\n', "; "))
+        );
+        match &example.whatif {
+            Section::Refused(refused) => refusal(out, refused),
+            Section::Data(whatif) => steps(out, whatif, false, &[]),
+        }
+        out.push_str("</details></li>");
+    }
+    out.push_str("</ul>");
+    let listed = items(value, "/summary/smallest_total_loss").count();
+    let shown = report
+        .failure_examples
+        .iter()
+        .filter(|example| example.kind == super::ExampleKind::TotalLoss)
+        .count();
+    let complete = value
+        .pointer("/summary/smallest_total_loss_complete")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    if listed > shown || !complete {
+        let _ = write!(
+            out,
+            "<p class=\"note\">{} more down set(s) of that size lose all quorum too: <code>quorate whatif {} --all --format json</code> lists {}.</p>",
+            listed - shown,
+            escape(&report.file),
+            if complete { "them all" } else { "the first 256" }
+        );
+    }
+    if listed == 0 {
+        out.push_str("<p>No failure of nodes alone loses all quorum.</p>");
+    }
+    if value
+        .pointer("/summary/split_brain/witness")
+        .is_none_or(Value::is_null)
+    {
+        out.push_str("<p>No split-brain scenario found.</p>");
+    }
 }
 
 /// One block per step of a whatif run: the command, the membership picture and (with
@@ -470,7 +666,7 @@ pub fn page(report: &Report) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><title>quorate report: {file}</title><style>{STYLE}</style></head><body><h1>quorate report: {file}</h1>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><title>quorate report: {file}</title><style>{STYLE}</style><script>{SCRIPT}</script></head><body><h1>quorate report: {file}</h1>",
         file = escape(&report.file)
     );
     out.push_str("<section id=\"topology\"><h2>1. Topology</h2>");

@@ -1,8 +1,8 @@
 //! `quorate report`: one self-contained design-review page (or JSON) for a corosync.conf.
 //!
 //! Owns gathering (each section is the JSON of an existing command, run in-process: `show`
-//! for the topology, `lint` for the findings, `whatif --all` for the failure matrix,
-//! `whatif -s --timeline` per scenario; the model check is `sim::check`, run in-process
+//! for the topology, `lint` for the findings, `whatif --all` for the failure matrix and
+//! `whatif -s` for its smallest failures, `whatif -s --timeline` per scenario; the model check is `sim::check`, run in-process
 //! under a size and time guard, its counterexamples replayed through `whatif -s`) and hands
 //! the data to [`html`], [`svg`] and [`timeline`]. It must not decide anything itself:
 //! there is no second engine here, only the existing commands' output.
@@ -68,6 +68,36 @@ pub enum Section {
     Data(Value),
     /// The command refused or failed.
     Refused(Refusal),
+}
+
+/// At most this many of the smallest total losses are replayed as examples (the vote-sum
+/// method lists up to 256 representatives; the page names how many more there are).
+pub const MAX_LOSS_EXAMPLES: usize = 8;
+
+/// What a failure example shows.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExampleKind {
+    /// One of the smallest down sets after which no node is quorate.
+    TotalLoss,
+    /// `whatif --all`'s split-brain witness (the smallest split-brain scenario).
+    SplitBrain,
+}
+
+/// One of the smallest failures of the failure matrix, replayed so that the page can show
+/// its membership picture.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FailureExample {
+    /// What it shows.
+    pub kind: ExampleKind,
+    /// The failure in words (from `whatif --all`'s JSON).
+    pub title: String,
+    /// The whatif script that replays it from the fully started cluster.
+    pub script: String,
+    /// For a total loss: how many nodes are down (the grid row it belongs to).
+    pub nodes_down: Option<usize>,
+    /// `whatif FILE -s SCRIPT --format json`.
+    pub whatif: Section,
 }
 
 /// One `-s` scenario and what whatif said about it.
@@ -144,6 +174,9 @@ pub struct Report {
     pub findings: Section,
     /// Section 3: `whatif FILE --all --format json`.
     pub failure_matrix: Section,
+    /// Section 3's smallest failures (every total loss of the smallest size, at most
+    /// [`MAX_LOSS_EXAMPLES`], then the split-brain witness), each replayed by whatif.
+    pub failure_examples: Vec<FailureExample>,
     /// Section 4.
     pub scenarios: Vec<Scenario>,
     /// Section 5.
@@ -361,6 +394,63 @@ pub fn model_check(file: &str) -> ModelCheck {
     })
 }
 
+/// The smallest failures `whatif --all` names in `matrix`, each replayed through
+/// `whatif FILE -s SCRIPT`: the total losses of the smallest size (one `stop` of the whole
+/// down set: the failure at once, as `whatif --all` evaluates it), then the split-brain
+/// witness with its own script.
+fn failure_examples(file: &str, matrix: &Section) -> Vec<FailureExample> {
+    let Section::Data(value) = matrix else {
+        return Vec::new();
+    };
+    let mut examples = Vec::new();
+    let losses = value
+        .pointer("/summary/smallest_total_loss")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for loss in losses.take(MAX_LOSS_EXAMPLES) {
+        let down: Vec<String> = loss
+            .get("down")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(Value::to_string)
+            .collect();
+        if down.is_empty() {
+            continue;
+        }
+        let count = loss.get("count").map_or_else(String::new, Value::to_string);
+        let script = format!("stop {}", down.join(","));
+        examples.push(FailureExample {
+            kind: ExampleKind::TotalLoss,
+            title: format!(
+                "all quorum lost with node{} {} down ({count} such set{})",
+                if down.len() == 1 { "" } else { "s" },
+                down.join(", "),
+                if count == "1" { "" } else { "s" }
+            ),
+            whatif: run_json(&["whatif", file, "-s", &script, "--format", "json"]),
+            nodes_down: Some(down.len()),
+            script,
+        });
+    }
+    if let Some(witness) = value
+        .pointer("/summary/split_brain/witness")
+        .filter(|witness| !witness.is_null())
+    {
+        let text = |key: &str| witness.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+        let script = text("script");
+        examples.push(FailureExample {
+            kind: ExampleKind::SplitBrain,
+            title: format!("split-brain: {} ({})", text("description"), text("case")),
+            whatif: run_json(&["whatif", file, "-s", &script, "--format", "json"]),
+            nodes_down: None,
+            script,
+        });
+    }
+    examples
+}
+
 /// Gathers every section for `file` with the given `-s` scripts and `--plan` file.
 pub fn gather(file: &str, scripts: &[String], plan: Option<&str>) -> Result<Report, ReportError> {
     let source = std::fs::read_to_string(file).map_err(|error| ReportError::Unreadable {
@@ -384,11 +474,13 @@ pub fn gather(file: &str, scripts: &[String], plan: Option<&str>) -> Result<Repo
             whatif: run_json(&["whatif", file, "-s", script, "--timeline", "--format", "json"]),
         })
         .collect();
+    let failure_matrix = run_json(&["whatif", file, "--all", "--format", "json"]);
     Ok(Report {
         file: file.to_string(),
         topology: topology(&show),
         findings: run_json(&["lint", file, "--format", "json"]),
-        failure_matrix: run_json(&["whatif", file, "--all", "--format", "json"]),
+        failure_examples: failure_examples(file, &failure_matrix),
+        failure_matrix,
         scenarios,
         model_check: model_check(file),
         plan,

@@ -216,10 +216,11 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
         for external in ["src=", "url(", "@import", "<link", "<img", "<iframe", "<object"] {
             assert!(!page.contains(external), "{file}: {external}");
         }
+        let losses = failure_matrix_has_grid_and_examples(&page, &file, names.len());
         let svgs = well_formed(&page, &file);
         // Topology, one membership picture per step (start and stop 3, then start,
-        // isolate 1, wait, heal; the plan's before and its 2 steps), and a timeline per
-        // step some node notices.
+        // isolate 1, wait, heal; the plan's before and its 2 steps; each smallest
+        // failure's start and failure), and a timeline per step some node notices.
         let timelines = svgs
             .iter()
             .filter(|svg| svg.contains("class=\"timeline\""))
@@ -228,12 +229,162 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
             svgs.iter()
                 .filter(|svg| svg.contains("class=\"membership\""))
                 .count(),
-            6 + 3,
+            6 + 3 + 2 * losses,
             "{file}"
         );
         assert_eq!(timelines, 3, "{file}: stop 3, isolate 1 and heal have a timeline");
         assert!(timeline_labels_apart(&svgs, &file) >= 6, "{file}");
     }
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
+
+/// The section of `page` with id `id`.
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let section = &page[page
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"))..];
+    &section[..section.find("</section>").expect("section end")]
+}
+
+/// The failure matrix of `file`'s page holds the grid of `whatif --all`'s JSON (a row per
+/// number of down nodes, in each cell the running case's classes and counts) and, per
+/// smallest total loss (at most 8), a toggle with its whatif command and two membership
+/// pictures, linked from the grid; returns how many losses it shows.
+fn failure_matrix_has_grid_and_examples(page: &str, file: &str, nodes: usize) -> usize {
+    let (_, all, _) = quorate(&["whatif", file, "--all", "--format", "json"]);
+    let all: serde_json::Value = serde_json::from_str(&all).expect("whatif --all json");
+    let matrix = section(page, "failure-matrix");
+    let running = &matrix[matrix
+        .find("<table class=\"grid\" data-case=\"running\">")
+        .unwrap_or_else(|| panic!("{file}: no grid"))..];
+    let running = &running[..running.find("</table>").expect("grid end")];
+    assert!(
+        matrix.contains("<table class=\"grid\" data-case=\"cold-start\">"),
+        "{file}"
+    );
+    // A header row, then one row per number of down nodes: 0 to every node.
+    assert_eq!(
+        running.matches("<tr>").count(),
+        1 + nodes + 1,
+        "{file}: {running}"
+    );
+    let cells = all["grid"].as_array().expect("grid");
+    let counted: u64 = cells
+        .iter()
+        .map(|cell| cell["scenarios"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(
+        counted,
+        all["scenarios"]["total"].as_u64().expect("total"),
+        "{file}"
+    );
+    // Each class count of the cells without a failed link is drawn in its row.
+    for cell in cells
+        .iter()
+        .filter(|cell| cell["failed_links"] == serde_json::json!([]))
+    {
+        let down = cell["nodes_down"].as_u64().expect("nodes_down");
+        let row = &running[running
+            .find(&format!("<tr><th>{down}</th>"))
+            .unwrap_or_else(|| panic!("{file}: no row {down}"))..];
+        let row = &row[..row.find("</tr>").expect("row end")];
+        for count in cell["classes"].as_array().expect("classes") {
+            let (class, number) = (
+                count["class"].as_str().expect("class"),
+                count["running"].as_u64().expect("running"),
+            );
+            if number > 0 {
+                assert!(
+                    row.contains(&format!("k k-{class}\" title="))
+                        && row.contains(&format!(">{number}</span>")),
+                    "{file}: row {down} lacks {class} {number}: {row}"
+                );
+            }
+        }
+    }
+    let losses = all["summary"]["smallest_total_loss"].as_array().expect("losses");
+    for (index, loss) in losses.iter().take(8).enumerate() {
+        let down: Vec<String> = loss["down"]
+            .as_array()
+            .expect("down")
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+        let example = &matrix[matrix
+            .find(&format!(
+                "<details class=\"example total-loss\" id=\"example-{index}\">"
+            ))
+            .unwrap_or_else(|| panic!("{file}: no example {index}"))..];
+        let example = &example[..example.find("</details>").expect("example end")];
+        assert!(
+            example.contains(&format!(
+                "<pre>quorate whatif {file} -s 'stop {}'</pre>",
+                down.join(",")
+            )),
+            "{file}: {example}"
+        );
+        assert_eq!(example.matches("class=\"membership\"").count(), 2, "{file}");
+        if index == 0 {
+            let row = &running[running
+                .find(&format!("<tr><th>{}</th>", down.len()))
+                .expect("row")..];
+            let row = &row[..row.find("</tr>").expect("row end")];
+            assert!(
+                row.contains("href=\"#example-0\""),
+                "{file}: the grid links the example: {row}"
+            );
+        }
+    }
+    losses.len().min(8)
+}
+
+/// A two_node pair on two links that does not wait for all: a partition is split-brain.
+const TWO_NODE_NO_WAIT: &str = "totem {\n  version: 2\n  cluster_name: pair\n  transport: knet\n  interface {\n    linknumber: 0\n  }\n  interface {\n    linknumber: 1\n  }\n}\nnodelist {\n  node {\n    name: a\n    nodeid: 1\n    ring0_addr: 198.18.0.1\n    ring1_addr: 198.18.1.1\n  }\n  node {\n    name: b\n    nodeid: 2\n    ring0_addr: 198.18.0.2\n    ring1_addr: 198.18.1.2\n  }\n}\nquorum {\n  provider: corosync_votequorum\n  two_node: 1\n  wait_for_all: 0\n}\n";
+
+#[test]
+fn report_failure_matrix_grid_and_the_smallest_split_brain_as_a_clickable_example() {
+    let dir = temp_dir("grid");
+    let file = dir.join("pair.conf");
+    std::fs::write(&file, TWO_NODE_NO_WAIT).expect("write conf");
+    let file = file.to_string_lossy().into_owned();
+    let (code, page, stderr) = quorate(&["report", &file]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(failure_matrix_has_grid_and_examples(&page, &file, 2), 1);
+    let matrix = section(&page, "failure-matrix");
+    // One link failing leaves the other: the three link sets are one column.
+    assert!(
+        matrix.contains("<th>no link down; link 0 down; link 1 down</th>"),
+        "{matrix}"
+    );
+    let row = &matrix[matrix.find("<tr><th>0</th>").expect("row 0")..];
+    let row = &row[..row.find("</tr>").expect("row end")];
+    assert!(
+        row.starts_with("<tr><th>0</th><td class=\"cell c-split-brain\">"),
+        "{row}"
+    );
+    let example = &matrix[matrix
+        .find("<details class=\"example split-brain\" id=\"example-1\"><summary>split-brain: partition 1 | 2 (running)</summary>")
+        .expect("split-brain example")..];
+    let example = &example[..example.find("</details>").expect("example end")];
+    assert!(
+        example.contains(&format!("<pre>quorate whatif {file} -s 'move 1:2'</pre>")),
+        "{example}"
+    );
+    assert!(
+        example.contains("<b>move 1:2</b> <span class=\"error\">split-brain</span>"),
+        "{example}"
+    );
+    assert_eq!(example.matches("class=\"membership\"").count(), 2);
+
+    // Vote sums (32 nodes) give no grid: the page says why instead.
+    let big = dir.join("big.conf");
+    std::fs::write(&big, generated_conf(32, 8)).expect("write conf");
+    let (code, page, stderr) = quorate(&["report", &big.to_string_lossy()]);
+    assert_eq!(code, 0, "{stderr}");
+    let matrix = section(&page, "failure-matrix");
+    assert!(!matrix.contains("<table class=\"grid\""));
+    assert!(matrix.contains("No grid: <code>whatif --all</code> counted this configuration by vote sums"));
+    assert!(matrix.contains("<details class=\"example total-loss\" id=\"example-0\"><summary>all quorum lost with nodes 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 down ("), "{matrix}");
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
 
@@ -593,6 +744,28 @@ fn report_renders_in_headless_chromium() {
             );
         }
         assert!(dom.contains("class=\"timeline\""), "{file}: dom has no timeline");
+        assert!(
+            dom.contains("<table class=\"grid\" data-case=\"running\">"),
+            "{file}: dom has no grid"
+        );
+        assert!(
+            dom.contains("<details class=\"example total-loss\" id=\"example-0\">"),
+            "{file}: dom has no closed example"
+        );
     }
+    // Following the grid's example link opens the example (the page's one script).
+    let file = "examples/pve1/corosync.fixed.conf";
+    let html = dir.join("report.html");
+    page_of(&dir, file, &["-o", &html.to_string_lossy()]);
+    let dom = chromium(
+        &dir,
+        &["--dump-dom"],
+        &format!("file://{}#example-0", html.display()),
+    );
+    let dom = String::from_utf8(dom).expect("utf-8 dom");
+    assert!(
+        dom.contains("<details class=\"example total-loss\" id=\"example-0\" open=\"\"><summary>all quorum lost with nodes 1, 2 down (3 such sets)</summary>"),
+        "{file}: the example is not opened"
+    );
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }

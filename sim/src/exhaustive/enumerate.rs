@@ -8,8 +8,8 @@
 
 use super::{
     describe, ids_in, link_steps, refs, replay_shows_split_brain, witness_script_from, Analysis, Case,
-    ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, LinkFailure, Method, OutcomeClass,
-    QnetdAnalysis, Scenario, ScenarioCounts, SplitBrain, Witness, ENUMERATION_CHEAP_UP_TO,
+    ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, GridCell, LinkFailure, Method,
+    OutcomeClass, QnetdAnalysis, Scenario, ScenarioCounts, SplitBrain, Witness, ENUMERATION_CHEAP_UP_TO,
 };
 use crate::symmetry::node_classes;
 use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
@@ -167,6 +167,9 @@ pub(super) struct Analyzer<'a> {
     class_counts: [[u128; 6]; 2],
     split_counts: [u128; 2],
     sizes: Vec<SizeTally>,
+    /// Class counts per (down nodes, link set): `grid[down * link_sets.len() + index]`,
+    /// `[case][class index]`. Filled by the enumeration only.
+    grid: Vec<[[u128; 6]; 2]>,
     witness: Option<(WitnessKey, Scenario, Case)>,
     /// How the tallies were obtained.
     method: Method,
@@ -325,6 +328,7 @@ impl<'a> Analyzer<'a> {
         let initial_rings = (0..count).map(|pos| initial.ring(pos)).collect();
         let all_singletons = classes.iter().all(|class| class.len() == 1);
         let class_count = classes.len();
+        let grid = vec![[[0; 6]; 2]; sizes * link_sets.len()];
         Ok(Analyzer {
             settings,
             options: *options,
@@ -353,6 +357,7 @@ impl<'a> Analyzer<'a> {
             total: 0,
             class_counts: [[0; 6]; 2],
             split_counts: [0; 2],
+            grid,
             sizes: vec![SizeTally::default(); sizes],
             witness: None,
             method: Method::Enumeration,
@@ -633,6 +638,7 @@ impl<'a> Analyzer<'a> {
                 let slot = &mut self.class_counts[case][eval.class.index()];
                 *slot = slot.saturating_add(weight);
             }
+            self.tally_grid(index, [running.class, cold.class], weight);
             let links_down = self.link_sets[index].links_down;
             if links_down == 0 && self.blocks.len() <= 1 {
                 let size = self.down.len();
@@ -906,6 +912,49 @@ impl<'a> Analyzer<'a> {
             .collect()
     }
 
+    /// Adds `weight` scenarios of the current down set with link set `index` to the grid,
+    /// in the classes `classes` (running, cold start).
+    pub(super) fn tally_grid(&mut self, index: usize, classes: [OutcomeClass; 2], weight: u128) {
+        let cell = self.down.len() * self.link_sets.len() + index;
+        if let Some(counts) = self.grid.get_mut(cell) {
+            for (case, class) in classes.iter().enumerate() {
+                let slot = &mut counts[case][class.index()];
+                *slot = slot.saturating_add(weight);
+            }
+        }
+    }
+
+    /// The non-empty cells of the grid, by down nodes, then link set (enumeration order),
+    /// each with the classes that occur in either case.
+    fn grid_cells(&self) -> Vec<GridCell> {
+        let link_sets = self.link_sets.len().max(1);
+        self.grid
+            .iter()
+            .enumerate()
+            .filter_map(|(cell, counts)| {
+                let scenarios: u128 = counts[0].iter().sum();
+                if scenarios == 0 {
+                    return None;
+                }
+                let links_down = self.link_sets.get(cell % link_sets)?.links_down;
+                Some(GridCell {
+                    nodes_down: (cell / link_sets) as u32,
+                    failed_links: (0..8u8).filter(|link| links_down >> link & 1 == 1).collect(),
+                    scenarios,
+                    classes: OutcomeClass::ALL
+                        .iter()
+                        .filter(|class| counts[0][class.index()] + counts[1][class.index()] > 0)
+                        .map(|class| ClassCount {
+                            class: *class,
+                            running: counts[0][class.index()],
+                            cold_start: counts[1][class.index()],
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
     pub(super) fn finish(self) -> Analysis {
         let ids = |set: NodeSet| ids_in(&self.node_ids, set);
         let tolerated_in = |sizes: &[SizeTally], lose: &dyn Fn(&SizeTally) -> bool| -> Option<u32> {
@@ -982,6 +1031,7 @@ impl<'a> Analyzer<'a> {
                 cold_start: self.class_counts[1][class.index()],
             })
             .collect();
+        let grid = (self.method == Method::Enumeration).then(|| self.grid_cells());
         Analysis {
             node_ids: self.node_ids.clone(),
             symmetry_classes: self
@@ -1012,6 +1062,7 @@ impl<'a> Analyzer<'a> {
             },
             single_link_failures: self.single_link_failures(),
             classes,
+            grid,
             notes: super::notes(self.settings),
             qnetd,
         }

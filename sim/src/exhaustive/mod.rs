@@ -277,6 +277,23 @@ pub struct ClassCount {
     pub cold_start: u128,
 }
 
+/// The scenarios with one number of down nodes and one set of failed links (every
+/// partition of the other nodes), and the outcome classes they end in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GridCell {
+    /// How many nodes are down.
+    pub nodes_down: u32,
+    /// The whole links that fail, ascending (empty: none); after a start script, the links
+    /// that fail further.
+    pub failed_links: Vec<u8>,
+    /// How many concrete scenarios the cell holds (the same in both cases; with a qnetd
+    /// device, each of qnetd's faults counts as its own scenario, as in `classes`).
+    pub scenarios: u128,
+    /// The classes that occur in either case, in `OutcomeClass::ALL` order, with their
+    /// counts (a class absent here occurs in neither case).
+    pub classes: Vec<ClassCount>,
+}
+
 /// The result of `analyze`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Analysis {
@@ -309,6 +326,10 @@ pub struct Analysis {
     pub single_link_failures: Vec<LinkFailure>,
     /// Outcome classes, in `OutcomeClass::ALL` order.
     pub classes: Vec<ClassCount>,
+    /// `classes` per number of down nodes and set of failed links (the non-empty cells,
+    /// by down nodes, then link set). `None` when the counts came from `Method::VoteSums`,
+    /// which counts over every down set at once.
+    pub grid: Option<Vec<GridCell>>,
     /// What the analysis leaves out for this configuration (LMS windows, qdevice votes,
     /// ev_tracking files), as sentences.
     pub notes: Vec<String>,

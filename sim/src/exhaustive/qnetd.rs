@@ -194,6 +194,7 @@ impl Analyzer<'_> {
                     let slot = &mut self.class_counts[case][eval.class.index()];
                     *slot = slot.saturating_add(weight);
                 }
+                self.tally_grid(index, [running.class, cold.class], weight);
                 let links_down = self.link_sets[index].links_down;
                 let Some(plan) = self.qnetd.as_mut() else {
                     return Ok(());

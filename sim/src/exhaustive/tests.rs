@@ -107,6 +107,7 @@ fn symmetry_reduction_gives_the_counts_of_the_plain_enumeration() {
         assert_eq!(reduced.scenarios.total, plain.scenarios.total, "{name}");
         assert_eq!(reduced.classes, plain.classes, "{name}");
         assert_eq!(reduced.failure_sizes, plain.failure_sizes, "{name}");
+        assert_eq!(reduced.grid, plain.grid, "{name}");
         assert_eq!(reduced.split_brain.running, plain.split_brain.running, "{name}");
         assert_eq!(
             reduced.split_brain.cold_start, plain.split_brain.cold_start,
@@ -838,4 +839,81 @@ fn qnetd_after_a_start_script_enumerates_the_running_nodes_only() {
     assert_eq!(class_pairs(&analysis)[0], (1, 1));
     assert_eq!(analysis.always_tolerated_node_failures, Some(0));
     assert_eq!(analysis.qnetd.unwrap().qnetd_down_tolerated_node_failures, None);
+}
+
+#[test]
+fn the_grid_splits_the_class_counts_by_down_nodes_and_failed_links() {
+    let mut list = variety();
+    // qnetd's faults are scenarios of their own, in the cells of their down set too.
+    list.push(("qnetd ffsplit 3 nodes", with_qnetd(3, "ffsplit", 1)));
+    for (name, settings) in list {
+        let analysis = analyze_with(&settings, true);
+        let Some(grid) = &analysis.grid else {
+            assert_eq!(analysis.scenarios.method, Method::VoteSums, "{name}");
+            continue;
+        };
+        // Every cell's classes add up to its scenarios, the cells to the totals.
+        let mut sums = [[0u128; 6]; 2];
+        for cell in grid {
+            for case in [0, 1] {
+                let in_cell: u128 = cell
+                    .classes
+                    .iter()
+                    .map(|count| {
+                        if case == 0 {
+                            count.running
+                        } else {
+                            count.cold_start
+                        }
+                    })
+                    .sum();
+                assert_eq!(in_cell, cell.scenarios, "{name}: {cell:?}");
+            }
+            for count in &cell.classes {
+                let index = OutcomeClass::ALL
+                    .iter()
+                    .position(|class| *class == count.class)
+                    .unwrap();
+                sums[0][index] += count.running;
+                sums[1][index] += count.cold_start;
+            }
+        }
+        for (index, count) in analysis.classes.iter().enumerate() {
+            assert_eq!(
+                (sums[0][index], sums[1][index]),
+                (count.running, count.cold_start),
+                "{name}"
+            );
+        }
+        let scenarios: u128 = grid.iter().map(|cell| cell.scenarios).sum();
+        assert_eq!(scenarios, analysis.scenarios.total, "{name}");
+        // The cells without failed links and with every other node in one block are the
+        // failure sizes (one partition of the rest among the cell's scenarios).
+        for size in &analysis.failure_sizes {
+            let cell = grid
+                .iter()
+                .find(|cell| cell.nodes_down == size.nodes_down && cell.failed_links.is_empty())
+                .unwrap();
+            assert!(cell.scenarios >= size.total, "{name}: {cell:?}");
+        }
+    }
+    // 3 plain nodes, 1 down: the other two together (both quorate) or apart (neither),
+    // 3 ways each.
+    let analysis = analyze_with(&QuorumSettings::plain(3), true);
+    let grid = analysis.grid.unwrap();
+    let cell = grid.iter().find(|cell| cell.nodes_down == 1).unwrap();
+    assert_eq!(cell.scenarios, 6);
+    let classes: Vec<(OutcomeClass, u128, u128)> = cell
+        .classes
+        .iter()
+        .map(|count| (count.class, count.running, count.cold_start))
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            (OutcomeClass::AllQuorate, 3, 3),
+            (OutcomeClass::NoneQuorate, 3, 3)
+        ]
+    );
+    assert_eq!(grid.len(), 4, "0 to 3 nodes down, one link");
 }

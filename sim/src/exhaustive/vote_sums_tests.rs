@@ -17,6 +17,8 @@ fn summary(analysis: &Analysis) -> Analysis {
     summary.scenarios.evaluated = 0;
     summary.scenarios.membership_signatures = 0;
     summary.scenarios.engine_runs = 0;
+    // The grid is the enumeration's only (the vote sums count over every down set at once).
+    summary.grid = None;
     summary
 }
 
