@@ -278,21 +278,6 @@ impl FileTable {
         }
         let mut bumped = None;
         if let Some(source) = &source {
-            if (source.settings().two_node || target.settings().two_node)
-                && source.settings().two_node != target.settings().two_node
-                && source.nodeids != target.nodeids
-            {
-                return Err(Error::Unsupported {
-                    why: format!(
-                        "{}: two_node and the nodelist change together, which is not planned yet: on corosync \
-                         3.1.7 the order the search finds (start the new node, then restart the old ones one at a \
-                         time) split a lab cluster into two quorate sides (a restarted node quorate with the new \
-                         node, its peer quorate alone by two_node); do it the way `pvecm add` does: write the new \
-                         file to every running node, reload once (corosync-cfgtool -R), then start the new node",
-                        to.name
-                    ),
-                });
-            }
             let old = source.config_version();
             let new = target.config_version();
             if (old != 0 || proxmox) && new <= old && source.text != target.text {

@@ -3,7 +3,8 @@
 //!
 //! Owns `natural_orders`: "edit everywhere and restart every node at once", "edit
 //! everywhere and reload" (which also never lets a dropped node leave first), "edit and
-//! restart one node at a time". An order that reaches the target safely is not reported.
+//! restart one node at a time", and when two_node changes with the nodelist "start the new
+//! node first, then restart the others". An order that reaches the target safely is not reported.
 //! It must not search.
 
 use model::quorum::NodeSet;
@@ -77,6 +78,31 @@ pub(crate) fn natural_orders(context: &Context, judge: &mut Judge) -> Vec<Reject
         "edit the file and restart one node at a time".to_string(),
         one_by_one,
     ));
+    // two_node going (or coming) with the nodelist: the order that treats two_node as a
+    // startup key (this planner's own order before partial meshes were modelled): the file
+    // everywhere, the new nodes started, then the old ones restarted one at a time. On a
+    // corosync 3.1.7 lab it split-brained (a restarted node quorate with the new one, its
+    // peer quorate alone by two_node).
+    let two_node_changes = context
+        .files
+        .source
+        .and_then(|source| context.files.get(source))
+        .is_some_and(|source| source.settings().two_node != context.files.target().settings().two_node);
+    if two_node_changes && !new_nodes.is_empty() && !kept.is_empty() {
+        let mut new_first = vec![
+            Move::Write {
+                file: TARGET,
+                nodes: target_nodes,
+            },
+            Move::Start(new_nodes),
+        ];
+        new_first.extend(kept.iter().map(|pos| Move::Restart(NodeSet::single(pos))));
+        orders.push((
+            "edit the file everywhere, start the new node first, then restart the others one at a time"
+                .to_string(),
+            new_first,
+        ));
+    }
     // Restart first, distribute later: the file edited on one node, every node restarted.
     if let Some(first) = kept.min() {
         let mut restart_first = vec![Move::Write {

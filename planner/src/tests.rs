@@ -374,7 +374,7 @@ mod generated {
             count in 2u32..=4,
             links in 1u8..=2,
             option in 0usize..4,
-            goal in 0usize..6,
+            goal in 0usize..7,
             budget in 0u32..=1,
         ) {
             let quorum = if option == 3 && count != 2 { "" } else { OPTIONS[option] };
@@ -385,7 +385,11 @@ mod generated {
                 2 => (cluster(count + 1, links, 6, quorum), false),
                 3 => (cluster(count - 1, links, 6, quorum), false),
                 4 => (from.clone(), true),
-                _ => (cluster(count, if links == 1 { 2 } else { 1 }, 6, quorum), false),
+                5 => (cluster(count, if links == 1 { 2 } else { 1 }, 6, quorum), false),
+                // two_node going or coming with the nodelist: a pair grows, a trio shrinks.
+                _ if count == 2 => (cluster(3, links, 6, ""), false),
+                _ if count == 3 => (cluster(2, links, 6, "    two_node: 1\n"), false),
+                _ => (cluster(count - 1, links, 6, quorum), false),
             };
             let options = PlanOptions { fault_budget: budget, rolling_restart: rolling, ..PlanOptions::default() };
             let from_endpoint = endpoint("from.conf", &from);
@@ -403,43 +407,203 @@ mod generated {
                     prop_assert!(!reachable(&context, &options), "the BFS reaches the target: {none:?}");
                 }
                 Err(Error::TargetRefused { .. }) | Err(Error::NothingToDo { .. }) => {}
-                Err(Error::Unsupported { why }) if why.contains("two_node and the nodelist change together") => {}
                 Err(other) => prop_assert!(false, "{other}"),
             }
         }
     }
 }
 
-/// The order the search used to find here (start n3, then restart n1 and n2 one at a
-/// time) split a real corosync 3.1.7 lab into two quorate sides: n1, restarted with the
-/// 3-node file, quorate with n3, while n2, still running two_node, was quorate alone. The
-/// model did not see it, so the planner refuses the change with the procedure pvecm uses.
+/// A two_node pair growing to 3 nodes: the file everywhere, one reload (it drops two_node
+/// and, with it, the wait_for_all two_node implied: spec 2.1, confirmed on a corosync
+/// 3.1.7 lab), then the new node starts: no restart, as `pvecm add` does it. The order
+/// the search used to find (start n3, then restart n1 and n2) split-brained a lab run; it
+/// is rejected because restarting n1 leaves a partial mesh (n2 does not list n3).
 #[test]
-fn two_node_growing_to_three_nodes_is_refused_with_the_pvecm_procedure() {
+fn two_node_growing_to_three_nodes_reloads_once_then_starts_the_new_node() {
+    for links in [1, 2] {
+        let from = cluster(2, links, 3, "    two_node: 1\n");
+        let to = cluster(3, links, 4, "");
+        let plan = check(Some(&from), &to, &PlanOptions::default());
+        assert_eq!(
+            shape(&plan),
+            "write_config n1,n2,n3\nreload n1\nenable n3\nstart n3\nwait n1,n2,n3",
+            "links {links}"
+        );
+        assert_eq!(plan.verdict, crate::Verdict::Safe);
+        let reload = &plan.steps[1];
+        assert_eq!(reload.post.quorate, ["n1", "n2"]);
+        assert_eq!(reload.post.expected_votes, 3);
+        // The source is split-brain under one partition (two_node); the reloaded pair is
+        // not. With two links it is less available than either endpoint until n3 runs (2
+        // of 3 votes: one crash leaves no node quorate); with one link the target itself
+        // loses quorum everywhere when that link fails, so it is no less available.
+        assert!(plan.steps[0]
+            .warning
+            .as_deref()
+            .is_some_and(|warning| warning.contains("split-brain")));
+        let warning = reload.warning.as_deref().unwrap_or_default();
+        assert_eq!(
+            warning.contains("leaves no node quorate"),
+            links == 2,
+            "{reload:#?}"
+        );
+        assert!(
+            plan.steps[2..].iter().all(|step| step.warning.is_none()),
+            "{plan:#?}"
+        );
+        let old_order = plan
+            .rejected
+            .iter()
+            .find(|rejected| rejected.order.contains("start the new node first"))
+            .expect("the old order is rejected");
+        assert!(
+            old_order
+                .because
+                .starts_with("restart n1 (after write to.conf on n1, n2, n3, start n3)"),
+            "{}",
+            old_order.because
+        );
+        assert!(
+            old_order.because.contains("n1, n2, n3 form a partial mesh"),
+            "{}",
+            old_order.because
+        );
+    }
+}
+
+/// With `wait_for_all: 1` written in the target, the reload does not switch it on (whether
+/// wait_for_all follows two_node is decided by the file a node started with; on the lab,
+/// Flags stay `Quorate` after the reload): n1 restarts before the reload (n2 keeps quorum
+/// by two_node meanwhile), n2 after n3 started (n1 and n3 keep it).
+#[test]
+fn two_node_growing_to_three_with_wait_for_all_restarts_each_old_node_where_the_others_keep_quorum() {
+    let from = cluster(2, 1, 3, "    two_node: 1\n");
+    let to = cluster(3, 1, 4, "    wait_for_all: 1\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    assert_eq!(
+        shape(&plan),
+        "write_config n1,n2,n3\nrestart n1\nreload n1\nenable n3\nstart n3\nrestart n2\nwait n1,n2,n3"
+    );
+    // n1 comes back with wait_for_all armed and joins n2, quorate without a wait_for_all
+    // status of its own: that clears n1's (votequorum's nodeinfo handler), so both are
+    // quorate after the restart, still expecting 2 votes until the reload.
+    let restart = &plan.steps[1];
+    assert_eq!(restart.post.quorate, ["n1", "n2"]);
+    assert_eq!(restart.post.expected_votes, 2);
+    assert_eq!(plan.steps[2].post.expected_votes, 3);
+    assert_eq!(plan.steps[5].post.quorate, ["n1", "n2", "n3"]);
+    assert!(
+        plan.steps[1]
+            .why
+            .contains("quorum.wait_for_all takes effect only at a restart"),
+        "{}",
+        plan.steps[1].why
+    );
+    let reload_only = plan
+        .rejected
+        .iter()
+        .find(|rejected| rejected.order == "edit the file everywhere and reload")
+        .expect("reload only is rejected");
+    assert!(
+        reload_only
+            .because
+            .contains("n1 still runs quorum.wait_for_all as it started"),
+        "{}",
+        reload_only.because
+    );
+}
+
+/// On Proxmox the file goes through pmxcfs (which reloads): the new node's own copy first.
+#[test]
+fn two_node_growing_to_three_on_proxmox_writes_through_pmxcfs_once() {
     let from = cluster(2, 1, 3, "    two_node: 1\n");
     let to = cluster(3, 1, 4, "");
-    let error = plan(
-        Some(&endpoint("from.conf", &from)),
-        &endpoint("to.conf", &to),
-        &PlanOptions::default(),
-    )
-    .expect_err("refused");
-    let Error::Unsupported { why } = &error else {
-        panic!("{error}");
+    let options = PlanOptions {
+        proxmox: Some(true),
+        ..PlanOptions::default()
     };
-    assert!(why.contains("two_node and the nodelist change together"), "{why}");
+    let plan = check(Some(&from), &to, &options);
+    assert_eq!(
+        shape(&plan),
+        "write_config n3\nwrite_pve_config n1,n2\nenable n3\nstart n3\nwait n1,n2,n3"
+    );
+}
+
+/// Three nodes shrinking to a two_node pair: the file goes to the two, the removed node
+/// leaves, one reload switches two_node on, and with it the wait_for_all it implies (the
+/// nodes started without the key; on a corosync 3.1.7 lab Flags become `2Node Quorate
+/// WaitForAll` and n1 stays quorate alone when n2 stops). No restart. Reloading before n3
+/// leaves is rejected: the moment only n1 has re-read the file (it no longer lists n3, n2
+/// and n3 still list each other) is a partial mesh.
+#[test]
+fn three_nodes_shrinking_to_a_two_node_pair_leave_then_reload() {
+    for links in [1, 2] {
+        let from = cluster(3, links, 4, "");
+        let to = cluster(2, links, 5, "    two_node: 1\n");
+        let plan = check(Some(&from), &to, &PlanOptions::default());
+        assert_eq!(
+            shape(&plan),
+            "write_config n1,n2\nleave n3\nreload n1\nwait n1,n2",
+            "links {links}"
+        );
+        let leave = &plan.steps[1];
+        assert_eq!(leave.post.quorate, ["n1", "n2"]);
+        assert_eq!(leave.post.expected_votes, 3);
+        let reload = &plan.steps[2];
+        assert_eq!(reload.post.quorate, ["n1", "n2"]);
+        assert_eq!(reload.post.expected_votes, 2);
+        // The target is two_node: a partition leaves both sides quorate, as in any pair.
+        if links == 1 {
+            assert!(
+                reload
+                    .warning
+                    .as_deref()
+                    .is_some_and(|warning| warning.contains("as it is in the target cluster")),
+                "{reload:#?}"
+            );
+        }
+        let reload_first = plan
+            .rejected
+            .iter()
+            .find(|rejected| {
+                rejected.order == "edit the file everywhere and reload, then stop the removed node"
+            })
+            .expect("reloading before the leave is rejected");
+        assert!(
+            reload_first
+                .because
+                .contains("(when only n1 has re-read its file), n1, n2, n3 form a partial mesh"),
+            "{}",
+            reload_first.because
+        );
+    }
+    // On Proxmox the leave comes first: pmxcfs reloads as it propagates the file.
+    let options = PlanOptions {
+        proxmox: Some(true),
+        ..PlanOptions::default()
+    };
+    let plan = check(
+        Some(&cluster(3, 1, 4, "")),
+        &cluster(2, 1, 5, "    two_node: 1\n"),
+        &options,
+    );
+    assert_eq!(shape(&plan), "leave n3\nwrite_pve_config n1,n2\nwait n1,n2");
+    // Nodes started with `wait_for_all: 0` keep it off at reload: the target (which
+    // implies wait_for_all by two_node) needs each of them restarted, one at a time while
+    // the other keeps quorum by two_node.
+    let from = cluster(3, 1, 4, "    wait_for_all: 0\n");
+    let to = cluster(2, 1, 5, "    two_node: 1\n");
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    assert_eq!(
+        shape(&plan),
+        "write_config n1,n2\nleave n3\nreload n1\nrestart n1\nrestart n2\nwait n1,n2"
+    );
     assert!(
-        why.contains("reload once (corosync-cfgtool -R), then start the new node"),
-        "{why}"
+        plan.steps[3..5]
+            .iter()
+            .all(|step| step.post.quorate == ["n1", "n2"]),
+        "{plan:#?}"
     );
-    // Dropping two_node without a nodelist change is still planned.
-    let to = cluster(2, 1, 4, "");
-    let outcome = plan(
-        Some(&endpoint("from.conf", &from)),
-        &endpoint("to.conf", &to),
-        &PlanOptions::default(),
-    );
-    assert!(!matches!(outcome, Err(Error::Unsupported { .. })));
 }
 
 /// A pair dropping two_node: one reload is enough, because wait_for_all, which two_node

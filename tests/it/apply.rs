@@ -50,14 +50,14 @@ type Sample = Vec<(u32, bool, Vec<u32>)>;
 /// Reads every node's quorumtool through nsenter until stopped: one thread per node (a
 /// node whose corosync is starting can keep quorumtool waiting; the others go on), every
 /// reading adds a sample of the latest reading of every node.
-struct Monitor {
+pub(crate) struct Monitor {
     stop: Arc<AtomicBool>,
     handles: Vec<std::thread::JoinHandle<Vec<Duration>>>,
     samples: Arc<Mutex<Vec<(Duration, Sample)>>>,
 }
 
 impl Monitor {
-    fn start(dir: &Path) -> Monitor {
+    pub(crate) fn start(dir: &Path) -> Monitor {
         let stop = Arc::new(AtomicBool::new(false));
         let lab = Arc::new(Lab::open(dir).unwrap());
         let ids: Vec<u32> = lab.state().nodes.iter().map(|node| node.nodeid).collect();
@@ -104,7 +104,7 @@ impl Monitor {
     /// memberships, always at least `majority` quorate nodes (once every node was read).
     /// Returns the number of readings, the median and the largest gap between two readings
     /// of one node.
-    fn finish(mut self, majority: usize) -> (usize, Duration, Duration) {
+    pub(crate) fn finish(mut self, majority: usize) -> (usize, Duration, Duration) {
         self.stop.store(true, Ordering::SeqCst);
         let mut gaps = Vec::new();
         for handle in self.handles.drain(..) {
@@ -144,7 +144,7 @@ impl Drop for Monitor {
 }
 
 /// Runs apply in-process with `--yes --format json`; returns the exit code and events.
-fn apply(plan_path: &Path, inventory: &str, extra: &[&str]) -> (u8, Vec<Value>, String) {
+pub(crate) fn apply(plan_path: &Path, inventory: &str, extra: &[&str]) -> (u8, Vec<Value>, String) {
     let plan_text = plan_path.to_string_lossy().into_owned();
     let mut args = vec![
         "apply",
@@ -164,7 +164,7 @@ fn apply(plan_path: &Path, inventory: &str, extra: &[&str]) -> (u8, Vec<Value>, 
     (code, events, format!("{out}\n{err}"))
 }
 
-fn done_figures(events: &[Value]) -> (f64, f64) {
+pub(crate) fn done_figures(events: &[Value]) -> (f64, f64) {
     let steps: Vec<String> = events
         .iter()
         .filter(|event| event["event"] == "step_done")
@@ -186,14 +186,14 @@ fn node_file(dir: &Path, node: &str, file: &str) -> Vec<u8> {
 }
 
 /// Asserts that each of `nodes` holds a corosync.conf whose SHA-256 is `sha`.
-fn assert_files(dir: &Path, nodes: &[&str], sha: &str) {
+pub(crate) fn assert_files(dir: &Path, nodes: &[&str], sha: &str) {
     for node in nodes {
         assert_eq!(sha256_hex(&node_file(dir, node, "corosync.conf")), sha, "{node}");
     }
 }
 
 /// The nodes of `quorate status --inventory INV --format json`, which must succeed.
-fn status_nodes(inventory: &str) -> Vec<Value> {
+pub(crate) fn status_nodes(inventory: &str) -> Vec<Value> {
     let (code, out, err) = quorate(&["status", "--inventory", inventory, "--format", "json"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let status: Value = serde_json::from_str(&out).unwrap();
@@ -201,7 +201,7 @@ fn status_nodes(inventory: &str) -> Vec<Value> {
 }
 
 /// How many `systemctl restart corosync` commands a run's events show.
-fn restart_count(events: &[Value]) -> usize {
+pub(crate) fn restart_count(events: &[Value]) -> usize {
     events
         .iter()
         .filter(|event| event["event"] == "command" && event["command"] == "systemctl restart corosync")

@@ -572,14 +572,22 @@ fn issue11_goal_notes_reach_the_human_output() {
         "--color",
         "never",
     ]);
-    // The planner refuses a two_node pair growing (a lab run of its order split the
-    // cluster); the goal's notes still explain the target it refused.
-    assert_eq!(code, 2, "{out}\n{err}");
+    // A two_node pair growing: planned (file everywhere, one reload, then c starts); the
+    // goal's notes explain the target.
+    assert_eq!(code, 0, "{out}\n{err}");
     assert!(
-        err.contains("note: two_node dropped: two_node is for exactly two nodes"),
-        "{err}"
+        out.contains("note: two_node dropped: two_node is for exactly two nodes"),
+        "{out}"
     );
-    assert!(err.contains("two_node and the nodelist change together"), "{err}");
+    assert!(out.contains("2. reload on a"), "{out}");
+    assert!(out.contains("4. start on c"), "{out}");
+    assert!(!out.contains(". restart on "), "no step restarts: {out}");
+    assert!(
+        out.contains(
+            "- edit the file everywhere, start the new node first, then restart the others one at a time"
+        ),
+        "{out}"
+    );
     let (_, _, err) = quorate(&[
         "plan",
         "--from",
