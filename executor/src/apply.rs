@@ -222,11 +222,25 @@ pub fn remote_commands(plan: &plan::Plan, command: &plan::Command, node: &str) -
                 ),
             ]
         }
-        Command::CopyFile { path, from, mode } => vec![
-            format!("on {from}: sh -c <read script> sh {path} (bytes kept in memory, never shown)"),
+        Command::CopyFile {
+            path,
+            from,
+            mode,
+            source,
+        } => vec![
+            format!(
+                "on {from}: sh -c <read script> sh {} (bytes kept in memory, never shown)",
+                source.as_deref().unwrap_or(path)
+            ),
             backup(path),
             format!("sh -c <atomic write script> sh {path} {mode:04o} SIZE < the bytes read from {from}"),
         ],
+        Command::UnlessExists { path, argv } => {
+            vec![
+                format!("test -e {path}"),
+                format!("{} (unless {path} exists)", argv.join(" ")),
+            ]
+        }
         Command::Run { argv } => {
             let mut lines = Vec::new();
             if let Some(path) = command.written_path() {

@@ -16,6 +16,14 @@
 //! ssh_port = 22                                  # optional, default 22
 //! ssh_key = "/run/quorate/lab/ssh/id_ed25519"
 //! known_hosts = "/run/quorate/lab/ssh/known_hosts"
+//!
+//! [qnetd]                                        # optional: the qnetd host a plan runs
+//! name = "198.19.0.254"                          # commands on (its `quorum.device.net.host`)
+//! nodeid = 0
+//! address = "198.19.0.254"
+//! ssh_user = "root"
+//! ssh_key = "/run/quorate/lab/ssh/id_ed25519"
+//! known_hosts = "/run/quorate/lab/ssh/known_hosts"
 //! ```
 //!
 //! It must not connect anywhere: `ssh` does.
@@ -69,6 +77,10 @@ pub struct Inventory {
     /// The nodes, in nodelist order.
     #[serde(rename = "node")]
     pub nodes: Vec<InventoryNode>,
+    /// The qnetd host (no cluster node; `nodeid` 0): where a plan that adds or removes a
+    /// quorum device runs its qnetd-side commands. Its `name` is the plan's `qnetd_host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qnetd: Option<InventoryNode>,
 }
 
 impl Inventory {

@@ -162,9 +162,16 @@ pub fn run_with(
         nodes: inventory
             .nodes
             .iter()
+            .chain(
+                inventory
+                    .qnetd
+                    .iter()
+                    .filter(|qnetd| plan.qnetd_host.as_ref() == Some(&qnetd.name)),
+            )
             .filter(|node| wanted.contains(&node.name))
             .cloned()
             .collect(),
+        qnetd: None,
     };
     let sessions = executor::ssh::connect_all(&subset, &super::status::ssh_options(&args.inventory))?;
     let mut nodes: Nodes<'_> = Nodes::new();

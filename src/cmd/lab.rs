@@ -116,6 +116,11 @@ pub struct UpArgs {
     /// Configure qdevice heuristics (one check that `lab heuristics fail N` makes fail).
     #[arg(long, requires = "qdevice")]
     pub heuristics: bool,
+    /// Run only the qnetd host (corosync-qnetd with its CA, and an sshd, the inventory's
+    /// `[qnetd]`): no node gets quorum.device, a certificate or corosync-qdevice, so that a
+    /// plan adds the device (`quorate plan --goal 'add-qdevice 198.19.0.254'`).
+    #[arg(long, requires = "qdevice")]
+    pub qdevice_later: bool,
 }
 
 /// `lab qnetd ...`.
@@ -287,6 +292,7 @@ pub fn run(args: &LabArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::
                     algorithm: algorithm.clone(),
                     tie_breaker: up.tie_breaker.clone(),
                     heuristics: up.heuristics,
+                    later: up.qdevice_later,
                 }),
             };
             let started = Instant::now();

@@ -4,6 +4,7 @@
 //! any network but loopback and the namespaces they create themselves.
 
 mod apply;
+mod apply_qdevice;
 mod apply_two_node;
 mod check;
 mod check_confirm;

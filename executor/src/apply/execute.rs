@@ -388,19 +388,41 @@ fn run_one(
                 .write_file_atomic(Path::new(path), text.as_bytes(), *mode)
                 .map_err(|error| error.to_string())
         }
-        Command::CopyFile { path, from, mode } => {
+        Command::CopyFile {
+            path,
+            from,
+            mode,
+            source: source_path,
+        } => {
             let source = remotes
                 .get(from)
                 .ok_or_else(|| format!("no connection to {from}, the node to copy from"))?;
+            let read_path = source_path.as_deref().unwrap_or(path);
             // The bytes live in this buffer only, between the two SSH sessions.
             let bytes = source
-                .read_file(Path::new(path))
+                .read_file(Path::new(read_path))
                 .map_err(|error| error.to_string())?
-                .ok_or_else(|| format!("{from} has no {path} to copy"))?;
+                .ok_or_else(|| format!("{from} has no {read_path} to copy"))?;
             backup(plan, remote, path)?;
             let written = remote.write_file_atomic(Path::new(path), &bytes, *mode);
             drop(bytes);
             written.map_err(|error| error.to_string())
+        }
+        Command::UnlessExists { path, argv } => {
+            let exists = remote
+                .run(&["test", "-e", path])
+                .map_err(|error| error.to_string())?
+                .success();
+            if exists {
+                return Ok(());
+            }
+            let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let output = remote.run(&words).map_err(|error| error.to_string())?;
+            if output.success() {
+                Ok(())
+            } else {
+                Err(format!("{}: {}", output.status_text(), output.stderr_text()))
+            }
         }
         Command::Run { argv } => {
             if let Some(path) = command.written_path() {
@@ -527,5 +549,90 @@ fn wait_for_post(
         if let Some(rest) = options.poll_interval.checked_sub(taken.elapsed()) {
             std::thread::sleep(rest);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{CommandOutput, FakeCall, FakeNode};
+
+    fn plan() -> Plan {
+        serde_json::from_str(
+            r#"{"format":1,"to_sha256":"x","to_config":"","steps":[],"plan_sha256":"p","qnetd_host":"q"}"#,
+        )
+        .unwrap()
+    }
+
+    fn ok() -> CommandOutput {
+        CommandOutput {
+            code: Some(0),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn copy_file_reads_the_source_path_and_writes_the_destination() {
+        let qnetd = FakeNode::new("q");
+        let node = FakeNode::new("n1");
+        qnetd.put_file(
+            Path::new("/etc/corosync/qnetd/nssdb/qnetd-cacert.crt"),
+            b"CA",
+            0o644,
+        );
+        node.respond(
+            &[
+                "sh",
+                "-c",
+                BACKUP_SCRIPT,
+                "sh",
+                "/var/lib/quorate/backup/p",
+                "/etc/corosync/ca.crt",
+                "etc_corosync_ca.crt",
+            ],
+            ok(),
+        );
+        let mut remotes: BTreeMap<String, &dyn Remote> = BTreeMap::new();
+        remotes.insert("q".into(), &qnetd);
+        remotes.insert("n1".into(), &node);
+        let command = Command::parse(
+            "copy-file /etc/corosync/ca.crt from:q mode:0644 source:/etc/corosync/qnetd/nssdb/qnetd-cacert.crt",
+        )
+        .unwrap();
+        run_one(&plan(), &command, &node, &remotes).unwrap();
+        let copied = node.file(Path::new("/etc/corosync/ca.crt")).unwrap();
+        assert_eq!((copied.bytes.as_slice(), copied.mode), (&b"CA"[..], 0o644));
+        // Without `source:` the same path is read: absent there, a clear error.
+        let same = Command::parse("copy-file /etc/corosync/ca.crt from:q mode:0644").unwrap();
+        let error = run_one(&plan(), &same, &node, &remotes).unwrap_err();
+        assert_eq!(error, "q has no /etc/corosync/ca.crt to copy");
+    }
+
+    #[test]
+    fn unless_exists_runs_the_program_only_when_the_path_is_absent() {
+        let qnetd = FakeNode::new("q");
+        let remotes: BTreeMap<String, &dyn Remote> = BTreeMap::new();
+        let command = Command::parse("unless-exists /etc/db corosync-qnetd-certutil -i").unwrap();
+        qnetd.respond_in_turn(
+            &["test", "-e", "/etc/db"],
+            vec![
+                CommandOutput {
+                    code: Some(1),
+                    stdout: Vec::new(),
+                    stderr: Vec::new(),
+                },
+                ok(),
+            ],
+        );
+        qnetd.respond(&["corosync-qnetd-certutil", "-i"], ok());
+        run_one(&plan(), &command, &qnetd, &remotes).unwrap();
+        run_one(&plan(), &command, &qnetd, &remotes).unwrap();
+        let runs = qnetd
+            .calls()
+            .iter()
+            .filter(|call| matches!(call, FakeCall::Run { command, .. } if command[0] == "corosync-qnetd-certutil"))
+            .count();
+        assert_eq!(runs, 1, "{:?}", qnetd.calls());
     }
 }

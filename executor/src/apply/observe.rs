@@ -1,7 +1,7 @@
 //! What apply sees of the cluster between actions, and whether it is what a step expects.
 //!
 //! Owns `Observation` (per plan node: reachable, corosync running, ring id, members, quorate,
-//! expected votes, the sha256 of its corosync.conf), `observe` (every node at once, one
+//! expected votes, the sha256 of its corosync.conf, whether its corosync-qdevice casts), `observe` (every node at once, one
 //! thread each: `corosync-quorumtool -s -p` and `sha256sum` in one remote command) and `compare`, which lists every way
 //! an observation differs from a plan `Snapshot` (empty: it holds). It must not change
 //! anything on a node.
@@ -34,6 +34,9 @@ pub struct NodeSeen {
     pub expected_votes: u32,
     /// The sha256 of its corosync.conf (`None`: no file).
     pub config_sha256: Option<String>,
+    /// Its corosync-qdevice casts the device's votes (quorumtool's Qdevice column of the
+    /// local node holds `V`).
+    pub qdevice_casting: bool,
 }
 
 /// Every plan node, by name.
@@ -69,6 +72,7 @@ pub fn observe_node(plan: &Plan, remote: &dyn Remote) -> NodeSeen {
         quorate: false,
         expected_votes: 0,
         config_sha256: None,
+        qdevice_casting: false,
     };
     let output = match remote.run(OBSERVE) {
         Ok(output) => output,
@@ -108,6 +112,12 @@ pub fn observe_node(plan: &Plan, remote: &dyn Remote) -> NodeSeen {
                 .collect();
             seen.quorate = quorum.quorate;
             seen.expected_votes = quorum.expected_votes;
+            seen.qdevice_casting = quorum
+                .members
+                .iter()
+                .filter(|member| member.local)
+                .filter_map(|member| member.qdevice.as_deref())
+                .any(|flags| flags.split(',').any(|flag| flag == "V"));
         }
         Corosync::Stopped { .. } => {}
         Corosync::Unknown { error } => seen.error = Some(error),
@@ -115,11 +125,13 @@ pub fn observe_node(plan: &Plan, remote: &dyn Remote) -> NodeSeen {
     seen
 }
 
-/// Reads every node of `remotes` at once.
+/// Reads every node of `remotes` at once (the plan's qnetd host, no cluster node, is not
+/// read).
 pub fn observe(plan: &Plan, remotes: &BTreeMap<String, &dyn Remote>) -> Observation {
     std::thread::scope(|scope| {
         let handles: Vec<_> = remotes
             .iter()
+            .filter(|(name, _)| plan.qnetd_host.as_ref() != Some(*name))
             .map(|(name, remote)| (name.clone(), scope.spawn(move || observe_node(plan, *remote))))
             .collect();
         handles
@@ -134,6 +146,7 @@ pub fn observe(plan: &Plan, remotes: &BTreeMap<String, &dyn Remote>) -> Observat
                     quorate: false,
                     expected_votes: 0,
                     config_sha256: None,
+                    qdevice_casting: false,
                 });
                 (name, seen)
             })
@@ -245,6 +258,26 @@ pub fn compare(plan: &Plan, snapshot: &Snapshot, observation: &Observation) -> V
             snapshot.expected_votes
         ));
     }
+    if let Some(want) = &snapshot.qdevice_casting {
+        let casting: Vec<String> = observation
+            .iter()
+            .filter(|(_, seen)| seen.running && seen.qdevice_casting)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut want: Vec<String> = want
+            .iter()
+            .filter(|name| observation.contains_key(*name))
+            .cloned()
+            .collect();
+        want.sort();
+        if casting != want {
+            differences.push(format!(
+                "qdevice casting: expected {}, is {}",
+                list(&want),
+                list(&casting)
+            ));
+        }
+    }
     for (name, seen) in observation {
         if seen.error.is_some() {
             continue;
@@ -275,4 +308,87 @@ pub fn same_ring(before: &Observation, after: &Observation) -> Vec<String> {
         })
         .map(|(name, _)| name.clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{CommandOutput, FakeNode};
+
+    /// `corosync-quorumtool -s -p` of node `local` in a 2-node cluster with a device of one
+    /// vote, with `qdevice` as that node's Qdevice column, then the reading's own lines.
+    fn reading(local: u32, qdevice: &str) -> CommandOutput {
+        let rows: String = [1, 2]
+            .iter()
+            .map(|id| {
+                let column = if *id == local { qdevice } else { "A,V,NMW" };
+                let mark = if *id == local { " (local)" } else { "" };
+                format!("         {id}          1    {column:>7} n{id}{mark}\n")
+            })
+            .collect();
+        let text = format!(
+            "Quorum information\n------------------\nQuorum provider:  corosync_votequorum\nNodes:            2\n\
+             Node ID:          {local}\nRing ID:          1.9\nQuorate:          Yes\n\nVotequorum information\n\
+             ----------------------\nExpected votes:   3\nHighest expected: 3\nTotal votes:      3\n\
+             Quorum:           2  \nFlags:            Quorate Qdevice \n\nMembership information\n\
+             ----------------------\n    Nodeid      Votes    Qdevice Name\n{rows}\
+                      0          1            Qdevice\nquorate-rc=0\n{} -\n",
+            "a".repeat(64)
+        );
+        CommandOutput {
+            code: Some(0),
+            stdout: text.into_bytes(),
+            stderr: Vec::new(),
+        }
+    }
+
+    fn plan() -> Plan {
+        serde_json::from_str(
+            r#"{"format":1,"to_sha256":"x","to_config":"","steps":[],"plan_sha256":"p",
+                "nodeids":{"n1":1,"n2":2},"qnetd_host":"q"}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn qdevice_casting_is_read_from_the_local_row_and_compared_in_qdevice_plans_only() {
+        // See: issue 11 (add-qdevice / remove-qdevice applied).
+        let n1 = FakeNode::new("n1");
+        let n2 = FakeNode::new("n2");
+        let qnetd = FakeNode::new("q");
+        // n1 casts (V in its own row); n2's own row says NV: its qdevice does not cast,
+        // although n1's row for n2 would say V.
+        n1.respond(OBSERVE, reading(1, "A,V,NMW"));
+        n2.respond(OBSERVE, reading(2, "A,NV,NMW"));
+        let mut remotes: BTreeMap<String, &dyn Remote> = BTreeMap::new();
+        remotes.insert("n1".into(), &n1);
+        remotes.insert("n2".into(), &n2);
+        remotes.insert("q".into(), &qnetd);
+        let plan = plan();
+        let observation = observe(&plan, &remotes);
+        // The qnetd host is no cluster node: never read, never in the observation.
+        assert!(qnetd.calls().is_empty(), "{:?}", qnetd.calls());
+        assert_eq!(observation.keys().collect::<Vec<_>>(), ["n1", "n2"]);
+        assert!(observation["n1"].qdevice_casting);
+        assert!(!observation["n2"].qdevice_casting);
+        let both = |casting: Option<Vec<String>>| Snapshot {
+            members: vec![vec!["n1".into(), "n2".into()]],
+            quorate: vec!["n1".into(), "n2".into()],
+            expected_votes: 3,
+            config_sha256_by_node: [("n1", "a".repeat(64)), ("n2", "a".repeat(64))]
+                .into_iter()
+                .map(|(name, sha)| (name.to_string(), sha))
+                .collect(),
+            running: vec!["n1".into(), "n2".into()],
+            qdevice_casting: casting,
+        };
+        let want_both = both(Some(vec!["n1".into(), "n2".into()]));
+        assert_eq!(
+            compare(&plan, &want_both, &observation),
+            vec!["qdevice casting: expected n1,n2, is n1".to_string()]
+        );
+        assert!(compare(&plan, &both(Some(vec!["n1".into()])), &observation).is_empty());
+        // A snapshot without `qdevice_casting` (every other plan) does not look at it.
+        assert!(compare(&plan, &both(None), &observation).is_empty());
+    }
 }

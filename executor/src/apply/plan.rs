@@ -65,6 +65,10 @@ pub struct Snapshot {
     /// The running nodes (derived from `members` when the plan does not list them).
     #[serde(default)]
     pub running: Vec<String>,
+    /// A plan that adds or removes a quorum device: the nodes whose corosync-qdevice casts
+    /// the device's votes (absent in other plans: not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qdevice_casting: Option<Vec<String>>,
 }
 
 impl Snapshot {
@@ -141,6 +145,11 @@ pub struct Plan {
     /// Node ids by name.
     #[serde(default)]
     pub nodeids: BTreeMap<String, u32>,
+    /// The qnetd host of a plan that adds or removes a quorum device: some steps run
+    /// commands there (the inventory's `[qnetd]`); it is not a cluster node and is never
+    /// observed as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qnetd_host: Option<String>,
     /// Whether Proxmox actions are used.
     #[serde(default)]
     pub proxmox: bool,
@@ -283,15 +292,26 @@ pub enum Command {
         /// The mode.
         mode: u32,
     },
-    /// `copy-file PATH from:NODE mode:0400`: the file's bytes read from NODE over its SSH
-    /// session into memory and written to this node over its own; never stored elsewhere.
+    /// `copy-file PATH from:NODE mode:0400 [source:PATH]`: the file's bytes read from NODE
+    /// over its SSH session into memory and written to this node over its own; never stored
+    /// elsewhere.
     CopyFile {
-        /// The path, the same on both nodes.
+        /// The path on this node (and on NODE, without `source:`).
         path: String,
-        /// The node it is copied from.
+        /// The node (or the qnetd host) it is copied from.
         from: String,
         /// The mode.
         mode: u32,
+        /// The path on NODE when it differs from `path` (`source:PATH`).
+        source: Option<String>,
+    },
+    /// `unless-exists PATH PROGRAM ARGS...`: runs the program unless PATH exists on the
+    /// node (an initialisation that refuses to run twice, e.g. `corosync-qnetd-certutil -i`).
+    UnlessExists {
+        /// The path whose existence skips the program.
+        path: String,
+        /// The program and its arguments.
+        argv: Vec<String>,
     },
     /// Any other command line, run as an argv (split on whitespace; no shell).
     Run {
@@ -344,10 +364,29 @@ impl Command {
                     .ok_or("missing `from:NODE`")?
                     .to_string();
                 let mode = parse_mode(words.get(3).copied())?;
-                if words.len() > 4 {
-                    return Err("unexpected words after the mode".into());
+                let source = match words.get(4) {
+                    None => None,
+                    Some(word) => Some(absolute(word.strip_prefix("source:")).map_err(|problem| {
+                        format!("after the mode only `source:PATH` may follow ({problem})")
+                    })?),
+                };
+                if words.len() > 5 {
+                    return Err("unexpected words after `source:PATH`".into());
                 }
-                Ok(Command::CopyFile { path, from, mode })
+                Ok(Command::CopyFile {
+                    path,
+                    from,
+                    mode,
+                    source,
+                })
+            }
+            Some("unless-exists") => {
+                let path = absolute(words.get(1).copied())?;
+                let argv: Vec<String> = words.iter().skip(2).map(|word| word.to_string()).collect();
+                if argv.is_empty() {
+                    return Err("missing the program to run".into());
+                }
+                Ok(Command::UnlessExists { path, argv })
             }
             Some(_) => Ok(Command::Run {
                 argv: words.iter().map(|word| word.to_string()).collect(),
@@ -358,7 +397,7 @@ impl Command {
     /// The program this command needs on the node (`None`: apply's own file handling).
     pub fn program(&self) -> Option<&str> {
         match self {
-            Command::Run { argv } => argv.first().map(String::as_str),
+            Command::Run { argv } | Command::UnlessExists { argv, .. } => argv.first().map(String::as_str),
             _ => None,
         }
     }
@@ -376,7 +415,7 @@ impl Command {
                 .and_then(|index| argv.get(index + 1))
                 .map(String::as_str)
                 .or(Some("/etc/corosync/authkey")),
-            Command::Run { .. } => None,
+            Command::Run { .. } | Command::UnlessExists { .. } => None,
         }
     }
 }
@@ -403,9 +442,34 @@ mod tests {
             Ok(Command::CopyFile {
                 path: "/etc/corosync/authkey".into(),
                 from: "n1".into(),
-                mode: 0o400
+                mode: 0o400,
+                source: None,
             })
         );
+        assert_eq!(
+            Command::parse(
+                "copy-file /etc/corosync/qnetd-cacert.crt from:198.19.0.254 mode:0644 \
+                 source:/etc/corosync/qnetd/nssdb/qnetd-cacert.crt"
+            ),
+            Ok(Command::CopyFile {
+                path: "/etc/corosync/qnetd-cacert.crt".into(),
+                from: "198.19.0.254".into(),
+                mode: 0o644,
+                source: Some("/etc/corosync/qnetd/nssdb/qnetd-cacert.crt".into()),
+            })
+        );
+        assert!(Command::parse("copy-file /a from:n1 mode:0644 source:b").is_err());
+        assert!(Command::parse("copy-file /a from:n1 mode:0644 /b").is_err());
+        let init = Command::parse("unless-exists /etc/x corosync-qnetd-certutil -i").unwrap();
+        assert_eq!(
+            init,
+            Command::UnlessExists {
+                path: "/etc/x".into(),
+                argv: vec!["corosync-qnetd-certutil".into(), "-i".into()],
+            }
+        );
+        assert_eq!(init.program(), Some("corosync-qnetd-certutil"));
+        assert!(Command::parse("unless-exists /etc/x").is_err());
         let keygen = Command::parse("corosync-keygen -k /etc/corosync/authkey").unwrap();
         assert_eq!(keygen.program(), Some("corosync-keygen"));
         assert_eq!(keygen.written_path(), Some("/etc/corosync/authkey"));
@@ -444,6 +508,7 @@ mod tests {
                 .map(|(sha, text)| (sha.to_string(), text.to_string()))
                 .collect(),
             nodeids: BTreeMap::new(),
+            qnetd_host: None,
             proxmox: false,
             verdict: "safe".into(),
             steps: vec![Step {

@@ -133,7 +133,7 @@ pub fn preflight(
     problems.extend(state_problems);
     let remaining = plan.steps.get(start..).unwrap_or(&[]);
     problems.extend(addresses(plan, &remotes));
-    problems.extend(programs(remaining, &remotes));
+    problems.extend(programs(plan, remaining, &remotes));
     problems.extend(space(plan, remaining, &remotes));
     preflight.problems = problems;
     preflight.notes = notes;
@@ -422,16 +422,15 @@ pub fn local_addresses(json: &str) -> BTreeSet<IpAddr> {
 }
 
 /// Every program the remaining steps (and apply itself) run is present on its node.
-fn programs(steps: &[Step], remotes: &BTreeMap<String, &dyn Remote>) -> Vec<Problem> {
+fn programs(plan: &Plan, steps: &[Step], remotes: &BTreeMap<String, &dyn Remote>) -> Vec<Problem> {
     let mut needed: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for name in remotes.keys() {
         let set = needed.entry(name.as_str()).or_default();
-        set.extend(
-            OWN_PROGRAMS
-                .iter()
-                .chain(COROSYNC_PROGRAMS)
-                .map(|program| program.to_string()),
-        );
+        set.extend(OWN_PROGRAMS.iter().map(|program| program.to_string()));
+        // The qnetd host needs only what its steps run (it runs no corosync).
+        if plan.qnetd_host.as_ref() != Some(name) {
+            set.extend(COROSYNC_PROGRAMS.iter().map(|program| program.to_string()));
+        }
     }
     for step in steps {
         for (node, commands) in &step.commands {

@@ -430,6 +430,7 @@ fn all_running(hash: &str) -> Snapshot {
             .map(|n| (n.to_string(), hash.to_string()))
             .collect(),
         running: names(&["n1", "n2", "n3"]),
+        qdevice_casting: None,
     }
 }
 
@@ -518,6 +519,7 @@ fn plan_of(from: &str, to: &str, steps: Vec<Step>) -> Plan {
             .iter()
             .map(|(n, id)| (n.to_string(), *id))
             .collect(),
+        qnetd_host: None,
         proxmox: false,
         verdict: "safe".into(),
         steps,

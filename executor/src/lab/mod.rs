@@ -257,7 +257,23 @@ impl Lab {
                     known_hosts: ssh_dir.join("known_hosts"),
                 })
                 .collect(),
+            qnetd: self.qdevice_later().then(|| InventoryNode {
+                name: qnetd::qnetd_address().to_string(),
+                nodeid: 0,
+                address: qnetd::qnetd_address().to_string(),
+                link_addresses: Vec::new(),
+                spare: false,
+                ssh_user: "root".into(),
+                ssh_port: 22,
+                ssh_key: ssh_dir.join("id_ed25519"),
+                known_hosts: ssh_dir.join("known_hosts"),
+            }),
         }
+    }
+
+    /// Whether this lab's qnetd host waits for a plan to add the device (`--qdevice-later`).
+    pub fn qdevice_later(&self) -> bool {
+        self.state.qnetd.as_ref().is_some_and(|qnetd| qnetd.options.later)
     }
 
     /// SSH options for this lab: control sockets under the lab directory when its path is

@@ -82,13 +82,49 @@ pub(crate) fn holder_argv(netns: &str, mounts: &[PathBuf], hostname: &str, dir: 
 }
 
 /// `systemctl` inside a lab node, where no systemd runs: `start|stop|restart|is-active|
-/// enable|disable|is-enabled corosync`, so that `quorate apply` runs a plan's commands on the
-/// lab as written. start runs `corosync` (it daemonizes; /run/corosync.pid) and waits for
-/// its pid file, stop sends SIGTERM and waits (SIGKILL after 15 s), enabled is a marker file.
+/// enable|disable|is-enabled corosync|corosync-qdevice`, so that `quorate apply` runs a plan's
+/// commands on the lab as written. For corosync, start runs `corosync` (it daemonizes;
+/// /run/corosync.pid) and waits for its pid file, stop sends SIGTERM and waits (SIGKILL after
+/// 15 s), enabled is a marker file. corosync-qdevice runs under a supervising loop that
+/// starts it again a second after it exits (it exits when its corosync goes away; systemd's
+/// unit comes back with corosync), as `lab up --qdevice` runs it; stop ends the loop, then
+/// the daemon.
 const SYSTEMCTL_SHIM: &str = r#"#!/bin/sh
 # systemctl for corosync inside a quorate lab node (no systemd here); written by `quorate lab up`.
 set -u
-case "${2:-}" in corosync|corosync.service) ;; *) echo "lab systemctl: only corosync is managed here" >&2; exit 1;; esac
+case "${2:-}" in
+  corosync|corosync.service) ;;
+  corosync-qdevice|corosync-qdevice.service)
+    loop=/run/quorate-qdevice-loop.pid; child=/run/quorate-qdevice.pid
+    qrunning() { [ -s "$loop" ] && kill -0 "$(cat "$loop")" 2>/dev/null; }
+    qstop() {
+      if qrunning; then kill -TERM "$(cat "$loop")" 2>/dev/null; fi
+      if [ -s "$child" ]; then
+        pid=$(cat "$child"); kill -TERM "$pid" 2>/dev/null; i=0
+        while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ "$i" -eq 300 ] && kill -KILL "$pid"; sleep 0.05; done
+      fi
+      rm -f "$loop" "$child"
+    }
+    qstart() {
+      qrunning && return 0
+      setsid sh -c 'echo $$ > /run/quorate-qdevice-loop.pid
+        while :; do corosync-qdevice -f -d >>/var/log/corosync/qdevice.log 2>&1 & echo $! > /run/quorate-qdevice.pid; wait $!; sleep 1; done' </dev/null >/dev/null 2>&1 &
+      i=0
+      until qrunning; do i=$((i+1)); [ "$i" -gt 200 ] && { echo "corosync-qdevice did not start" >&2; return 1; }; sleep 0.05; done
+    }
+    case "${1:-}" in
+      start) qstart ;;
+      stop) qstop ;;
+      restart) qstop; qstart ;;
+      is-active) if qrunning; then echo active; else echo inactive; exit 3; fi ;;
+      enable) touch /var/lib/corosync/.lab-qdevice-enabled ;;
+      disable) rm -f /var/lib/corosync/.lab-qdevice-enabled ;;
+      is-enabled) if [ -e /var/lib/corosync/.lab-qdevice-enabled ]; then echo enabled; else echo disabled; exit 1; fi ;;
+      *) echo "lab systemctl: unsupported command ${1:-}" >&2; exit 1 ;;
+    esac
+    exit $? ;;
+  *) echo "lab systemctl: only corosync and corosync-qdevice are managed here" >&2; exit 1;;
+esac
 pidfile=/run/corosync.pid
 running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 stop() {
@@ -176,7 +212,7 @@ pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpRepor
             layout::layout(&text)?
         }
     };
-    if let Some(qdevice) = &options.qdevice {
+    if let Some(qdevice) = options.qdevice.as_ref().filter(|qdevice| !qdevice.later) {
         layout.config = qdevice.add_to(&layout.config).map_err(|message| Error::Lab {
             dir: dir.clone(),
             message,
@@ -351,12 +387,22 @@ fn build(
             .cluster_name
             .map(|setting| setting.value)
             .unwrap_or_else(|| name.to_string());
-        lab.make_qdevice_certificates(&cluster_name)?;
-        lab.start_qnetd()?;
-        progress(&format!(
-            "qnetd host {} runs corosync-qnetd; certificates made for cluster `{cluster_name}`",
-            super::qnetd::qnetd_address()
-        ));
+        if lab.qdevice_later() {
+            lab.make_qnetd_ca()?;
+            lab.start_qnetd()?;
+            lab.start_qnetd_sshd()?;
+            progress(&format!(
+                "qnetd host {} runs corosync-qnetd and sshd; no node has a quorum device yet (--qdevice-later)",
+                super::qnetd::qnetd_address()
+            ));
+        } else {
+            lab.make_qdevice_certificates(&cluster_name)?;
+            lab.start_qnetd()?;
+            progress(&format!(
+                "qnetd host {} runs corosync-qnetd; certificates made for cluster `{cluster_name}`",
+                super::qnetd::qnetd_address()
+            ));
+        }
     }
     for index in 0..lab.state.nodes.len() {
         lab.start_sshd(index)?;
@@ -384,7 +430,7 @@ fn build(
         ));
         let reports = lab.wait_converged(limit)?;
         progress("cluster formed");
-        if lab.has_qnetd() {
+        if lab.has_qnetd() && !lab.qdevice_later() {
             // Once the membership formed, as `pvecm qdevice setup` starts them: qdevices
             // started with the cluster would connect from one-node rings, and lms/2nodelms
             // would then keep a newcomer's NACK (spec 2.9) until its next membership change.
@@ -468,6 +514,27 @@ fn write_files(lab: &Lab, layout: &Layout, start: bool) -> Result<()> {
             node.netns,
             bash.display()
         ));
+    }
+    if lab.qdevice_later() {
+        // The qnetd host: an sshd a plan's qnetd-side commands reach, as the nodes'.
+        let qnetd_ssh = super::qnetd::qnetd_dir(dir).join("ssh");
+        create_dir(&qnetd_ssh)?;
+        let host_key = qnetd_ssh.join("ssh_host_ed25519_key");
+        keygen(&host_key, "qnetd")?;
+        let host_public = read(&host_key.with_extension("pub"))?;
+        let address = super::qnetd::qnetd_address();
+        let key_fields: Vec<&str> = host_public.split_whitespace().take(2).collect();
+        known_hosts.push_str(&format!("{address} {}\n", key_fields.join(" ")));
+        write_file(&qnetd_ssh.join("authorized_keys"), &client_public, 0o600)?;
+        write_file(&qnetd_ssh.join("sshd_config"), &sshd_config(&address), 0o644)?;
+        if let Some(qnetd) = &lab.state.qnetd {
+            ssh_config.push_str(&format!(
+                "Host {address}\n  ProxyCommand {} netns exec {} {} -c 'exec 3<>/dev/tcp/%h/%p; cat <&3 & exec cat >&3'\n",
+                ip.display(),
+                qnetd.netns,
+                bash.display()
+            ));
+        }
     }
     let known_hosts_path = ssh_dir.join("known_hosts");
     write_file(&known_hosts_path, &known_hosts, 0o644)?;

@@ -58,6 +58,12 @@ pub struct QdeviceOptions {
     /// `HEURISTICS_FAIL_FILE` exists in the node; the shortest interval and timeouts
     /// corosync-qdevice accepts, 2000 and 1000 ms).
     pub heuristics: bool,
+    /// `lab up --qdevice ALG --qdevice-later`: the qnetd host runs corosync-qnetd with its CA
+    /// (`corosync-qnetd-certutil -i`) and an sshd, listed as the inventory's `[qnetd]`, but
+    /// the nodes get no `quorum.device`, no certificate and no corosync-qdevice: what a plan
+    /// that adds the device does (`quorate plan --goal 'add-qdevice 198.19.0.254'`).
+    #[serde(default)]
+    pub later: bool,
 }
 
 impl QdeviceOptions {
@@ -364,6 +370,35 @@ impl Lab {
         Ok(())
     }
 
+    /// The qnetd CA and server certificate only (`corosync-qnetd-certutil -i`): a
+    /// `--qdevice-later` lab, whose nodes get their certificates from a plan.
+    pub(crate) fn make_qnetd_ca(&self) -> Result<()> {
+        self.in_qnetd(&["corosync-qnetd-certutil", "-i"]).map(|_| ())
+    }
+
+    /// Starts sshd in the qnetd host (`--qdevice-later`: a plan runs commands there) and
+    /// waits until it listens.
+    pub(crate) fn start_qnetd_sshd(&mut self) -> Result<()> {
+        let holder = self.qnetd_holder()?;
+        let sshd = sys::which("sshd").map_or("/usr/sbin/sshd".into(), |p| p.to_string_lossy().into_owned());
+        let argv = sys::node_argv(holder, &[&sshd, "-D", "-e", "-f", "/etc/ssh/sshd_config"]);
+        let log = qnetd_dir(&self.dir).join("sshd.log");
+        let pid = sys::spawn_daemon(&argv, &log)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("Server listening")
+            {
+                return Ok(());
+            }
+            if !sys::alive(pid) || Instant::now() > deadline {
+                return Err(self.qnetd_error(format!("sshd did not start: {}", log_tail(&log))));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Starts corosync-qnetd in the qnetd host (foreground, debug log, dead peers detected
     /// every second) and waits until it listens.
     pub(crate) fn start_qnetd(&mut self) -> Result<()> {
@@ -583,6 +618,7 @@ mod tests {
             algorithm: algorithm.into(),
             tie_breaker: tie_breaker.map(str::to_string),
             heuristics,
+            later: false,
         }
     }
 
