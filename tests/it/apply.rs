@@ -1002,6 +1002,21 @@ fn wait_journal(path: &Path, record: &str, step: u32) {
 
 /// The planner's `set quorum.wait_for_all=1` plan for the lab's 3-node config (write, then
 /// restart n1, n2, n3 one at a time, wait), written to `DIR/NAME`; returns it and the target.
+/// `(action, nodes)` per step of a plan's JSON.
+pub(crate) fn steps(plan: &Value) -> Vec<(String, Value)> {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| {
+            (
+                step["action"].as_str().unwrap().to_string(),
+                step["nodes"].clone(),
+            )
+        })
+        .collect()
+}
+
 fn wait_for_all_plan(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
     let from = std::fs::read_to_string(dir.join("corosync.conf")).unwrap();
     let to = from
@@ -1012,19 +1027,8 @@ fn wait_for_all_plan(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
         );
     let plan_text = planned(&from, &to, &planner::PlanOptions::default());
     let plan: Value = serde_json::from_str(&plan_text).unwrap();
-    let steps: Vec<(String, Value)> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| {
-            (
-                step["action"].as_str().unwrap().to_string(),
-                step["nodes"].clone(),
-            )
-        })
-        .collect();
     assert_eq!(
-        steps,
+        steps(&plan),
         [
             ("write_config".to_string(), json!(["n1", "n2", "n3"])),
             ("restart".to_string(), json!(["n1"])),

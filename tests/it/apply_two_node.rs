@@ -17,7 +17,7 @@
 //! growing, `Quorate WaitForAll` with wait_for_all, `2Node Quorate WaitForAll` after
 //! shrinking). Wall times are printed, never asserted. Each lab is removed by its Drop guard.
 
-use crate::apply::{apply, assert_files, done_figures, restart_count, status_nodes, Monitor};
+use crate::apply::{apply, assert_files, done_figures, restart_count, status_nodes, steps, Monitor};
 use crate::support::lab::{lab, LabGuard};
 use crate::support::quorate;
 use executor::status::reading::sha256_hex;
@@ -51,21 +51,6 @@ fn plan_and_verify(dir: &Path, from: &str, goals: &[&str], name: &str) -> (Value
     (plan, plan_path)
 }
 
-/// `(action, nodes)` per step.
-fn steps(plan: &Value) -> Vec<(String, Value)> {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| {
-            (
-                step["action"].as_str().unwrap().to_string(),
-                step["nodes"].clone(),
-            )
-        })
-        .collect()
-}
-
 fn step(action: &str, nodes: &[&str]) -> (String, Value) {
     (action.to_string(), json!(nodes))
 }
@@ -78,6 +63,27 @@ fn flags(node: &Value) -> Vec<String> {
         .iter()
         .map(|flag| flag.as_str().unwrap().to_string())
         .collect()
+}
+
+/// Every node in `nodes` is settled in the target: quorate with `expected_votes`, members
+/// `members`, the target's file `sha` and exactly `expected_flags`.
+fn assert_settled<'a>(
+    nodes: impl IntoIterator<Item = &'a Value>,
+    expected_votes: u32,
+    members: &Value,
+    sha: &str,
+    expected_flags: &[&str],
+) {
+    for node in nodes {
+        assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
+        assert_eq!(
+            node["corosync"]["quorum"]["expected_votes"], expected_votes,
+            "{node}"
+        );
+        assert_eq!(node["runtime"]["members"], *members, "{node}");
+        assert_eq!(node["corosync_conf"]["sha256"], json!(sha), "{node}");
+        assert_eq!(flags(node), expected_flags, "{node}");
+    }
 }
 
 #[test]
@@ -125,15 +131,9 @@ fn apply_grows_a_two_node_pair_to_three_nodes_with_one_reload_and_no_restart() {
     assert_files(&dir, &["n1", "n2", "n3"], &sha);
     let nodes = status_nodes(&inventory);
     assert_eq!(nodes.len(), 3);
-    for node in &nodes {
-        assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
-        assert_eq!(node["corosync"]["quorum"]["expected_votes"], 3, "{node}");
-        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
-        assert_eq!(node["corosync_conf"]["sha256"], json!(sha), "{node}");
-        // n1 and n2 still run the corosync that started with two_node: the reload dropped
-        // two_node and the wait_for_all it implied.
-        assert_eq!(flags(node), ["Quorate"], "{node}");
-    }
+    // n1 and n2 still run the corosync that started with two_node: the reload dropped
+    // two_node and the wait_for_all it implied.
+    assert_settled(&nodes, 3, &json!([1, 2, 3]), &sha, &["Quorate"]);
 }
 
 #[test]
@@ -193,14 +193,8 @@ fn apply_grows_a_two_node_pair_to_three_nodes_with_wait_for_all_restarting_each_
     assert_files(&dir, &["n1", "n2", "n3"], &sha);
     let nodes = status_nodes(&inventory);
     assert_eq!(nodes.len(), 3);
-    for node in &nodes {
-        assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
-        assert_eq!(node["corosync"]["quorum"]["expected_votes"], 3, "{node}");
-        assert_eq!(node["runtime"]["members"], json!([1, 2, 3]), "{node}");
-        assert_eq!(node["corosync_conf"]["sha256"], json!(sha), "{node}");
-        // Every node started (or restarted) with the target's `wait_for_all: 1`.
-        assert_eq!(flags(node), ["Quorate", "WaitForAll"], "{node}");
-    }
+    // Every node started (or restarted) with the target's `wait_for_all: 1`.
+    assert_settled(&nodes, 3, &json!([1, 2, 3]), &sha, &["Quorate", "WaitForAll"]);
 }
 
 #[test]
@@ -263,17 +257,10 @@ fn apply_shrinks_three_nodes_to_a_two_node_pair_with_one_reload_after_the_leave(
     );
     let nodes = status["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 3);
-    for node in nodes {
-        if node["name"] == "n3" {
-            assert_eq!(node["corosync"]["state"], "stopped", "{node}");
-            continue;
-        }
-        assert_eq!(node["corosync"]["quorum"]["quorate"], true, "{node}");
-        assert_eq!(node["corosync"]["quorum"]["expected_votes"], 2, "{node}");
-        assert_eq!(node["runtime"]["members"], json!([1, 2]), "{node}");
-        assert_eq!(node["corosync_conf"]["sha256"], json!(sha), "{node}");
-        // Started without two_node or wait_for_all, never restarted: the reload switched
-        // two_node on, and with it the wait_for_all it implies.
-        assert_eq!(flags(node), ["2Node", "Quorate", "WaitForAll"], "{node}");
-    }
+    let (left, kept): (Vec<&Value>, Vec<&Value>) = nodes.iter().partition(|node| node["name"] == "n3");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["corosync"]["state"], "stopped", "{}", left[0]);
+    // Started without two_node or wait_for_all, never restarted: the reload switched
+    // two_node on, and with it the wait_for_all it implies.
+    assert_settled(kept, 2, &json!([1, 2]), &sha, &["2Node", "Quorate", "WaitForAll"]);
 }

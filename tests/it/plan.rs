@@ -789,10 +789,6 @@ fn issue11_every_goal_kind_plans_on_pve1() {
     assert!(leave.is_some() && leave < reload, "{actions:?}");
 }
 
-fn sha256_hex(text: &str) -> String {
-    executor::status::reading::sha256_hex(text.as_bytes())
-}
-
 /// `plan verify` finds a split-brain that only a fault produces: a safe plan for a plain
 /// pair (a token change) hand-edited to pass through a temporary two_node config (write it,
 /// reload, then the target, reload). Neither endpoint has two_node, so nothing excuses the
@@ -826,7 +822,7 @@ fn issue11_verify_finds_a_split_brain_only_a_fault_produces() {
         "provider: corosync_votequorum\n  two_node: 1\n",
     );
     assert_ne!(temp, plan.to_config);
-    let temp_sha = sha256_hex(&temp);
+    let temp_sha = executor::status::reading::sha256_hex(temp.as_bytes());
     let to_sha = plan.to_sha256.clone();
     let write = plan.steps[0].clone();
     let reload = plan.steps[1].clone();

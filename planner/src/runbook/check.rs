@@ -1392,7 +1392,7 @@ impl<'a> Checker<'a> {
                 match goal {
                     Some(goal) => {
                         let what = format!("quorum device {verb} (pcs: every node's file, reload)");
-                        self.pcs_edit(&[goal], Tool::Pcs, &what, span, here, step);
+                        self.tool_edit(&[goal], Tool::Pcs, &what, span, here, step);
                     }
                     None => step.actions.push(format!("{} on {here}", words.join(" "))),
                 }
@@ -1438,7 +1438,7 @@ impl<'a> Checker<'a> {
     /// for exactly two nodes without a quorum device; both drop it otherwise), writes the
     /// result on every node and reloads the running ones. `here` names the node whose
     /// file is the starting point.
-    fn pcs_edit(
+    fn tool_edit(
         &mut self,
         goals: &[model::goal::Goal],
         tool: Tool,
@@ -1496,7 +1496,7 @@ impl<'a> Checker<'a> {
                 text = set.document.to_text();
                 consequences.push(match tool {
                     Tool::Crmsh => "two_node set: crmsh writes it for exactly two nodes without a quorum device".to_string(),
-                    _ => "two_node set: pcs writes it for exactly two nodes without a quorum device or auto_tie_breaker".to_string(),
+                    Tool::Pcs | Tool::Pvecm => "two_node set: pcs writes it for exactly two nodes without a quorum device or auto_tie_breaker".to_string(),
                 });
             }
         }
@@ -1549,7 +1549,7 @@ impl<'a> Checker<'a> {
                     "add {name} to the nodelist (pcs: every node's file, the authkey to {name}, reload)"
                 );
                 if self
-                    .pcs_edit(&[goal], Tool::Pcs, &what, span, here, step)
+                    .tool_edit(&[goal], Tool::Pcs, &what, span, here, step)
                     .is_some()
                 {
                     self.files
@@ -1579,7 +1579,7 @@ impl<'a> Checker<'a> {
                     names.join(", ")
                 );
                 if self
-                    .pcs_edit(&goals, Tool::Pcs, &what, span, here, step)
+                    .tool_edit(&goals, Tool::Pcs, &what, span, here, step)
                     .is_some()
                 {
                     for name in &names {
@@ -1628,7 +1628,7 @@ impl<'a> Checker<'a> {
                 };
                 let what = format!("add {here} to {seed}'s nodelist (crmsh: every node's file, the authkey to {here}, reload)");
                 if self
-                    .pcs_edit(&[goal], Tool::Crmsh, &what, span, &seed, step)
+                    .tool_edit(&[goal], Tool::Crmsh, &what, span, &seed, step)
                     .is_some()
                 {
                     self.files
@@ -1656,7 +1656,7 @@ impl<'a> Checker<'a> {
                     names.join(", ")
                 );
                 if self
-                    .pcs_edit(&goals, Tool::Crmsh, &what, span, here, step)
+                    .tool_edit(&goals, Tool::Crmsh, &what, span, here, step)
                     .is_some()
                 {
                     for name in &names {
@@ -1742,7 +1742,7 @@ impl<'a> Checker<'a> {
             return;
         }
         let what = format!("link {verb} (pcs: every node's file, reload)");
-        self.pcs_edit(&goals, Tool::Pcs, &what, span, here, step);
+        self.tool_edit(&goals, Tool::Pcs, &what, span, here, step);
     }
 
     /// A status read right after the runbook cut nodes off, with no wait in between.
@@ -1914,13 +1914,13 @@ impl<'a> Checker<'a> {
                                     "quorum device {host} ({}) in the config (pvecm: through /etc/pve, every node, reload)",
                                     algorithm.as_str()
                                 );
-                                self.pcs_edit(&[goal], Tool::Pvecm, &what, span, here, step);
+                                self.tool_edit(&[goal], Tool::Pvecm, &what, span, here, step);
                             }
                         }
                     }
                     Some("remove") => {
                         let what = "quorum device removed from the config (pvecm: through /etc/pve, every node, reload)";
-                        self.pcs_edit(
+                        self.tool_edit(
                             &[model::goal::Goal::RemoveQdevice],
                             Tool::Pvecm,
                             what,

@@ -128,6 +128,21 @@ struct SizeTally {
     losses: Vec<(NodeSet, u128)>,
 }
 
+impl SizeTally {
+    /// Counts one scenario of `weight` with `down` down, given whether some node is
+    /// quorate in the running and in the cold-start case.
+    fn add(&mut self, weight: u128, down: NodeSet, running_quorate: bool, cold_quorate: bool) {
+        self.total = self.total.saturating_add(weight);
+        if !running_quorate {
+            self.lose = self.lose.saturating_add(weight);
+            self.losses.push((down, weight));
+        }
+        if !cold_quorate {
+            self.cold_lose = self.cold_lose.saturating_add(weight);
+        }
+    }
+}
+
 /// Witness ordering: failed links, blocks, down nodes, qnetd fault (none first, then
 /// `qnetd down`, then cuts from fewer nodes; before the failure, then after), then
 /// discovery order.
@@ -620,37 +635,17 @@ impl<'a> Analyzer<'a> {
             return self.qnetd_leaf(weight);
         }
         for index in 0..self.link_sets.len() {
-            self.evaluated += 1;
-            if self.evaluated > self.options.max_evaluated {
-                return Err(ExhaustiveError::TooManyScenarios {
-                    limit: self.options.max_evaluated,
-                });
-            }
-            self.total = self
-                .total
-                .checked_add(weight)
-                .ok_or(ExhaustiveError::CountOverflow)?;
+            self.admit(weight)?;
             let running = self.evaluate(Case::Running, index);
             let running_split = running.class == OutcomeClass::SplitBrain;
             let cold = self.evaluate(Case::ColdStart, index);
             let cold_split = cold.class == OutcomeClass::SplitBrain;
-            for (case, eval) in [(0, running), (1, cold)] {
-                let slot = &mut self.class_counts[case][eval.class.index()];
-                *slot = slot.saturating_add(weight);
-            }
-            self.tally_grid(index, [running.class, cold.class], weight);
+            self.count_classes(index, [running.class, cold.class], weight);
             let links_down = self.link_sets[index].links_down;
             if links_down == 0 && self.blocks.len() <= 1 {
                 let size = self.down.len();
-                let tally = &mut self.sizes[size];
-                tally.total = tally.total.saturating_add(weight);
-                if !running.any_quorate {
-                    tally.lose = tally.lose.saturating_add(weight);
-                    tally.losses.push((self.down, weight));
-                }
-                if !cold.any_quorate {
-                    tally.cold_lose = tally.cold_lose.saturating_add(weight);
-                }
+                let down = self.down;
+                self.sizes[size].add(weight, down, running.any_quorate, cold.any_quorate);
             }
             for (case, split) in [(Case::Running, running_split), (Case::ColdStart, cold_split)] {
                 if !split {
@@ -914,6 +909,32 @@ impl<'a> Analyzer<'a> {
 
     /// Adds `weight` scenarios of the current down set with link set `index` to the grid,
     /// in the classes `classes` (running, cold start).
+    /// Counts one more evaluated scenario of `weight`: against the evaluation limit, and in
+    /// the total.
+    pub(super) fn admit(&mut self, weight: u128) -> Result<(), ExhaustiveError> {
+        self.evaluated += 1;
+        if self.evaluated > self.options.max_evaluated {
+            return Err(ExhaustiveError::TooManyScenarios {
+                limit: self.options.max_evaluated,
+            });
+        }
+        self.total = self
+            .total
+            .checked_add(weight)
+            .ok_or(ExhaustiveError::CountOverflow)?;
+        Ok(())
+    }
+
+    /// Adds one scenario's classes (running, cold start) of `weight` to the class counts and
+    /// to the grid cell of link set `index`.
+    pub(super) fn count_classes(&mut self, index: usize, classes: [OutcomeClass; 2], weight: u128) {
+        for (case, class) in classes.into_iter().enumerate() {
+            let slot = &mut self.class_counts[case][class.index()];
+            *slot = slot.saturating_add(weight);
+        }
+        self.tally_grid(index, classes, weight);
+    }
+
     pub(super) fn tally_grid(&mut self, index: usize, classes: [OutcomeClass; 2], weight: u128) {
         let cell = self.down.len() * self.link_sets.len() + index;
         if let Some(counts) = self.grid.get_mut(cell) {

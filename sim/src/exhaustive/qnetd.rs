@@ -178,23 +178,10 @@ impl Analyzer<'_> {
         }
         for index in 0..self.link_sets.len() {
             for (fault, order) in &faults {
-                self.evaluated += 1;
-                if self.evaluated > self.options.max_evaluated {
-                    return Err(ExhaustiveError::TooManyScenarios {
-                        limit: self.options.max_evaluated,
-                    });
-                }
-                self.total = self
-                    .total
-                    .checked_add(weight)
-                    .ok_or(ExhaustiveError::CountOverflow)?;
+                self.admit(weight)?;
                 let (running, running_steps) = self.qnetd_evaluate(Case::Running, index, *fault, *order);
                 let (cold, cold_steps) = self.qnetd_evaluate(Case::ColdStart, index, *fault, *order);
-                for (case, eval) in [(0, running), (1, cold)] {
-                    let slot = &mut self.class_counts[case][eval.class.index()];
-                    *slot = slot.saturating_add(weight);
-                }
-                self.tally_grid(index, [running.class, cold.class], weight);
+                self.count_classes(index, [running.class, cold.class], weight);
                 let links_down = self.link_sets[index].links_down;
                 let Some(plan) = self.qnetd.as_mut() else {
                     return Ok(());
@@ -210,14 +197,7 @@ impl Analyzer<'_> {
                         _ => None,
                     };
                     if let Some(tally) = tally {
-                        tally.total = tally.total.saturating_add(weight);
-                        if !running.any_quorate {
-                            tally.lose = tally.lose.saturating_add(weight);
-                            tally.losses.push((self.down, weight));
-                        }
-                        if !cold.any_quorate {
-                            tally.cold_lose = tally.cold_lose.saturating_add(weight);
-                        }
+                        tally.add(weight, self.down, running.any_quorate, cold.any_quorate);
                     }
                 }
                 let rank = match fault {
