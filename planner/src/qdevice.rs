@@ -254,10 +254,17 @@ pub(crate) fn start_commands() -> Vec<String> {
     ]
 }
 
-/// The commands that stop corosync-qdevice and keep it from starting at boot.
+/// The commands that stop corosync-qdevice and keep it from starting at boot. Between the
+/// two, `corosync-quorumtool -f` drops the node's device registration in votequorum: a
+/// daemon that ends without unregistering (killed after the stop timeout, or stopped before
+/// it installed its SIGTERM handler) leaves its node `NA,NV` with the `Qdevice` flag until
+/// corosync restarts, even after the reload that drops `quorum.device` (seen on the 3.1.7
+/// lab: kill -9 of corosync-qdevice, then `-f` clears it). With the daemon stopped nothing
+/// registered is live, and `-f` with nothing registered exits 0 (also seen there).
 pub(crate) fn stop_commands() -> Vec<String> {
     vec![
         "systemctl stop corosync-qdevice".to_string(),
+        "corosync-quorumtool -f".to_string(),
         "systemctl disable corosync-qdevice".to_string(),
     ]
 }

@@ -164,6 +164,7 @@ fn removing_the_device_stops_every_qdevice_and_reloads() {
         plan.steps[stop].commands["n1"],
         [
             "systemctl stop corosync-qdevice",
+            "corosync-quorumtool -f",
             "systemctl disable corosync-qdevice"
         ]
     );

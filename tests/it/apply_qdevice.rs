@@ -144,7 +144,9 @@ fn apply_adds_an_ffsplit_qdevice_to_a_running_two_node_pair_then_removes_it() {
         assert_eq!(quorum.total_votes, 2, "node {id}: {quorum:?}");
         assert!(
             !quorum.flags.iter().any(|flag| flag == "Qdevice"),
-            "node {id}: {quorum:?}"
+            "node {id}: {quorum:?}\nqdevice.log:\n{}\ncorosync.log:\n{}",
+            log_tail(&dir, id, "qdevice.log"),
+            log_tail(&dir, id, "corosync.log")
         );
         assert_eq!(qdevice_daemon(&lab_handle, id), "inactive", "node {id}");
     }
@@ -218,4 +220,12 @@ fn qnetd_clients(list: &str, cluster: &str) -> Vec<u32> {
     }
     ids.sort_unstable();
     ids
+}
+
+/// The last 60 lines of node `id`'s log `name` (var-log-corosync), for a failure's message.
+fn log_tail(dir: &Path, id: u32, name: &str) -> String {
+    let path = dir.join(format!("nodes/n{id}/var-log-corosync/{name}"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| format!("{}: {error}", path.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
 }

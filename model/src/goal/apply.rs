@@ -341,8 +341,9 @@ fn apply_one(document: &Document, goal: &Goal, notes: &mut Vec<String>) -> Resul
         Goal::RemoveQdevice => match unique_section(document, "quorum.device")? {
             Some(id) => {
                 notes.push(
-                    "remove-qdevice: stop and disable corosync-qdevice on every node once the \
-                     reload that drops quorum.device is done (pvecm qdevice remove does both)"
+                    "remove-qdevice: corosync-qdevice is stopped and disabled on every node \
+                     before the reload that drops quorum.device, so no daemon still casts \
+                     a vote the new file no longer counts"
                         .into(),
                 );
                 edited(document.remove_section(id))
