@@ -110,6 +110,8 @@ comma- or space-separated list of node ids or names; a number is always a node i
                             link L (knet ringL_addr) everywhere, at the nodes, or between two
   heal                      one partition, every link up
   expected V on N           corosync-quorumtool -e V (pvecm expected V) on node N
+  votes V [of T] on N       corosync-quorumtool -v V [-n T] on node N: T's votes (N's own
+                            without `of`) until T restarts or a reload
   qdevice on|off NODES      the node's quorum device casts its vote / stops
   qnetd down|up|cut N|reach N
                             corosync-qnetd decides the device's vote from then on: the

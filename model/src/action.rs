@@ -56,6 +56,16 @@ pub enum Action {
         /// Where the tool runs.
         node: NodeRef,
     },
+    /// `votes V [of T] on N`: `corosync-quorumtool -v V [-n T]` on node N: T's votes at
+    /// runtime (until T restarts or a reload re-reads the file).
+    SetNodeVotes {
+        /// The new votes.
+        votes: u32,
+        /// The node whose votes change (N itself without `-n`).
+        target: NodeRef,
+        /// Where the tool runs.
+        node: NodeRef,
+    },
     /// `qdevice on|off NODES`: the nodes' quorum devices cast (or stop casting) their vote.
     SetQdeviceVote {
         /// Casting or not.
@@ -148,6 +158,11 @@ impl Event {
                     votes: *votes,
                     node: node.clone(),
                 },
+                Action::SetNodeVotes { votes, target, node } => Step::Votes {
+                    votes: *votes,
+                    target: target.clone(),
+                    node: node.clone(),
+                },
                 Action::SetQdeviceVote { on, nodes } => Step::Qdevice {
                     on: *on,
                     nodes: nodes.clone(),
@@ -231,6 +246,11 @@ impl Event {
             Step::Heal => Event::Fault(Fault::Heal),
             Step::Expected { votes, node } => Event::Action(Action::SetExpectedVotes {
                 votes: *votes,
+                node: node.clone(),
+            }),
+            Step::Votes { votes, target, node } => Event::Action(Action::SetNodeVotes {
+                votes: *votes,
+                target: target.clone(),
                 node: node.clone(),
             }),
             Step::Install { file: name, nodes } => Event::Action(Action::InstallConfig {
@@ -333,6 +353,31 @@ mod tests {
             Some(4)
         );
         assert!(events[13].config().is_none());
+    }
+
+    #[test]
+    fn node_votes_are_an_action_that_prints_as_its_script_line() {
+        let text = "votes 3 on 1\nvotes 0 of node2 on 1\n";
+        let script = scenario::parse(text).unwrap();
+        let events: Vec<Event> = script
+            .steps
+            .iter()
+            .map(|step| Event::from_step(step, &mut read).unwrap())
+            .collect();
+        assert_eq!(
+            events[1],
+            Event::Action(Action::SetNodeVotes {
+                votes: 0,
+                target: NodeRef::Name("node2".to_string()),
+                node: NodeRef::Id(1),
+            })
+        );
+        assert!(events.iter().all(Event::is_action));
+        let printed: String = events.iter().map(|event| format!("{event}\n")).collect();
+        assert_eq!(printed, text);
+        for (event, step) in events.iter().zip(&script.steps) {
+            assert_eq!(event.to_step(), *step);
+        }
     }
 
     #[test]

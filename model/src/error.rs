@@ -3,7 +3,7 @@
 //! Owns `Error`. Parsing never fails (it returns diagnostics), so what is left is a
 //! scenario script that does not parse, a file a step names that the caller could not
 //! provide, a cluster too large for the engine, and a step the engine refuses (an unknown
-//! node, `corosync-quorumtool -e` refused). A refused step is also reported as a note of
+//! node, `corosync-quorumtool -e` or `-v` refused). A refused step is also reported as a note of
 //! its `StepOutcome`: the message is the note's text. Messages are lowercase, without a
 //! trailing period, and name the node or file involved.
 
@@ -57,6 +57,27 @@ pub enum Error {
         /// The quorum V would give.
         quorum: u32,
         /// The votes present.
+        total: u32,
+    },
+    /// `corosync-quorumtool -v V -n T` run on a node that has never seen node T.
+    #[error("Unable to set votes {votes} for nodeid: {nodeid}: CS_ERR_NAME_NOT_FOUND (this node has never seen node {nodeid})")]
+    NodeVotesUnknownNode {
+        /// The votes asked for.
+        votes: u32,
+        /// The node whose votes were to change.
+        nodeid: NodeId,
+    },
+    /// `corosync-quorumtool -v V [-n T]` that votequorum refuses: with V votes for T the
+    /// quorum would be above the votes present (or, two_node, below half of them).
+    #[error("Unable to set votes {votes} for nodeid: {nodeid}: CS_ERR_INVALID_PARAM (quorum would be {quorum} with {total} votes present)")]
+    NodeVotesInvalid {
+        /// The votes asked for.
+        votes: u32,
+        /// The node whose votes were to change.
+        nodeid: NodeId,
+        /// The quorum those votes would give.
+        quorum: u32,
+        /// The votes present with them.
         total: u32,
     },
 }

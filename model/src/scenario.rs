@@ -19,6 +19,8 @@
 //! isolate N                   put N alone in a new partition
 //! heal                        one partition, every link up
 //! expected V on N             `corosync-quorumtool -e V` run on N
+//! votes V [of T] on N         `corosync-quorumtool -v V [-n T]` run on N: node T's votes
+//!                             (default N's own) at runtime, until T restarts or reloads
 //! install FILE on NODES ...   write FILE as these nodes' corosync.conf (nothing reads it yet)
 //! reload [FILE]               `corosync-cfgtool -R`: every running node re-reads its own
 //!                             file (FILE: first written to every node)
@@ -147,6 +149,17 @@ pub enum Step {
         /// Where the tool runs.
         node: NodeRef,
     },
+    /// `votes V [of T] on N`: `corosync-quorumtool -v V [-n T]` on node N: node T (N itself
+    /// when the script does not say) has V votes at runtime (votequorum's NODE_VOTES
+    /// reconfigure; not written anywhere, so T's restart or any reload reverts it).
+    Votes {
+        /// The new votes.
+        votes: u32,
+        /// The node whose votes change.
+        target: NodeRef,
+        /// Where the tool runs.
+        node: NodeRef,
+    },
     /// `install FILE on NODES`: FILE becomes these nodes' corosync.conf (no reload).
     Install {
         /// The file; the caller reads it (the model does no IO).
@@ -186,6 +199,8 @@ impl Step {
                 LinkScope::Between(a, b) => vec![a, b],
             },
             Step::Isolate(node) | Step::Expected { node, .. } => vec![node],
+            Step::Votes { target, node, .. } if target == node => vec![node],
+            Step::Votes { target, node, .. } => vec![target, node],
             _ => Vec::new(),
         }
     }
@@ -254,6 +269,8 @@ impl fmt::Display for Step {
             Step::Isolate(node) => write!(f, "isolate {node}"),
             Step::Heal => f.write_str("heal"),
             Step::Expected { votes, node } => write!(f, "expected {votes} on {node}"),
+            Step::Votes { votes, target, node } if target == node => write!(f, "votes {votes} on {node}"),
+            Step::Votes { votes, target, node } => write!(f, "votes {votes} of {target} on {node}"),
             Step::Install { file, nodes } => {
                 write!(f, "install {file} on ")?;
                 write_list(f, nodes, " ")
@@ -481,7 +498,7 @@ fn single_node(cursor: &mut Cursor<'_>) -> Result<NodeRef, ScriptError> {
 }
 
 const COMMANDS: &str = "a command (up, down, move, split, join, qdevice, qnetd, heuristics, link, isolate, \
-                        heal, expected, install, reload, restart, stop, wait, show)";
+                        heal, expected, votes, install, reload, restart, stop, wait, show)";
 
 fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
     let word = cursor.take(COMMANDS)?;
@@ -547,6 +564,23 @@ fn parse_step(cursor: &mut Cursor<'_>) -> Result<Step, ScriptError> {
             Step::Expected {
                 votes,
                 node: single_node(cursor)?,
+            }
+        }
+        "votes" => {
+            let votes = cursor.number::<u32>("a number of votes")?;
+            let target = match cursor.keyword(&["of", "on"], "`of` or `on`")?.as_str() {
+                "of" => {
+                    let target = single_node(cursor)?;
+                    cursor.keyword(&["on"], "`on`")?;
+                    Some(target)
+                }
+                _ => None,
+            };
+            let node = single_node(cursor)?;
+            Step::Votes {
+                votes,
+                target: target.unwrap_or_else(|| node.clone()),
+                node,
             }
         }
         "install" => {
@@ -670,7 +704,7 @@ mod tests {
             "up 1\ndown x!",
             "error: line 2, column 6: expected a node id or node name, found `x!`\n",
         );
-        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, qnetd, heuristics, link, isolate, heal, expected, install, reload, restart, stop, wait, show), found `frob`\n");
+        check("up 1\n  frob 2", "error: line 2, column 3: expected a command (up, down, move, split, join, qdevice, qnetd, heuristics, link, isolate, heal, expected, votes, install, reload, restart, stop, wait, show), found `frob`\n");
         check(
             "qnetd off",
             "error: line 1, column 7: expected `down`, `up`, `cut` or `reach`, found `off`\n",
@@ -702,6 +736,40 @@ mod tests {
         check(
             "heal now",
             "error: line 1, column 6: expected end of step, found `now`\n",
+        );
+    }
+
+    #[test]
+    fn votes_steps_name_the_target_only_when_it_is_another_node() {
+        check(
+            "votes 3 on 1; VOTES 0 of node2 on 1\nvotes 2 of 1 on 1",
+            "votes 3 on 1\nvotes 0 of node2 on 1\nvotes 2 on 1\n",
+        );
+        let script = parse("votes 0 of 2 on 1; votes 4 on 3").unwrap();
+        assert_eq!(
+            script.steps[0],
+            Step::Votes {
+                votes: 0,
+                target: NodeRef::Id(2),
+                node: NodeRef::Id(1)
+            }
+        );
+        assert_eq!(
+            script.steps[0].node_refs(),
+            vec![&NodeRef::Id(2), &NodeRef::Id(1)]
+        );
+        assert_eq!(script.steps[1].node_refs(), vec![&NodeRef::Id(3)]);
+        check(
+            "votes 2 at 1",
+            "error: line 1, column 9: expected `of` or `on`, found `at`\n",
+        );
+        check(
+            "votes 2 of 3 at 1",
+            "error: line 1, column 14: expected `on`, found `at`\n",
+        );
+        check(
+            "votes -1 on 1",
+            "error: line 1, column 7: expected a number of votes, found `-1`\n",
         );
     }
 

@@ -194,7 +194,7 @@ fn pieces(source: &str) -> Vec<Piece<'_>> {
 fn lead_words(step: &Step) -> usize {
     match step {
         Step::Link { .. } | Step::Expected { .. } => 3,
-        Step::Qdevice { .. } | Step::Heuristics { .. } | Step::Qnetd(_) => 2,
+        Step::Qdevice { .. } | Step::Heuristics { .. } | Step::Qnetd(_) | Step::Votes { .. } => 2,
         _ => 1,
     }
 }

@@ -3,7 +3,7 @@
 //! Owns the reality suite: for each configuration (3, 4 and 5 nodes; two_node; wait_for_all;
 //! auto_tie_breaker; two knet links) a lab is brought up, a scenario script is replayed on it
 //! (partitions, crash and clean stop, start, single-link loss, both links down between a pair,
-//! heal in one step and in two, `corosync-quorumtool -e`, reload), every node is read over
+//! heal in one step and in two, `corosync-quorumtool -e` and `-v`, reload), every node is read over
 //! SSH after every step, and its quorum state (quorate, members, total votes, expected votes,
 //! quorum) must equal what `quorate whatif` prints for the same configuration and script.
 //! Known differences are asserted as they are, with a FIXME, and written down in
@@ -324,6 +324,97 @@ fn four_nodes_two_two_split_expected_votes_and_reload() {
     );
     let refused = replayed.report["steps"][6]["notes"].to_string();
     assert!(refused.contains("rejected"), "{refused}");
+}
+
+#[test]
+fn three_nodes_node_votes_at_runtime() {
+    if !crate::support::reality_available("reality: node votes") {
+        return;
+    }
+    // See: issue 13. `corosync-quorumtool -v V [-n T]` (`votes V [of T] on N`): raised on a
+    // cut-off node, lowered, refused, for a stopped node, undone by a reload and a restart.
+    let replayed = replay(
+        "votes3",
+        &config("votes3", 3, 1, &[]),
+        "move 1:1\nvotes 3 on 1\nheal\nreload\nvotes 0 of 3 on 1\nvotes 0 of 2 on 1\nstop 3\n\
+         votes 1 of 3 on 1\nup 3\nvotes 3 on 1\nrestart 1",
+    );
+    // The "force quorum" recipe: 3 votes on the cut-off node make it quorate alone while
+    // nodes 2 and 3 keep their quorum, a split-brain.
+    assert_eq!(
+        replayed.real(2, "n1"),
+        "running quorate=true members=[1] total=3 expected=3 quorum=2"
+    );
+    assert_eq!(
+        replayed.real(2, "n2"),
+        "running quorate=true members=[2,3] total=2 expected=3 quorum=2"
+    );
+    // Healed, the raised votes raise everyone's expected votes and quorum.
+    assert_eq!(
+        replayed.real(3, "n3"),
+        "running quorate=true members=[1,2,3] total=5 expected=5 quorum=3"
+    );
+    // A reload puts every node's configured votes back.
+    assert_eq!(
+        replayed.real(4, "n2"),
+        "running quorate=true members=[1,2,3] total=3 expected=3 quorum=2"
+    );
+    // Lowering node 3 to 0 is accepted; node 2 to 0 too would leave quorum 2 above 1 vote.
+    assert_eq!(
+        replayed.real(5, "n1"),
+        "running quorate=true members=[1,2,3] total=2 expected=3 quorum=2"
+    );
+    let refused = replayed.report["steps"][6]["notes"].to_string();
+    assert!(refused.contains("CS_ERR_INVALID_PARAM"), "{refused}");
+    // Node 3's start reads its file: its 0 votes are gone.
+    assert_eq!(
+        replayed.real(9, "n1"),
+        "running quorate=true members=[1,2,3] total=3 expected=3 quorum=2"
+    );
+    // FIXME(issue 13): after `votes 3 on 1; restart 1` real node 1 adopts the others' raised
+    // expected votes (5, quorum 3) when it rejoins: the others never saw it leave (a quick
+    // restart, docs/known-limitations.md "A quick restart"); the model crashes it first, so
+    // nodes 2 and 3 lose quorum before it rejoins and node 1 keeps its own 3 (quorum 2).
+    // Votes, members and quorate agree; every other step agrees in every field.
+    assert_eq!(
+        replayed.mismatches(),
+        [(
+            11,
+            "n1".to_string(),
+            vec!["expected_votes".to_string(), "quorum".to_string()]
+        )],
+        "{}",
+        replayed.human
+    );
+    assert_eq!(
+        replayed.real(11, "n1"),
+        "running quorate=true members=[1,2,3] total=3 expected=5 quorum=3"
+    );
+}
+
+#[test]
+fn two_nodes_node_votes_refused_by_two_node() {
+    if !crate::support::reality_available("reality: node votes with two_node") {
+        return;
+    }
+    // See: issue 13. With two_node, quorum is 1: 4 votes (5 present) would put it below
+    // half of them and are refused; 2 are accepted; `-n` names the other node.
+    let replayed = replay(
+        "votes2",
+        &config("votes2", 2, 1, &["two_node: 1"]),
+        "votes 4 on 1\nvotes 2 on 1\nmove 1:1\nheal\nvotes 0 of 2 on 1\nvotes 1 of 2 on 2",
+    );
+    assert_agrees(&replayed);
+    let refused = replayed.report["steps"][1]["notes"].to_string();
+    assert!(refused.contains("CS_ERR_INVALID_PARAM"), "{refused}");
+    assert_eq!(
+        replayed.real(2, "n2"),
+        "running quorate=true members=[1,2] total=3 expected=3 quorum=1"
+    );
+    assert_eq!(
+        replayed.real(5, "n1"),
+        "running quorate=true members=[1,2] total=2 expected=3 quorum=1"
+    );
 }
 
 #[test]

@@ -645,3 +645,215 @@ fn issue13_pvecm_qdevice_setup_and_remove_edit_the_config() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every finding of `value` as `(code, kind, message)`, in runbook order.
+fn findings_of(value: &serde_json::Value) -> Vec<(String, String, String)> {
+    value["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| step["findings"].as_array().cloned().unwrap_or_default())
+        .map(|finding| {
+            let text = |key: &str| finding[key].as_str().unwrap_or_default().to_string();
+            (text("code"), text("kind"), text("message"))
+        })
+        .collect()
+}
+
+/// The whatif script a finding's message quotes (`(whatif: `...`)`).
+fn whatif_script(message: &str) -> &str {
+    message
+        .split_once("(whatif: `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map_or("", |(script, _)| script)
+}
+
+/// A three-node "current" cluster (v1..v3, knet) and `steps` after it.
+fn three_node_runbook(steps: &str) -> String {
+    let mut conf = String::from("totem {\n  version: 2\n  cluster_name: v\n  transport: knet\n  crypto_cipher: aes256\n  crypto_hash: sha256\n}\n\nnodelist {\n");
+    for nodeid in 1..=3 {
+        conf.push_str(&format!(
+            "  node {{\n    name: v{nodeid}\n    nodeid: {nodeid}\n    ring0_addr: 10.50.0.{nodeid}\n  }}\n"
+        ));
+    }
+    conf.push_str("}\n\nquorum {\n  provider: corosync_votequorum\n}\n");
+    format!("# Votes\n\n## Current configuration\n\n```\n{conf}```\n\n{steps}")
+}
+
+/// `corosync-quorumtool -v V [-n NODEID]` is followed in the votequorum engine (issue 13):
+/// more votes for a node that may be cut off is a split-brain (R024, with the whatif
+/// script that shows it), a restart puts the configured votes back (R025) and, while the
+/// raised votes are in force, the restart leaves the others without quorum (R022); taking
+/// a retiring node's vote away and then stopping it gives no finding.
+#[test]
+fn issue13_node_votes_survivor_recipe_and_retiring_a_node() {
+    let file = "examples/runbooks/votes-survivor-wrong.md";
+    let (code, value) = json(&[file]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        codes(&value),
+        [
+            ("R024".to_string(), 48),
+            ("R022".to_string(), 57),
+            ("R025".to_string(), 57)
+        ],
+        "{value}"
+    );
+    assert_eq!(
+        step_actions(&value, 48),
+        ["votes 3 for app1 on app1 (runtime only)"]
+    );
+    let found = findings_of(&value);
+    assert_eq!(found[0].1, "unsafe");
+    assert!(
+        found[0].2.starts_with("if app1 is cut off from the others (not down) when this runs, 3 votes for app1 make app1's side quorate")
+            && whatif_script(&found[0].2) == "isolate 1; votes 3 on 1",
+        "{found:?}"
+    );
+    assert_eq!(whatif_script(&found[1].2), "votes 3 on 1; stop 1");
+    assert_eq!((found[2].1.as_str()), "wrong");
+    assert!(
+        found[2].2.starts_with("restarting app1 puts the votes `corosync-quorumtool -v` changed back to corosync.conf's: app1 back from 3 to 1 (line 48)"),
+        "{found:?}"
+    );
+
+    let (code, out, err) = quorate(&[
+        "runbook",
+        "--color",
+        "never",
+        "examples/runbooks/votes-retire-node-right.md",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, value) = json(&["examples/runbooks/votes-retire-node-right.md"]);
+    assert_eq!(
+        step_actions(&value, 53),
+        ["votes 0 for db4 on db1 (runtime only)"]
+    );
+    // With a fault budget of 0 the cut-off case is not judged: the recipe alone is no
+    // split-brain in a cluster whose nodes all run.
+    let (code, value) = json(&["--fault-budget", "0", file]);
+    assert_eq!(code, 1);
+    assert!(!codes(&value).iter().any(|(code, _)| code == "R024"), "{value}");
+}
+
+/// The whatif script an `R024` or `R022` finding quotes shows what it says when run by
+/// `quorate whatif` on the runbook's config (split-brain; the last stop without quorum).
+#[test]
+fn issue13_node_votes_findings_quote_whatif_scripts_that_show_them() {
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-votes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    // The runbook's own iptables cut: v1 alone, then 3 votes for it: split-brain right away.
+    let cut = write(
+        "cut.md",
+        &three_node_runbook("## Step 1\n\nOn v1:\n\n```bash\niptables -A INPUT -s 10.50.0.2 -j DROP\niptables -A INPUT -s 10.50.0.3 -j DROP\nsleep 10\ncorosync-quorumtool -v 3\n```\n"),
+    );
+    let (code, value) = json(&[&cut]);
+    assert_eq!(code, 1);
+    let found = findings_of(&value);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "R024");
+    assert_eq!(
+        found[0].2,
+        "3 votes for v1 make two memberships quorate at once right away, a split-brain (whatif: `move 1:1; votes 3 on 1`)"
+    );
+    // A vote taken away counts when a node stops later: v2's stop leaves 1 of 2 needed.
+    let lowered = write(
+        "lowered.md",
+        &three_node_runbook("## Step 1\n\nOn v1:\n\n```bash\ncorosync-quorumtool -v 0 -n 3\n```\n\n## Step 2\n\nOn v2:\n\n```bash\nsystemctl stop corosync\n```\n"),
+    );
+    let (code, value) = json(&[&lowered]);
+    assert_eq!(code, 1);
+    let found = findings_of(&value);
+    assert_eq!(
+        found.iter().map(|(code, _, _)| code.as_str()).collect::<Vec<_>>(),
+        ["R022"]
+    );
+    assert_eq!(whatif_script(&found[0].2), "votes 0 of 3 on 1; stop 2");
+    // The whatif scripts, on the runbook's config, show what the findings say.
+    let conf = write(
+        "v.conf",
+        "totem {\n  version: 2\n  cluster_name: v\n  transport: knet\n  crypto_cipher: aes256\n  crypto_hash: sha256\n}\n\nnodelist {\n  node {\n    name: v1\n    nodeid: 1\n    ring0_addr: 10.50.0.1\n  }\n  node {\n    name: v2\n    nodeid: 2\n    ring0_addr: 10.50.0.2\n  }\n  node {\n    name: v3\n    nodeid: 3\n    ring0_addr: 10.50.0.3\n  }\n}\n\nquorum {\n  provider: corosync_votequorum\n}\n",
+    );
+    let (code, out, _) = quorate(&[
+        "whatif",
+        &conf,
+        "-s",
+        "move 1:1; votes 3 on 1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let whatif: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(whatif["split_brain"], true);
+    let (_, out, _) = quorate(&[
+        "whatif",
+        &conf,
+        "-s",
+        "votes 0 of 3 on 1; stop 2",
+        "--format",
+        "json",
+    ]);
+    let whatif: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let last = whatif["steps"]
+        .as_array()
+        .and_then(|steps| steps.last())
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        last["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|node| node["quorate"] != true),
+        "{last}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// votequorum's refusals of `-v` are `R023` with its own message; a reload puts every
+/// runtime change back (`R025`, listing them).
+#[test]
+fn issue13_node_votes_refusals_and_reload() {
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-votes-refused-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("refused.md");
+    std::fs::write(
+        &path,
+        three_node_runbook("## Step 1\n\nOn v1:\n\n```bash\ncorosync-quorumtool -v 0 -n 3\ncorosync-quorumtool -v 0 -n 2\ncorosync-quorumtool -v 2 -n 9\ncorosync-quorumtool -v 2\ncorosync-cfgtool -R\n```\n\n## Step 2\n\nOn v3:\n\n```bash\nsystemctl stop corosync\ncorosync-quorumtool -v 2\n```\n"),
+    )
+    .expect("write");
+    let (code, value) = json(&[&path.to_string_lossy()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings_of(&value),
+        [
+            (
+                "R023".to_string(),
+                "refused".to_string(),
+                "votequorum on v1 refuses 0 votes for v2: `Unable to set votes 0 for nodeid: 2: CS_ERR_INVALID_PARAM (quorum would be 2 with 1 votes present)` (whatif: `votes 0 of 3 on 1; votes 0 of 2 on 1`)".to_string()
+            ),
+            (
+                "R023".to_string(),
+                "refused".to_string(),
+                "no node of the cluster has node id 9: votequorum refuses (`Unable to set votes 2 for nodeid: 9: CS_ERR_NAME_NOT_FOUND`)".to_string()
+            ),
+            (
+                "R025".to_string(),
+                "wrong".to_string(),
+                "this reload puts the votes `corosync-quorumtool -v` changed back to corosync.conf's: v3 back from 0 to 1 (line 42), v1 back from 2 to 1 (line 45) (votequorum keeps such changes at runtime only; a start and a reload read quorum_votes from the file)".to_string()
+            ),
+            (
+                "R023".to_string(),
+                "refused".to_string(),
+                "corosync does not run on v3 at this point (the runbook stopped it above): `corosync-quorumtool -v` cannot reach votequorum there and changes nothing".to_string()
+            ),
+        ],
+        "{value}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

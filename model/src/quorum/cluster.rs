@@ -621,6 +621,38 @@ impl ClusterState {
         }
     }
 
+    /// `corosync-quorumtool -v votes [-n T]` on the node at `pos` for the node at `target`:
+    /// checked there (`try_set_votes`), then the NODE_VOTES reconfigure reaches every node
+    /// in its ring, which sets the votes of `target` (if it knows it) and recalculates with
+    /// quorum allowed to decrease. Nothing is written: `target`'s next start or reload reads
+    /// its votes from its file again.
+    fn set_votes(&mut self, pos: usize, target: usize, votes: u32, outcome: &mut StepOutcome) {
+        let nodeid = self.nodeids[pos];
+        if !self.nodes[pos].running {
+            outcome.rejected = true;
+            outcome.notes.push(format!(
+                "node {nodeid} is not running: corosync-quorumtool -v fails"
+            ));
+            return;
+        }
+        if let Err(reason) = self.nodes[pos]
+            .votequorum
+            .try_set_votes(&self.nodeids, target, votes)
+        {
+            outcome.rejected = true;
+            outcome.notes.push(format!(
+                "votes {votes} for node {} on node {nodeid} rejected: {reason}",
+                self.nodeids[target]
+            ));
+            return;
+        }
+        for peer in self.ring_peers(pos) {
+            self.nodes[peer]
+                .votequorum
+                .deliver_node_votes(&self.nodeids, target, votes);
+        }
+    }
+
     /// `corosync-cfgtool -R` with `settings` as the file every node now has.
     pub fn reload(&mut self, settings: &QuorumSettings) -> StepOutcome {
         let mut outcome = StepOutcome::default();

@@ -66,3 +66,5 @@ mod per_node_tests;
 mod qnetd_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod votes_tests;

@@ -579,6 +579,33 @@ impl Votequorum {
         Ok(())
     }
 
+    /// `corosync-quorumtool -v votes [-n nodeid]` checked on this node for the node at
+    /// `pos` (`message_handler_req_lib_votequorum_setvotes`): refused when this node has
+    /// never seen that node (CS_ERR_NAME_NOT_FOUND), or when with the new votes the quorum
+    /// (expected votes and quorum allowed to decrease) would be above the votes present or
+    /// below half of them (CS_ERR_INVALID_PARAM; the second only with two_node). As in
+    /// corosync the new votes stay set here when accepted (the NODE_VOTES reconfigure this
+    /// node then multicasts sets them again) and are put back when refused.
+    pub(crate) fn try_set_votes(&mut self, ids: &[NodeId], pos: usize, votes: u32) -> Result<(), Error> {
+        let nodeid = ids.get(pos).copied().unwrap_or_default();
+        if pos != self.me && self.peers[pos].state == PeerState::Unknown {
+            return Err(Error::NodeVotesUnknownNode { votes, nodeid });
+        }
+        let saved = self.peers[pos].votes;
+        self.peers[pos].votes = votes;
+        let (newquorum, total) = self.calculate_quorum(true, 0, self.allow_downscale);
+        if newquorum < total / 2 || newquorum > total {
+            self.peers[pos].votes = saved;
+            return Err(Error::NodeVotesInvalid {
+                votes,
+                nodeid,
+                quorum: newquorum,
+                total,
+            });
+        }
+        Ok(())
+    }
+
     /// Whether this node's qdevice casts its vote (the flag `qdevice_poll` sets).
     pub(crate) fn casts_vote(&self) -> bool {
         self.peers

@@ -175,6 +175,11 @@ impl ClusterState {
                 let pos = self.resolve(node)?;
                 self.set_expected(pos, *votes, outcome);
             }
+            Step::Votes { votes, target, node } => {
+                let pos = self.resolve(node)?;
+                let target = self.resolve(target)?;
+                self.set_votes(pos, target, *votes, outcome);
+            }
             Step::Install { file, nodes } => {
                 let targets = self.resolve_all(nodes)?;
                 match files {

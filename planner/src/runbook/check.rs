@@ -150,6 +150,24 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "unsafe",
         "a stop, restart or power-off that leaves the running nodes without quorum, with no fault",
     ),
+    (
+        "R023",
+        "node-votes-refused",
+        "refused",
+        "`corosync-quorumtool -v` that votequorum refuses (quorum above the votes present, a node it has never seen, corosync not running there)",
+    ),
+    (
+        "R024",
+        "node-votes-split-brain",
+        "unsafe",
+        "node votes changed at runtime (`corosync-quorumtool -v`): split-brain within the fault budget",
+    ),
+    (
+        "R025",
+        "runtime-votes-reverted",
+        "wrong",
+        "a restart or reload that puts back the votes `corosync-quorumtool -v` changed (they are runtime only)",
+    ),
 ];
 
 fn code_info(code: &'static str) -> (&'static str, Kind) {
@@ -229,6 +247,25 @@ pub(crate) struct Checker<'a> {
     stopped: Vec<String>,
     /// While a "repeat step N for X" replays step N: (the node step N worked on, X).
     alias: Option<(String, String)>,
+    /// Node votes the runbook changed at runtime (`corosync-quorumtool -v`), in order and
+    /// still in force: votequorum writes them nowhere, so the target's stop or restart and
+    /// any reload put the configured votes back (and drop them here).
+    runtime_votes: Vec<RuntimeVotes>,
+}
+
+/// One `corosync-quorumtool -v V [-n T]` the runbook ran and votequorum accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RuntimeVotes {
+    /// Where the tool ran.
+    tool: String,
+    /// The node whose votes changed.
+    target: String,
+    /// Its votes now.
+    votes: u32,
+    /// Its votes in its corosync.conf (what a restart or reload puts back).
+    configured: u32,
+    /// The runbook line of the command.
+    line: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -261,6 +298,7 @@ impl<'a> Checker<'a> {
             fault_pending: false,
             stopped: Vec::new(),
             alias: None,
+            runtime_votes: Vec::new(),
         }
     }
 
@@ -973,8 +1011,19 @@ impl<'a> Checker<'a> {
                 if let Some(position) = words.iter().position(|word| word == "-e") {
                     let votes: u32 = arg(position + 1).parse().unwrap_or(1);
                     self.forced_expected(votes, span, &here, step);
-                } else if words.iter().any(|word| word == "-v") {
-                    step.findings.push(self.unrecognised(span, raw));
+                } else if let Some(position) = words.iter().position(|word| word == "-v") {
+                    let votes = arg(position + 1).parse::<u32>();
+                    let nodeid = words
+                        .iter()
+                        .position(|word| word == "-n")
+                        .map(|at| arg(at + 1).parse::<u32>());
+                    match (votes, nodeid) {
+                        (Ok(votes), None) => self.node_votes(votes, None, span, &here, step),
+                        (Ok(votes), Some(Ok(nodeid))) => {
+                            self.node_votes(votes, Some(nodeid), span, &here, step)
+                        }
+                        _ => step.findings.push(self.unrecognised(span, raw)),
+                    }
                 } else {
                     self.last_status = true;
                 }
@@ -1187,6 +1236,9 @@ impl<'a> Checker<'a> {
     /// `corosync-cfgtool -R`: every running node re-reads its own file; refused where the
     /// file changes what a reload cannot change (the engine's `reload_refusal`, spec 5.2).
     fn reload(&mut self, span: (usize, usize), step: &mut Step) {
+        if !self.running.is_empty() {
+            self.revert_runtime_votes(None, "this reload", span, step);
+        }
         let running: Vec<(String, usize)> = self
             .running
             .iter()
@@ -1945,11 +1997,99 @@ impl<'a> Checker<'a> {
             }
         }
         self.running.remove(node);
+        // Its runtime votes go with it: it starts again with its file's quorum_votes.
+        self.runtime_votes.retain(|change| change.target != node);
         if !self.stopped.iter().any(|seen| seen == node) {
             self.stopped.push(node.to_string());
         }
         step.actions.push(action);
         self.membership_changed = Some(self.membership_ms());
+    }
+
+    /// The node names of config `known`'s nodelist, in position order (a node without a
+    /// name by the address the runbook gave it).
+    fn config_names(&self, known: &KnownConfig) -> Vec<Option<String>> {
+        known
+            .config
+            .nodelist
+            .nodes
+            .iter()
+            .map(|entry| {
+                entry.name.as_ref().map(|name| name.value.clone()).or_else(|| {
+                    entry
+                        .ring_addrs
+                        .values()
+                        .find_map(|addr| self.addresses.get(&addr.value).cloned())
+                })
+            })
+            .collect()
+    }
+
+    /// The votequorum engine on config `index` (`names` its nodes) in the state the runbook
+    /// has reached: every node up, the runtime votes changes still in force (accepted ones),
+    /// then every node the runbook has stopped (in its order) or not yet started stopped,
+    /// except the node at `except`. With last_man_standing the engine lets its window pass
+    /// after each stop (the runbook is given the benefit of the doubt that it waited).
+    /// Returns the engine, its node ids and the whatif script of what was replayed.
+    fn runbook_engine(
+        &self,
+        index: usize,
+        names: &[Option<String>],
+        except: Option<usize>,
+    ) -> Option<(ClusterState, Vec<model::quorum::NodeId>, Vec<String>)> {
+        let known = self.configs.get(index)?;
+        let node_config = NodeConfig::from_config(&known.config);
+        let settings = node_config.settings().clone();
+        let mut cluster = ClusterState::from_config(&node_config).ok()?;
+        let ids = cluster.nodeids().to_vec();
+        if ids.len() != names.len() {
+            return None;
+        }
+        let position_of = |name: &str| names.iter().position(|entry| entry.as_deref() == Some(name));
+        let mut script = Vec::new();
+        for change in &self.runtime_votes {
+            let Some(target) = position_of(&change.target) else {
+                continue;
+            };
+            let tool = position_of(&change.tool).unwrap_or(target);
+            let event = Event::Action(Action::SetNodeVotes {
+                votes: change.votes,
+                target: NodeRef::Id(ids[target]),
+                node: NodeRef::Id(ids[tool]),
+            });
+            let mut trial = cluster.clone();
+            if !trial.apply_event(&event).rejected {
+                cluster = trial;
+                script.push(event.to_string());
+            }
+        }
+        let down_now = |pos: usize| {
+            Some(pos) != except
+                && !names[pos]
+                    .as_deref()
+                    .is_some_and(|name| self.running.contains_key(name))
+        };
+        let mut order: Vec<usize> = self
+            .stopped
+            .iter()
+            .filter_map(|seen| position_of(seen))
+            .filter(|pos| down_now(*pos))
+            .collect();
+        let never_started: Vec<usize> = (0..names.len())
+            .filter(|pos| down_now(*pos) && !order.contains(pos))
+            .collect();
+        order.extend(never_started);
+        for pos in order {
+            let stop = Event::Action(Action::StopNodes(vec![NodeRef::Id(ids[pos])]));
+            cluster.apply_event(&stop);
+            script.push(stop.to_string());
+            if settings.last_man_standing {
+                let wait = Event::Fault(Fault::Wait(u64::from(settings.last_man_standing_window_ms) + 1));
+                cluster.apply_event(&wait);
+                script.push(wait.to_string());
+            }
+        }
+        Some((cluster, ids, script))
     }
 
     /// Whether the cluster `node` runs in loses quorum while `node` is down (stopped, or
@@ -1967,61 +2107,14 @@ impl<'a> Checker<'a> {
         if listed.len() < 2 {
             return None;
         }
-        let names: Vec<Option<String>> = listed
-            .iter()
-            .map(|entry| {
-                entry.name.as_ref().map(|name| name.value.clone()).or_else(|| {
-                    entry
-                        .ring_addrs
-                        .values()
-                        .find_map(|addr| self.addresses.get(&addr.value).cloned())
-                })
-            })
-            .collect();
+        let names = self.config_names(known);
         let has_run =
             |name: &str| self.running.contains_key(name) || self.stopped.iter().any(|seen| seen == name);
         if self.start_config.is_none() && !names.iter().all(|name| name.as_deref().is_some_and(has_run)) {
             return None;
         }
         let position = names.iter().position(|name| name.as_deref() == Some(node))?;
-        let node_config = NodeConfig::from_config(&known.config);
-        let settings = node_config.settings().clone();
-        let mut cluster = ClusterState::from_config(&node_config).ok()?;
-        let ids = cluster.nodeids().to_vec();
-        if ids.len() != names.len() {
-            return None;
-        }
-        let down_now = |pos: usize| {
-            pos != position
-                && !names[pos]
-                    .as_deref()
-                    .is_some_and(|name| self.running.contains_key(name))
-        };
-        let mut order: Vec<usize> = self
-            .stopped
-            .iter()
-            .filter_map(|seen| {
-                names
-                    .iter()
-                    .position(|name| name.as_deref() == Some(seen.as_str()))
-            })
-            .filter(|pos| down_now(*pos))
-            .collect();
-        let never_started: Vec<usize> = (0..names.len())
-            .filter(|pos| down_now(*pos) && !order.contains(pos))
-            .collect();
-        order.extend(never_started);
-        let mut script = Vec::new();
-        for pos in order {
-            let stop = Event::Action(Action::StopNodes(vec![NodeRef::Id(ids[pos])]));
-            cluster.apply_event(&stop);
-            script.push(stop.to_string());
-            if settings.last_man_standing {
-                let wait = Event::Fault(Fault::Wait(u64::from(settings.last_man_standing_window_ms) + 1));
-                cluster.apply_event(&wait);
-                script.push(wait.to_string());
-            }
-        }
+        let (mut cluster, ids, mut script) = self.runbook_engine(index, &names, Some(position))?;
         if cluster.quorate_set().is_empty() {
             // Already without quorum: this stop does not lose it.
             return None;
@@ -2058,6 +2151,7 @@ impl<'a> Checker<'a> {
             if let Some(finding) = self.quorum_lost_without(node, "restarting", span) {
                 step.findings.push(finding);
             }
+            self.revert_runtime_votes(Some(node), &format!("restarting {node}"), span, step);
         }
         step.actions.push(format!("{verb} {node}"));
         self.changed_cluster = true;
@@ -2291,6 +2385,218 @@ impl<'a> Checker<'a> {
                 "never lower expected votes while the missing nodes may still run; power them off (or fence them) first, and prefer a quorum device for small clusters".to_string(),
             ));
         }
+    }
+}
+
+impl Checker<'_> {
+    /// `corosync-quorumtool -v VOTES [-n NODEID]` on `here` (without `-n`: `here`'s own
+    /// votes, as the tool takes `runtime.votequorum.this_node_id`). votequorum sets the
+    /// node's votes at runtime on every node of `here`'s ring and recalculates with quorum
+    /// allowed to decrease; nothing is written (exec/votequorum.c,
+    /// `message_handler_req_lib_votequorum_setvotes` and the NODE_VOTES reconfigure).
+    /// Judged in the engine (`votes V of T on N`): on the cluster as the runbook has it
+    /// (its stops, its earlier votes changes, `here` cut off by its iptables rules), a
+    /// refusal is `R023` and split-brain within the fault budget `R024`; and, one fault of
+    /// the budget spent on `here` being cut off when the command runs (the situation a
+    /// "more votes for the survivor" recipe is for), split-brain with the rest is `R024`.
+    fn node_votes(
+        &mut self,
+        votes: u32,
+        nodeid: Option<u32>,
+        span: (usize, usize),
+        here: &str,
+        step: &mut Step,
+    ) {
+        let target_label = nodeid.map_or_else(|| here.to_string(), |nodeid| format!("node id {nodeid}"));
+        let Some(index) = self.running.get(here).copied() else {
+            step.actions.push(format!(
+                "votes {votes} for {target_label} on {here} (runtime only)"
+            ));
+            if self.stopped.iter().any(|seen| seen == here) {
+                step.findings.push(self.finding(
+                    "R023",
+                    span,
+                    format!("corosync does not run on {here} at this point (the runbook stopped it above): `corosync-quorumtool -v` cannot reach votequorum there and changes nothing"),
+                    "run it on a running member of the cluster (with `-n NODEID` for another node's votes)".to_string(),
+                ));
+            }
+            return;
+        };
+        let known = &self.configs[index];
+        let names = self.config_names(known);
+        let node_ids: Vec<Option<u32>> = known
+            .config
+            .nodelist
+            .nodes
+            .iter()
+            .map(|entry| known.config.effective_nodeid(entry))
+            .collect();
+        let configured: Vec<u32> = known
+            .config
+            .nodelist
+            .nodes
+            .iter()
+            .map(|entry| entry.quorum_votes.as_ref().map_or(1, |value| value.value))
+            .collect();
+        let Some(position) = names.iter().position(|name| name.as_deref() == Some(here)) else {
+            step.actions.push(format!(
+                "votes {votes} for {target_label} on {here} (runtime only)"
+            ));
+            return;
+        };
+        let target = match nodeid {
+            None => position,
+            Some(nodeid) => match node_ids.iter().position(|id| *id == Some(nodeid)) {
+                Some(target) => target,
+                None => {
+                    step.actions.push(format!(
+                        "votes {votes} for {target_label} on {here} (runtime only)"
+                    ));
+                    step.findings.push(self.finding(
+                        "R023",
+                        span,
+                        format!("no node of the cluster has node id {nodeid}: votequorum refuses (`Unable to set votes {votes} for nodeid: {nodeid}: CS_ERR_NAME_NOT_FOUND`)"),
+                        "take the node id from `corosync-quorumtool -l` (or the nodelist's nodeid)".to_string(),
+                    ));
+                    return;
+                }
+            },
+        };
+        let target_name = names[target].clone().unwrap_or_else(|| target_label.clone());
+        step.actions.push(format!(
+            "votes {votes} for {target_name} on {here} (runtime only)"
+        ));
+        let Some((mut cluster, ids, mut script)) = self.runbook_engine(index, &names, None) else {
+            return;
+        };
+        // The runbook's own iptables cuts: `here` and the nodes it still reaches apart.
+        let reached = self.membership_of(here);
+        if reached.len() < self.running.len() {
+            let group: Vec<NodeRef> = (0..names.len())
+                .filter(|pos| names[*pos].as_ref().is_some_and(|name| reached.contains(name)))
+                .map(|pos| NodeRef::Id(ids[pos]))
+                .collect();
+            let cut = Event::Fault(Fault::MoveNodes(vec![model::scenario::NodeSpec {
+                partition: Some(1),
+                nodes: group,
+            }]));
+            cluster.apply_event(&cut);
+            script.push(cut.to_string());
+        }
+        let change = Event::Action(Action::SetNodeVotes {
+            votes,
+            target: NodeRef::Id(ids[target]),
+            node: NodeRef::Id(ids[position]),
+        });
+        let before = cluster.clone();
+        let outcome = cluster.apply_event(&change);
+        script.push(change.to_string());
+        if outcome.rejected {
+            let reason = outcome.notes.first().cloned().unwrap_or_default();
+            let reason = reason
+                .split_once("rejected: ")
+                .map_or(reason.as_str(), |(_, reason)| reason)
+                .to_string();
+            step.findings.push(self.finding(
+                "R023",
+                span,
+                format!("votequorum on {here} refuses {votes} votes for {target_name}: `{reason}` (whatif: `{}`)", script.join("; ")),
+                "votequorum accepts a votes change only while the quorum it gives stays within the votes present; to change votes for good, set quorum_votes in the nodelist (every node's file, config_version increased, `corosync-cfgtool -R`)".to_string(),
+            ));
+            return;
+        }
+        self.runtime_votes.retain(|change| change.target != target_name);
+        if votes != configured[target] {
+            self.runtime_votes.push(RuntimeVotes {
+                tool: here.to_string(),
+                target: target_name.clone(),
+                votes,
+                configured: configured[target],
+                line: step.line,
+            });
+        }
+        let mut safety = Safety::new(self.options.fault_budget);
+        let verdict = safety.verdict(&cluster);
+        // (script, how): how 0 = split-brain now, 1 = after more faults, 2 = with `here` cut off first.
+        let found = if verdict.split_brain_now {
+            Some((script.join("; "), 0))
+        } else {
+            verdict
+                .split_brain_after
+                .map(|lines| (format!("{}; {}", script.join("; "), lines.join("; ")), 1))
+        };
+        // One fault of the budget spent before the command: `here` cut off from the others.
+        let found = found.or_else(|| {
+            let budget = self.options.fault_budget.checked_sub(1)?;
+            let mut cluster = before;
+            let isolate = Event::Fault(Fault::IsolateNode(NodeRef::Id(ids[position])));
+            cluster.apply_event(&isolate);
+            if cluster.apply_event(&change).rejected {
+                return None;
+            }
+            let prefix: Vec<String> = script[..script.len() - 1]
+                .iter()
+                .cloned()
+                .chain([isolate.to_string(), change.to_string()])
+                .collect();
+            let mut safety = Safety::new(budget);
+            let verdict = safety.verdict(&cluster);
+            if verdict.split_brain_now {
+                Some((prefix.join("; "), 2))
+            } else {
+                verdict
+                    .split_brain_after
+                    .map(|lines| (format!("{}; {}", prefix.join("; "), lines.join("; ")), 2))
+            }
+        });
+        if let Some((script, how)) = found {
+            let message = match how {
+                0 => format!("{votes} votes for {target_name} make two memberships quorate at once right away, a split-brain (whatif: `{script}`)"),
+                1 => format!("with {votes} votes for {target_name}, faults within the budget of {} make two memberships quorate at once, a split-brain (whatif: `{script}`)", self.options.fault_budget),
+                _ => format!("if {here} is cut off from the others (not down) when this runs, {votes} votes for {target_name} make {here}'s side quorate while the rest of the cluster is quorate too, a split-brain (whatif: `{script}`)"),
+            };
+            step.findings.push(self.finding(
+                "R024",
+                span,
+                message,
+                "never give votes to a node whose peers may still run; power them off (or fence them) first, and prefer a quorum device for small clusters; a lasting change belongs in the nodelist's quorum_votes".to_string(),
+            ));
+        }
+    }
+
+    /// The votes changes `corosync-quorumtool -v` made that a restart of `node` (or, with
+    /// `None`, a reload on every running node) puts back: dropped, and an `R025` finding
+    /// when there were any. (A stop drops them silently: the node leaves anyway.)
+    fn revert_runtime_votes(
+        &mut self,
+        node: Option<&str>,
+        doing: &str,
+        span: (usize, usize),
+        step: &mut Step,
+    ) {
+        let (reverted, kept): (Vec<RuntimeVotes>, Vec<RuntimeVotes>) =
+            std::mem::take(&mut self.runtime_votes)
+                .into_iter()
+                .partition(|change| node.is_none_or(|node| change.target == node));
+        self.runtime_votes = kept;
+        if reverted.is_empty() {
+            return;
+        }
+        let listed: Vec<String> = reverted
+            .iter()
+            .map(|change| {
+                format!(
+                    "{} back from {} to {} (line {})",
+                    change.target, change.votes, change.configured, change.line
+                )
+            })
+            .collect();
+        step.findings.push(self.finding(
+            "R025",
+            span,
+            format!("{doing} puts the votes `corosync-quorumtool -v` changed back to corosync.conf's: {} (votequorum keeps such changes at runtime only; a start and a reload read quorum_votes from the file)", listed.join(", ")),
+            "if the votes are meant to stay, set quorum_votes in the nodelist (every node's file, config_version increased) and reload instead of `corosync-quorumtool -v`".to_string(),
+        ));
     }
 }
 

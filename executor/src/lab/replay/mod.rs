@@ -8,7 +8,8 @@
 //! where), `down`/`restart` into SIGKILL of corosync (a crash), `stop` into SIGTERM (a clean
 //! shutdown), `up` into starting corosync, `link` into veth state (whole link or per node) and
 //! blackhole routes (`between A B`), `heal` into all of that undone, `expected V on N` into
-//! `corosync-quorumtool -e V` inside N, `reload` into `corosync-cfgtool -R` once per ring, and
+//! `corosync-quorumtool -e V` inside N, `votes V [of T] on N` into `corosync-quorumtool -v V
+//! [-n T]` inside N, `reload` into `corosync-cfgtool -R` once per ring, and
 //! `wait MS` into a real wait. Link faults are not tracked here: the model run alongside (the
 //! tracker, a `ClusterState`) records them as the script says, and the lab's veths and routes
 //! are set to match; who should see whom afterwards is asked of `model::quorum::membership`
@@ -231,7 +232,12 @@ pub fn replay(
         } = driver.perform(lab, step)?;
         if let Some(refused) = refused.filter(|refused| *refused != predicted.rejected) {
             notes.push(format!(
-                "lab: corosync-quorumtool -e was {} but the model {} it",
+                "lab: corosync-quorumtool {} was {} but the model {} it",
+                if matches!(step, Step::Votes { .. }) {
+                    "-v"
+                } else {
+                    "-e"
+                },
                 if refused { "refused" } else { "accepted" },
                 if predicted.rejected { "rejects" } else { "accepts" }
             ));
@@ -275,7 +281,7 @@ struct Performed {
     actions: Vec<String>,
     /// Remarks (a command that failed).
     notes: Vec<String>,
-    /// For `expected`: whether corosync-quorumtool refused the new value.
+    /// For `expected` and `votes`: whether corosync-quorumtool refused the new value.
     refused: Option<bool>,
 }
 
@@ -402,6 +408,24 @@ impl Driver {
                 if !output.success() {
                     notes.push(format!(
                         "lab: corosync-quorumtool -e {votes} on {name} was refused ({}): {}",
+                        output.status_text(),
+                        output.stderr_text()
+                    ));
+                }
+            }
+            Step::Votes { votes, target, node } => {
+                let index = self.indexes(lab, std::slice::from_ref(node))?[0];
+                let target_index = self.indexes(lab, std::slice::from_ref(target))?[0];
+                let name = lab.state.nodes[index].name.clone();
+                let votes_text = votes.to_string();
+                let nodeid_text = lab.state.nodes[target_index].nodeid.to_string();
+                let arguments = ["corosync-quorumtool", "-v", &votes_text, "-n", &nodeid_text];
+                actions.push(format!("{} on {name}", arguments.join(" ")));
+                let output = lab.node_at(index)?.run(&arguments)?;
+                refused = Some(!output.success());
+                if !output.success() {
+                    notes.push(format!(
+                        "lab: corosync-quorumtool -v {votes} -n {nodeid_text} on {name} was refused ({}): {}",
                         output.status_text(),
                         output.stderr_text()
                     ));
