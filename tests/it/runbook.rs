@@ -857,3 +857,90 @@ fn issue13_node_votes_refusals_and_reload() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `crm cluster init` is followed like `pcs cluster setup` (issue 13): the one-node file
+/// crmsh writes (the parity fixture `OK-runbook-crm-init.conf` is that file, accepted by
+/// real `corosync -t`), the authkey, the start; nodes then join with crmsh's two_node
+/// rule. A second init on another node creates a second cluster (the expected two nodes
+/// contradict the model, R010); an init where the cluster runs is refused by crmsh (R026).
+#[test]
+fn issue13_crm_cluster_init_right_and_wrong() {
+    let right = "examples/runbooks/crm-init-cluster-right.md";
+    let (code, out, err) = quorate(&["runbook", "--color", "never", right]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, value) = json(&[right]);
+    assert_eq!(
+        step_actions(&value, 12),
+        [
+            "generate authkey on sles1",
+            "write /etc/corosync/corosync.conf on sles1 (1 node, crmsh)",
+            "start sles1"
+        ]
+    );
+    assert!(step_actions(&value, 22).contains(
+        &"two_node set: crmsh writes it for exactly two nodes without a quorum device".to_string()
+    ));
+    assert_eq!(
+        step_actions(&value, 31).last().map(String::as_str),
+        Some("start sles3")
+    );
+
+    let (code, value) = json(&["examples/runbooks/crm-init-cluster-wrong.md"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        codes(&value),
+        [("R010".to_string(), 23), ("R026".to_string(), 32)],
+        "{value}"
+    );
+    let found = findings_of(&value);
+    assert_eq!(
+        found[0].2,
+        "the runbook expects 2 nodes here, but at this point sles2's membership has 1 node(s): sles2"
+    );
+    assert_eq!(
+        (found[1].1.as_str(), found[1].2.as_str()),
+        (
+            "refused",
+            "crmsh refuses this on sles1 (`Cluster is already running!`): nothing is changed"
+        )
+    );
+}
+
+/// `crm cluster init`'s stages and `-N`: the corosync stage writes the file without
+/// starting, the cluster stage starts, `-N NODE` joins each node through the init node,
+/// and the qdevice stage where the cluster does not run is refused (R026).
+#[test]
+fn issue13_crm_cluster_init_stages_and_nodes() {
+    let dir = std::env::temp_dir().join(format!("quorate-runbook-crm-init-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("stages.md");
+    std::fs::write(
+        &path,
+        "# crmsh stages\n\n## Step 1\n\nOn ha2:\n\n```bash\ncrm cluster init qdevice --qnetd-hostname qnetd1 -y\n```\n\n\
+         ## Step 2\n\nOn ha1:\n\n```bash\nssh root@10.91.0.1\ncrm cluster init corosync -y -n pair -i 10.91.0.1\ncrm cluster init cluster -y\n```\n\n\
+         ## Step 3\n\nOn ha3:\n\n```bash\nssh root@10.91.0.3\ncrm cluster init -y -n other -i 10.91.0.3 -N ha4\n```\n",
+    )
+    .expect("write");
+    let (code, value) = json(&[&path.to_string_lossy()]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&value), [("R026".to_string(), 8)], "{value}");
+    assert_eq!(
+        findings_of(&value)[0].2,
+        "crmsh refuses this on ha2 (`Cluster is inactive, can't run 'qdevice' stage`): nothing is changed"
+    );
+    assert_eq!(
+        step_actions(&value, 17),
+        [
+            "generate authkey on ha1",
+            "write /etc/corosync/corosync.conf on ha1 (1 node, crmsh)"
+        ]
+    );
+    assert_eq!(step_actions(&value, 18), ["start ha1"]);
+    let actions = step_actions(&value, 27);
+    assert!(
+        actions.contains(&"ha4 joins through ha3 (crmsh -N)".to_string())
+            && actions.contains(&"start ha4".to_string()),
+        "{actions:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -168,6 +168,12 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "wrong",
         "a restart or reload that puts back the votes `corosync-quorumtool -v` changed (they are runtime only)",
     ),
+    (
+        "R026",
+        "crmsh-init-refused",
+        "refused",
+        "`crm cluster init` (or its stage) that crmsh refuses for the cluster's state on that node",
+    ),
 ];
 
 fn code_info(code: &'static str) -> (&'static str, Kind) {
@@ -686,7 +692,12 @@ impl<'a> Checker<'a> {
                         "the runbook expects {expected} nodes here, but at this point {running} node(s) run corosync: {listed}"
                     ),
                 },
-                if reader.is_some() && running < self.running.len() {
+                if reader.is_some()
+                    && running < self.running.len()
+                    && self.dropped.values().all(BTreeSet::is_empty)
+                {
+                    "the running nodes do not all list each other: this node runs a cluster of its own (its corosync.conf lists only the nodes above); a node joins an existing cluster (`crm cluster join -c MEMBER`, `pcs cluster node add`, `pvecm add`), a second init creates a second cluster".to_string()
+                } else if reader.is_some() && running < self.running.len() {
                     "the iptables rules above cut the other running nodes off from this one, so its membership is smaller than the cluster: expect what this node sees, or read the status where the runbook means it".to_string()
                 } else {
                     "fix the steps before it (the findings above say why nodes did not start or join)".to_string()
@@ -729,9 +740,24 @@ impl<'a> Checker<'a> {
                 .get(from)
                 .is_some_and(|dropped| addresses_of(to).iter().any(|address| dropped.contains(*address)))
         };
+        // corosync forms a membership only with nodes its running nodelist lists: two
+        // one-node clusters (each `crm cluster init` on its own) never see each other.
+        let lists = |owner: &str, listed: &str| {
+            self.running.get(owner).is_none_or(|index| {
+                self.configs
+                    .get(*index)
+                    .is_none_or(|known| config_nodes(&known.config).iter().any(|name| name == listed))
+            })
+        };
         self.running
             .keys()
-            .filter(|other| other.as_str() == node || (!drops(node, other) && !drops(other, node)))
+            .filter(|other| {
+                other.as_str() == node
+                    || (!drops(node, other)
+                        && !drops(other, node)
+                        && lists(node, other)
+                        && lists(other, node))
+            })
             .cloned()
             .collect()
     }
@@ -1661,32 +1687,13 @@ impl<'a> Checker<'a> {
             )
             .collect();
         match sub.as_slice() {
+            ["cluster", "init"] if here != UNKNOWN_NODE => self.crm_init(words, span, here, step),
             ["cluster", "join"] if here != UNKNOWN_NODE => {
-                let Some(seed) = cluster_nodes.first() else {
+                let Some(seed) = cluster_nodes.first().cloned() else {
                     step.actions.push(format!("{} on {here}", words.join(" ")));
                     return;
                 };
-                let seed = self.resolve(seed);
-                let address = self
-                    .addresses
-                    .iter()
-                    .find(|(_, node)| node.as_str() == here)
-                    .map_or_else(|| here.to_string(), |(address, _)| address.clone());
-                let goal = model::goal::Goal::AddNode {
-                    name: here.to_string(),
-                    addresses: vec![address],
-                    votes: None,
-                    nodeid: None,
-                };
-                let what = format!("add {here} to {seed}'s nodelist (crmsh: every node's file, the authkey to {here}, reload)");
-                if self
-                    .tool_edit(&[goal], Tool::Crmsh, &what, span, &seed, step)
-                    .is_some()
-                {
-                    self.files
-                        .insert((here.to_string(), AUTHKEY.to_string()), Content::Authkey);
-                    self.start(here, "start", span, step);
-                }
+                self.crm_join(&seed, span, here, step);
             }
             ["cluster", "remove"] => {
                 let names: Vec<String> = cluster_nodes.iter().map(|node| self.resolve(node)).collect();
@@ -1717,6 +1724,212 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            _ => step.actions.push(format!("{} on {here}", words.join(" "))),
+        }
+    }
+
+    /// `crm cluster join -c SEED` run on `here`: crmsh adds `here` to SEED's nodelist (with
+    /// its two_node rule), syncs the file to every node, reloads, sends the authkey and
+    /// starts the cluster on `here`.
+    fn crm_join(&mut self, seed: &str, span: (usize, usize), here: &str, step: &mut Step) {
+        let seed = self.resolve(seed);
+        let address = self
+            .addresses
+            .iter()
+            .find(|(_, node)| node.as_str() == here)
+            .map_or_else(|| here.to_string(), |(address, _)| address.clone());
+        let goal = model::goal::Goal::AddNode {
+            name: here.to_string(),
+            addresses: vec![address],
+            votes: None,
+            nodeid: None,
+        };
+        let what = format!(
+            "add {here} to {seed}'s nodelist (crmsh: every node's file, the authkey to {here}, reload)"
+        );
+        if self
+            .tool_edit(&[goal], Tool::Crmsh, &what, span, &seed, step)
+            .is_some()
+        {
+            self.files
+                .insert((here.to_string(), AUTHKEY.to_string()), Content::Authkey);
+            self.start(here, "start", span, step);
+        }
+    }
+
+    /// `crm cluster init [options] [STAGE]` on `here` (crmsh `bootstrap_init`): without a
+    /// stage, the corosync stage (a new authkey and the one-node corosync.conf crmsh
+    /// writes, `crm_init_text`), the quorum device with `--qnetd-hostname`, the cluster
+    /// stage (the cluster started on `here`), then every `-N NODE` joins as with `crm
+    /// cluster join -c here` run on it. The stages `corosync`, `cluster` and `qdevice` alone
+    /// do their part; the other stages (ssh, csync2, sbd, ...) are listed as actions.
+    /// crmsh's refusals (`_validate_stage`): a full init or the corosync/cluster stage while
+    /// the cluster runs on `here`, the qdevice stage while it does not, are `R026`.
+    fn crm_init(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) {
+        const VALUED: &[&str] = &[
+            "-n",
+            "--name",
+            "-N",
+            "--node",
+            "-w",
+            "--watchdog",
+            "-i",
+            "--interface",
+            "-t",
+            "--transport",
+            "-A",
+            "--admin-ip",
+            "--qnetd-hostname",
+            "--qdevice-port",
+            "--qnetd-port",
+            "--qdevice-algo",
+            "--qdevice-tie-breaker",
+            "--qdevice-tls",
+            "--qdevice-heuristics",
+            "--qdevice-heuristics-mode",
+            "-s",
+            "--sbd-device",
+            "-o",
+            "--ocfs2-device",
+            "-g",
+            "--gfs2-device",
+            "-m",
+            "--mount-point",
+        ];
+        let mut options: Vec<(String, String)> = Vec::new();
+        let mut flags: BTreeSet<String> = BTreeSet::new();
+        let mut stage = String::new();
+        let mut rest = words.iter().skip(3);
+        while let Some(word) = rest.next() {
+            if let Some((key, value)) = word.split_once('=').filter(|(key, _)| key.starts_with("--")) {
+                options.push((key.to_string(), value.to_string()));
+            } else if VALUED.contains(&word.as_str()) {
+                options.push((word.clone(), rest.next().cloned().unwrap_or_default()));
+            } else if word.starts_with('-') {
+                flags.insert(word.clone());
+            } else if stage.is_empty() {
+                stage = word.clone();
+            }
+        }
+        let values = |short: &str, long: &str| -> Vec<String> {
+            options
+                .iter()
+                .filter(|(key, _)| key == short || key == long)
+                .map(|(_, value)| value.clone())
+                .collect()
+        };
+        let running = self.running.contains_key(here);
+        let refusal = match stage.as_str() {
+            "" if running => Some("Cluster is already running!".to_string()),
+            "corosync" | "cluster" if running => {
+                Some(format!("Cluster is active, can't run '{stage}' stage"))
+            }
+            "qdevice" | "sbd" | "admin" | "ocfs2" if !running => {
+                Some(format!("Cluster is inactive, can't run '{stage}' stage"))
+            }
+            _ => None,
+        };
+        self.changed_cluster = true;
+        if let Some(refusal) = refusal {
+            step.actions.push(format!("{} on {here}", words.join(" ")));
+            step.findings.push(self.finding(
+                "R026",
+                span,
+                format!("crmsh refuses this on {here} (`{refusal}`): nothing is changed"),
+                if running {
+                    format!("a running cluster is grown with `crm cluster join -c {here}` run on the new node, not with a new init")
+                } else {
+                    format!("start the cluster on {here} first (`crm cluster start`), or run the whole `crm cluster init`")
+                },
+            ));
+            return;
+        }
+        let qnetd = values("--qnetd-hostname", "--qnetd-hostname").into_iter().next();
+        let qdevice_goal = |qnetd: &Option<String>| {
+            qnetd.as_ref().map(|host| model::goal::Goal::AddQdevice {
+                host: host.rsplit('@').next().unwrap_or(host).to_string(),
+                algorithm: match values("--qdevice-algo", "--qdevice-algo")
+                    .first()
+                    .map(String::as_str)
+                {
+                    Some("lms") => Some(model::goal::QdeviceAlgorithm::Lms),
+                    _ => Some(model::goal::QdeviceAlgorithm::Ffsplit),
+                },
+            })
+        };
+        match stage.as_str() {
+            "" | "corosync" => {
+                let name = values("-n", "--name")
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "hacluster".to_string());
+                let transport = values("-t", "--transport")
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "knet".to_string());
+                let known_address = self
+                    .addresses
+                    .iter()
+                    .find(|(_, node)| node.as_str() == here)
+                    .map(|(address, _)| address.clone());
+                // `-i` takes an interface or an address; quorate knows only addresses.
+                let mut addresses: Vec<String> = values("-i", "--interface")
+                    .into_iter()
+                    .filter_map(|value| {
+                        if value.parse::<std::net::IpAddr>().is_ok() {
+                            Some(value)
+                        } else {
+                            known_address.clone()
+                        }
+                    })
+                    .collect();
+                if addresses.is_empty() {
+                    addresses.push(known_address.unwrap_or_else(|| here.to_string()));
+                }
+                addresses.dedup();
+                let ipv6 = flags.contains("-I") || flags.contains("--ipv6");
+                for address in &addresses {
+                    self.addresses.insert(address.clone(), here.to_string());
+                }
+                let text = crm_init_text(&name, here, &addresses, &transport, ipv6);
+                let (document, _) = model::syntax::parse(&text);
+                let (config, _) = model::config::Config::from_document(&document);
+                let index = self.configs.len();
+                self.configs.push(KnownConfig { text, config });
+                self.end_config = Some(self.configs[index].text.clone());
+                self.files.insert(
+                    (here.to_string(), COROSYNC_CONF.to_string()),
+                    Content::Config(index),
+                );
+                self.files
+                    .insert((here.to_string(), AUTHKEY.to_string()), Content::Authkey);
+                step.actions.extend([
+                    format!("generate authkey on {here}"),
+                    format!("write {COROSYNC_CONF} on {here} (1 node, crmsh)"),
+                ]);
+                if stage.is_empty() {
+                    if let Some(goal) = qdevice_goal(&qnetd) {
+                        let what = "quorum device in the config (crmsh: every node's file)";
+                        self.tool_edit(&[goal], Tool::Crmsh, what, span, here, step);
+                    }
+                    self.start(here, "start", span, step);
+                    let seed = here.to_string();
+                    for node in values("-N", "--node") {
+                        let node = self.resolve(&node);
+                        step.actions
+                            .push(format!("{node} joins through {seed} (crmsh -N)"));
+                        self.crm_join(&seed, span, &node, step);
+                    }
+                }
+            }
+            "cluster" => self.start(here, "start", span, step),
+            "qdevice" => match qdevice_goal(&qnetd) {
+                Some(goal) => {
+                    let what = "quorum device in the config (crmsh: every node's file, reload)";
+                    self.tool_edit(&[goal], Tool::Crmsh, what, span, here, step);
+                }
+                None => step.actions.push(format!("{} on {here}", words.join(" "))),
+            },
             _ => step.actions.push(format!("{} on {here}", words.join(" "))),
         }
     }
@@ -2630,6 +2843,39 @@ pub(crate) fn pcs_setup_text(name: &str, nodes: &[(String, String)]) -> String {
     text
 }
 
+/// The corosync.conf `crm cluster init -n NAME -i ADDR... [-t TRANSPORT] [-I]` writes on
+/// `node` (crmsh `config_corosync_conf`: its template with cluster_name, transport, the
+/// node's ring addresses, name and nodeid 1, then `adjust_corosync_parameters_according_to_profiles`
+/// with the `default` profile of /etc/crm/profiles.yml and, for knet, `knet-default`'s
+/// crypto; written by crmsh's serializer: tab indents, a blank line after each section).
+/// Checked by real `corosync -t` in tests/data/parity (`OK-runbook-crm-init.conf`).
+pub(crate) fn crm_init_text(
+    name: &str,
+    node: &str,
+    addresses: &[String],
+    transport: &str,
+    ipv6: bool,
+) -> String {
+    let mut text = String::from(
+        "# Generated by crmsh\n# For more details please see corosync.conf.5 man page\ntotem {\n\tversion: 2\n",
+    );
+    if ipv6 {
+        text.push_str("\tip_version: ipv6\n");
+    }
+    text.push_str(&format!(
+        "\tcluster_name: {name}\n\ttransport: {transport}\n\ttoken: 5000\n\tjoin: 60\n\tmax_messages: 20\n\ttoken_retransmits_before_loss_const: 10\n"
+    ));
+    if transport == "knet" {
+        text.push_str("\tcrypto_hash: sha256\n\tcrypto_cipher: aes256\n");
+    }
+    text.push_str("}\n\nquorum {\n\tprovider: corosync_votequorum\n}\n\nlogging {\n\tto_logfile: yes\n\tlogfile: /var/log/cluster/corosync.log\n\tto_syslog: yes\n\ttimestamp: hires\n}\n\nnodelist {\n\tnode {\n");
+    for (link, address) in addresses.iter().enumerate() {
+        text.push_str(&format!("\t\tring{link}_addr: {address}\n"));
+    }
+    text.push_str(&format!("\t\tname: {node}\n\t\tnodeid: 1\n\t}}\n\n}}\n\n"));
+    text
+}
+
 /// The number of a "Step 4: ..." heading.
 fn step_number(heading: &str) -> Option<u32> {
     let lower = heading.to_lowercase();
@@ -2827,5 +3073,15 @@ mod tests {
             body("OK-runbook-pvecm-create.conf"),
             pvecm_create_text("pve1", "pve1-node1", "198.18.0.1")
         );
+        // crmsh's own two comment lines open its file; the fixture's header lines are
+        // comments too, so both are compared after them.
+        let crm = crm_init_text("hacluster", "sles1", &["198.18.0.1".to_string()], "knet", false);
+        assert!(crm.starts_with("# Generated by crmsh\n"));
+        let crm_body: String = crm
+            .lines()
+            .skip_while(|line| line.starts_with('#'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_eq!(body("OK-runbook-crm-init.conf"), crm_body);
     }
 }
