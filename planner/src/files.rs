@@ -15,7 +15,9 @@ use model::syntax::{self, Document, SectionId};
 use model::validate::{validate, HostFacts};
 use model::Diagnostic;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
+use crate::pvecm::{PveConf, PveNode, PVECM_TOKEN_COEFFICIENT};
 use crate::{Endpoint, Error};
 
 /// Index of a file in the `FileTable`.
@@ -39,6 +41,9 @@ pub(crate) enum Purpose {
     Target,
     /// A temporary step, with the reason in words.
     Temporary(String),
+    /// What `pvecm create`, `pvecm add` or `pvecm delnode` leaves in /etc/pve (Proxmox
+    /// plans that form a cluster, add or remove nodes: spec 6.4).
+    Pvecm,
 }
 
 /// One configuration file.
@@ -104,6 +109,13 @@ impl FileEntry {
     /// The votequorum input.
     pub fn settings(&self) -> &QuorumSettings {
         self.node_config.settings()
+    }
+
+    /// The node ids of the nodelist, sorted.
+    pub fn nodeids_sorted(&self) -> Vec<NodeId> {
+        let mut nodeids = self.nodeids.clone();
+        nodeids.sort_unstable();
+        nodeids
     }
 
     /// Whether the nodelist lists `nodeid`.
@@ -277,11 +289,43 @@ impl FileTable {
             });
         }
         let mut bumped = None;
-        if let Some(source) = &source {
-            let old = source.config_version();
+        // On Proxmox every node pvecm adds or removes bumps the version in /etc/pve once
+        // (`atomic_write_conf`), and pmxcfs does not overwrite a local file with a lower
+        // version (spec 6.2): the target must come above all of them.
+        let pvecm_runs = if proxmox {
+            let listed = |entry: &Option<FileEntry>, nodeid: NodeId| {
+                entry.as_ref().is_some_and(|entry| entry.lists(nodeid))
+            };
+            let added = target
+                .nodeids
+                .iter()
+                .filter(|nodeid| !listed(&source, **nodeid))
+                .count();
+            let removed = source.as_ref().map_or(0, |source| {
+                source
+                    .nodeids
+                    .iter()
+                    .filter(|nodeid| !target.lists(**nodeid))
+                    .count()
+            });
+            u64::try_from(added + removed).unwrap_or(u64::MAX)
+        } else {
+            0
+        };
+        let floor = match &source {
+            Some(source) if source.text == target.text => None,
+            Some(source) if source.config_version() != 0 || proxmox => {
+                Some((source.config_version(), pvecm_runs))
+            }
+            Some(_) => None,
+            None if pvecm_runs > 0 => Some((0, pvecm_runs)),
+            None => None,
+        };
+        if let Some((old, runs)) = floor {
             let new = target.config_version();
-            if (old != 0 || proxmox) && new <= old && source.text != target.text {
-                let wanted = old.saturating_add(1);
+            let highest = old.saturating_add(runs);
+            if new <= highest {
+                let wanted = highest.saturating_add(1);
                 let (document, _) = syntax::parse(&target.text);
                 let text = bump_version(&document, wanted).ok_or_else(|| Error::Unsupported {
                     why: format!(
@@ -290,10 +334,18 @@ impl FileTable {
                     ),
                 })?;
                 let (entry, _) = FileEntry::new(&to.name, &text, Purpose::Target);
-                bumped = Some(format!(
-                    "the target's config_version is {new}, not above the running {old}: it is written as {wanted}, \
-                     so no node with the new file exits when it meets one with the old (spec 5.4)"
-                ));
+                bumped = Some(if runs == 0 {
+                    format!(
+                        "the target's config_version is {new}, not above the running {old}: it is written as {wanted}, \
+                         so no node with the new file exits when it meets one with the old (spec 5.4)"
+                    )
+                } else {
+                    format!(
+                        "the target's config_version is {new}, not above the {highest} pvecm reaches (each pvecm create/add/delnode \
+                         adds one): it is written as {wanted}, since pmxcfs does not overwrite a local file with a lower version \
+                         (spec 6.2) and no node with it may exit when it meets one with an older file (spec 5.4)"
+                    )
+                });
                 target = entry;
             }
         }
@@ -330,19 +382,7 @@ impl FileTable {
 
     /// Adds a temporary file (deduplicated by content); returns its id.
     pub fn add_temporary(&mut self, text: String, why: String) -> Option<FileId> {
-        if let Some(existing) = self.entries.iter().position(|entry| entry.text == text) {
-            return FileId::try_from(existing).ok();
-        }
-        let id = FileId::try_from(self.entries.len())
-            .ok()
-            .filter(|id| *id != NO_FILE)?;
-        let name = format!("{}.step{}", self.target().name, id);
-        let (entry, errors) = FileEntry::new(&name, &text, Purpose::Temporary(why));
-        if !errors.is_empty() || !entry.refused_on.is_empty() {
-            return None;
-        }
-        self.entries.push(entry);
-        Some(id)
+        self.add_file(text, Purpose::Temporary(why), "step")
     }
 
     /// The temporary files readdressing needs: where the source and the target give a
@@ -434,6 +474,243 @@ impl FileTable {
         }
     }
 }
+
+/// How pvecm sees the nodes of a plan: the target's nodes as `pvecm create` / `pvecm add`
+/// give them, and the cluster name and link priorities `pvecm create` writes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PvecmInputs {
+    /// Every node of the target, by node id.
+    pub nodes: Vec<(NodeId, PveNode)>,
+    /// `totem.cluster_name` of the target.
+    pub cluster_name: String,
+    /// `knet_link_priority` per link of the target (0 when not set).
+    pub priorities: BTreeMap<u8, u32>,
+    /// The target's `totem.token_coefficient`, if it sets one (`--token-coefficient`).
+    pub token_coefficient: Option<u32>,
+}
+
+impl PvecmInputs {
+    /// The inputs of `target`.
+    pub fn of(target: &FileEntry) -> PvecmInputs {
+        let (document, _) = syntax::parse(&target.text);
+        let totem = document.sections_at("totem");
+        let totem_value = |key: &str| totem.iter().rev().find_map(|section| section.value(key));
+        let mut priorities = BTreeMap::new();
+        for interface in document.sections_at("totem.interface") {
+            let link = interface
+                .value("linknumber")
+                .or_else(|| interface.value("ringnumber"))
+                .and_then(|value| value.trim().parse::<u8>().ok());
+            if let Some(link) = link {
+                let priority = interface
+                    .value("knet_link_priority")
+                    .and_then(|value| value.trim().parse().ok())
+                    .unwrap_or(0);
+                priorities.insert(link, priority);
+            }
+        }
+        let mut nodes = Vec::new();
+        for section in document.sections_at("nodelist.node") {
+            let name = section.value("name").map(|name| name.trim().to_string());
+            let nodeid = section
+                .value("nodeid")
+                .and_then(|value| value.trim().parse::<NodeId>().ok());
+            let (Some(name), Some(nodeid)) = (name, nodeid) else {
+                continue;
+            };
+            let votes = section
+                .value("quorum_votes")
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(1);
+            let addresses = (0..8u8)
+                .filter_map(|link| {
+                    section
+                        .value(&format!("ring{link}_addr"))
+                        .map(|address| (link, address.trim().to_string()))
+                })
+                .collect();
+            nodes.push((
+                nodeid,
+                PveNode {
+                    name,
+                    nodeid,
+                    votes,
+                    addresses,
+                },
+            ));
+        }
+        PvecmInputs {
+            nodes,
+            cluster_name: totem_value("cluster_name").unwrap_or_default().trim().to_string(),
+            priorities,
+            token_coefficient: totem_value("token_coefficient").and_then(|value| value.trim().parse().ok()),
+        }
+    }
+
+    /// The target's node `nodeid` as pvecm adds it.
+    pub fn node(&self, nodeid: NodeId) -> Option<&PveNode> {
+        self.nodes
+            .iter()
+            .find(|(id, _)| *id == nodeid)
+            .map(|(_, node)| node)
+    }
+
+    /// `pvecm create` on `nodeid`: the file it leaves (`Err`: what pvecm refuses).
+    pub fn create(&self, nodeid: NodeId) -> Result<PveConf, String> {
+        let node = self
+            .node(nodeid)
+            .ok_or_else(|| format!("node id {nodeid} is not in the target"))?;
+        if node.votes == 0 {
+            return Err(format!(
+                "{} has 0 votes: `pvecm create --votes` is at least 1",
+                node.name
+            ));
+        }
+        Ok(PveConf::create(
+            &self.cluster_name,
+            node,
+            &self.priorities,
+            self.token_coefficient.unwrap_or(PVECM_TOKEN_COEFFICIENT),
+        ))
+    }
+}
+
+impl FileTable {
+    /// The file whose text is `text`, if the table has it.
+    pub fn find_text(&self, text: &str) -> Option<FileId> {
+        self.entries
+            .iter()
+            .position(|entry| entry.text == text)
+            .and_then(|index| FileId::try_from(index).ok())
+    }
+
+    /// Proxmox plans that form a cluster or add or remove nodes: every file pvecm can
+    /// leave in /etc/pve on the way, one per set of nodes (pvecm sorts the nodelist, so
+    /// the file does not depend on the order the nodes came in; the version counts the
+    /// pvecm runs). Removals are applied before additions here; the planner recomputes
+    /// each step's file from the file the cluster has (`Context::apply`), so an order
+    /// pvecm refuses is refused there. Nothing when no node joins or leaves.
+    pub fn add_pvecm_steps(&mut self, inputs: &PvecmInputs) -> Result<(), Error> {
+        let target = self.target().clone();
+        let source = self.source().cloned();
+        let listed =
+            |entry: Option<&FileEntry>, nodeid: NodeId| entry.is_some_and(|entry| entry.lists(nodeid));
+        let added: Vec<NodeId> = target
+            .nodeids
+            .iter()
+            .copied()
+            .filter(|nodeid| !listed(source.as_ref(), *nodeid))
+            .collect();
+        let removed: Vec<NodeId> = source
+            .as_ref()
+            .map(|source| {
+                source
+                    .nodeids
+                    .iter()
+                    .copied()
+                    .filter(|nodeid| !target.lists(*nodeid))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if added.is_empty() && removed.is_empty() {
+            return Ok(());
+        }
+        let changed = added.len() + removed.len();
+        if changed > MAX_PVECM_CHANGES {
+            return Err(Error::Unsupported {
+                why: format!(
+                    "on Proxmox this plan would join or remove {changed} nodes with pvecm; the planner handles at most                      {MAX_PVECM_CHANGES} per plan: split the change (e.g. form the cluster with fewer nodes, then add the rest)"
+                ),
+            });
+        }
+        let name_of = |nodeid: NodeId| -> String {
+            target
+                .node_name(nodeid)
+                .or_else(|| source.as_ref().and_then(|source| source.node_name(nodeid)))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let base = match &source {
+            Some(source) => match PveConf::parse(&source.text) {
+                Ok(conf) => Some(conf),
+                // pvecm cannot read the running file: no pvecm file (apply says why).
+                Err(_) => return Ok(()),
+            },
+            None => None,
+        };
+        for removed_mask in 0u32..(1 << removed.len()) {
+            for added_mask in 0u32..(1 << added.len()) {
+                let pick = |list: &[NodeId], mask: u32| -> Vec<NodeId> {
+                    list.iter()
+                        .enumerate()
+                        .filter(|(index, _)| mask & (1 << index) != 0)
+                        .map(|(_, nodeid)| *nodeid)
+                        .collect()
+                };
+                let (gone, joined) = (pick(&removed, removed_mask), pick(&added, added_mask));
+                let mut conf = match &base {
+                    Some(base) if gone.is_empty() && joined.is_empty() => continue,
+                    Some(base) => base.clone(),
+                    None => {
+                        // `pvecm create` on the first node that can create, then the others.
+                        let Some(first) = joined
+                            .iter()
+                            .find(|nodeid| inputs.node(**nodeid).is_some_and(|node| node.votes > 0))
+                        else {
+                            continue;
+                        };
+                        match inputs.create(*first) {
+                            Ok(conf) => conf,
+                            Err(_) => continue,
+                        }
+                    }
+                };
+                let mut ok = true;
+                for nodeid in &gone {
+                    match conf.remove_node(&name_of(*nodeid)) {
+                        Ok(next) => conf = next,
+                        Err(_) => ok = false,
+                    }
+                }
+                for nodeid in &joined {
+                    if base.is_none() && conf.lists_node(&name_of(*nodeid)) {
+                        continue;
+                    }
+                    match inputs.node(*nodeid).map(|node| conf.add_node(node)) {
+                        Some(Ok(next)) => conf = next,
+                        _ => ok = false,
+                    }
+                }
+                if ok {
+                    self.add_file(conf.to_text(), Purpose::Pvecm, "pvecm");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a file of `purpose` (deduplicated by content, refused files left out);
+    /// returns its id.
+    fn add_file(&mut self, text: String, purpose: Purpose, suffix: &str) -> Option<FileId> {
+        if let Some(existing) = self.find_text(&text) {
+            return Some(existing);
+        }
+        let id = FileId::try_from(self.entries.len())
+            .ok()
+            .filter(|id| *id != NO_FILE)?;
+        let name = format!("{}.{suffix}{}", self.target().name, id);
+        let (entry, errors) = FileEntry::new(&name, &text, purpose);
+        if !errors.is_empty() || !entry.refused_on.is_empty() {
+            return None;
+        }
+        self.entries.push(entry);
+        Some(id)
+    }
+}
+
+/// At most this many nodes join or leave through pvecm in one plan (the table holds one
+/// file per set of them).
+pub(crate) const MAX_PVECM_CHANGES: usize = 7;
 
 /// `document` with `totem.config_version` set to `version` (lossless edit).
 fn bump_version(document: &Document, version: u64) -> Option<String> {

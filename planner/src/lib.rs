@@ -9,7 +9,8 @@
 //! shortest-time search over the explored state graph with petgraph (`search`), the plan
 //! format (`plan_format`: serde, the JSON contract of issue 11, the commands `apply` runs),
 //! the natural orders a person would try and why they are unsafe (`rejected`), the
-//! re-verification of a (hand-edited) plan file and its `whatif` script (`verify`).
+//! re-verification of a (hand-edited) plan file and its `whatif` script (`verify`), and
+//! the files Proxmox's `pvecm create/add/delnode` write (`pvecm`).
 //!
 //! It must not do IO (files arrive as `Endpoint` text, the binary reads and writes them),
 //! print, or give any transition its own semantics: every transition is
@@ -18,6 +19,7 @@
 
 mod files;
 mod plan_format;
+mod pvecm;
 mod qdevice;
 #[cfg(test)]
 mod qdevice_tests;

@@ -216,6 +216,77 @@ fn write_command(path: &str, entry: &FileEntry) -> String {
     format!("write-file {path} sha256:{} mode:0644", entry.sha256)
 }
 
+/// The node a pvecm move runs on and its command line (spec 6.4): `pvecm create` with the
+/// target's links (and their priorities), node id, votes and token_coefficient where they
+/// are not pvecm's defaults; `pvecm add` over SSH naming the member's address, with every
+/// link of the joining node; `pvecm delnode` on the member.
+fn pvecm_command(context: &Context, mv: &Move) -> (usize, String) {
+    let universe = &context.universe;
+    let node_of = |pos: usize| {
+        context
+            .pvecm
+            .as_ref()
+            .and_then(|inputs| inputs.node(universe.nodeids[pos]))
+    };
+    let links = |pos: usize, priorities: bool| -> String {
+        let Some(node) = node_of(pos) else {
+            return String::new();
+        };
+        node.addresses
+            .iter()
+            .map(|(link, address)| {
+                let priority = context
+                    .pvecm
+                    .as_ref()
+                    .and_then(|inputs| inputs.priorities.get(link))
+                    .filter(|priority| priorities && **priority != 0)
+                    .map_or(String::new(), |priority| format!(",priority={priority}"));
+                format!(" --link{link} {address}{priority}")
+            })
+            .collect()
+    };
+    let votes = |pos: usize| {
+        node_of(pos)
+            .filter(|node| node.votes != 1)
+            .map_or(String::new(), |node| format!(" --votes {}", node.votes))
+    };
+    match mv {
+        Move::PvecmCreate { node } => {
+            let nodeid = universe.nodeids[*node];
+            let inputs = context.pvecm.as_ref();
+            let cluster = inputs.map_or("", |inputs| inputs.cluster_name.as_str());
+            let token = inputs
+                .and_then(|inputs| inputs.token_coefficient)
+                .map_or(String::new(), |value| format!(" --token-coefficient {value}"));
+            let nodeid = if nodeid == 1 {
+                String::new()
+            } else {
+                format!(" --nodeid {nodeid}")
+            };
+            (
+                *node,
+                format!(
+                    "pvecm create {cluster}{}{nodeid}{}{token}",
+                    links(*node, true),
+                    votes(*node)
+                ),
+            )
+        }
+        Move::PvecmAdd { node, via } => (
+            *node,
+            format!(
+                "pvecm add {}{} --nodeid {}{} --use_ssh",
+                context.address_of(*via).unwrap_or_default(),
+                links(*node, false),
+                universe.nodeids[*node],
+                votes(*node)
+            ),
+        ),
+        Move::PvecmDelnode { node, via } => (*via, format!("pvecm delnode {}", universe.names[*node])),
+        _ => (0, String::new()),
+    }
+}
+
 /// Builds the plan of `found`.
 pub(crate) fn build(
     context: &Context,
@@ -439,6 +510,16 @@ pub(crate) fn build(
                     commands.insert(universe.names[pos].clone(), crate::qdevice::stop_commands());
                 }
             }
+            Move::PvecmCreate { node } | Move::PvecmAdd { node, .. } | Move::PvecmDelnode { node, .. } => {
+                let written = if let Move::PvecmDelnode { via, .. } = mv {
+                    applied.state.disk[*via]
+                } else {
+                    applied.state.disk[*node]
+                };
+                config_sha256 = entry_of(written).map(|entry| entry.sha256.clone());
+                let (runs_on, command) = pvecm_command(context, mv);
+                commands.insert(universe.names[runs_on].clone(), vec![command]);
+            }
         }
         let estimate = context.cost(mv, before, applied);
         let warning = judgements.iter().find_map(|judgement| judgement.warning.clone());
@@ -475,7 +556,7 @@ pub(crate) fn build(
         .files
         .entries
         .iter()
-        .filter(|entry| matches!(entry.purpose, Purpose::Temporary(_)))
+        .filter(|entry| matches!(entry.purpose, Purpose::Temporary(_) | Purpose::Pvecm))
         .filter(|entry| {
             steps
                 .iter()
@@ -537,6 +618,23 @@ fn why(context: &Context, mv: &Move, before: &PlanState, found: &Found) -> Strin
             };
             if matches!(mv, Move::WritePve { .. }) {
                 why.push_str("; pmxcfs copies /etc/pve/corosync.conf to every member and the writing node reloads a second later (spec 6.2)");
+                let via_disk = match mv {
+                    Move::WritePve { via, .. } => before.disk[*via],
+                    _ => NO_FILE,
+                };
+                let written_by_pvecm = context
+                    .files
+                    .get(via_disk)
+                    .filter(|current| current.purpose == Purpose::Pvecm);
+                if let Some(current) = written_by_pvecm {
+                    let differences = crate::pvecm::differences(&current.text, &entry.text);
+                    why.push_str("; pvecm wrote the nodelist in its own layout (keys sorted, comments dropped)");
+                    if differences.is_empty() {
+                        why.push_str(": this writes the target's own text, with the same settings");
+                    } else {
+                        why.push_str(&format!(": this writes what pvecm does not ({})", differences.join(", ")));
+                    }
+                }
             }
             if *file == TARGET {
                 if let Some(bumped) = &context.files.bumped {
@@ -622,8 +720,30 @@ fn why(context: &Context, mv: &Move, before: &PlanState, found: &Found) -> Strin
                 format!("{} runs a file without the device: its corosync-qdevice stops and is disabled", names(*nodes))
             }
         }
+        Move::PvecmCreate { node } => format!(
+            "pvecm create forms the cluster on {}: it generates the authkey, writes /etc/pve/corosync.conf with {} alone (config_version 1) and starts corosync, quorate on its own vote (spec 6.4)",
+            names(NodeSet::single(*node)),
+            names(NodeSet::single(*node))
+        ),
+        Move::PvecmAdd { node, via } => format!(
+            "{node} joins with pvecm add through {via} (which must be quorate): {via} adds {node} to /etc/pve/corosync.conf with config_version + 1, pmxcfs copies it to the members and {via} reloads, so expected votes count {node} before it runs; then {node} gets the file and the authkey and starts (spec 6.4){}",
+            if before.cluster.quorate_set().len() == 1 && before.cluster.up_nodes().len() == 1 {
+                "; a lone member is not quorate from the reload until the new node is in"
+            } else {
+                ""
+            },
+            node = names(NodeSet::single(*node)),
+            via = names(NodeSet::single(*via)),
+        ),
+        Move::PvecmDelnode { node, via } => format!(
+            "{node} is down, so pvecm delnode on {via} drops it from /etc/pve/corosync.conf with config_version + 1; pmxcfs copies it and {via} reloads, so expected votes no longer count {node} (spec 6.4); a node is removed only once it is off and it must not come back with its old file",
+            node = names(NodeSet::single(*node)),
+            via = names(NodeSet::single(*via)),
+        ),
         Move::Leave(nodes) => {
-            let reload_later = found.steps.iter().any(|(later, ..)| matches!(later, Move::Reload { .. } | Move::WritePve { .. }));
+            let reload_later = found.steps.iter().any(|(later, ..)| {
+                matches!(later, Move::Reload { .. } | Move::WritePve { .. } | Move::PvecmDelnode { .. })
+            });
             if reload_later && before.disk.iter().any(|disk| *disk != NO_FILE) {
                 format!(
                     "{} is not in the target: it leaves before the reload that drops it, so it is never cut off while it still runs and counts (spec 5.2)",

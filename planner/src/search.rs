@@ -14,7 +14,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::files::FileTable;
+use crate::files::{FileTable, PvecmInputs};
 use crate::plan_format::{self, Verdict as PlanVerdict};
 use crate::rejected;
 use crate::safety::Safety;
@@ -318,6 +318,9 @@ pub(crate) fn plan(
     let proxmox = options.proxmox.unwrap_or_else(|| detect_proxmox(from, to));
     let mut files = FileTable::new(from, to, proxmox)?;
     files.add_readdress_steps();
+    if proxmox {
+        files.add_pvecm_steps(&PvecmInputs::of(files.target()))?;
+    }
     let context = Context::new(files, options.clone(), proxmox)?;
     if context.is_goal(&context.start) {
         return Err(Error::NothingToDo { to: to.name.clone() });

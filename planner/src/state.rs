@@ -17,7 +17,8 @@ use model::action::{Action, ConfigFile, Event, Fault};
 use model::quorum::{ClusterState, NodeId, NodeSet, MAX_NODES};
 use model::scenario::{NodeRef, NodeSpec, QnetdChange};
 
-use crate::files::{FileId, FileTable, NO_FILE, TARGET};
+use crate::files::{FileId, FileTable, PvecmInputs, NO_FILE, TARGET};
+use crate::pvecm::PveConf;
 use crate::qdevice::QdevicePlan;
 use crate::{Error, PlanOptions};
 
@@ -131,6 +132,31 @@ pub(crate) enum Move {
     QdeviceStart(NodeSet),
     /// `systemctl stop/disable corosync-qdevice`.
     QdeviceStop(NodeSet),
+    /// Proxmox: `pvecm create` on `node`, with nothing running and no node in a cluster:
+    /// the file `create_conf` writes (the node alone, config_version 1) in /etc/pve and
+    /// /etc/corosync, a new authkey, and corosync (re)started there (spec 6.4).
+    PvecmCreate {
+        /// Where it runs.
+        node: usize,
+    },
+    /// Proxmox: `pvecm add VIA --use_ssh` on `node`: `via` (quorate) adds the node to
+    /// /etc/pve/corosync.conf with config_version + 1, pmxcfs copies it to the members and
+    /// `via` reloads; then the node gets the file and the authkey and starts corosync
+    /// (spec 6.4).
+    PvecmAdd {
+        /// The joining node.
+        node: usize,
+        /// The member whose address it names (where `pvecm addnode` runs).
+        via: usize,
+    },
+    /// Proxmox: `pvecm delnode NODE` on `via` (quorate), once `node` is down: the nodelist
+    /// without it, config_version + 1, copied by pmxcfs, reloaded (spec 6.4).
+    PvecmDelnode {
+        /// The removed node.
+        node: usize,
+        /// Where it runs.
+        via: usize,
+    },
 }
 
 impl Move {
@@ -147,6 +173,9 @@ impl Move {
             Move::Certify(_) => "qdevice_certificate",
             Move::QdeviceStart(_) => "start_qdevice",
             Move::QdeviceStop(_) => "stop_qdevice",
+            Move::PvecmCreate { .. } => "pvecm_create",
+            Move::PvecmAdd { .. } => "pvecm_add",
+            Move::PvecmDelnode { .. } => "pvecm_delnode",
         }
     }
 
@@ -162,6 +191,9 @@ impl Move {
             | Move::Certify(nodes)
             | Move::QdeviceStart(nodes)
             | Move::QdeviceStop(nodes) => *nodes,
+            Move::PvecmCreate { node } | Move::PvecmAdd { node, .. } | Move::PvecmDelnode { node, .. } => {
+                NodeSet::single(*node)
+            }
         }
     }
 }
@@ -203,6 +235,8 @@ pub(crate) struct Context {
     pub start: PlanState,
     /// The quorum device the plan adds or removes, if any.
     pub qdevice: Option<QdevicePlan>,
+    /// Proxmox: the target's nodes as pvecm adds them (`None` on plain clusters).
+    pub pvecm: Option<PvecmInputs>,
 }
 
 impl Context {
@@ -210,6 +244,8 @@ impl Context {
     /// ones) and the start state (the source running everywhere, or nothing at all).
     pub fn new(files: FileTable, options: PlanOptions, proxmox: bool) -> Result<Context, Error> {
         let target = files.target();
+        let target_entry = files.target().clone();
+        let target_entry = &target_entry;
         let mut nodeids: Vec<NodeId> = Vec::new();
         if let Some(source) = files.source() {
             nodeids.extend(&source.nodeids);
@@ -326,6 +362,7 @@ impl Context {
             membership_ms,
             start,
             qdevice,
+            pvecm: proxmox.then(|| PvecmInputs::of(target_entry)),
         })
     }
 
@@ -333,6 +370,28 @@ impl Context {
         self.files.get(file).map(|entry| ConfigFile {
             name: entry.name.clone(),
             config: entry.node_config.clone(),
+        })
+    }
+
+    /// The address a command names `pos` by: its lowest link's address in the target, else
+    /// in the source.
+    pub fn address_of(&self, pos: usize) -> Option<String> {
+        let nodeid = *self.universe.nodeids.get(pos)?;
+        let from_target = self
+            .pvecm
+            .as_ref()
+            .and_then(|inputs| inputs.node(nodeid))
+            .and_then(|node| node.addresses.values().next().cloned());
+        from_target.or_else(|| {
+            let source = self.files.source()?;
+            source
+                .node_config
+                .totem()
+                .addresses
+                .iter()
+                .filter(|(id, _, _)| *id == nodeid)
+                .min_by_key(|(_, link, _)| *link)
+                .map(|(_, _, address)| address.clone())
         })
     }
 
@@ -429,7 +488,10 @@ impl Context {
         let changed = |cluster: &ClusterState| {
             (0..self.universe.nodeids.len()).any(|pos| before.cluster.ring(pos) != cluster.ring(pos))
         };
-        let churn = if matches!(mv, Move::Reload { .. } | Move::WritePve { .. }) {
+        let churn = if matches!(
+            mv,
+            Move::Reload { .. } | Move::WritePve { .. } | Move::PvecmAdd { .. } | Move::PvecmDelnode { .. }
+        ) {
             applied.inner.iter().filter(|cluster| changed(cluster)).count() as u64 * self.membership_ms
         } else {
             0
@@ -450,6 +512,11 @@ impl Context {
             Move::Certify(_) => CERTIFY_MS,
             Move::QdeviceStart(_) => QDEVICE_START_MS,
             Move::QdeviceStop(_) => STEP_MARGIN_MS,
+            // Key generation and the file, then a start.
+            Move::PvecmCreate { .. } => WRITE_MS + self.boot_ms(),
+            // The cluster side's write and pmxcfs's reload a second later, then the join.
+            Move::PvecmAdd { .. } => WRITE_MS + 1_000 + churn + self.boot_ms(),
+            Move::PvecmDelnode { .. } => WRITE_MS + 1_000 + STEP_MARGIN_MS + membership,
         }
     }
 
@@ -475,7 +542,12 @@ impl Context {
             if self.proxmox {
                 let running = needing.intersection(up);
                 if let Some(via) = state.cluster.quorate_set().min() {
-                    if !running.is_empty() {
+                    // Only pvecm changes who the nodelist lists (spec 6.4).
+                    let same_nodes = self
+                        .files
+                        .get(state.disk[via])
+                        .is_some_and(|current| current.nodeids_sorted() == entry.nodeids_sorted());
+                    if !running.is_empty() && same_nodes {
                         let members = state.cluster.ring(via);
                         moves.push(Move::WritePve {
                             file,
@@ -484,7 +556,9 @@ impl Context {
                         });
                     }
                 }
-                let down = needing.difference(up);
+                // A member that is down gets the file locally; a node that joins gets it
+                // from `pvecm add`.
+                let down = needing.difference(up).intersection(self.universe.in_source);
                 if !down.is_empty() {
                     moves.push(Move::Write { file, nodes: down });
                 }
@@ -522,7 +596,229 @@ impl Context {
             }
         }
         self.qdevice_moves(state, &mut moves);
+        self.pvecm_moves(state, &mut moves);
         moves
+    }
+
+    /// The pvecm moves of `state` (Proxmox): `pvecm create` on any target node while no
+    /// node is in a cluster; `pvecm add` of a target node that never ran, through the
+    /// lowest quorate member; `pvecm delnode` of a dropped node that is down and still
+    /// listed, on the lowest quorate member.
+    fn pvecm_moves(&self, state: &PlanState, moves: &mut Vec<Move>) {
+        if self.pvecm.is_none() {
+            return;
+        }
+        let count = self.universe.nodeids.len();
+        let up = state.cluster.up_nodes();
+        if up.is_empty() && state.disk.iter().all(|disk| *disk == NO_FILE) {
+            for node in self.universe.in_target.iter() {
+                moves.push(Move::PvecmCreate { node });
+            }
+        }
+        let Some(via) = state.cluster.quorate_set().min() else {
+            return;
+        };
+        let listed = self.files.get(state.disk[via]);
+        for node in 0..count {
+            let nodeid = self.universe.nodeids[node];
+            if up.contains(node) || listed.is_none() {
+                continue;
+            }
+            let in_file = listed.is_some_and(|entry| entry.lists(nodeid));
+            if self.universe.in_target.contains(node)
+                && !self.universe.in_source.contains(node)
+                && state.disk[node] == NO_FILE
+                && !in_file
+            {
+                moves.push(Move::PvecmAdd { node, via });
+            }
+            if !self.universe.in_target.contains(node) && in_file {
+                moves.push(Move::PvecmDelnode { node, via });
+            }
+        }
+    }
+
+    /// The file pvecm leaves in /etc/pve when it runs `edit` on the file `via` has (the
+    /// cluster-wide copy: pmxcfs keeps it the same on every member); `Err` with pvecm's
+    /// refusal, or when the planner did not prepare that file.
+    fn pvecm_file(
+        &self,
+        state: &PlanState,
+        via: usize,
+        edit: impl FnOnce(&PveConf) -> Result<PveConf, String>,
+    ) -> Result<FileId, String> {
+        let entry = self
+            .files
+            .get(state.disk[via])
+            .ok_or_else(|| format!("{} has no corosync.conf", self.name(via)))?;
+        let conf = PveConf::parse(&entry.text).map_err(|why| {
+            format!(
+                "pvecm cannot read {}'s /etc/pve/corosync.conf: {why}",
+                self.name(via)
+            )
+        })?;
+        let edited = edit(&conf).map_err(|why| format!("pvecm refuses: {why}"))?;
+        self.files.find_text(&edited.to_text()).ok_or_else(|| {
+            "pvecm would write a file corosync refuses on some node (or one the plan did not prepare)"
+                .to_string()
+        })
+    }
+
+    /// Installs `file` on `nodes` (an engine event) and records it on their disks.
+    fn install(
+        &self,
+        next: &mut PlanState,
+        events: &mut Vec<Event>,
+        file: FileId,
+        nodes: NodeSet,
+    ) -> Result<(), String> {
+        let event = Event::Action(Action::InstallConfig {
+            file: self.config_file(file).ok_or("unknown file")?,
+            nodes: self.universe.refs(nodes),
+        });
+        let outcome = next.cluster.apply_event(&event);
+        if outcome.rejected {
+            return Err(outcome.notes.join("; "));
+        }
+        events.push(event);
+        for pos in nodes.iter() {
+            next.disk[pos] = file;
+        }
+        Ok(())
+    }
+
+    /// Starts `node` with the file on its disk (the end of `pvecm create` and `pvecm add`).
+    fn start_one(&self, next: &mut PlanState, events: &mut Vec<Event>, node: usize) -> Result<(), String> {
+        if let Some(errors) = self
+            .files
+            .get(next.disk[node])
+            .and_then(|entry| entry.refusal_on(self.universe.nodeids[node]))
+        {
+            let first = errors
+                .first()
+                .map_or(String::new(), |error| format!(": {}", error.message));
+            return Err(format!(
+                "{} refuses to start with the file pvecm writes{first}",
+                self.name(node)
+            ));
+        }
+        let event = Event::Action(Action::StartNodes(vec![NodeSpec {
+            partition: None,
+            nodes: self.universe.refs(NodeSet::single(node)),
+        }]));
+        let outcome = next.cluster.apply_event(&event);
+        events.push(event);
+        self.settled(&outcome, "after it")?;
+        if !next.cluster.is_up(node) {
+            return Err(self.explain_exit(next, node, &outcome.notes.join("; ")));
+        }
+        next.boot[node] = next.disk[node];
+        next.live[node] = next.disk[node];
+        next.restarted.insert(node);
+        Ok(())
+    }
+
+    /// Applies a pvecm move (see `Move::PvecmCreate`, `PvecmAdd`, `PvecmDelnode`), with
+    /// pvecm's refusals and the planner's own (a node is removed only once it is down).
+    fn apply_pvecm(
+        &self,
+        state: &PlanState,
+        mv: &Move,
+        next: &mut PlanState,
+        events: &mut Vec<Event>,
+        inner: &mut Vec<ClusterState>,
+    ) -> Result<(), String> {
+        let inputs = self.pvecm.as_ref().ok_or("pvecm is for Proxmox VE plans")?;
+        match mv {
+            Move::PvecmCreate { node } => {
+                if let Some(other) = (0..self.universe.nodeids.len())
+                    .find(|pos| state.cluster.is_up(*pos) || state.disk[*pos] != NO_FILE)
+                {
+                    return Err(format!(
+                        "{} is in a cluster already: pvecm create forms a new one (`cluster config '/etc/pve/corosync.conf' already exists`); join it with pvecm add",
+                        self.name(other)
+                    ));
+                }
+                let conf = inputs.create(self.universe.nodeids[*node])?;
+                let file = self
+                    .files
+                    .find_text(&conf.to_text())
+                    .ok_or("pvecm create would write a file corosync refuses")?;
+                self.install(next, events, file, NodeSet::single(*node))?;
+                self.start_one(next, events, *node)
+            }
+            Move::PvecmAdd { node, via } => {
+                self.pvecm_member(state, *via, "addnode")?;
+                if state.cluster.is_up(*node) {
+                    return Err(format!(
+                        "corosync runs on {}: pvecm add refuses (`corosync is already running, is this node already in a cluster?!`)",
+                        self.name(*node)
+                    ));
+                }
+                if state.disk[*node] != NO_FILE {
+                    return Err(format!(
+                        "{} has been in a cluster (its corosync.conf and authkey are there): pvecm add refuses (`authentication key '/etc/corosync/authkey' already exists`)",
+                        self.name(*node)
+                    ));
+                }
+                let joining = inputs
+                    .node(self.universe.nodeids[*node])
+                    .ok_or_else(|| format!("{} is not in the target", self.name(*node)))?;
+                let file = self.pvecm_file(state, *via, |conf| conf.add_node(joining))?;
+                let members = state.cluster.ring(*via);
+                self.install(next, events, file, members)?;
+                self.reload(next, events, inner)?;
+                // The members count the new node before it runs.
+                inner.push(next.cluster.clone());
+                self.install(next, events, file, NodeSet::single(*node))?;
+                self.start_one(next, events, *node)
+            }
+            Move::PvecmDelnode { node, via } => {
+                if node == via {
+                    return Err(
+                        "pvecm refuses to remove the node it runs on (`Cannot delete myself from cluster!`)"
+                            .to_string(),
+                    );
+                }
+                self.pvecm_member(state, *via, "delnode")?;
+                if state.cluster.is_up(*node) {
+                    return Err(format!(
+                        "{} still runs corosync: a node is removed only once it is powered off (Proxmox VE admin guide; pvecm delnode itself only sends it `corosync-cfgtool -k`, and a node that comes back with its old file rejoins pmxcfs: spec 6.4)",
+                        self.name(*node)
+                    ));
+                }
+                let name = self.name(*node).to_string();
+                let file = self.pvecm_file(state, *via, |conf| conf.remove_node(&name))?;
+                let members = state.cluster.ring(*via);
+                self.install(next, events, file, members)?;
+                self.reload(next, events, inner)
+            }
+            _ => Err("not a pvecm move".to_string()),
+        }
+    }
+
+    /// `Err` unless `via` can run pvecm's cluster-side edit: it runs, is quorate
+    /// (`check_cfs_quorum`), and every member of its ring has its file (pmxcfs).
+    fn pvecm_member(&self, state: &PlanState, via: usize, what: &str) -> Result<(), String> {
+        if !state.cluster.is_quorate(via) {
+            return Err(format!(
+                "{} is not quorate: pvecm {what} refuses (`cluster not ready - no quorum?`, spec 6.4, 6.5)",
+                self.name(via)
+            ));
+        }
+        if let Some(other) = state
+            .cluster
+            .ring(via)
+            .iter()
+            .find(|pos| state.disk[*pos] != state.disk[via])
+        {
+            return Err(format!(
+                "{} and {} have different files: pmxcfs keeps /etc/pve/corosync.conf the same on every member",
+                self.name(via),
+                self.name(other)
+            ));
+        }
+        Ok(())
     }
 
     /// The qdevice moves of `state`: adding, the certificates of every target node at once,
@@ -691,6 +987,9 @@ impl Context {
                 }
                 self.settled(&outcome, "after it")?;
                 events.push(event);
+            }
+            Move::PvecmCreate { .. } | Move::PvecmAdd { .. } | Move::PvecmDelnode { .. } => {
+                self.apply_pvecm(state, mv, &mut next, &mut events, &mut inner)?;
             }
             Move::Stop(nodes) | Move::Leave(nodes) => {
                 let event = Event::Action(Action::StopNodes(self.universe.refs(*nodes)));
@@ -861,6 +1160,13 @@ impl Context {
             Move::Certify(nodes) => format!("set up the qdevice certificates on {}", names(*nodes)),
             Move::QdeviceStart(nodes) => format!("start corosync-qdevice on {}", names(*nodes)),
             Move::QdeviceStop(nodes) => format!("stop corosync-qdevice on {}", names(*nodes)),
+            Move::PvecmCreate { node } => format!("pvecm create on {}", self.name(*node)),
+            Move::PvecmAdd { node, via } => {
+                format!("pvecm add {} through {}", self.name(*node), self.name(*via))
+            }
+            Move::PvecmDelnode { node, via } => {
+                format!("pvecm delnode {} on {}", self.name(*node), self.name(*via))
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Plan shapes per goal kind on small clusters, replayed in the engine and re-verified.
 
+use crate::state::Move;
 use crate::{plan, verify, Endpoint, Error, Plan, PlanOptions, PlanOutcome};
+use model::quorum::NodeSet;
 
 /// A plain knet cluster of `count` nodes (ids 1..=count, names n1.., one link on
 /// 198.18.0.0/24, a second on 198.19.0.0/24 with `links == 2`), `quorum` lines added.
@@ -255,7 +257,11 @@ fn example(name: &str) -> String {
 #[test]
 fn the_seed_forms_pve1_from_nothing() {
     let to = example("corosync.fixed.conf");
-    let plan = check(None, &to, &PlanOptions::default());
+    let options = PlanOptions {
+        proxmox: Some(false),
+        ..PlanOptions::default()
+    };
+    let plan = check(None, &to, &options);
     assert_eq!(
         shape(&plan),
         "write_config pve1-node1,pve1-node2,pve1-node3\n\
@@ -266,7 +272,7 @@ fn the_seed_forms_pve1_from_nothing() {
          wait pve1-node1,pve1-node2,pve1-node3"
     );
     assert_eq!(plan.from_sha256, None);
-    assert!(plan.proxmox);
+    assert!(!plan.proxmox);
     assert_eq!(
         plan.steps[1].commands["pve1-node1"],
         ["corosync-keygen -k /etc/corosync/authkey"]
@@ -277,6 +283,211 @@ fn the_seed_forms_pve1_from_nothing() {
     );
     let script = crate::to_script(&plan);
     assert!(model::scenario::parse(&script).is_ok(), "{script}");
+}
+
+/// The seed on Proxmox (detected from the file): `pvecm create` on the first node with
+/// both links and their priorities, `pvecm add` of the others through it, then the
+/// target's own file through /etc/pve (pvecm writes neither the crypto settings, the token
+/// nor the logging the target has), its config_version above the 3 pvecm reached. The
+/// file `pvecm create` writes is what `PvecmInputs::create` gives (pve-cluster's
+/// `create_conf` and `write_conf`, `pvecm::tests`).
+/// See: issue 11.
+#[test]
+fn the_seed_forms_pve1_from_nothing_with_pvecm() {
+    let to = example("corosync.fixed.conf");
+    let plan = check(None, &to, &PlanOptions::default());
+    assert!(plan.proxmox);
+    assert_eq!(
+        shape(&plan),
+        "pvecm_create pve1-node1
+\
+         pvecm_add pve1-node2
+\
+         pvecm_add pve1-node3
+\
+         write_pve_config pve1-node1,pve1-node2,pve1-node3
+\
+         wait pve1-node1,pve1-node2,pve1-node3"
+    );
+    assert_eq!(
+        plan.steps[0].commands["pve1-node1"],
+        ["pvecm create pve1 --link0 10.30.0.11,priority=20 --link1 10.31.0.11,priority=10"]
+    );
+    assert_eq!(
+        plan.steps[2].commands["pve1-node3"],
+        ["pvecm add 10.30.0.11 --link0 10.30.0.13 --link1 10.31.0.13 --nodeid 3 --use_ssh"]
+    );
+    // No step writes /etc/corosync/corosync.conf, generates or copies a key, or enables.
+    for step in &plan.steps {
+        for command in step.commands.values().flatten() {
+            assert!(!command.contains("/etc/corosync/"), "step {}: {command}", step.id);
+        }
+    }
+    let files = crate::files::FileTable::new(None, &endpoint("to.conf", &to), true).unwrap();
+    let inputs = crate::files::PvecmInputs::of(files.target());
+    let created = inputs.create(1).unwrap().to_text();
+    let create_sha = plan.steps[0].config_sha256.clone().unwrap();
+    assert_eq!(plan.config_text(&create_sha), Some(created.as_str()));
+    assert!(created.contains("config_version: 1\n"), "{created}");
+    assert_eq!(plan.steps[0].post.config_sha256_by_node["pve1-node1"], create_sha);
+    let second = plan
+        .config_text(plan.steps[1].config_sha256.as_deref().unwrap())
+        .unwrap();
+    assert!(
+        second.contains("config_version: 2\n") && second.contains("name: pve1-node2"),
+        "{second}"
+    );
+    // Every node ends with the target, bumped above pvecm's 3.
+    assert!(plan.to_config.contains("config_version: 4"), "{}", plan.to_config);
+    assert!(plan.steps[3].why.contains("totem.token"), "{}", plan.steps[3].why);
+    let script = crate::to_script(&plan);
+    assert!(model::scenario::parse(&script).is_ok(), "{script}");
+}
+
+/// Forming 3 and 5 node Proxmox clusters: one create, the others join one by one (each
+/// join needs a quorate member; the second node's join leaves the first inquorate until it
+/// runs, which forming a cluster allows), then the target through /etc/pve. pvecm writes
+/// `ip_version: ipv4-6`, a key only a restart changes: a target without it (corosync's
+/// default, ipv6-4) needs every node restarted once, one at a time.
+#[test]
+fn proxmox_clusters_of_three_and_five_form_with_create_then_one_add_each() {
+    for count in [3u32, 5] {
+        let to = cluster(count, 1, 1, "");
+        let options = PlanOptions {
+            proxmox: Some(true),
+            ..PlanOptions::default()
+        };
+        let plan = check(None, &to, &options);
+        let mut expected = vec!["pvecm_create n1".to_string()];
+        expected.extend((2..=count).map(|id| format!("pvecm_add n{id}")));
+        let all: Vec<String> = (1..=count).map(|id| format!("n{id}")).collect();
+        expected.push(format!("write_pve_config {}", all.join(",")));
+        expected.extend(all.iter().map(|name| format!("restart {name}")));
+        expected.push(format!("wait {}", all.join(",")));
+        assert_eq!(shape(&plan), expected.join("\n"), "{count} nodes");
+        let restart = plan.steps.iter().find(|step| step.action == "restart").unwrap();
+        assert!(restart.why.contains("totem.ip_version"), "{}", restart.why);
+        // With pvecm's ip_version in the target, no restart.
+        let to = to.replace(
+            "    transport: knet\n",
+            "    transport: knet\n    ip_version: ipv4-6\n",
+        );
+        let plan = check(None, &to, &options);
+        assert!(!shape(&plan).contains("restart"), "{}", shape(&plan));
+        let last_add = &plan.steps[usize::try_from(count).unwrap() - 1];
+        assert_eq!(last_add.post.quorate, all);
+        assert_eq!(last_add.post.expected_votes, count);
+        assert!(plan.to_config.contains(&format!("config_version: {}", count + 1)));
+    }
+}
+
+/// Removing a node on Proxmox: it stops first (pvecm delnode is only for a node that is
+/// off), then `pvecm delnode` on a remaining member drops it with a bumped version and the
+/// reload pmxcfs triggers; a plan that runs delnode while the node runs fails `verify`.
+/// See: issue 11.
+#[test]
+fn proxmox_remove_node_leaves_then_pvecm_delnode_on_a_member() {
+    let from = cluster(4, 1, 4, "");
+    let (document, _) = model::syntax::parse(&from);
+    let to = model::goal::apply(&document, &[model::goal::parse("remove-node n4").unwrap()])
+        .unwrap()
+        .document
+        .to_text();
+    let options = PlanOptions {
+        proxmox: Some(true),
+        ..PlanOptions::default()
+    };
+    let plan = check(Some(&from), &to, &options);
+    assert_eq!(
+        shape(&plan),
+        "leave n4\npvecm_delnode n4\nwrite_pve_config n1,n2,n3\nwait n1,n2,n3"
+    );
+    let delnode = &plan.steps[1];
+    assert_eq!(delnode.commands.keys().collect::<Vec<_>>(), ["n1"]);
+    assert_eq!(delnode.commands["n1"], ["pvecm delnode n4"]);
+    assert_eq!(delnode.pre.expected_votes, 4);
+    assert_eq!(delnode.post.expected_votes, 3);
+    let written = plan
+        .config_text(delnode.config_sha256.as_deref().unwrap())
+        .unwrap();
+    assert!(
+        written.contains("config_version: 5") && !written.contains("name: n4"),
+        "{written}"
+    );
+    assert!(plan.to_config.contains("config_version: 6"), "{}", plan.to_config);
+    // Hand-edited: delnode before the node stops.
+    let mut edited = plan.clone();
+    edited.steps.swap(0, 1);
+    edited.plan_sha256 = edited.compute_sha256();
+    let source = endpoint("from.conf", &from);
+    let report = verify(&edited, Some(&source), 1).unwrap();
+    assert!(!report.ok);
+    assert!(
+        report.problems[0].contains("pvecm_delnode): n4 still runs corosync"),
+        "{:#?}",
+        report.problems
+    );
+}
+
+/// pvecm's refusals are preconditions: no add without a quorate member, no delnode of the
+/// node it runs on, no second create, no join of a node already in a cluster.
+#[test]
+fn pvecm_refusals_are_preconditions() {
+    let from = cluster(3, 1, 3, "");
+    let to = cluster(4, 1, 4, "");
+    let options = PlanOptions {
+        proxmox: Some(true),
+        ..PlanOptions::default()
+    };
+    let mut files = crate::files::FileTable::new(
+        Some(&endpoint("from.conf", &from)),
+        &endpoint("to.conf", &to),
+        true,
+    )
+    .unwrap();
+    files
+        .add_pvecm_steps(&crate::files::PvecmInputs::of(files.target()))
+        .unwrap();
+    let context = crate::state::Context::new(files, options, true).unwrap();
+    let start = context.start.clone();
+    // n4 joins through n1: fine.
+    assert!(context.apply(&start, &Move::PvecmAdd { node: 3, via: 0 }).is_ok());
+    // n1 alone (n2 and n3 stopped) is not quorate: addnode refuses.
+    let lonely = context
+        .apply(&start, &Move::Stop(NodeSet::from_iter([1, 2])))
+        .unwrap()
+        .state;
+    let refused = context
+        .apply(&lonely, &Move::PvecmAdd { node: 3, via: 0 })
+        .unwrap_err();
+    assert!(
+        refused.contains("n1 is not quorate: pvecm addnode refuses"),
+        "{refused}"
+    );
+    let refused = context
+        .apply(&start, &Move::PvecmDelnode { node: 0, via: 0 })
+        .unwrap_err();
+    assert!(
+        refused.contains("Cannot delete myself from cluster!"),
+        "{refused}"
+    );
+    let refused = context.apply(&start, &Move::PvecmCreate { node: 3 }).unwrap_err();
+    assert!(refused.contains("is in a cluster already"), "{refused}");
+    let joined = context
+        .apply(&start, &Move::PvecmAdd { node: 3, via: 0 })
+        .unwrap()
+        .state;
+    let refused = context
+        .apply(&joined, &Move::PvecmAdd { node: 3, via: 0 })
+        .unwrap_err();
+    assert!(
+        refused.contains("corosync runs on n4: pvecm add refuses"),
+        "{refused}"
+    );
+    assert!(!context
+        .moves(&joined)
+        .iter()
+        .any(|mv| matches!(mv, Move::PvecmAdd { .. })));
 }
 
 /// pve1 as it runs before its second link: `corosync.fixed.conf` without link 1.
@@ -513,9 +724,11 @@ fn two_node_growing_to_three_with_wait_for_all_restarts_each_old_node_where_the_
     );
 }
 
-/// On Proxmox the file goes through pmxcfs (which reloads): the new node's own copy first.
+/// On Proxmox the third node joins with `pvecm add` (which keeps two_node: pvecm edits only
+/// the nodelist, so three nodes run with two_node, the exposure the two_node pair already
+/// has), then the target, without two_node, goes through pmxcfs (which reloads).
 #[test]
-fn two_node_growing_to_three_on_proxmox_writes_through_pmxcfs_once() {
+fn two_node_growing_to_three_on_proxmox_joins_with_pvecm_add() {
     let from = cluster(2, 1, 3, "    two_node: 1\n");
     let to = cluster(3, 1, 4, "");
     let options = PlanOptions {
@@ -525,8 +738,20 @@ fn two_node_growing_to_three_on_proxmox_writes_through_pmxcfs_once() {
     let plan = check(Some(&from), &to, &options);
     assert_eq!(
         shape(&plan),
-        "write_config n3\nwrite_pve_config n1,n2\nenable n3\nstart n3\nwait n1,n2,n3"
+        "pvecm_add n3\nwrite_pve_config n1,n2,n3\nwait n1,n2,n3"
     );
+    assert_eq!(
+        plan.steps[0].commands["n3"],
+        ["pvecm add 198.18.0.1 --link0 198.18.0.3 --nodeid 3 --use_ssh"]
+    );
+    let joined = plan
+        .config_text(plan.steps[0].config_sha256.as_deref().unwrap())
+        .unwrap();
+    assert!(
+        joined.contains("two_node: 1") && joined.contains("config_version: 4"),
+        "{joined}"
+    );
+    assert!(plan.to_config.contains("config_version: 5"), "{}", plan.to_config);
 }
 
 /// Three nodes shrinking to a two_node pair: the file goes to the two, the removed node
@@ -577,7 +802,8 @@ fn three_nodes_shrinking_to_a_two_node_pair_leave_then_reload() {
             reload_first.because
         );
     }
-    // On Proxmox the leave comes first: pmxcfs reloads as it propagates the file.
+    // On Proxmox the leave comes first, then pvecm delnode (pmxcfs reloads as it propagates
+    // the file), then the target's two_node through /etc/pve.
     let options = PlanOptions {
         proxmox: Some(true),
         ..PlanOptions::default()
@@ -587,7 +813,10 @@ fn three_nodes_shrinking_to_a_two_node_pair_leave_then_reload() {
         &cluster(2, 1, 5, "    two_node: 1\n"),
         &options,
     );
-    assert_eq!(shape(&plan), "leave n3\nwrite_pve_config n1,n2\nwait n1,n2");
+    assert_eq!(
+        shape(&plan),
+        "leave n3\npvecm_delnode n3\nwrite_pve_config n1,n2\nwait n1,n2"
+    );
     // Nodes started with `wait_for_all: 0` keep it off at reload: the target (which
     // implies wait_for_all by two_node) needs each of them restarted, one at a time while
     // the other keeps quorum by two_node.
@@ -673,8 +902,10 @@ fn a_new_plain_cluster_without_crypto_needs_no_authkey() {
     );
 }
 
+/// A new node on Proxmox joins with `pvecm add` through a member (no file copied by hand:
+/// the runbook checker's R008), then the target's own text goes through /etc/pve.
 #[test]
-fn on_proxmox_a_new_node_gets_its_file_locally_and_the_members_through_pmxcfs() {
+fn on_proxmox_a_new_node_joins_with_pvecm_add() {
     let from = example("corosync.fixed.conf");
     let (document, _) = model::syntax::parse(&from);
     let to = document
@@ -688,17 +919,36 @@ fn on_proxmox_a_new_node_gets_its_file_locally_and_the_members_through_pmxcfs() 
         .unwrap()
         .to_text();
     let plan = check(Some(&from), &to, &PlanOptions::default());
-    let shape = shape(&plan);
-    assert!(
-        shape.contains("write_pve_config pve1-node1,pve1-node2,pve1-node3"),
-        "{shape}"
+    assert_eq!(
+        shape(&plan),
+        "pvecm_add pve1-node4\n\
+         write_pve_config pve1-node1,pve1-node2,pve1-node3,pve1-node4\n\
+         wait pve1-node1,pve1-node2,pve1-node3,pve1-node4"
     );
-    assert!(shape.contains("write_config pve1-node4"), "{shape}");
-    assert!(shape.contains("install_authkey pve1-node4"), "{shape}");
-    assert!(
-        shape.ends_with("start pve1-node4\nwait pve1-node1,pve1-node2,pve1-node3,pve1-node4"),
-        "{shape}"
+    let add = &plan.steps[0];
+    assert_eq!(
+        add.commands["pve1-node4"],
+        ["pvecm add 10.30.0.11 --link0 10.30.0.14 --link1 10.31.0.14 --nodeid 4 --use_ssh"]
     );
+    assert_eq!(add.pre.expected_votes, 3);
+    assert_eq!(add.post.expected_votes, 4);
+    assert_eq!(add.post.quorate.len(), 4);
+    // The members and the new node hold pvecm's file (its layout, version 3).
+    let written = add.config_sha256.clone().unwrap();
+    assert!(add.post.config_sha256_by_node.values().all(|sha| *sha == written));
+    assert!(plan.config_text(&written).unwrap().contains("config_version: 3"));
+    // Told it is a plain cluster: the file is written on every node, as before.
+    let options = PlanOptions {
+        proxmox: Some(false),
+        ..PlanOptions::default()
+    };
+    let plain = check(Some(&from), &to, &options);
+    assert!(
+        shape(&plain).starts_with("write_config pve1-node1,pve1-node2,pve1-node3,pve1-node4\n"),
+        "{}",
+        shape(&plain)
+    );
+    assert!(!shape(&plain).contains("pvecm"), "{}", shape(&plain));
 }
 
 #[test]

@@ -25,7 +25,7 @@ use model::quorum::NodeSet;
 use model::scenario::{NodeRef, NodeSpec, QnetdChange, Step as ScriptStep};
 use serde::Serialize;
 
-use crate::files::{sha256_hex, FileId, FileTable};
+use crate::files::{sha256_hex, FileId, FileTable, PvecmInputs};
 use crate::plan_format::{snapshot, Plan, Snapshot, Verdict};
 use crate::safety::fault_list;
 use crate::state::{Context, Move, PlanState};
@@ -100,6 +100,36 @@ fn step_move(context: &Context, plan: &Plan, index: usize) -> Result<Option<Move
         "restart" => Move::Restart(nodes),
         "stop" => Move::Stop(nodes),
         "leave" => Move::Leave(nodes),
+        "pvecm_create" => Move::PvecmCreate { node: only(nodes)? },
+        "pvecm_add" => {
+            let node = only(nodes)?;
+            // `pvecm add ADDRESS ...` on the joining node: the member it names.
+            let address = step
+                .commands
+                .get(&context.universe.names[node])
+                .and_then(|commands| commands.first())
+                .and_then(|command| command.split_whitespace().nth(2))
+                .ok_or_else(|| bad("no `pvecm add ADDRESS` on the joining node".to_string()))?;
+            let via = (0..context.universe.nodeids.len())
+                .find(|pos| context.address_of(*pos).as_deref() == Some(address))
+                .ok_or_else(|| bad(format!("`{address}` is no node's address")))?;
+            Move::PvecmAdd { node, via }
+        }
+        "pvecm_delnode" => {
+            let via_name = step
+                .commands
+                .keys()
+                .next()
+                .ok_or_else(|| bad("no node runs its commands".to_string()))?;
+            let via = context
+                .universe
+                .position_of(via_name)
+                .ok_or_else(|| bad(format!("unknown node `{via_name}`")))?;
+            Move::PvecmDelnode {
+                node: only(nodes)?,
+                via,
+            }
+        }
         "qdevice_certificate" => Move::Certify(nodes),
         "start_qdevice" => Move::QdeviceStart(nodes),
         "stop_qdevice" => Move::QdeviceStop(nodes),
@@ -222,6 +252,16 @@ impl Replay<'_> {
                         step.id, step.action
                     ));
                 }
+                if on_plan
+                    && step.action.starts_with("pvecm_")
+                    && snapshot(self.context, &applied.state).config_sha256_by_node
+                        != step.post.config_sha256_by_node
+                {
+                    self.problem(format!(
+                        "step {} ({}): the files pvecm leaves are not the step's `post` (config_sha256_by_node)",
+                        step.id, step.action
+                    ));
+                }
                 if on_plan && !same_cluster(&snapshot(self.context, &applied.state), &step.post) {
                     self.problem(format!(
                         "step {} ({}): the cluster after it is not the step's `post` (members {:?}, quorate {:?})",
@@ -307,6 +347,9 @@ pub fn verify(plan: &Plan, from: Option<&Endpoint>, fault_budget: u32) -> Result
         return Err(Error::BadPlan {
             why: "to_config's config_version is not above the source's".to_string(),
         });
+    }
+    if plan.proxmox {
+        files.add_pvecm_steps(&PvecmInputs::of(files.target()))?;
     }
     for text in plan.temp_configs.values() {
         if files
@@ -625,6 +668,40 @@ pub fn to_script(plan: &Plan) -> String {
                 ScriptStep::Reload { file: None },
             ],
             "reload" => vec![ScriptStep::Reload { file: None }],
+            // pvecm's file on the members (the running nodes before the step), their
+            // reload, then the node that joins gets it and starts.
+            "pvecm_create" => vec![
+                ScriptStep::Install {
+                    file: file.clone().unwrap_or_default(),
+                    nodes: ids(&step.nodes),
+                },
+                ScriptStep::Up(vec![NodeSpec {
+                    partition: None,
+                    nodes: ids(&step.nodes),
+                }]),
+            ],
+            "pvecm_add" => vec![
+                ScriptStep::Install {
+                    file: file.clone().unwrap_or_default(),
+                    nodes: ids(&step.pre.running),
+                },
+                ScriptStep::Reload { file: None },
+                ScriptStep::Install {
+                    file: file.clone().unwrap_or_default(),
+                    nodes: ids(&step.nodes),
+                },
+                ScriptStep::Up(vec![NodeSpec {
+                    partition: None,
+                    nodes: ids(&step.nodes),
+                }]),
+            ],
+            "pvecm_delnode" => vec![
+                ScriptStep::Install {
+                    file: file.clone().unwrap_or_default(),
+                    nodes: ids(&step.pre.running),
+                },
+                ScriptStep::Reload { file: None },
+            ],
             "start" => vec![ScriptStep::Up(vec![NodeSpec {
                 partition: None,
                 nodes: ids(&step.nodes),
@@ -638,7 +715,10 @@ pub fn to_script(plan: &Plan) -> String {
             _ => Vec::new(),
         };
         let mut printed = script.iter().map(ToString::to_string);
-        if matches!(step.action.as_str(), "write_config" | "write_pve_config") {
+        if matches!(
+            step.action.as_str(),
+            "write_config" | "write_pve_config" | "pvecm_create" | "pvecm_add" | "pvecm_delnode"
+        ) {
             // After the install, before a pmxcfs reload.
             lines.extend(printed.next());
             lines.append(&mut qnetd_lines);

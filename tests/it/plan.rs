@@ -129,7 +129,17 @@ fn issue11_seed_forms_pve1_from_nothing() {
     assert!(out.contains("verdict: safe"), "{out}");
     assert!(out.contains("\n1. ") && out.contains("after: members"), "{out}");
     assert!(out.contains("\ntotal: "), "{out}");
-    let (code, out, err) = quorate(&["plan", "--from", "none", "--to", FIXED, "--format", "json"]);
+    // Told it is a plain cluster: the files, the key and the start by hand.
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        "none",
+        "--to",
+        FIXED,
+        "--format",
+        "json",
+        "--no-proxmox",
+    ]);
     assert_eq!(code, 0, "{err}");
     let plan = json(&out);
     assert_eq!(plan["format"], 1);
@@ -143,6 +153,121 @@ fn issue11_seed_forms_pve1_from_nothing() {
     assert!(
         !out.contains("BEGIN") && !out.to_lowercase().contains("base64"),
         "{out}"
+    );
+}
+
+/// On Proxmox (pve1 is detected as one), forming, growing and shrinking go through pvecm:
+/// the plan's actions are `pvecm_create`, `pvecm_add` and `pvecm_delnode` with the commands
+/// pvecm runs, no step writes /etc/corosync/corosync.conf itself, `plan verify` accepts the
+/// plans, and refuses one hand-edited to run `pvecm delnode` while the node still runs.
+#[test]
+fn issue11_proxmox_plans_use_pvecm_create_add_delnode() {
+    let scratch = Scratch::new("pvecm");
+    let formed = scratch.path("form.json");
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        "none",
+        "--to",
+        FIXED,
+        "--proxmox",
+        "--format",
+        "json",
+        "-o",
+        &formed,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let plan = json(&out);
+    assert_eq!(plan["proxmox"], true);
+    assert_eq!(
+        actions(&plan),
+        [
+            "pvecm_create",
+            "pvecm_add",
+            "pvecm_add",
+            "write_pve_config",
+            "wait"
+        ]
+    );
+    assert_eq!(
+        plan["steps"][0]["commands"]["pve1-node1"][0],
+        "pvecm create pve1 --link0 10.30.0.11,priority=20 --link1 10.31.0.11,priority=10"
+    );
+    assert_eq!(
+        plan["steps"][1]["commands"]["pve1-node2"][0],
+        "pvecm add 10.30.0.11 --link0 10.30.0.12 --link1 10.31.0.12 --nodeid 2 --use_ssh"
+    );
+    assert!(!out.contains("write-file /etc/corosync/corosync.conf"), "{out}");
+    assert!(
+        !out.contains("corosync-keygen") && !out.contains("copy-file"),
+        "{out}"
+    );
+    // pvecm's own files are in the plan, by hash, like temporary files.
+    let create_sha = plan["steps"][0]["config_sha256"].as_str().unwrap();
+    assert!(plan["temp_configs"][create_sha]
+        .as_str()
+        .unwrap()
+        .contains("  config_version: 1\n"));
+    let (code, out, err) = quorate(&["plan", "verify", &formed]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains(": verified: "), "{out}");
+
+    let grown = scratch.path("grow.json");
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        FIXED,
+        "--goal",
+        "add-node pve1-node4 10.30.0.14,10.31.0.14",
+        "--format",
+        "json",
+        "-o",
+        &grown,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let plan = json(&out);
+    assert_eq!(actions(&plan), ["pvecm_add", "write_pve_config", "wait"]);
+    assert_eq!(
+        plan["steps"][0]["commands"]["pve1-node4"][0],
+        "pvecm add 10.30.0.11 --link0 10.30.0.14 --link1 10.31.0.14 --nodeid 4 --use_ssh"
+    );
+    let (code, out, err) = quorate(&["plan", "verify", &grown, "--from", FIXED]);
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    let shrunk = scratch.path("shrink.json");
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        FIXED,
+        "--goal",
+        "remove-node pve1-node3",
+        "--format",
+        "json",
+        "-o",
+        &shrunk,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let plan = json(&out);
+    assert_eq!(
+        actions(&plan),
+        ["leave", "pvecm_delnode", "write_pve_config", "wait"]
+    );
+    assert_eq!(
+        plan["steps"][1]["commands"]["pve1-node1"],
+        serde_json::json!(["pvecm delnode pve1-node3"])
+    );
+    let (code, out, err) = quorate(&["plan", "verify", &shrunk, "--from", FIXED]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // Hand-edited: pvecm delnode before pve1-node3 stops.
+    let mut edited: planner::Plan = serde_json::from_str(&std::fs::read_to_string(&shrunk).unwrap()).unwrap();
+    edited.steps.swap(0, 1);
+    edited.plan_sha256 = edited.compute_sha256();
+    let edited_path = scratch.write("edited.json", &serde_json::to_string_pretty(&edited).unwrap());
+    let (code, out, err) = quorate(&["plan", "verify", &edited_path, "--from", FIXED]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("(pvecm_delnode): pve1-node3 still runs corosync"),
+        "{err}"
     );
 }
 
