@@ -4,7 +4,9 @@
 //! `SimNode` is a `FakeNode` (files, call log) whose corosync is a small shared cluster:
 //! `systemctl start|stop|restart corosync` change who runs and the ring id (a restarted node
 //! rejoins after a few of its own readings), `corosync-quorumtool -s -p` answers from it, and hooks can
-//! kill a node's corosync or raise a signal when a given command runs.
+//! kill a node's corosync or raise a signal when a given command runs. `pvecm` commands do
+//! what a test tells them (`Pvecm`: the file pmxcfs copies to the members, the node started,
+//! the expected votes after), since there is no Proxmox VE in the lab.
 
 use super::execute::{backup_name, execute, BACKUP_SCRIPT};
 use super::journal::{self, Record};
@@ -69,6 +71,29 @@ struct Cluster {
     missing_programs: BTreeMap<u32, String>,
     free_kib: BTreeMap<u32, u64>,
     addresses: BTreeMap<u32, Vec<String>>,
+    /// The expected votes the quorum tool shows (3 when unset); quorate is a majority of it.
+    expected: Option<u32>,
+    /// Simulated pvecm (Proxmox), by command line.
+    pvecm: BTreeMap<String, Pvecm>,
+    /// Files pmxcfs delivers to a node's /etc/corosync, written at its next command.
+    delivered: BTreeMap<u32, Vec<u8>>,
+}
+
+/// What a simulated `pvecm create|add|delnode` command does: the file it leaves in /etc/pve,
+/// which pmxcfs copies to the members' /etc/corosync (and `pvecm add` to the joining node),
+/// the node whose corosync it starts, the expected votes after the reload pmxcfs triggers.
+#[derive(Clone, Debug, Default)]
+struct Pvecm {
+    /// pvecm refuses: exit 255 with this message, nothing changes.
+    refuses: Option<String>,
+    /// The file.
+    file: Vec<u8>,
+    /// The nodes that get it.
+    to: Vec<u32>,
+    /// The node corosync starts on (create, add).
+    starts: Option<u32>,
+    /// Expected votes after it.
+    expected: u32,
 }
 
 struct SimNode {
@@ -108,17 +133,19 @@ impl SimNode {
             return failed(1, "Cannot initialize QUORUM service\n");
         }
         let members: Vec<u32> = cluster.running.iter().copied().collect();
-        let quorate = members.len() >= 2;
+        let expected = cluster.expected.unwrap_or(3);
+        let quorate = members.len() * 2 > usize::try_from(expected).unwrap_or(usize::MAX);
         let mut text = format!(
             "Quorum information\n------------------\nQuorum provider:  corosync_votequorum\nNodes:            {}\n\
              Node ID:          {}\nRing ID:          1.{}\nQuorate:          {}\n\nVotequorum information\n\
-             ----------------------\nExpected votes:   3\nHighest expected: 3\nTotal votes:      {}\nQuorum:           2  \n\
+             ----------------------\nExpected votes:   {expected}\nHighest expected: {expected}\nTotal votes:      {}\nQuorum:           {}  \n\
              Flags:            {}\n\nMembership information\n----------------------\n    Nodeid      Votes    Qdevice Name\n",
             members.len(),
             self.id,
             cluster.ring,
             if quorate { "Yes" } else { "No" },
             members.len(),
+            expected / 2 + 1,
             if quorate { "Quorate" } else { "" }
         );
         for id in &members {
@@ -164,6 +191,9 @@ impl Remote for SimNode {
         self.hooks(&mut cluster, &line);
         // Recorded in the fake's call log, whatever the answer.
         let _ = self.fake.run(command);
+        if let Some(bytes) = cluster.delivered.remove(&self.id) {
+            self.fake.put_file(Path::new(COROSYNC_CONF), &bytes, 0o644);
+        }
         if self.fake.file(Path::new("/unreachable")).is_some() || cluster.cut_off.contains(&self.id) {
             return Err(crate::Error::Remote {
                 node: self.node().into(),
@@ -184,6 +214,8 @@ impl Remote for SimNode {
                 let hash = self
                     .fake
                     .file(Path::new(COROSYNC_CONF))
+                    // An empty file stands for none (a node that never had one).
+                    .filter(|file| !file.bytes.is_empty())
                     .map_or("none".to_string(), |file| {
                         format!("{}  -", sha256_hex(&file.bytes))
                     });
@@ -214,6 +246,28 @@ impl Remote for SimNode {
                 ok("")
             }
             ["systemctl", "enable" | "disable", "corosync"] | ["corosync-cfgtool", "-R"] => ok(""),
+            ["pvecm", ..] => match cluster.pvecm.get(&line).cloned() {
+                None => failed(127, &format!("sim: unexpected command {line}")),
+                Some(Pvecm {
+                    refuses: Some(message),
+                    ..
+                }) => failed(255, &message),
+                Some(pvecm) => {
+                    for node in &pvecm.to {
+                        if *node == self.id {
+                            self.fake.put_file(Path::new(COROSYNC_CONF), &pvecm.file, 0o644);
+                        } else {
+                            cluster.delivered.insert(*node, pvecm.file.clone());
+                        }
+                    }
+                    if let Some(node) = pvecm.starts {
+                        cluster.running.insert(node);
+                        cluster.ring += 1;
+                    }
+                    cluster.expected = Some(pvecm.expected);
+                    ok("")
+                }
+            },
             ["sh", "-c", script, "sh", programs @ ..] if *script == MISSING_PROGRAMS => {
                 let missing = cluster
                     .missing_programs
@@ -330,6 +384,14 @@ impl World {
             journal,
             events: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Three nodes with no file and nothing running (a cluster to form).
+    fn empty(name: &str) -> World {
+        // An empty file reads as none.
+        let world = World::new(name, "");
+        world.cluster.lock().unwrap().running.clear();
+        world
     }
 
     fn nodes(&self) -> Nodes<'_> {
@@ -1206,6 +1268,284 @@ fn the_authkey_goes_node_to_node_and_never_into_events_journal_or_errors() {
                     .iter()
                     .any(|word| word.contains(&hex[..16])
                         || word.as_bytes().windows(16).any(|w| w == &key[..16])));
+            }
+        }
+    }
+}
+
+/// Two nodes' file (n1, n2) with `version`: a cluster after n3 is removed.
+fn pair_conf(version: u32) -> String {
+    format!(
+        "totem {{\n version: 2\n cluster_name: c\n config_version: {version}\n crypto_cipher: aes256\n crypto_hash: sha256\n}}\n\
+         nodelist {{\n node {{\n  nodeid: 1\n  name: n1\n  ring0_addr: 198.18.0.1\n }}\n node {{\n  nodeid: 2\n  name: n2\n  ring0_addr: 198.18.0.2\n }}\n}}\n\
+         quorum {{\n provider: corosync_votequorum\n}}\n"
+    )
+}
+
+/// The cluster: `running` nodes run, in one membership, `expected` votes, the files by node
+/// (a node without one has none).
+fn cluster_snapshot(running: &[&str], expected: u32, files: &[(&str, &str)]) -> Snapshot {
+    Snapshot {
+        members: if running.is_empty() {
+            Vec::new()
+        } else {
+            vec![names(running)]
+        },
+        quorate: if running.len() * 2 > usize::try_from(expected).unwrap_or(0) {
+            names(running)
+        } else {
+            Vec::new()
+        },
+        expected_votes: expected,
+        config_sha256_by_node: files
+            .iter()
+            .map(|(node, text)| (node.to_string(), sha256_hex(text.as_bytes())))
+            .collect(),
+        running: names(running),
+        qdevice_casting: None,
+    }
+}
+
+/// A Proxmox plan from `from` (or a new cluster) to `to`, its pvecm files in `temp_configs`.
+fn pve_plan(from: Option<&str>, to: &str, temp: &[&str], steps: Vec<Step>) -> Plan {
+    let mut plan = plan_of(from.unwrap_or(""), to, steps);
+    plan.from_sha256 = from.map(|from| sha256_hex(from.as_bytes()));
+    plan.proxmox = true;
+    plan.temp_configs = temp
+        .iter()
+        .map(|text| (sha256_hex(text.as_bytes()), text.to_string()))
+        .collect();
+    plan.plan_sha256 = String::new();
+    plan.plan_sha256 = sha256_hex(serde_json::to_string(&plan).unwrap().as_bytes());
+    Plan::from_json(
+        &serde_json::to_string_pretty(&plan).unwrap(),
+        Path::new("plan.json"),
+    )
+    .unwrap()
+}
+
+/// See: issue 11. Removing n3 on Proxmox: n3 leaves, then `pvecm delnode n3` on n1, which
+/// leaves its file on the members (pmxcfs) and lowers expected votes; apply runs each command
+/// where the plan says, checks each `pre` and waits for each `post`.
+#[test]
+fn a_proxmox_remove_node_plan_leaves_then_runs_pvecm_delnode_on_a_member() {
+    let from = conf(2, "");
+    let delnoded = pair_conf(3);
+    let to = pair_conf(4);
+    let world = World::new("pvecm-delnode", &from);
+    world.cluster.lock().unwrap().pvecm.insert(
+        "pvecm delnode n3".into(),
+        Pvecm {
+            file: delnoded.clone().into_bytes(),
+            to: vec![1, 2],
+            expected: 2,
+            ..Pvecm::default()
+        },
+    );
+    let all_from = [
+        ("n1", from.as_str()),
+        ("n2", from.as_str()),
+        ("n3", from.as_str()),
+    ];
+    let after_leave = cluster_snapshot(&["n1", "n2"], 3, &all_from);
+    let after_delnode = cluster_snapshot(
+        &["n1", "n2"],
+        2,
+        &[("n1", &delnoded), ("n2", &delnoded), ("n3", &from)],
+    );
+    let plan = pve_plan(
+        Some(&from),
+        &to,
+        &[&delnoded],
+        vec![
+            step(
+                1,
+                "leave",
+                &["n3"],
+                &[("n3", &["systemctl stop corosync", "systemctl disable corosync"])],
+                cluster_snapshot(&["n1", "n2", "n3"], 3, &all_from),
+                after_leave.clone(),
+            ),
+            step(
+                2,
+                "pvecm_delnode",
+                &["n3"],
+                &[("n1", &["pvecm delnode n3"])],
+                after_leave,
+                after_delnode.clone(),
+            ),
+            step(
+                3,
+                "wait",
+                &["n1", "n2"],
+                &[],
+                after_delnode.clone(),
+                after_delnode,
+            ),
+        ],
+    );
+    let (outcome, problems) = world.apply(&plan, false);
+    assert!(
+        matches!(outcome, Outcome::Done { .. }),
+        "{outcome:?} {problems:?}"
+    );
+    assert_eq!(world.ran("pvecm delnode n3"), 1);
+    assert!(world.nodes[0].fake.calls().iter().any(
+        |call| matches!(call, FakeCall::Run { command, .. } if command.join(" ") == "pvecm delnode n3")
+    ));
+    assert_eq!(world.hash(1), Some(sha256_hex(delnoded.as_bytes())));
+    assert_eq!(world.hash(2), Some(sha256_hex(from.as_bytes())));
+    let verified: Vec<u32> = journal::read(&world.journal)
+        .unwrap()
+        .iter()
+        .filter_map(|record| match record {
+            Record::StepVerified { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(verified, [1, 2, 3]);
+
+    // A node that runs again where the plan expects it down: the delnode step's `pre` fails
+    // and pvecm never runs (a node is removed only once it is off).
+    let world = World::new("pvecm-delnode-running", &from);
+    world.cluster.lock().unwrap().pvecm.insert(
+        "pvecm delnode n3".into(),
+        Pvecm {
+            file: delnoded.clone().into_bytes(),
+            to: vec![1, 2],
+            expected: 2,
+            ..Pvecm::default()
+        },
+    );
+    let mut only_delnode = plan.clone();
+    only_delnode.steps.remove(0);
+    only_delnode.plan_sha256 = String::new();
+    let only_delnode = Plan::from_json(
+        &serde_json::to_string(&only_delnode).unwrap(),
+        Path::new("p.json"),
+    )
+    .unwrap();
+    let (outcome, problems) = world.apply(&only_delnode, false);
+    assert!(
+        matches!(outcome, Outcome::Refused | Outcome::Failed { .. }),
+        "{outcome:?}"
+    );
+    let said = format!("{problems:?} {:?}", world.events());
+    assert!(
+        said.contains("where step 2 starts: running: expected n1,n2, is n1,n2,n3"),
+        "{said}"
+    );
+    assert_eq!(world.ran("pvecm delnode n3"), 0);
+}
+
+/// See: issue 11. Forming a cluster with pvecm: `pvecm create` on n1 (nothing runs, no node
+/// has a file), then `pvecm add` of n2 and n3 through n1; a pvecm that refuses (no quorum)
+/// stops apply at that step with pvecm's message, nothing after it runs.
+#[test]
+fn a_proxmox_new_cluster_is_created_and_joined_with_pvecm_and_a_refusal_stops_apply() {
+    let created = pair_conf(1).replace(
+        " node {\n  nodeid: 2\n  name: n2\n  ring0_addr: 198.18.0.2\n }\n",
+        "",
+    );
+    let two = pair_conf(2);
+    let three = conf(3, "");
+    let to = conf(4, "");
+    let pvecm = |world: &World, refuse_last: bool| {
+        let mut cluster = world.cluster.lock().unwrap();
+        cluster.pvecm.insert(
+            "pvecm create c".into(),
+            Pvecm {
+                file: created.clone().into_bytes(),
+                to: vec![1],
+                starts: Some(1),
+                expected: 1,
+                ..Pvecm::default()
+            },
+        );
+        cluster.pvecm.insert(
+            "pvecm add 198.18.0.1 --link0 198.18.0.2 --nodeid 2 --use_ssh".into(),
+            Pvecm {
+                file: two.clone().into_bytes(),
+                to: vec![1, 2],
+                starts: Some(2),
+                expected: 2,
+                ..Pvecm::default()
+            },
+        );
+        cluster.pvecm.insert(
+            "pvecm add 198.18.0.1 --link0 198.18.0.3 --nodeid 3 --use_ssh".into(),
+            Pvecm {
+                file: three.clone().into_bytes(),
+                to: vec![1, 2, 3],
+                starts: Some(3),
+                expected: 3,
+                refuses: refuse_last.then(|| "cluster not ready - no quorum?\n".to_string()),
+            },
+        );
+    };
+    let nothing = cluster_snapshot(&[], 0, &[]);
+    let first = cluster_snapshot(&["n1"], 1, &[("n1", &created)]);
+    let second = cluster_snapshot(&["n1", "n2"], 2, &[("n1", &two), ("n2", &two)]);
+    let third = cluster_snapshot(
+        &["n1", "n2", "n3"],
+        3,
+        &[("n1", &three), ("n2", &three), ("n3", &three)],
+    );
+    let steps = vec![
+        step(
+            1,
+            "pvecm_create",
+            &["n1"],
+            &[("n1", &["pvecm create c"])],
+            nothing,
+            first.clone(),
+        ),
+        step(
+            2,
+            "pvecm_add",
+            &["n2"],
+            &[(
+                "n2",
+                &["pvecm add 198.18.0.1 --link0 198.18.0.2 --nodeid 2 --use_ssh"],
+            )],
+            first,
+            second.clone(),
+        ),
+        step(
+            3,
+            "pvecm_add",
+            &["n3"],
+            &[(
+                "n3",
+                &["pvecm add 198.18.0.1 --link0 198.18.0.3 --nodeid 3 --use_ssh"],
+            )],
+            second,
+            third.clone(),
+        ),
+        step(4, "wait", &["n1", "n2", "n3"], &[], third.clone(), third),
+    ];
+    let plan = pve_plan(None, &to, &[&created, &two, &three], steps);
+    for refuse_last in [false, true] {
+        let world = World::empty("pvecm-form");
+        pvecm(&world, refuse_last);
+        let (outcome, problems) = world.apply(&plan, false);
+        if refuse_last {
+            assert!(
+                matches!(outcome, Outcome::Failed { step: 3, .. }),
+                "{outcome:?} {problems:?}"
+            );
+            let said = format!("{:?}", world.events());
+            assert!(said.contains("cluster not ready - no quorum?"), "{said}");
+            assert_eq!(world.first_started_step(), Some(1));
+            assert!(!said.contains("StepStarted { step: 4"), "{said}");
+        } else {
+            assert!(
+                matches!(outcome, Outcome::Done { .. }),
+                "{outcome:?} {problems:?}"
+            );
+            assert_eq!(world.ran("pvecm create c"), 1);
+            for index in 0..3 {
+                assert_eq!(world.hash(index), Some(sha256_hex(three.as_bytes())));
             }
         }
     }
