@@ -55,7 +55,7 @@
 //!   "grid": [                         // the classes per number of down nodes and set of
 //!                                     // failed links (every partition of the rest): the
 //!                                     // non-empty cells, by nodes_down then link set;
-//!                                     // null when counted by vote-sums (no per-size split)
+//!                                     // exact with either method (vote-sums too)
 //!     {"nodes_down": 1, "failed_links": [], "scenarios": 10,
 //!      "classes": [{"class": "all-quorate", "running": 5, "cold_start": 5}, ...]}, ...
 //!   ],                                // (only the classes that occur in either case)

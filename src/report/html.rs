@@ -155,10 +155,9 @@ fn items<'a>(value: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value>
         .flatten()
 }
 
+/// The exact integer at `value` ([`super::exact::integer`]); 0 when absent.
 fn number(value: Option<&Value>) -> u128 {
-    value
-        .map(|value| value.to_string().parse().unwrap_or(0))
-        .unwrap_or(0)
+    super::exact::integer(value).unwrap_or(0)
 }
 
 fn failure_matrix(out: &mut String, report: &Report) {
@@ -246,48 +245,76 @@ fn links_title(failed_links: &[u64]) -> String {
     }
 }
 
+/// The header of a grid column: its link sets, at most four by name (more: the first three
+/// and how many, every one in the tooltip).
+fn column_title(titles: &[String]) -> String {
+    if titles.len() <= 4 {
+        return format!("<th>{}</th>", escape(&titles.join("; ")));
+    }
+    format!(
+        "<th title=\"{}\">{}; &#8230; ({} link sets, each with the same cells)</th>",
+        escape(&titles.join("; ")),
+        escape(&titles[..3].join("; ")),
+        titles.len()
+    )
+}
+
 /// The grid: one row per number of down nodes, one column per set of failed links (sets
 /// whose whole column is the same are one column), in each cell the classes that occur
 /// and how often, running case (the cold start in a second grid, behind a toggle). A
-/// cell holding a smallest total loss links to its example.
+/// cell holding a smallest total loss links to its example. Every count is shown exactly;
+/// one that cannot be read as an exact integer is marked `≈` and the page says so.
 fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
     out.push_str("<h3 id=\"grid\">Outcome classes by failed nodes and failed links</h3>");
     let Some(cells) = value.get("grid").and_then(Value::as_array) else {
-        out.push_str("<p class=\"note\">No grid: <code>whatif --all</code> counted this configuration by vote sums (exact totals over every down set at once, docs/scale.md), so there are no counts per number of failed nodes and link set; the tables above have the totals.</p>");
+        out.push_str("<p class=\"note\">No grid: <code>whatif --all</code> gave no counts per number of failed nodes and link set; the tables above have the totals.</p>");
         return;
     };
+    let method = value
+        .pointer("/scenarios/method")
+        .and_then(Value::as_str)
+        .unwrap_or("enumeration");
+    if method == "vote-sums" {
+        out.push_str("<p class=\"note method\" data-method=\"vote-sums\">Counted by vote sums (docs/scale.md): no scenario is enumerated, each cell is counted exactly from the engine's answer per membership signature, per number of failed nodes and link set. Split-brain and partial meshes do not occur: the method refuses configurations where they could, and <code>whatif --all</code> enumerates those.</p>");
+    }
     let links_of =
         |cell: &Value| -> Vec<u64> { items(cell, "/failed_links").filter_map(Value::as_u64).collect() };
-    let mut rows: Vec<u64> = cells
-        .iter()
-        .filter_map(|cell| cell.get("nodes_down").and_then(Value::as_u64))
-        .collect();
+    let mut by_key: std::collections::HashMap<(u64, Vec<u64>), &Value> = std::collections::HashMap::new();
+    let mut rows: Vec<u64> = Vec::new();
+    let mut link_sets: Vec<Vec<u64>> = Vec::new();
+    let mut seen_links: std::collections::HashSet<Vec<u64>> = std::collections::HashSet::new();
+    for cell in cells {
+        let Some(row) = cell.get("nodes_down").and_then(Value::as_u64) else {
+            continue;
+        };
+        let links = links_of(cell);
+        rows.push(row);
+        if seen_links.insert(links.clone()) {
+            link_sets.push(links.clone());
+        }
+        by_key.insert((row, links), cell);
+    }
     rows.sort_unstable();
     rows.dedup();
-    let mut link_sets: Vec<Vec<u64>> = Vec::new();
-    for cell in cells {
-        let links = links_of(cell);
-        if !link_sets.contains(&links) {
-            link_sets.push(links);
-        }
-    }
-    let cell_at = |row: u64, links: &[u64]| {
-        cells.iter().find(|cell| {
-            cell.get("nodes_down").and_then(Value::as_u64) == Some(row) && links_of(cell) == links
-        })
-    };
+    let cell_at = |row: u64, links: &[u64]| by_key.get(&(row, links.to_vec())).copied();
     // Columns: link sets whose cells are all equal (classes and counts) share one.
     let mut columns: Vec<(Vec<String>, &Vec<u64>)> = Vec::new();
+    let mut column_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for links in &link_sets {
-        let same = columns.iter_mut().find(|(_, first)| {
-            rows.iter().all(|row| {
-                cell_at(*row, first).map(|cell| cell.get("classes"))
-                    == cell_at(*row, links).map(|cell| cell.get("classes"))
+        let signature: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                cell_at(*row, links)
+                    .and_then(|cell| cell.get("classes"))
+                    .map_or_else(String::new, Value::to_string)
             })
-        });
-        match same {
-            Some((titles, _)) => titles.push(links_title(links)),
-            None => columns.push((vec![links_title(links)], links)),
+            .collect();
+        match column_of.get(&signature.join("\n")) {
+            Some(index) => columns[*index].0.push(links_title(links)),
+            None => {
+                column_of.insert(signature.join("\n"), columns.len());
+                columns.push((vec![links_title(links)], links));
+            }
         }
     }
     let labels: Vec<(String, String)> = items(value, "/classes")
@@ -324,6 +351,7 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
     let loss_example = examples
         .iter()
         .position(|example| example.kind == super::ExampleKind::TotalLoss);
+    let mut inexact = false;
     for (case, key, caption) in [
         ("running", "running", "a running cluster suffers the failure"),
         ("cold-start", "cold_start", "the nodes boot inside the failure"),
@@ -336,7 +364,7 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
             "<table class=\"grid\" data-case=\"{case}\"><caption>{caption}: scenarios per outcome class (every partition of the other nodes)</caption><tr><th>nodes down</th>"
         );
         for (titles, _) in &columns {
-            let _ = write!(out, "<th>{}</th>", escape(&titles.join("; ")));
+            out.push_str(&column_title(titles));
         }
         out.push_str("</tr>");
         for row in &rows {
@@ -346,11 +374,16 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
                     out.push_str("<td></td>");
                     continue;
                 };
-                let counts: Vec<(&str, u128)> = items(cell, "/classes")
+                // (class, exact count or the raw text when it is not an exact integer)
+                let counts: Vec<(&str, Result<u128, String>)> = items(cell, "/classes")
                     .filter_map(|count| {
                         let name = count.get("class").and_then(Value::as_str)?;
-                        let number = number(count.get(key));
-                        (number > 0).then_some((name, number))
+                        let raw = count.get(key)?;
+                        match super::exact::integer(Some(raw)) {
+                            Some(0) => None,
+                            Some(number) => Some((name, Ok(number))),
+                            None => Some((name, Err(raw.to_string()))),
+                        }
                     })
                     .collect();
                 let worst = WORST_FIRST
@@ -360,9 +393,16 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
                     .unwrap_or("all-quorate");
                 let _ = write!(out, "<td class=\"cell c-{worst}\">");
                 for (class, count) in &counts {
+                    let shown = match count {
+                        Ok(number) => number.to_string(),
+                        Err(raw) => {
+                            inexact = true;
+                            format!("&#8776;{}", escape(raw))
+                        }
+                    };
                     let _ = write!(
                         out,
-                        "<span class=\"k k-{class}\" title=\"{}\">{count}</span>",
+                        "<span class=\"k k-{class}\" title=\"{}\">{shown}</span>",
                         escape(&label_of(class))
                     );
                 }
@@ -384,6 +424,9 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
         if case == "cold-start" {
             out.push_str("</details>");
         }
+    }
+    if inexact {
+        out.push_str("<p class=\"note inexact\">Counts marked &#8776; are not exact integers in <code>whatif --all</code>'s JSON: they are shown as printed, not as exact counts.</p>");
     }
 }
 

@@ -7,6 +7,7 @@
 //! the data to [`html`], [`svg`] and [`timeline`]. It must not decide anything itself:
 //! there is no second engine here, only the existing commands' output.
 
+pub mod exact;
 pub mod html;
 pub mod layout;
 pub mod svg;
@@ -64,8 +65,9 @@ pub struct Refusal {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Section {
-    /// The command printed JSON.
-    Data(Value),
+    /// The command printed JSON (read by [`exact::parse`]: integers beyond 64 bits are
+    /// kept exact, and written back as the command printed them).
+    Data(#[serde(serialize_with = "exact::serialize")] Value),
     /// The command refused or failed.
     Refused(Refusal),
 }
@@ -261,7 +263,7 @@ fn run_json(args: &[&str]) -> Section {
     argv.extend_from_slice(args);
     let exit_code = crate::run(argv.iter().copied(), &mut out, &mut err);
     let command = format!("quorate {}", args.join(" "));
-    match serde_json::from_slice::<Value>(&out) {
+    match exact::parse(&out) {
         Ok(value) if exit_code != crate::EXIT_ERROR => Section::Data(value),
         _ => Section::Refused(Refusal {
             command,

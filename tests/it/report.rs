@@ -238,6 +238,35 @@ fn report_of_every_example_has_every_section_and_node_and_no_external_reference(
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
 
+/// `whatif --all`'s counts, read exactly (serde reads a JSON integer into `u128` digit for
+/// digit; a `serde_json::Value` would round counts beyond 64 bits to `f64`).
+#[derive(serde::Deserialize)]
+struct ExactAll {
+    scenarios: ExactTotal,
+    grid: Vec<ExactCell>,
+}
+
+#[derive(serde::Deserialize)]
+struct ExactTotal {
+    total: u128,
+    method: String,
+}
+
+#[derive(serde::Deserialize, PartialEq)]
+struct ExactCell {
+    nodes_down: u64,
+    failed_links: Vec<u8>,
+    scenarios: u128,
+    classes: Vec<ExactCount>,
+}
+
+#[derive(serde::Deserialize, PartialEq)]
+struct ExactCount {
+    class: String,
+    running: u128,
+    cold_start: u128,
+}
+
 /// The section of `page` with id `id`.
 fn section<'a>(page: &'a str, id: &str) -> &'a str {
     let section = &page[page
@@ -251,8 +280,9 @@ fn section<'a>(page: &'a str, id: &str) -> &'a str {
 /// smallest total loss (at most 8), a toggle with its whatif command and two membership
 /// pictures, linked from the grid; returns how many losses it shows.
 fn failure_matrix_has_grid_and_examples(page: &str, file: &str, nodes: usize) -> usize {
-    let (_, all, _) = quorate(&["whatif", file, "--all", "--format", "json"]);
-    let all: serde_json::Value = serde_json::from_str(&all).expect("whatif --all json");
+    let (_, text, _) = quorate(&["whatif", file, "--all", "--format", "json"]);
+    let all: serde_json::Value = serde_json::from_str(&text).expect("whatif --all json");
+    let exact: ExactAll = serde_json::from_str(&text).expect("whatif --all counts");
     let matrix = section(page, "failure-matrix");
     let running = &matrix[matrix
         .find("<table class=\"grid\" data-case=\"running\">")
@@ -268,38 +298,40 @@ fn failure_matrix_has_grid_and_examples(page: &str, file: &str, nodes: usize) ->
         1 + nodes + 1,
         "{file}: {running}"
     );
-    let cells = all["grid"].as_array().expect("grid");
-    let counted: u64 = cells
-        .iter()
-        .map(|cell| cell["scenarios"].as_u64().expect("count"))
-        .sum();
-    assert_eq!(
-        counted,
-        all["scenarios"]["total"].as_u64().expect("total"),
-        "{file}"
-    );
-    // Each class count of the cells without a failed link is drawn in its row.
-    for cell in cells
-        .iter()
-        .filter(|cell| cell["failed_links"] == serde_json::json!([]))
-    {
-        let down = cell["nodes_down"].as_u64().expect("nodes_down");
-        let row = &running[running
-            .find(&format!("<tr><th>{down}</th>"))
-            .unwrap_or_else(|| panic!("{file}: no row {down}"))..];
-        let row = &row[..row.find("</tr>").expect("row end")];
-        for count in cell["classes"].as_array().expect("classes") {
-            let (class, number) = (
-                count["class"].as_str().expect("class"),
-                count["running"].as_u64().expect("running"),
-            );
-            if number > 0 {
-                assert!(
-                    row.contains(&format!("k k-{class}\" title="))
-                        && row.contains(&format!(">{number}</span>")),
-                    "{file}: row {down} lacks {class} {number}: {row}"
-                );
+    let counted: u128 = exact.grid.iter().map(|cell| cell.scenarios).sum();
+    assert_eq!(counted, exact.scenarios.total, "{file}");
+    let cold = &matrix[matrix
+        .find("<table class=\"grid\" data-case=\"cold-start\">")
+        .expect("cold grid")..];
+    let cold = &cold[..cold.find("</table>").expect("grid end")];
+    // Each class count of the cells without a failed link is drawn in its row, exactly
+    // (both cases), and the classes of a cell add up to its scenarios.
+    for cell in exact.grid.iter().filter(|cell| cell.failed_links.is_empty()) {
+        let down = cell.nodes_down;
+        for (grid, case) in [(running, "running"), (cold, "cold start")] {
+            let row = &grid[grid
+                .find(&format!("<tr><th>{down}</th>"))
+                .unwrap_or_else(|| panic!("{file}: no row {down}"))..];
+            let row = &row[..row.find("</tr>").expect("row end")];
+            let mut sum = 0;
+            for count in &cell.classes {
+                let number = if case == "running" {
+                    count.running
+                } else {
+                    count.cold_start
+                };
+                sum += number;
+                if number > 0 {
+                    assert!(
+                        row.contains(&format!("<span class=\"k k-{}\" title=", count.class))
+                            && row.contains(&format!(">{number}</span>")),
+                        "{file}: {case} row {down} lacks {} {number}: {row}",
+                        count.class
+                    );
+                }
             }
+            assert_eq!(sum, cell.scenarios, "{file}: row {down}");
+            assert!(!row.contains("&#8776;"), "{file}: every count exact: {row}");
         }
     }
     let losses = all["summary"]["smallest_total_loss"].as_array().expect("losses");
@@ -376,15 +408,105 @@ fn report_failure_matrix_grid_and_the_smallest_split_brain_as_a_clickable_exampl
     );
     assert_eq!(example.matches("class=\"membership\"").count(), 2);
 
-    // Vote sums (32 nodes) give no grid: the page says why instead.
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
+
+/// Bell(n), computed here independently of sim.
+fn bell(n: usize) -> u128 {
+    let mut row = vec![1u128];
+    for _ in 0..n {
+        let mut next = vec![*row.last().expect("row")];
+        for value in &row {
+            next.push(next.last().expect("next") + value);
+        }
+        row = next;
+    }
+    row[0]
+}
+
+/// C(n, k), computed here.
+fn choose(n: usize, k: usize) -> u128 {
+    (0..k).fold(1u128, |ways, index| {
+        ways * (n - index) as u128 / (index as u128 + 1)
+    })
+}
+
+/// 32 nodes on 8 links are counted by vote sums, and the page has their grid, every count
+/// exact: one row per number of down nodes, one column (each of the 255 link sets leaves
+/// the other links meshing every node), in each cell the counts by hand: with d down, a
+/// block of at least 17 of the 32 - d up nodes is quorate (no tie-breaker). The report's
+/// JSON carries the same exact integers. See: issue 15.
+#[test]
+fn report_grid_of_a_vote_sum_cluster_is_exact() {
+    let dir = temp_dir("votesums");
     let big = dir.join("big.conf");
     std::fs::write(&big, generated_conf(32, 8)).expect("write conf");
-    let (code, page, stderr) = quorate(&["report", &big.to_string_lossy()]);
+    let big = big.to_string_lossy().into_owned();
+    let (code, page, stderr) = quorate(&["report", &big]);
     assert_eq!(code, 0, "{stderr}");
+    assert_eq!(failure_matrix_has_grid_and_examples(&page, &big, 32), 1);
     let matrix = section(&page, "failure-matrix");
-    assert!(!matrix.contains("<table class=\"grid\""));
-    assert!(matrix.contains("No grid: <code>whatif --all</code> counted this configuration by vote sums"));
+    assert!(matrix.contains("<p class=\"note method\" data-method=\"vote-sums\">Counted by vote sums"));
     assert!(matrix.contains("<details class=\"example total-loss\" id=\"example-0\"><summary>all quorum lost with nodes 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 down ("), "{matrix}");
+    let running = &matrix[matrix
+        .find("<table class=\"grid\" data-case=\"running\">")
+        .expect("grid")..];
+    let running = &running[..running.find("</table>").expect("grid end")];
+    // One column of cells, its header naming the first three of the 255 link sets.
+    assert!(
+        running.contains("no link down; link 0 down; link 1 down; &#8230; (255 link sets, each with the same cells)</th></tr>"),
+        "{}",
+        &running[..running.len().min(600)]
+    );
+    let (_, text, _) = quorate(&["whatif", &big, "--all", "--format", "json"]);
+    let exact: ExactAll = serde_json::from_str(&text).expect("whatif --all counts");
+    assert_eq!(exact.scenarios.method, "vote-sums");
+    assert_eq!(exact.scenarios.total, bell(33) * 255);
+    assert_eq!(exact.grid.len(), 33 * 255);
+    for down in 0..=32usize {
+        let up = 32 - down;
+        let with_quorate: u128 = (17..=up)
+            .map(|k| choose(32, down) * choose(up, k) * bell(up - k))
+            .sum();
+        let all_quorate = if up >= 17 { choose(32, down) } else { 0 };
+        let scenarios = choose(32, down) * bell(up);
+        let all_down = u128::from(up == 0);
+        let expected = [
+            ("all-quorate", all_quorate),
+            ("one-quorate", with_quorate - all_quorate),
+            ("none-quorate", scenarios - with_quorate - all_down),
+            ("all-down", all_down),
+        ];
+        let row = &running[running.find(&format!("<tr><th>{down}</th>")).expect("row")..];
+        let row = &row[..row.find("</tr>").expect("row end")];
+        for (class, number) in expected.into_iter().filter(|(_, number)| *number > 0) {
+            assert!(
+                row.contains(&format!("<span class=\"k k-{class}\" title=\""))
+                    && row.contains(&format!(">{number}</span>")),
+                "row {down}: {class} {number}: {row}"
+            );
+        }
+        for cell in exact.grid.iter().filter(|cell| cell.nodes_down == down as u64) {
+            assert_eq!(cell.scenarios, scenarios);
+        }
+    }
+    // The report's JSON holds the same exact integers (not rounded through f64).
+    let (code, json, stderr) = quorate(&["report", &big, "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    #[derive(serde::Deserialize)]
+    struct Matrix {
+        data: ExactAll,
+    }
+    #[derive(serde::Deserialize)]
+    struct Page {
+        failure_matrix: Matrix,
+    }
+    let report: Page = serde_json::from_str(&json).expect("report json");
+    assert_eq!(report.failure_matrix.data.scenarios.total, bell(33) * 255);
+    assert!(
+        report.failure_matrix.data.grid == exact.grid,
+        "the report's grid is whatif's, digit for digit"
+    );
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
 

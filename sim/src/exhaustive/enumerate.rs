@@ -183,7 +183,7 @@ pub(super) struct Analyzer<'a> {
     split_counts: [u128; 2],
     sizes: Vec<SizeTally>,
     /// Class counts per (down nodes, link set): `grid[down * link_sets.len() + index]`,
-    /// `[case][class index]`. Filled by the enumeration only.
+    /// `[case][class index]`. Filled by the enumeration as it goes, by the vote sums at once.
     grid: Vec<[[u128; 6]; 2]>,
     witness: Option<(WitnessKey, Scenario, Case)>,
     /// How the tallies were obtained.
@@ -1052,7 +1052,8 @@ impl<'a> Analyzer<'a> {
                 cold_start: self.class_counts[1][class.index()],
             })
             .collect();
-        let grid = (self.method == Method::Enumeration).then(|| self.grid_cells());
+        // Both methods fill the grid (the vote sums per down-set size, `cell_counts`).
+        let grid = Some(self.grid_cells());
         Analysis {
             node_ids: self.node_ids.clone(),
             symmetry_classes: self

@@ -327,8 +327,9 @@ pub struct Analysis {
     /// Outcome classes, in `OutcomeClass::ALL` order.
     pub classes: Vec<ClassCount>,
     /// `classes` per number of down nodes and set of failed links (the non-empty cells,
-    /// by down nodes, then link set). `None` when the counts came from `Method::VoteSums`,
-    /// which counts over every down set at once.
+    /// by down nodes, then link set). Every count exact with either method
+    /// (`Method::VoteSums` counts each down-set size apart); always `Some` (the `Option`
+    /// stays for the JSON shape, where it was `null` for vote sums before).
     pub grid: Option<Vec<GridCell>>,
     /// What the analysis leaves out for this configuration (LMS windows, qdevice votes,
     /// ev_tracking files), as sentences.

@@ -58,6 +58,18 @@ const MAX_KEYS: usize = 250_000;
 /// intermediate recalculations then matters, so the method refuses.
 const WRAPPING_VOTES: u64 = 510;
 
+/// The classes the vote-sum method counts, in the order of `case_counts`' and
+/// `cell_counts`' arrays (split-brain and partial meshes are refused, never counted).
+const VOTE_SUM_CLASSES: [OutcomeClass; 4] = [
+    OutcomeClass::AllQuorate,
+    OutcomeClass::OneQuorate,
+    OutcomeClass::NoneQuorate,
+    OutcomeClass::AllDown,
+];
+
+/// Per case (running, cold start), per number of down nodes: `cell_counts`' four classes.
+type CellCounts = [Vec<[u128; 4]>; 2];
+
 /// Up sets grouped by what the answer and the counts depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Key {
@@ -149,11 +161,13 @@ impl Analyzer<'_> {
         // Per link set: the nodes it isolates (no running peer reachable), the others one
         // full mesh. Link sets isolating the same nodes give the same counts.
         let mut class_counts = [[0u128; 6]; 2];
-        let mut by_isolated: Vec<(NodeSet, [[u128; 4]; 2])> = Vec::new();
+        // The grid: class counts per (down nodes, link set), `[case][class index]`.
+        let mut grid = vec![[[0u128; 6]; 2]; (count + 1) * self.link_sets.len()];
+        let mut by_isolated: Vec<(NodeSet, [[u128; 4]; 2], CellCounts)> = Vec::new();
         for index in 0..self.link_sets.len() {
             let isolated = self.isolated_by(index)?;
-            let counts = match by_isolated.iter().find(|(set, _)| *set == isolated) {
-                Some((_, counts)) => *counts,
+            let (counts, cells) = match by_isolated.iter().find(|(set, ..)| *set == isolated) {
+                Some((_, counts, cells)) => (*counts, cells.clone()),
                 None => {
                     let keys_here = if isolated.is_empty() {
                         None
@@ -162,6 +176,7 @@ impl Analyzer<'_> {
                     };
                     let keys_here = keys_here.as_ref().unwrap_or(&keys);
                     let mut counts = [[0u128; 4]; 2];
+                    let mut cells: CellCounts = [Vec::new(), Vec::new()];
                     for (case, answers, bits) in [(0, &running, RUNNING_BITS), (1, &cold, COLD_BITS)] {
                         let alone: u128 = classes
                             .iter()
@@ -175,21 +190,35 @@ impl Analyzer<'_> {
                             .sum();
                         counts[case] =
                             self.case_counts(keys_here, answers, bits, alone, &bells, two_blocks)?;
+                        cells[case] = self.cell_counts(keys_here, answers, bits, alone, &bells)?;
+                        // The cells of each size add up to the link set's totals (two
+                        // derivations of the same counts: a cross-check of both).
+                        for (class, total) in counts[case].iter().enumerate() {
+                            let summed = cells[case]
+                                .iter()
+                                .try_fold(0u128, |sum, cell| sum.checked_add(cell[class]))
+                                .ok_or_else(overflow)?;
+                            if summed != *total {
+                                return Err("the vote-sum counts per number of down nodes do not add up \
+                                     (a bug: please report it)"
+                                    .to_string());
+                            }
+                        }
                     }
-                    by_isolated.push((isolated, counts));
-                    counts
+                    by_isolated.push((isolated, counts, cells.clone()));
+                    (counts, cells)
                 }
             };
+            for (case, case_cells) in cells.iter().enumerate() {
+                for (nodes_down, cell) in case_cells.iter().enumerate() {
+                    let slot = &mut grid[nodes_down * self.link_sets.len() + index][case];
+                    for (class, value) in VOTE_SUM_CLASSES.iter().zip(cell) {
+                        slot[class.index()] = *value;
+                    }
+                }
+            }
             for (case, case_counts) in counts.iter().enumerate() {
-                for (class, value) in [
-                    OutcomeClass::AllQuorate,
-                    OutcomeClass::OneQuorate,
-                    OutcomeClass::NoneQuorate,
-                    OutcomeClass::AllDown,
-                ]
-                .iter()
-                .zip(case_counts)
-                {
+                for (class, value) in VOTE_SUM_CLASSES.iter().zip(case_counts) {
                     let slot = &mut class_counts[case][class.index()];
                     *slot = slot.checked_add(*value).ok_or_else(overflow)?;
                 }
@@ -220,6 +249,7 @@ impl Analyzer<'_> {
         }
         self.total = bells[count + 1].checked_mul(link_sets).ok_or_else(overflow)?;
         self.class_counts = class_counts;
+        self.grid = grid;
         self.split_counts = [0, 0];
         self.sizes = sizes;
         self.witness = None;
@@ -270,6 +300,100 @@ impl Analyzer<'_> {
             .ok_or_else(inconsistent)?;
         let one = with_quorate.checked_sub(all_quorate).ok_or_else(inconsistent)?;
         Ok([all_quorate, one, none, all_down])
+    }
+
+    /// `case_counts` per number of down nodes (index: nodes down, 0 to every node): the
+    /// same four classes for the scenarios of one link set whose down set has that size.
+    ///
+    /// With n nodes, g of them never running, R runnable and B the Bell numbers, a cell of
+    /// d down nodes holds C(n, d) B(n - d) scenarios. A quorate up set S (its key: |S| =
+    /// nodes + ghosts) is the quorate block; the other r = n - |S| nodes give the d down
+    /// ones in C(r, d) ways and the rest partition freely: C(r, d) B(r - d). Every running
+    /// node is quorate when S holds no ghost and every other runnable node is down: then
+    /// d = R - |S| + j where j of the g never-running nodes are down, C(g, j) ways, the
+    /// other g - j join S or blocks of their own, B(g - j + 1) ways. An isolated node quorate
+    /// alone, up: C(n - 1, d) B(n - d) scenarios, all quorate with the R - 1 others down.
+    /// No node runs with d = R + j: C(g, j) B(g - j). The sums over d are `case_counts`'s
+    /// (Vandermonde-like identities of the Bell numbers), which `vote_sums` checks.
+    fn cell_counts(
+        &self,
+        keys: &BTreeMap<Key, Entry>,
+        answers: &Answers,
+        bits: u8,
+        alone: u128,
+        bells: &[u128],
+    ) -> Result<Vec<[u128; 4]>, String> {
+        let overflow = || "the number of scenarios does not fit in 128 bits".to_string();
+        let count = self.node_ids.len();
+        let runnable = self.runnable.len();
+        let ghosts = count - runnable;
+        let binomial = &self.binomial;
+        let product = |a: u128, b: u128, c: u128| a.checked_mul(b).and_then(|ab| ab.checked_mul(c));
+        let add = |slot: &mut u128, value: Option<u128>| -> Result<(), String> {
+            *slot = value
+                .and_then(|value| slot.checked_add(value))
+                .ok_or_else(overflow)?;
+            Ok(())
+        };
+        let mut with_quorate = vec![0u128; count + 1];
+        let mut all_quorate = vec![0u128; count + 1];
+        let mut all_down = vec![0u128; count + 1];
+        if alone > 0 {
+            for nodes_down in 0..count {
+                let ways = product(alone, binomial[count - 1][nodes_down], bells[count - nodes_down]);
+                add(&mut with_quorate[nodes_down], ways)?;
+            }
+            for down_ghosts in 0..=ghosts {
+                let ways = product(
+                    alone,
+                    binomial[ghosts][down_ghosts],
+                    bells[ghosts - down_ghosts + 1],
+                );
+                add(&mut all_quorate[runnable - 1 + down_ghosts], ways)?;
+            }
+        }
+        for (key, entry) in keys {
+            if key.nodes == 0 || !answers[&(key.votes, key.nodes, key.bits & bits)] {
+                continue;
+            }
+            let rest = count - key.nodes as usize - key.ghosts as usize;
+            for nodes_down in 0..=rest {
+                let ways = product(entry.count, binomial[rest][nodes_down], bells[rest - nodes_down]);
+                add(&mut with_quorate[nodes_down], ways)?;
+            }
+            if key.ghosts == 0 {
+                let forced = runnable - key.nodes as usize;
+                for down_ghosts in 0..=ghosts {
+                    let ways = product(
+                        entry.count,
+                        binomial[ghosts][down_ghosts],
+                        bells[ghosts - down_ghosts + 1],
+                    );
+                    add(&mut all_quorate[forced + down_ghosts], ways)?;
+                }
+            }
+        }
+        for down_ghosts in 0..=ghosts {
+            all_down[runnable + down_ghosts] = binomial[ghosts][down_ghosts]
+                .checked_mul(bells[ghosts - down_ghosts])
+                .ok_or_else(overflow)?;
+        }
+        let inconsistent = || "the vote-sum counts do not add up (a bug: please report it)".to_string();
+        (0..=count)
+            .map(|nodes_down| {
+                let total = binomial[count][nodes_down]
+                    .checked_mul(bells[count - nodes_down])
+                    .ok_or_else(overflow)?;
+                let none = total
+                    .checked_sub(with_quorate[nodes_down])
+                    .and_then(|rest| rest.checked_sub(all_down[nodes_down]))
+                    .ok_or_else(inconsistent)?;
+                let one = with_quorate[nodes_down]
+                    .checked_sub(all_quorate[nodes_down])
+                    .ok_or_else(inconsistent)?;
+                Ok([all_quorate[nodes_down], one, none, all_down[nodes_down]])
+            })
+            .collect()
     }
 
     /// The running nodes link set `index` isolates (no running node reachable), when the

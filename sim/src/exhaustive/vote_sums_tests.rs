@@ -17,8 +17,6 @@ fn summary(analysis: &Analysis) -> Analysis {
     summary.scenarios.evaluated = 0;
     summary.scenarios.membership_signatures = 0;
     summary.scenarios.engine_runs = 0;
-    // The grid is the enumeration's only (the vote sums count over every down set at once).
-    summary.grid = None;
     summary
 }
 
@@ -513,4 +511,114 @@ fn signatures_determine_the_engine_answer_on_every_membership() {
     }
     eprintln!("{checked} configurations: every membership checked");
     assert!(checked >= cases() / 3, "only {checked} configurations checked");
+}
+
+/// C(n, k), computed here independently of the analyzer's table.
+fn choose(n: usize, k: usize) -> u128 {
+    (0..k).fold(1u128, |ways, index| {
+        ways * (n - index) as u128 / (index as u128 + 1)
+    })
+}
+
+/// The grid of clusters too large to enumerate, counted by vote sums, against figures
+/// derived here by hand. 32 equal nodes with ATB lowest on one link: with d nodes down, a
+/// block of k of the 32 - d up nodes is quorate when k >= 17, or k = 16 holding node 1 (the
+/// tie-breaker). Per cell: C(32, d) B(32 - d) scenarios; every running node is quorate in
+/// one block when that block is every up node. The 12 unequal nodes (votes 1..12, 78 in
+/// all, quorum 40) on two links are checked row by row against the class totals.
+/// See: issue 15.
+#[test]
+fn the_vote_sum_grid_is_exact_for_large_clusters() {
+    use super::enumerate::bell;
+    let count = 32usize;
+    let mut atb = QuorumSettings::plain(count as u32);
+    atb.auto_tie_breaker = true;
+    let analysis = analyze(&atb, &ExhaustiveOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(analysis.scenarios.method, Method::VoteSums);
+    let grid = analysis.grid.as_ref().expect("a vote-sum grid");
+    assert_eq!(grid.len(), count + 1, "one link: one cell per size");
+    for (nodes_down, cell) in grid.iter().enumerate() {
+        assert_eq!(cell.nodes_down as usize, nodes_down);
+        assert!(cell.failed_links.is_empty());
+        let up = count - nodes_down;
+        assert_eq!(cell.scenarios, choose(count, nodes_down) * bell(up));
+        // Quorate blocks: k >= 17 of the up nodes; k = 16 with node 1 (node 1 up and
+        // among them: C(up - 1, 15) such blocks when node 1 is up).
+        let mut with_quorate = 0u128;
+        for k in 17..=up {
+            with_quorate += choose(count, nodes_down) * choose(up, k) * bell(up - k);
+        }
+        if up >= 16 {
+            // Node 1 up: C(31, d) down sets; the block holds node 1 and 15 of the others.
+            with_quorate += choose(count - 1, nodes_down) * choose(up - 1, 15) * bell(up - 16);
+        }
+        let all_quorate = if up >= 17 {
+            choose(count, nodes_down)
+        } else if up == 16 {
+            choose(count - 1, nodes_down)
+        } else {
+            0
+        };
+        let class = |class: OutcomeClass| {
+            cell.classes
+                .iter()
+                .find(|count| count.class == class)
+                .map_or(0, |count| count.running)
+        };
+        assert_eq!(class(OutcomeClass::AllQuorate), all_quorate, "{nodes_down} down");
+        assert_eq!(
+            class(OutcomeClass::OneQuorate),
+            with_quorate - all_quorate,
+            "{nodes_down} down"
+        );
+        let all_down = u128::from(nodes_down == count);
+        assert_eq!(class(OutcomeClass::AllDown), all_down);
+        assert_eq!(
+            class(OutcomeClass::NoneQuorate),
+            cell.scenarios - with_quorate - all_down,
+            "{nodes_down} down"
+        );
+        assert_eq!(class(OutcomeClass::SplitBrain), 0);
+    }
+    // 16 down, no partition: the lose-quorum count of failure_sizes is inside that cell.
+    let none16 = grid[16]
+        .classes
+        .iter()
+        .find(|count| count.class == OutcomeClass::NoneQuorate)
+        .map_or(0, |count| count.running);
+    assert!(none16 >= analysis.failure_sizes[16].lose_quorum);
+
+    let mut unequal = large(12, |nodeid| nodeid);
+    for node in &mut unequal.nodes {
+        node.links = vec![0, 1];
+    }
+    let analysis = analyze(&unequal, &ExhaustiveOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(analysis.scenarios.method, Method::VoteSums);
+    let grid = analysis.grid.as_ref().expect("a vote-sum grid");
+    // Three link sets (none, 0, 1), 13 sizes each.
+    assert_eq!(grid.len(), 3 * 13);
+    for class in &analysis.classes {
+        for (case, total) in [
+            (Case::Running, class.running),
+            (Case::ColdStart, class.cold_start),
+        ] {
+            let summed: u128 = grid
+                .iter()
+                .flat_map(|cell| cell.classes.iter())
+                .filter(|count| count.class == class.class)
+                .map(|count| match case {
+                    Case::Running => count.running,
+                    Case::ColdStart => count.cold_start,
+                })
+                .sum();
+            assert_eq!(summed, total, "{:?} {case:?}", class.class);
+        }
+    }
+    for cell in grid {
+        let down = cell.nodes_down as usize;
+        assert_eq!(cell.scenarios, choose(12, down) * bell(12 - down));
+        let running: u128 = cell.classes.iter().map(|count| count.running).sum();
+        let cold: u128 = cell.classes.iter().map(|count| count.cold_start).sum();
+        assert_eq!((running, cold), (cell.scenarios, cell.scenarios));
+    }
 }
