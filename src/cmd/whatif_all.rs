@@ -36,7 +36,8 @@
 //!       "running": 0,                 // split-brain scenarios from a running cluster
 //!       "cold_start": 0,              // split-brain scenarios from a cold start
 //!       "witness": null               // or {"script": "move 1:2", "case": "running"|"cold-start",
-//!                                     //     "description": "partition 1 | 2", "replay_verified": true}
+//!                                     //     "description": "partition 1 | 2", "replay_verified": true,
+//!                                     //     "quorate_sides": [[1], [2]]}  // quorate at the replay's end
 //!     },
 //!     "single_link_failures": [
 //!       {"link": 0, "changes_membership": true, "quorum_kept": false, "split_brain": false}
@@ -57,7 +58,9 @@
 //!                                     // non-empty cells, by nodes_down then link set;
 //!                                     // exact with either method (vote-sums too)
 //!     {"nodes_down": 1, "failed_links": [], "scenarios": 10,
-//!      "classes": [{"class": "all-quorate", "running": 5, "cold_start": 5}, ...]}, ...
+//!      "classes": [{"class": "all-quorate", "running": 5, "cold_start": 5}, ...],
+//!      "split_brain_witnesses": [...]}, ...  // only in a cell with split-brain: per case,
+//!                                     // one witness of the cell (as summary.split_brain.witness)
 //!   ],                                // (only the classes that occur in either case)
 //!   "notes": ["last_man_standing: every scenario is evaluated right after the failure, ..."],
 //!   "start": null,                    // -s SCRIPT --all: the script and who runs at its end

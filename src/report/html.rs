@@ -236,7 +236,7 @@ const WORST_FIRST: [&str; 6] = [
 ];
 
 /// `link 0,1 down` (or `no link down`) for a grid column's failed links.
-fn links_title(failed_links: &[u64]) -> String {
+pub(crate) fn links_title(failed_links: &[u64]) -> String {
     if failed_links.is_empty() {
         "no link down".to_string()
     } else {
@@ -281,42 +281,24 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
         |cell: &Value| -> Vec<u64> { items(cell, "/failed_links").filter_map(Value::as_u64).collect() };
     let mut by_key: std::collections::HashMap<(u64, Vec<u64>), &Value> = std::collections::HashMap::new();
     let mut rows: Vec<u64> = Vec::new();
-    let mut link_sets: Vec<Vec<u64>> = Vec::new();
-    let mut seen_links: std::collections::HashSet<Vec<u64>> = std::collections::HashSet::new();
     for cell in cells {
         let Some(row) = cell.get("nodes_down").and_then(Value::as_u64) else {
             continue;
         };
-        let links = links_of(cell);
         rows.push(row);
-        if seen_links.insert(links.clone()) {
-            link_sets.push(links.clone());
-        }
-        by_key.insert((row, links), cell);
+        by_key.insert((row, links_of(cell)), cell);
     }
     rows.sort_unstable();
     rows.dedup();
     let cell_at = |row: u64, links: &[u64]| by_key.get(&(row, links.to_vec())).copied();
     // Columns: link sets whose cells are all equal (classes and counts) share one.
-    let mut columns: Vec<(Vec<String>, &Vec<u64>)> = Vec::new();
-    let mut column_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for links in &link_sets {
-        let signature: Vec<String> = rows
-            .iter()
-            .map(|row| {
-                cell_at(*row, links)
-                    .and_then(|cell| cell.get("classes"))
-                    .map_or_else(String::new, Value::to_string)
-            })
-            .collect();
-        match column_of.get(&signature.join("\n")) {
-            Some(index) => columns[*index].0.push(links_title(links)),
-            None => {
-                column_of.insert(signature.join("\n"), columns.len());
-                columns.push((vec![links_title(links)], links));
-            }
-        }
-    }
+    let columns: Vec<(Vec<String>, Vec<u64>)> = super::grid_columns(value)
+        .into_iter()
+        .filter_map(|sets| {
+            let titles = sets.iter().map(|links| links_title(links)).collect();
+            Some((titles, sets.into_iter().next()?))
+        })
+        .collect();
     let labels: Vec<(String, String)> = items(value, "/classes")
         .map(|class| {
             let name = class
@@ -352,6 +334,7 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
         .iter()
         .position(|example| example.kind == super::ExampleKind::TotalLoss);
     let mut inexact = false;
+    let mut missing_witness = false;
     for (case, key, caption) in [
         ("running", "running", "a running cluster suffers the failure"),
         ("cold-start", "cold_start", "the nodes boot inside the failure"),
@@ -416,6 +399,25 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
                         " <a class=\"example-link\" href=\"#example-{index}\" title=\"the smallest failure that loses all quorum\">example</a>"
                     );
                 }
+                if counts.iter().any(|(class, _)| *class == "split-brain") {
+                    let witness = examples.iter().position(|example| {
+                        example.cell.as_ref().is_some_and(|here| {
+                            here.nodes_down == *row && here.failed_links == *links && here.case == case
+                        })
+                    });
+                    match witness {
+                        Some(index) => {
+                            let _ = write!(
+                                out,
+                                " <a class=\"witness-link\" href=\"#example-{index}\" title=\"a split-brain scenario of this cell: which nodes and links fail, which sides are quorate, the whatif script that replays it\">split-brain witness</a>"
+                            );
+                        }
+                        None => {
+                            missing_witness = true;
+                            out.push_str(" <span class=\"no-witness\">no witness recorded</span>");
+                        }
+                    }
+                }
                 out.push_str("</td>");
             }
             out.push_str("</tr>");
@@ -424,6 +426,9 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
         if case == "cold-start" {
             out.push_str("</details>");
         }
+    }
+    if missing_witness {
+        out.push_str("<p class=\"note no-witness\">A cell marked \"no witness recorded\" counts split-brain scenarios, but <code>whatif --all</code> names none of them: replay its scenarios with <code>quorate whatif FILE -s SCRIPT</code> to find one.</p>");
     }
     if inexact {
         out.push_str("<p class=\"note inexact\">Counts marked &#8776; are not exact integers in <code>whatif --all</code>'s JSON: they are shown as printed, not as exact counts.</p>");
@@ -435,25 +440,31 @@ fn grid(out: &mut String, value: &Value, examples: &[super::FailureExample]) {
 /// picture of every step.
 fn smallest_failures(out: &mut String, report: &Report, value: &Value) {
     out.push_str("<h3 id=\"smallest-failures\">Smallest failures</h3><p>Click one to see its membership picture and the command that replays it.</p><ul class=\"examples\">");
+    // The smallest failures: the total losses and `whatif --all`'s overall split-brain
+    // witness (the first split-brain example); the other split-brain examples are the
+    // witnesses of grid cells, listed after them.
+    let overall = report
+        .failure_examples
+        .iter()
+        .position(|example| example.kind == super::ExampleKind::SplitBrain);
+    let is_cell_witness = |index: usize| {
+        report.failure_examples[index].kind == super::ExampleKind::SplitBrain && Some(index) != overall
+    };
     for (index, example) in report.failure_examples.iter().enumerate() {
-        let kind = match example.kind {
-            super::ExampleKind::TotalLoss => "total-loss",
-            super::ExampleKind::SplitBrain => "split-brain",
-        };
-        let _ = write!(
-            out,
-            "<li><details class=\"example {kind}\" id=\"example-{index}\"><summary>{}</summary><pre>quorate whatif {} -s '{}'</pre>",
-            escape(&example.title),
-            escape(&report.file),
-            escape(&example.script.replace('\n', "; "))
-        );
-        match &example.whatif {
-            Section::Refused(refused) => refusal(out, refused),
-            Section::Data(whatif) => steps(out, whatif, false, &[]),
+        if !is_cell_witness(index) {
+            example_item(out, report, index, example);
         }
-        out.push_str("</details></li>");
     }
     out.push_str("</ul>");
+    if (0..report.failure_examples.len()).any(is_cell_witness) {
+        out.push_str("<h3 id=\"cell-witnesses\">Split-brain witness of each grid cell</h3><p>Every grid cell with a split-brain scenario links to one of them (the fewest partitions first): which nodes and links fail, which sides are quorate, and the command that replays it.</p><ul class=\"examples cell-witnesses\">");
+        for (index, example) in report.failure_examples.iter().enumerate() {
+            if is_cell_witness(index) {
+                example_item(out, report, index, example);
+            }
+        }
+        out.push_str("</ul>");
+    }
     let listed = items(value, "/summary/smallest_total_loss").count();
     let shown = report
         .failure_examples
@@ -482,6 +493,43 @@ fn smallest_failures(out: &mut String, report: &Report, value: &Value) {
     {
         out.push_str("<p>No split-brain scenario found.</p>");
     }
+}
+
+/// One failure example: a toggle whose summary is the link target, holding the whatif
+/// command that replays it, for a split-brain the quorate sides, and the membership
+/// picture of each step.
+fn example_item(out: &mut String, report: &Report, index: usize, example: &super::FailureExample) {
+    let kind = match example.kind {
+        super::ExampleKind::TotalLoss => "total-loss",
+        super::ExampleKind::SplitBrain => "split-brain",
+    };
+    let _ = write!(
+        out,
+        "<li><details class=\"example {kind}\" id=\"example-{index}\"><summary>{}</summary><pre>quorate whatif {} -s '{}'</pre>",
+        escape(&example.title),
+        escape(&report.file),
+        escape(&example.script.replace('\n', "; "))
+    );
+    if !example.quorate_sides.is_empty() {
+        let sides: Vec<String> = example
+            .quorate_sides
+            .iter()
+            .map(|side| {
+                let ids: Vec<String> = side.iter().map(u64::to_string).collect();
+                format!("<b>{{{}}}</b>", ids.join(", "))
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "<p class=\"sides\">quorate at once: {} (node ids)</p>",
+            sides.join(" and ")
+        );
+    }
+    match &example.whatif {
+        Section::Refused(refused) => refusal(out, refused),
+        Section::Data(whatif) => steps(out, whatif, false, &[]),
+    }
+    out.push_str("</details></li>");
 }
 
 /// One block per step of a whatif run: the command, the membership picture and (with

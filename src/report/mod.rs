@@ -100,6 +100,68 @@ pub struct FailureExample {
     pub nodes_down: Option<usize>,
     /// `whatif FILE -s SCRIPT --format json`.
     pub whatif: Section,
+    /// For a split-brain: the grid cell whose witness it is (`None`: `whatif --all`'s
+    /// overall witness, when no cell shown names the same script).
+    pub cell: Option<ExampleCell>,
+    /// For a split-brain: the quorate memberships at the end of the replay, as
+    /// `whatif --all` gives them (node ids); empty for a total loss.
+    pub quorate_sides: Vec<Vec<u64>>,
+}
+
+/// A cell of the failure grid as the page draws it: a row, a column (named by the first of
+/// its link sets) and the case.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ExampleCell {
+    /// The row: how many nodes are down.
+    pub nodes_down: u64,
+    /// The failed links of the cell (the first link set of its column), ascending.
+    pub failed_links: Vec<u64>,
+    /// `running` or `cold-start`.
+    pub case: String,
+}
+
+/// The columns of `whatif --all`'s grid as the page draws them: link sets whose cells are
+/// all equal (classes and counts in every row) share a column; each column lists its link
+/// sets in the grid's order (the first names the column's cells). Empty without a grid.
+pub fn grid_columns(matrix: &Value) -> Vec<Vec<Vec<u64>>> {
+    let Some(cells) = matrix.get("grid").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let links_of = |cell: &Value| -> Vec<u64> {
+        cell.get("failed_links")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect()
+    };
+    // Per link set, in order: the classes of each of its cells, by row.
+    let mut signatures: Vec<(Vec<u64>, std::collections::BTreeMap<u64, String>)> = Vec::new();
+    let mut position: std::collections::HashMap<Vec<u64>, usize> = std::collections::HashMap::new();
+    for cell in cells {
+        let links = links_of(cell);
+        let index = *position.entry(links.clone()).or_insert_with(|| {
+            signatures.push((links, std::collections::BTreeMap::new()));
+            signatures.len() - 1
+        });
+        if let Some(row) = cell.get("nodes_down").and_then(Value::as_u64) {
+            let classes = cell.get("classes").map_or_else(String::new, Value::to_string);
+            signatures[index].1.insert(row, classes);
+        }
+    }
+    let mut columns: Vec<Vec<Vec<u64>>> = Vec::new();
+    let mut column_of: std::collections::HashMap<&std::collections::BTreeMap<u64, String>, usize> =
+        std::collections::HashMap::new();
+    for (links, signature) in &signatures {
+        match column_of.get(signature) {
+            Some(index) => columns[*index].push(links.clone()),
+            None => {
+                column_of.insert(signature, columns.len());
+                columns.push(vec![links.clone()]);
+            }
+        }
+    }
+    columns
 }
 
 /// One `-s` scenario and what whatif said about it.
@@ -424,6 +486,8 @@ fn failure_examples(file: &str, matrix: &Section) -> Vec<FailureExample> {
         let count = loss.get("count").map_or_else(String::new, Value::to_string);
         let script = format!("stop {}", down.join(","));
         examples.push(FailureExample {
+            cell: None,
+            quorate_sides: Vec::new(),
             kind: ExampleKind::TotalLoss,
             title: format!(
                 "all quorum lost with node{} {} down ({count} such set{})",
@@ -436,19 +500,101 @@ fn failure_examples(file: &str, matrix: &Section) -> Vec<FailureExample> {
             script,
         });
     }
+    let text =
+        |witness: &Value, key: &str| witness.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let sides = |witness: &Value| -> Vec<Vec<u64>> {
+        witness
+            .get("quorate_sides")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|side| {
+                side.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_u64)
+                    .collect()
+            })
+            .collect()
+    };
+    let overall = examples.len();
     if let Some(witness) = value
         .pointer("/summary/split_brain/witness")
         .filter(|witness| !witness.is_null())
     {
-        let text = |key: &str| witness.get(key).and_then(Value::as_str).unwrap_or("").to_string();
-        let script = text("script");
+        let script = text(witness, "script");
         examples.push(FailureExample {
             kind: ExampleKind::SplitBrain,
-            title: format!("split-brain: {} ({})", text("description"), text("case")),
+            title: format!(
+                "split-brain: {} ({})",
+                text(witness, "description"),
+                text(witness, "case")
+            ),
             whatif: run_json(&["whatif", file, "-s", &script, "--format", "json"]),
             nodes_down: None,
+            cell: None,
+            quorate_sides: sides(witness),
             script,
         });
+    }
+    // The witness of every grid cell (as drawn: a column's first link set) with a
+    // split-brain scenario, per case.
+    let drawn: std::collections::HashSet<Vec<u64>> = grid_columns(value)
+        .into_iter()
+        .filter_map(|column| column.into_iter().next())
+        .collect();
+    let cells = value.get("grid").and_then(Value::as_array);
+    for cell in cells.into_iter().flatten() {
+        let Some(witnesses) = cell.get("split_brain_witnesses") else {
+            continue;
+        };
+        let links: Vec<u64> = cell
+            .get("failed_links")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect();
+        let Some(nodes_down) = cell.get("nodes_down").and_then(Value::as_u64) else {
+            continue;
+        };
+        if !drawn.contains(&links) {
+            continue;
+        }
+        let links = &links;
+        for witness in witnesses.as_array().into_iter().flatten() {
+            let script = text(witness, "script");
+            let case = text(witness, "case");
+            let here = ExampleCell {
+                nodes_down,
+                failed_links: links.clone(),
+                case: case.clone(),
+            };
+            // The overall witness is one of the cells' witnesses: link it, once.
+            if let Some(example) = examples.get_mut(overall).filter(|example| {
+                example.kind == ExampleKind::SplitBrain
+                    && example.cell.is_none()
+                    && example.script == script
+                    && example.title.ends_with(&format!("({case})"))
+            }) {
+                example.cell = Some(here);
+                continue;
+            }
+            examples.push(FailureExample {
+                kind: ExampleKind::SplitBrain,
+                title: format!(
+                    "split-brain with {nodes_down} node{} down, {} ({case}): {}",
+                    if nodes_down == 1 { "" } else { "s" },
+                    html::links_title(links),
+                    text(witness, "description")
+                ),
+                whatif: run_json(&["whatif", file, "-s", &script, "--format", "json"]),
+                nodes_down: None,
+                cell: Some(here),
+                quorate_sides: sides(witness),
+                script,
+            });
+        }
     }
     examples
 }

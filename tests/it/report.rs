@@ -411,6 +411,173 @@ fn report_failure_matrix_grid_and_the_smallest_split_brain_as_a_clickable_exampl
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }
 
+/// Six nodes on two links whose expected_votes (2) lets two disjoint groups both be quorate
+/// when they boot apart (nothing raises their expected votes): split-brain from a cold start
+/// with 0, 1 and 2 nodes down.
+fn six_split_prone() -> String {
+    generated_conf(6, 2).replace(
+        "provider: corosync_votequorum\n",
+        "provider: corosync_votequorum\n  expected_votes: 2\n",
+    )
+}
+
+/// `quorate whatif FILE -s SCRIPT --format json` through the binary (not in-process): the
+/// verdict of its last step and that step's quorate memberships.
+fn cli_replay(file: &str, script: &str) -> (bool, Vec<Vec<u64>>) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(["whatif", file, "-s", script, "--format", "json"])
+        .output()
+        .expect("run quorate");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("whatif json: {}", String::from_utf8_lossy(&output.stderr)));
+    let last = json["steps"]
+        .as_array()
+        .and_then(|steps| steps.last())
+        .expect("a step")
+        .clone();
+    let sides = last["quorate_memberships"]
+        .as_array()
+        .expect("memberships")
+        .iter()
+        .map(|side| {
+            side.as_array()
+                .expect("side")
+                .iter()
+                .map(|id| id.as_u64().expect("id"))
+                .collect()
+        })
+        .collect();
+    (last["split_brain"].as_bool().expect("verdict"), sides)
+}
+
+/// Every grid cell whose scenarios include a split-brain (either case, every column as
+/// drawn) links to a concrete witness on the page: the cell's failure in words, the quorate
+/// sides, the whatif command; replaying that script through the CLI gives split-brain with
+/// the same quorate sides. Checked on the two_node pair (running and cold start) and on
+/// six nodes that split in three rows. See: issue 15.
+#[test]
+fn report_grid_cells_with_split_brain_link_a_witness_that_replays() {
+    let dir = temp_dir("witness");
+    for (name, text, least_cells) in [
+        ("pair.conf", TWO_NODE_NO_WAIT.to_string(), 2),
+        ("six.conf", six_split_prone(), 3),
+    ] {
+        let file = dir.join(name);
+        std::fs::write(&file, text).expect("write conf");
+        let file = file.to_string_lossy().into_owned();
+        let (code, page, stderr) = quorate(&["report", &file]);
+        assert_eq!(code, 0, "{stderr}");
+        let (_, json, _) = quorate(&["report", &file, "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&json).expect("report json");
+        let matrix = &report["failure_matrix"]["data"];
+        let examples = report["failure_examples"].as_array().expect("examples");
+        let page_matrix = section(&page, "failure-matrix");
+        let mut checked = 0;
+        for (case, key) in [("running", "running"), ("cold-start", "cold_start")] {
+            let grid = &page_matrix[page_matrix
+                .find(&format!("<table class=\"grid\" data-case=\"{case}\">"))
+                .expect("grid")..];
+            let grid = &grid[..grid.find("</table>").expect("grid end")];
+            // The first link set of each drawn column, in column order.
+            let header = &grid[..grid.find("</tr>").expect("header")];
+            let columns = header.matches("<th").count() - 1;
+            for cell in matrix["grid"].as_array().expect("grid cells") {
+                let split = cell["classes"]
+                    .as_array()
+                    .expect("classes")
+                    .iter()
+                    .find(|count| count["class"] == "split-brain")
+                    .map_or(0, |count| count[key].as_u64().expect("count"));
+                if split == 0 {
+                    continue;
+                }
+                let down = cell["nodes_down"].as_u64().expect("down");
+                // The cell's witness example (a column's first link set only).
+                let Some((index, example)) = examples.iter().enumerate().find(|(_, example)| {
+                    example["cell"]["nodes_down"] == down
+                        && example["cell"]["failed_links"] == cell["failed_links"]
+                        && example["cell"]["case"] == case
+                }) else {
+                    // Another link set of a drawn column: its cells equal the first's.
+                    continue;
+                };
+                assert_eq!(example["kind"], "split_brain", "{name}");
+                let witness = cell["split_brain_witnesses"]
+                    .as_array()
+                    .expect("witnesses")
+                    .iter()
+                    .find(|witness| witness["case"] == case)
+                    .expect("a witness of this case");
+                assert_eq!(example["script"], witness["script"], "{name}");
+                assert_eq!(witness["replay_verified"], true, "{name}");
+                let script = witness["script"].as_str().expect("script");
+                let sides: Vec<Vec<u64>> =
+                    serde_json::from_value(witness["quorate_sides"].clone()).expect("sides");
+                assert!(sides.len() >= 2, "{name}: {sides:?}");
+                // Disjoint sides.
+                let all: Vec<u64> = sides.iter().flatten().copied().collect();
+                let mut unique = all.clone();
+                unique.sort_unstable();
+                unique.dedup();
+                assert_eq!(unique.len(), all.len(), "{name}: {sides:?}");
+                assert_eq!(
+                    serde_json::from_value::<Vec<Vec<u64>>>(example["quorate_sides"].clone())
+                        .expect("example sides"),
+                    sides
+                );
+                // The CLI replays the script to the same verdict and the same sides.
+                assert_eq!(
+                    cli_replay(&file, script),
+                    (true, sides.clone()),
+                    "{name}: {script}"
+                );
+                // The page: the cell's row links the example, which shows all of it.
+                let row = &grid[grid.find(&format!("<tr><th>{down}</th>")).expect("row")..];
+                let row = &row[..row.find("</tr>").expect("row end")];
+                assert!(
+                    row.contains(&format!("<a class=\"witness-link\" href=\"#example-{index}\"")),
+                    "{name}: {case} row {down}: {row}"
+                );
+                let item = &page_matrix[page_matrix
+                    .find(&format!(
+                        "<details class=\"example split-brain\" id=\"example-{index}\">"
+                    ))
+                    .expect("example")..];
+                let item = &item[..item.find("</details>").expect("example end")];
+                assert!(
+                    item.contains(&format!(
+                        "<pre>quorate whatif {file} -s '{}'</pre>",
+                        script.replace('\n', "; ")
+                    )),
+                    "{name}: {item}"
+                );
+                let drawn: Vec<String> = sides
+                    .iter()
+                    .map(|side| {
+                        let ids: Vec<String> = side.iter().map(u64::to_string).collect();
+                        format!("<b>{{{}}}</b>", ids.join(", "))
+                    })
+                    .collect();
+                assert!(
+                    item.contains(&format!("quorate at once: {} (node ids)", drawn.join(" and "))),
+                    "{name}: {item}"
+                );
+                let description = witness["description"].as_str().expect("description");
+                assert!(item.contains(description), "{name}: {item}");
+                assert!(
+                    item.contains("<span class=\"error\">split-brain</span>"),
+                    "{name}: {item}"
+                );
+                checked += 1;
+            }
+            assert!(columns >= 1);
+        }
+        assert!(checked >= least_cells, "{name}: {checked} cells checked");
+        assert!(!page_matrix.contains("no witness recorded"), "{name}");
+    }
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
+
 /// Bell(n), computed here independently of sim.
 fn bell(n: usize) -> u128 {
     let mut row = vec![1u128];

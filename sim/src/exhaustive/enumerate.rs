@@ -7,9 +7,9 @@
 //! their state; split-brain is two quorate nodes with disjoint rings).
 
 use super::{
-    describe, ids_in, link_steps, refs, replay_shows_split_brain, witness_script_from, Analysis, Case,
-    ClassCount, DownSet, ExhaustiveError, ExhaustiveOptions, FailureSize, GridCell, LinkFailure, Method,
-    OutcomeClass, QnetdAnalysis, Scenario, ScenarioCounts, SplitBrain, Witness, ENUMERATION_CHEAP_UP_TO,
+    describe, ids_in, link_steps, refs, witness_script_from, Analysis, Case, ClassCount, DownSet,
+    ExhaustiveError, ExhaustiveOptions, FailureSize, GridCell, LinkFailure, Method, OutcomeClass,
+    QnetdAnalysis, Scenario, ScenarioCounts, SplitBrain, Witness, ENUMERATION_CHEAP_UP_TO,
 };
 use crate::symmetry::node_classes;
 use model::quorum::membership::{adjacency, Connectivity, LinkFaults};
@@ -186,6 +186,9 @@ pub(super) struct Analyzer<'a> {
     /// `[case][class index]`. Filled by the enumeration as it goes, by the vote sums at once.
     grid: Vec<[[u128; 6]; 2]>,
     witness: Option<(WitnessKey, Scenario, Case)>,
+    /// Per (grid cell, case): the smallest split-brain scenario found there (witness key,
+    /// script, description), for `GridCell::split_brain_witnesses`.
+    cell_witnesses: HashMap<(usize, Case), (WitnessKey, String, String)>,
     /// How the tallies were obtained.
     method: Method,
     /// Membership signatures the vote-sum method evaluated.
@@ -375,6 +378,7 @@ impl<'a> Analyzer<'a> {
             grid,
             sizes: vec![SizeTally::default(); sizes],
             witness: None,
+            cell_witnesses: HashMap::new(),
             method: Method::Enumeration,
             signatures: 0,
             losses_complete: true,
@@ -660,16 +664,27 @@ impl<'a> Analyzer<'a> {
                     0,
                     self.evaluated,
                 );
-                if self.witness.as_ref().is_none_or(|(best, _, _)| key < *best) {
-                    self.witness = Some((
-                        key,
-                        Scenario {
-                            down: self.down,
-                            blocks: self.blocks.clone(),
-                            links_down,
-                        },
-                        case,
-                    ));
+                let cell = self.grid_cell(index);
+                let better_cell = self
+                    .cell_witnesses
+                    .get(&(cell, case))
+                    .is_none_or(|(best, ..)| key < *best);
+                let better = self.witness.as_ref().is_none_or(|(best, _, _)| key < *best);
+                if better || better_cell {
+                    let scenario = Scenario {
+                        down: self.down,
+                        blocks: self.blocks.clone(),
+                        links_down,
+                    };
+                    if better_cell {
+                        let script = self.plain_witness_script(&scenario, case);
+                        let description = describe(&self.node_ids, &scenario);
+                        self.cell_witnesses
+                            .insert((cell, case), (key, script, description));
+                    }
+                    if better {
+                        self.witness = Some((key, scenario, case));
+                    }
                 }
             }
         }
@@ -935,8 +950,23 @@ impl<'a> Analyzer<'a> {
         self.tally_grid(index, classes, weight);
     }
 
+    /// The grid cell of the current down set with link set `index`.
+    pub(super) fn grid_cell(&self, index: usize) -> usize {
+        self.down.len() * self.link_sets.len() + index
+    }
+
+    /// The script of a plain (no qnetd) witness `scenario` in `case`, after the start
+    /// script when there is one.
+    fn plain_witness_script(&self, scenario: &Scenario, case: Case) -> String {
+        let script = witness_script_from(&self.node_ids, scenario, case, self.first_label);
+        match &self.start_script {
+            Some(start) if !start.trim().is_empty() => format!("{}\n{script}", start.trim_end()),
+            _ => script,
+        }
+    }
+
     pub(super) fn tally_grid(&mut self, index: usize, classes: [OutcomeClass; 2], weight: u128) {
-        let cell = self.down.len() * self.link_sets.len() + index;
+        let cell = self.grid_cell(index);
         if let Some(counts) = self.grid.get_mut(cell) {
             for (case, class) in classes.iter().enumerate() {
                 let slot = &mut counts[case][class.index()];
@@ -958,7 +988,22 @@ impl<'a> Analyzer<'a> {
                     return None;
                 }
                 let links_down = self.link_sets.get(cell % link_sets)?.links_down;
+                let split = OutcomeClass::SplitBrain.index();
+                let split_brain_witnesses = [Case::Running, Case::ColdStart]
+                    .into_iter()
+                    .filter(|case| counts[usize::from(*case == Case::ColdStart)][split] > 0)
+                    .filter_map(|case| {
+                        let (_, script, description) = self.cell_witnesses.get(&(cell, case))?;
+                        Some(Witness::replayed(
+                            self.settings,
+                            script.clone(),
+                            case,
+                            description.clone(),
+                        ))
+                    })
+                    .collect();
                 Some(GridCell {
+                    split_brain_witnesses,
                     nodes_down: (cell / link_sets) as u32,
                     failed_links: (0..8u8).filter(|link| links_down >> link & 1 == 1).collect(),
                     scenarios,
@@ -1023,25 +1068,13 @@ impl<'a> Analyzer<'a> {
             .unwrap_or_default();
         let failure_sizes = size_list(&self.sizes);
         let qnetd_witness = self.qnetd.as_ref().and_then(|plan| plan.witness.as_ref()).map(
-            |(_, script, description, case)| Witness {
-                replay_verified: replay_shows_split_brain(self.settings, script),
-                script: script.clone(),
-                case: *case,
-                description: description.clone(),
+            |(_, script, description, case)| {
+                Witness::replayed(self.settings, script.clone(), *case, description.clone())
             },
         );
         let plain_witness = self.witness.as_ref().map(|(_, scenario, case)| {
-            let script = witness_script_from(&self.node_ids, scenario, *case, self.first_label);
-            let script = match &self.start_script {
-                Some(start) if !start.trim().is_empty() => format!("{}\n{script}", start.trim_end()),
-                _ => script,
-            };
-            Witness {
-                replay_verified: replay_shows_split_brain(self.settings, &script),
-                script,
-                case: *case,
-                description: describe(&self.node_ids, scenario),
-            }
+            let script = self.plain_witness_script(scenario, *case);
+            Witness::replayed(self.settings, script, *case, describe(&self.node_ids, scenario))
         });
         let witness = qnetd_witness.or(plain_witness);
         let classes = OutcomeClass::ALL

@@ -238,6 +238,28 @@ pub struct Witness {
     pub description: String,
     /// Replaying `script` from a fully started cluster shows the split-brain (checked here).
     pub replay_verified: bool,
+    /// The quorate memberships at the end of that replay (node ids, ascending; two or more
+    /// when `replay_verified`): the sides of the split-brain.
+    pub quorate_sides: Vec<Vec<NodeId>>,
+}
+
+impl Witness {
+    /// A witness of `script`, replayed here (`replay_verified`, `quorate_sides`).
+    pub(crate) fn replayed(
+        settings: &QuorumSettings,
+        script: String,
+        case: Case,
+        description: String,
+    ) -> Witness {
+        let quorate_sides = replay_quorate_sides(settings, &script);
+        Witness {
+            replay_verified: replay_shows_split_brain(settings, &script),
+            script,
+            case,
+            description,
+            quorate_sides,
+        }
+    }
 }
 
 /// Split-brain findings.
@@ -292,6 +314,11 @@ pub struct GridCell {
     /// The classes that occur in either case, in `OutcomeClass::ALL` order, with their
     /// counts (a class absent here occurs in neither case).
     pub classes: Vec<ClassCount>,
+    /// Per case in which the cell has a split-brain scenario (running first): one of them,
+    /// as a script that replays it (the fewest blocks, then qnetd's smallest fault, then the
+    /// first found). Empty, and left out of the JSON, when the cell has none. See: issue 15.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub split_brain_witnesses: Vec<Witness>,
 }
 
 /// The result of `analyze`.
@@ -652,6 +679,31 @@ pub(crate) fn describe(node_ids: &[NodeId], scenario: &Scenario) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// Replays `script` from `ClusterState::new` and returns the quorate memberships at its
+/// end (each membership's node ids ascending, the memberships in ascending order; empty
+/// when the script or the settings do not replay).
+pub fn replay_quorate_sides(settings: &QuorumSettings, script: &str) -> Vec<Vec<NodeId>> {
+    let Ok(parsed) = scenario::parse(script) else {
+        return Vec::new();
+    };
+    let Ok(mut state) = ClusterState::new(settings) else {
+        return Vec::new();
+    };
+    for step in &parsed.steps {
+        state.apply(settings, step);
+    }
+    let quorate = state.quorate_set();
+    let mut sides: Vec<Vec<NodeId>> = Vec::new();
+    for pos in quorate.iter() {
+        let side = ids_in(state.nodeids(), state.ring(pos) & quorate);
+        if !sides.contains(&side) {
+            sides.push(side);
+        }
+    }
+    sides.sort();
+    sides
 }
 
 /// Replays `script` from `ClusterState::new` and says whether the final state is

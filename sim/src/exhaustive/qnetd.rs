@@ -221,7 +221,13 @@ impl Analyzer<'_> {
                         rank,
                         self.evaluated,
                     );
-                    if plan.witness.as_ref().is_none_or(|(best, ..)| key < *best) {
+                    let cell = self.down.len() * self.link_sets.len() + index;
+                    let better_cell = self
+                        .cell_witnesses
+                        .get(&(cell, case))
+                        .is_none_or(|(best, ..)| key < *best);
+                    let better = plan.witness.as_ref().is_none_or(|(best, ..)| key < *best);
+                    if better || better_cell {
                         let prefix = match case {
                             Case::Running => &plan.running_prefix,
                             Case::ColdStart => &plan.cold_prefix,
@@ -249,7 +255,14 @@ impl Analyzer<'_> {
                             *order,
                             case,
                         );
-                        plan.witness = Some((key, lines.join("\n"), description, case));
+                        let script = lines.join("\n");
+                        if better_cell {
+                            self.cell_witnesses
+                                .insert((cell, case), (key, script.clone(), description.clone()));
+                        }
+                        if better {
+                            plan.witness = Some((key, script, description, case));
+                        }
                     }
                 }
             }

@@ -917,3 +917,79 @@ fn the_grid_splits_the_class_counts_by_down_nodes_and_failed_links() {
     );
     assert_eq!(grid.len(), 4, "0 to 3 nodes down, one link");
 }
+
+/// Every grid cell with a split-brain scenario names one witness per case in which it has
+/// one (and no other cell names any): its script, replayed from the fully started
+/// cluster, ends split-brain with the quorate sides it lists, with the cell's number of
+/// nodes down and the cell's failed links. See: issue 15.
+#[test]
+fn every_grid_cell_with_split_brain_has_a_witness_of_that_cell() {
+    let mut list = variety();
+    list.push(("qnetd 2nodelms 2 nodes", with_qnetd(2, "2nodelms", 1)));
+    let mut low = QuorumSettings::plain(4);
+    low.expected_votes = Some(2);
+    for node in &mut low.nodes {
+        node.links = vec![0, 1];
+    }
+    list.push(("4 nodes expected 2, two links", low));
+    let mut witnessed = 0;
+    for (name, settings) in list {
+        let analysis = analyze_with(&settings, true);
+        let grid = analysis.grid.as_ref().expect("grid");
+        for cell in grid {
+            for case in [Case::Running, Case::ColdStart] {
+                let split = cell
+                    .classes
+                    .iter()
+                    .find(|count| count.class == OutcomeClass::SplitBrain)
+                    .map_or(0, |count| match case {
+                        Case::Running => count.running,
+                        Case::ColdStart => count.cold_start,
+                    });
+                let witnesses: Vec<&Witness> = cell
+                    .split_brain_witnesses
+                    .iter()
+                    .filter(|witness| witness.case == case)
+                    .collect();
+                assert_eq!(witnesses.len(), usize::from(split > 0), "{name}: {cell:?}");
+                let Some(witness) = witnesses.first() else {
+                    continue;
+                };
+                witnessed += 1;
+                assert!(witness.replay_verified, "{name}: {witness:?}");
+                assert!(witness.quorate_sides.len() >= 2, "{name}: {witness:?}");
+                assert_eq!(
+                    replay_quorate_sides(&settings, &witness.script),
+                    witness.quorate_sides
+                );
+                let script = model::scenario::parse(&witness.script).unwrap();
+                let mut state = ClusterState::new(&settings).unwrap();
+                let mut links = Vec::new();
+                for step in &script.steps {
+                    state.apply(&settings, step);
+                    if let Step::Link { link, up: false, .. } = step {
+                        links.push(*link);
+                    }
+                }
+                links.sort_unstable();
+                assert_eq!(links, cell.failed_links, "{name}: {witness:?}");
+                assert_eq!(
+                    settings.nodes.len() - state.up_nodes().len(),
+                    cell.nodes_down as usize,
+                    "{name}: {witness:?}"
+                );
+                assert!(state.split_brain(), "{name}: {witness:?}");
+            }
+        }
+        // The overall witness is its cell's.
+        if let Some(overall) = &analysis.split_brain.witness {
+            assert!(
+                grid.iter()
+                    .flat_map(|cell| &cell.split_brain_witnesses)
+                    .any(|witness| witness == overall),
+                "{name}: {overall:?}"
+            );
+        }
+    }
+    assert!(witnessed >= 6, "{witnessed} witnessed cells");
+}
