@@ -619,7 +619,7 @@ impl FileTable {
         if changed > MAX_PVECM_CHANGES {
             return Err(Error::Unsupported {
                 why: format!(
-                    "on Proxmox this plan would join or remove {changed} nodes with pvecm; the planner handles at most                      {MAX_PVECM_CHANGES} per plan: split the change (e.g. form the cluster with fewer nodes, then add the rest)"
+                    "on Proxmox this plan would join or remove {changed} nodes with pvecm; the planner handles at most {MAX_PVECM_CHANGES} per plan: split the change (e.g. form the cluster with fewer nodes, then add the rest)"
                 ),
             });
         }
@@ -708,9 +708,10 @@ impl FileTable {
     }
 }
 
-/// At most this many nodes join or leave through pvecm in one plan (the table holds one
-/// file per set of them).
-pub(crate) const MAX_PVECM_CHANGES: usize = 7;
+/// At most this many nodes join or leave through pvecm in one plan: the table holds one
+/// file per set of them, and the search's states grow with the sets (forming 6 nodes
+/// explores about 36,000 states; 7 went past `search::MAX_STATES`).
+pub(crate) const MAX_PVECM_CHANGES: usize = 6;
 
 /// `document` with `totem.config_version` set to `version` (lossless edit).
 fn bump_version(document: &Document, version: u64) -> Option<String> {

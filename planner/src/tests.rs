@@ -429,6 +429,23 @@ fn proxmox_remove_node_leaves_then_pvecm_delnode_on_a_member() {
     );
 }
 
+/// More nodes joining through pvecm than the planner prepares files for: a tool error that
+/// says to split the change, before any search.
+#[test]
+fn seven_nodes_joining_through_pvecm_is_refused_with_what_to_do() {
+    let options = PlanOptions {
+        proxmox: Some(true),
+        ..PlanOptions::default()
+    };
+    let to = endpoint("to.conf", &cluster(7, 1, 1, ""));
+    let error = plan(None, &to, &options).expect_err("refused");
+    assert!(matches!(error, Error::Unsupported { .. }), "{error}");
+    assert!(
+        error.to_string().contains("at most 6 per plan: split the change"),
+        "{error}"
+    );
+}
+
 /// pvecm's refusals are preconditions: no add without a quorate member, no delnode of the
 /// node it runs on, no second create, no join of a node already in a cluster.
 #[test]
