@@ -534,3 +534,49 @@ fn replay_refuses_what_the_lab_cannot_do_before_doing_anything() {
     );
     drop(guard);
 }
+
+#[test]
+fn four_nodes_lms_a_node_back_into_the_minority_makes_a_second_quorate_side() {
+    // See: issue 11 (recoveries after faults; HANDOFF on branch `recover`). A node down
+    // past the last_man_standing window (expected votes 4 -> 3), a partition {1}|{2,3}, and
+    // the node starting again on n1's side: n1 takes the joining, inquorate node's expected
+    // votes as its own (3), so {1,4} holds 2 of 3 while {2,3} does too. The engine says
+    // so and real corosync 3.1.7 does it; this is what a restart inside a plan enabling LMS
+    // is exposed to when a partition comes while the node is down.
+    if !crate::support::reality_available("reality: last_man_standing rejoin split-brain") {
+        return;
+    }
+    let replayed = replay(
+        "lmsback",
+        &config(
+            "lmsback",
+            4,
+            1,
+            &["last_man_standing: 1", "last_man_standing_window: 3000"],
+        ),
+        "down 4\nwait 4000\nmove 1:2,3\nup 0:4",
+    );
+    let last = &replayed.report["steps"][4];
+    let predicted = |node: &str| {
+        let row = last["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["name"] == node)
+            .unwrap();
+        replay_reading(&row["predicted"])
+    };
+    for (node, members) in [("n1", "[1,4]"), ("n2", "[2,3]"), ("n3", "[2,3]")] {
+        for reading in [predicted(node), replayed.real(4, node)] {
+            assert!(
+                reading.starts_with(&format!("running quorate=true members={members}")),
+                "{node}: {reading}\n{}",
+                replayed.human
+            );
+        }
+    }
+    // n4 itself still expects 4 (quorum 3) in both.
+    for reading in [predicted("n4"), replayed.real(4, "n4")] {
+        assert!(reading.contains("quorate=false members=[1,4]"), "{reading}");
+    }
+}
