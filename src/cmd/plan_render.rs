@@ -160,6 +160,12 @@ pub fn human(plan: &PlanView, heading: &Heading, style: Style) -> String {
     let _ = writeln!(out, "{} {} -> {}", bold("plan:"), heading.from, heading.to);
     goals_and_notes(&mut out, heading, style);
     let verdict = match plan.verdict.as_str() {
+        // A new cluster has nothing to keep quorate: it is quorate once enough of it runs
+        // (e.g. a lone member between pvecm add's reload and the new node's start is not).
+        "safe" if plan.from_sha256.as_deref().is_none_or(str::is_empty) => format!(
+            "{}: a new cluster; it is quorate once enough of its nodes run, and no step splits it",
+            style.paint("1;32", "safe")
+        ),
         "safe" => format!(
             "{}: the running cluster stays quorate at every step",
             style.paint("1;32", "safe")
@@ -396,6 +402,27 @@ mod tests {
             "plan_sha256": "cc"
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_new_cluster_is_not_promised_continuous_quorum() {
+        // See: issue 11 (pvecm add leaves a lone member inquorate until the new node runs).
+        let heading = Heading {
+            from: "none (a new cluster)".into(),
+            to: "to.conf".into(),
+            goals: Vec::new(),
+            notes: Vec::new(),
+        };
+        let mut new_cluster = plan();
+        new_cluster.from_sha256 = None;
+        let text = human(&new_cluster, &heading, Style::default());
+        assert!(
+            text.contains("verdict: safe: a new cluster; it is quorate once enough of its nodes run"),
+            "{text}"
+        );
+        assert!(!text.contains("stays quorate at every step"), "{text}");
+        let running = human(&plan(), &heading, Style::default());
+        assert!(running.contains("stays quorate at every step"), "{running}");
     }
 
     #[test]
