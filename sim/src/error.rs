@@ -23,6 +23,27 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// More nodes than the explicit checker explores, and the counter abstraction
+    /// (`check::counter`) does not apply to this configuration (`reason` says why).
+    #[error(
+        "model checking handles at most {max} nodes one by one, the configuration has {count}, and \
+         the counter abstraction does not apply: {reason}"
+    )]
+    CounterRefused {
+        /// Nodes in the configuration.
+        count: usize,
+        /// The explicit checker's limit.
+        max: usize,
+        /// Why the counter abstraction refuses, as a sentence.
+        reason: String,
+    },
+    /// A counterexample of the counter abstraction did not replay on the concrete cluster
+    /// (a bug: the abstract and concrete runs disagree); names the property.
+    #[error("internal error: the counter abstraction's counterexample for {property} does not replay")]
+    CounterReplay {
+        /// The property whose counterexample failed to replay.
+        property: &'static str,
+    },
     /// No node at all: nothing to check or analyse.
     #[error("the configuration has no nodes to {task}")]
     NoNodes {

@@ -183,7 +183,7 @@ pub fn check_settings_with(
                 let _ = writeln!(err, "{line}");
             }
         };
-        sim::check::check_with(
+        sim::check::counter::check_auto(
             settings,
             options,
             &mut Hooks {
@@ -429,7 +429,17 @@ pub fn human(name: &str, path: &str, report: &CheckReport, confirmations: &[Opti
             text.push_str(&confirmation.human("    "));
         }
     }
-    let symmetry = if report.symmetry.is_empty() {
+    let symmetry = if report.method == sim::check::CheckMethod::Counter {
+        let classes: Vec<String> = report
+            .symmetry
+            .iter()
+            .map(|class| {
+                let ids: Vec<String> = class.iter().map(|id| id.to_string()).collect();
+                format!("{{{}}}", ids.join(","))
+            })
+            .collect();
+        format!("counter abstraction over nodes {}", classes.join(" "))
+    } else if report.symmetry.is_empty() {
         match &report.symmetry_note {
             Some(reason) => format!(
                 "nodes not interchangeable here ({reason}): only partition labels and time are reduced"

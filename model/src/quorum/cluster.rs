@@ -44,6 +44,9 @@ use super::settings::{NodeId, Provider, QuorumSettings};
 // Model-checker queries and the symmetry image.
 #[path = "checking.rs"]
 mod checking;
+// The complete canonical form of the counter abstraction (`quorate check` at scale).
+#[path = "canonical.rs"]
+mod canonical;
 // The config_version check of a node's first sync (spec 5.4).
 #[path = "config_version.rs"]
 mod config_version;
@@ -63,6 +66,7 @@ mod step;
 #[path = "views.rs"]
 mod views;
 
+pub use canonical::Canonical;
 #[cfg(test)]
 pub(crate) use orders::candidate_orders_for_tests;
 use orders::{receive_all, OrderBranch};

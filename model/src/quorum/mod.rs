@@ -52,8 +52,8 @@ pub mod qnetd;
 pub mod settings;
 
 pub use cluster::{
-    ClusterState, NodeView, OrderSuccessor, OrderSuccessors, QdeviceNodeView, QnetdPartitionView, QnetdView,
-    QuorumFlags, StepOutcome, TooManyNodes, UnstableMembership,
+    Canonical, ClusterState, NodeView, OrderSuccessor, OrderSuccessors, QdeviceNodeView, QnetdPartitionView,
+    QnetdView, QuorumFlags, StepOutcome, TooManyNodes, UnstableMembership,
 };
 pub use node::{startup_error, MAX_NODES};
 pub use node_config::{NodeConfig, ReloadRefusal, TotemFacts};

@@ -11,6 +11,7 @@
 //! order). It must not print, read files or parse arguments (the binary does).
 
 pub mod actions;
+pub mod counter;
 pub mod properties;
 pub mod quorum_model;
 pub mod run;
@@ -24,8 +25,8 @@ pub use self::properties::{
 };
 pub use self::quorum_model::{describe, CheckState, ModelError, ModelOptions, QuorumModel, MAX_CHECK_NODES};
 pub use self::run::{
-    bind_test, check, check_with, delivery_order_note, explore, first_violation, property_kind, CheckOptions,
-    CheckReport, ExploreError, Hooks, Progress, PropertyKind, PropertyVerdict, ViolationSearch,
+    bind_test, check, check_with, delivery_order_note, explore, first_violation, property_kind, CheckMethod,
+    CheckOptions, CheckReport, ExploreError, Hooks, Progress, PropertyKind, PropertyVerdict, ViolationSearch,
 };
 /// stateright's property type, for generators' goals (`ActionGenerator::goals`).
 pub use stateright::Property;

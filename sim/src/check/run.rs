@@ -144,6 +144,29 @@ pub struct CheckReport {
     /// `wait_for_all: ...`, `symmetry reduction is off`).
     #[serde(skip)]
     pub symmetry_note: Option<String>,
+    /// How the states were explored: node by node (`explicit`, not serialised, the JSON of
+    /// before), or as counts of interchangeable nodes (`counter`, `super::counter`).
+    #[serde(skip_serializing_if = "CheckMethod::is_explicit")]
+    pub method: CheckMethod,
+}
+
+/// How a `check` run explored the states.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckMethod {
+    /// stateright over concrete states, each node by position (symmetry reduction aside).
+    #[default]
+    Explicit,
+    /// The counter abstraction: breadth-first over complete canonical forms, successors
+    /// by counts of interchangeable nodes (`super::counter`).
+    Counter,
+}
+
+impl CheckMethod {
+    /// Whether this is the explicit method (serde's skip test).
+    pub fn is_explicit(&self) -> bool {
+        *self == CheckMethod::Explicit
+    }
 }
 
 impl CheckReport {
@@ -438,11 +461,12 @@ pub fn check_with(
         complete: complete && !interrupted,
         interrupted,
         symmetry_note: quorum_model.no_permutation_reason().map(str::to_string),
+        method: CheckMethod::Explicit,
     })
 }
 
 /// What a verdict should say beyond holds/violated.
-fn note(settings: &QuorumSettings, name: &str, holds: bool) -> Option<String> {
+pub(crate) fn note(settings: &QuorumSettings, name: &str, holds: bool) -> Option<String> {
     if holds {
         return None;
     }
