@@ -282,6 +282,10 @@ fn fail(
     Ok(Outcome::Failed { step: step.id })
 }
 
+/// How long a failed command waits for a signal that may have killed its ssh process
+/// before the failure is taken as the node's (see `run_commands`).
+const SIGNAL_GRACE: Duration = Duration::from_millis(500);
+
 /// Runs the step's commands: one thread per node, each node's commands in order. The first
 /// failure is returned (the other nodes finish the command they are in and stop).
 fn run_commands(
@@ -322,6 +326,14 @@ fn run_commands(
                         let result = run_one(plan, &command, *remote, remotes);
                         if let Err(message) = result {
                             failed.store(true, Ordering::SeqCst);
+                            // A terminal's Ctrl-C reaches apply and its ssh processes at
+                            // once, and the ssh may die (failing the command) before apply's
+                            // handler has run: give that signal a moment before calling the
+                            // failure the node's (a CI run read exit 1 instead of 130 here).
+                            let grace = Instant::now() + SIGNAL_GRACE;
+                            while !cancel.load(Ordering::SeqCst) && Instant::now() < grace {
+                                std::thread::sleep(Duration::from_millis(10));
+                            }
                             let message = format!("{node}: `{line}`: {message}");
                             // A signal that came while the command ran may have reached its
                             // ssh process as well: then the failure is the signal's doing,
