@@ -655,57 +655,32 @@ pub fn to_script(plan: &Plan) -> String {
             .config_sha256
             .as_deref()
             .map(|sha| script_file_name(plan, sha));
+        let install = |nodes: &[String]| ScriptStep::Install {
+            file: file.clone().unwrap_or_default(),
+            nodes: ids(nodes),
+        };
+        let up = |nodes: &[String]| {
+            ScriptStep::Up(vec![NodeSpec {
+                partition: None,
+                nodes: ids(nodes),
+            }])
+        };
+        let reload = || ScriptStep::Reload { file: None };
         let script: Vec<ScriptStep> = match step.action.as_str() {
-            "write_config" => vec![ScriptStep::Install {
-                file: file.unwrap_or_default(),
-                nodes: ids(&step.nodes),
-            }],
-            "write_pve_config" => vec![
-                ScriptStep::Install {
-                    file: file.unwrap_or_default(),
-                    nodes: ids(&step.nodes),
-                },
-                ScriptStep::Reload { file: None },
-            ],
-            "reload" => vec![ScriptStep::Reload { file: None }],
+            "write_config" => vec![install(&step.nodes)],
+            "write_pve_config" => vec![install(&step.nodes), reload()],
+            "reload" => vec![reload()],
             // pvecm's file on the members (the running nodes before the step), their
             // reload, then the node that joins gets it and starts.
-            "pvecm_create" => vec![
-                ScriptStep::Install {
-                    file: file.clone().unwrap_or_default(),
-                    nodes: ids(&step.nodes),
-                },
-                ScriptStep::Up(vec![NodeSpec {
-                    partition: None,
-                    nodes: ids(&step.nodes),
-                }]),
-            ],
+            "pvecm_create" => vec![install(&step.nodes), up(&step.nodes)],
             "pvecm_add" => vec![
-                ScriptStep::Install {
-                    file: file.clone().unwrap_or_default(),
-                    nodes: ids(&step.pre.running),
-                },
-                ScriptStep::Reload { file: None },
-                ScriptStep::Install {
-                    file: file.clone().unwrap_or_default(),
-                    nodes: ids(&step.nodes),
-                },
-                ScriptStep::Up(vec![NodeSpec {
-                    partition: None,
-                    nodes: ids(&step.nodes),
-                }]),
+                install(&step.pre.running),
+                reload(),
+                install(&step.nodes),
+                up(&step.nodes),
             ],
-            "pvecm_delnode" => vec![
-                ScriptStep::Install {
-                    file: file.clone().unwrap_or_default(),
-                    nodes: ids(&step.pre.running),
-                },
-                ScriptStep::Reload { file: None },
-            ],
-            "start" => vec![ScriptStep::Up(vec![NodeSpec {
-                partition: None,
-                nodes: ids(&step.nodes),
-            }])],
+            "pvecm_delnode" => vec![install(&step.pre.running), reload()],
+            "start" => vec![up(&step.nodes)],
             "restart" => vec![ScriptStep::Restart(ids(&step.nodes))],
             "stop" | "leave" => vec![ScriptStep::Stop(ids(&step.nodes))],
             "start_qdevice" | "stop_qdevice" => vec![ScriptStep::Qdevice {

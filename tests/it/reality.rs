@@ -101,6 +101,16 @@ impl Replayed {
 
     /// The real reading of `node` after step `index` (0 is the start).
     fn real(&self, index: usize, node: &str) -> String {
+        self.reading(index, node, "real")
+    }
+
+    /// What `quorate whatif` predicted for `node` after step `index`.
+    fn predicted(&self, index: usize, node: &str) -> String {
+        self.reading(index, node, "predicted")
+    }
+
+    /// The `side` ("real" or "predicted") reading of `node` after step `index`.
+    fn reading(&self, index: usize, node: &str, side: &str) -> String {
         let step = &self.report["steps"][index];
         let row = step["nodes"]
             .as_array()
@@ -108,7 +118,7 @@ impl Replayed {
             .iter()
             .find(|row| row["name"] == node)
             .unwrap_or_else(|| panic!("no node {node} in step {index}"));
-        replay_reading(&row["real"])
+        replay_reading(&row[side])
     }
 }
 
@@ -556,18 +566,8 @@ fn four_nodes_lms_a_node_back_into_the_minority_makes_a_second_quorate_side() {
         ),
         "down 4\nwait 4000\nmove 1:2,3\nup 0:4",
     );
-    let last = &replayed.report["steps"][4];
-    let predicted = |node: &str| {
-        let row = last["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|row| row["name"] == node)
-            .unwrap();
-        replay_reading(&row["predicted"])
-    };
     for (node, members) in [("n1", "[1,4]"), ("n2", "[2,3]"), ("n3", "[2,3]")] {
-        for reading in [predicted(node), replayed.real(4, node)] {
+        for reading in [replayed.predicted(4, node), replayed.real(4, node)] {
             assert!(
                 reading.starts_with(&format!("running quorate=true members={members}")),
                 "{node}: {reading}\n{}",
@@ -576,7 +576,7 @@ fn four_nodes_lms_a_node_back_into_the_minority_makes_a_second_quorate_side() {
         }
     }
     // n4 itself still expects 4 (quorum 3) in both.
-    for reading in [predicted("n4"), replayed.real(4, "n4")] {
+    for reading in [replayed.predicted(4, "n4"), replayed.real(4, "n4")] {
         assert!(reading.contains("quorate=false members=[1,4]"), "{reading}");
     }
 }
