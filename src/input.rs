@@ -179,6 +179,42 @@ impl LoadedConfig {
         read_source(path).map(LoadedConfig::from_source)
     }
 
+    /// Whether the file is for Proxmox VE: by its path (`/etc/pve/...`), else by its content.
+    pub fn is_proxmox(&self, path: &str) -> bool {
+        model::lint::LintOptions::for_path(path)
+            .proxmox
+            .unwrap_or_else(|| model::lint::is_proxmox(&self.document))
+    }
+
+    /// What corosync refuses in this file (`corosync -t` or startup), one warning line each
+    /// for stderr: `warning: FILE:LINE:COL: MESSAGE [CODE]: consequence`. The commands that
+    /// simulate or show the file print these first, so that a file corosync would not take is
+    /// never simulated or shown without its real reason.
+    pub fn refusals(&self, proxmox: bool) -> Vec<String> {
+        let options = model::lint::LintOptions {
+            proxmox: Some(proxmox),
+            ..model::lint::LintOptions::default()
+        };
+        let text = &self.source.text;
+        let index = model::LineIndex::new(text);
+        self.lint(&options)
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == model::Severity::Error)
+            .filter_map(|diagnostic| {
+                let by = diagnostic.rejected_by?;
+                let (line, column) = crate::render::position(&index, text, diagnostic);
+                let consequence = match by {
+                    model::RejectedBy::CorosyncT => "corosync -t rejects it and corosync would not start",
+                    model::RejectedBy::CorosyncStartup => "corosync would refuse to start (exit 20)",
+                };
+                Some(format!(
+                    "warning: {}:{line}:{column}: {} [{}]: {consequence}",
+                    self.source.name, diagnostic.message, diagnostic.code
+                ))
+            })
+            .collect()
+    }
+
     /// Every finding of `lint` on this file, the parser's included, without parsing again.
     pub fn lint(&self, options: &model::lint::LintOptions) -> Vec<model::Diagnostic> {
         // See: issue 10 item 7: after a fatal syntax error, nothing that depends on the

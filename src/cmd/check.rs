@@ -118,10 +118,11 @@ impl CheckArgs {
 }
 
 /// Reads `path` into votequorum settings; also returns the name to show and the text.
-fn settings_from(path: &str) -> Result<(String, String, QuorumSettings), String> {
+fn settings_from(path: &str) -> Result<(String, String, QuorumSettings, Vec<String>), String> {
     let loaded = LoadedConfig::load(path).map_err(|error| error.to_string())?;
     let settings = loaded.config.quorum_settings();
-    Ok((loaded.source.name, loaded.source.text, settings))
+    let refusals = loaded.refusals(loaded.is_proxmox(path));
+    Ok((loaded.source.name, loaded.source.text, settings, refusals))
 }
 
 /// The JSON document of `--format json` (schema: README, `quorate check`).
@@ -245,18 +246,30 @@ pub fn run_with(
             return Ok(EXIT_ERROR);
         }
     }
-    let (name, text, settings) = match settings_from(&args.file) {
+    let (name, text, settings, refusals) = match settings_from(&args.file) {
         Ok(read) => read,
         Err(error) => {
             writeln!(err, "error: {error}")?;
             return Ok(EXIT_ERROR);
         }
     };
+    // What corosync itself refuses comes first, with its position: a syntax error that
+    // hides the nodelist must not read as a file without nodes.
+    for refusal in &refusals {
+        writeln!(err, "{refusal}")?;
+    }
     if let Some(startup) = model::quorum::startup_error(&settings) {
-        writeln!(
-            err,
-            "warning: {name}: corosync would refuse to start ({startup}); every node stays down"
-        )?;
+        if refusals.is_empty() {
+            writeln!(
+                err,
+                "warning: {name}: corosync would refuse to start ({startup}); every node stays down"
+            )?;
+        } else {
+            writeln!(
+                err,
+                "warning: {name}: corosync would not start with this file; every node stays down"
+            )?;
+        }
     }
     let options = args.options();
     if let Some(address) = &args.explore {

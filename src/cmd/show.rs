@@ -3,7 +3,7 @@
 //! Owns the rendering of `model::config::Config` (text summary or JSON). Secrets (an inline
 //! `totem.key`) are redacted here too, whatever the model keeps. It must not judge the file.
 
-use crate::input::read_source;
+use crate::input::LoadedConfig;
 use crate::{EXIT_ERROR, EXIT_OK};
 use clap::{Args, ValueEnum};
 use model::quorum::{ClusterState, QuorumSettings};
@@ -120,15 +120,19 @@ fn redact(value: &mut serde_json::Value) {
 
 /// Runs `quorate show`.
 pub fn run(args: &ShowArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
-    let source = match read_source(&args.file) {
-        Ok(source) => source,
+    let loaded = match LoadedConfig::load(&args.file) {
+        Ok(loaded) => loaded,
         Err(error) => {
             writeln!(err, "error: {error}")?;
             return Ok(EXIT_ERROR);
         }
     };
-    let (document, _) = model::syntax::parse(&source.text);
-    let (config, _) = model::config::Config::from_document(&document);
+    // The view stays a view (exit 0), but what corosync refuses is said first, with its
+    // position: after a syntax error the summary shows only what the parser could read.
+    for refusal in loaded.refusals(loaded.is_proxmox(&args.file)) {
+        writeln!(err, "{refusal}")?;
+    }
+    let config = loaded.config;
     match args.format {
         ShowFormat::Json => {
             let mut value = serde_json::to_value(&config)?;

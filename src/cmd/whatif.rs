@@ -9,7 +9,6 @@ use crate::input::{read_input, LoadedConfig};
 use crate::render::{ColorChoice, Style};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use clap::{ArgGroup, Args, ValueEnum};
-use model::{Diagnostic, LineIndex, RejectedBy, Severity};
 use sim::whatif::{NodeRow, Report, StepReport, WhatifError, WhatifOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -64,33 +63,6 @@ pub struct WhatifArgs {
     pub color: ColorChoice,
 }
 
-/// What corosync refuses in `loaded` (corosync -t or startup), as warning lines for stderr.
-fn refusals(loaded: &LoadedConfig, proxmox: bool) -> Vec<String> {
-    let options = model::lint::LintOptions {
-        proxmox: Some(proxmox),
-        ..model::lint::LintOptions::default()
-    };
-    let text = &loaded.source.text;
-    let index = LineIndex::new(text);
-    loaded
-        .lint(&options)
-        .iter()
-        .filter(|diagnostic| diagnostic.severity == Severity::Error)
-        .filter_map(|diagnostic: &Diagnostic| {
-            let by = diagnostic.rejected_by?;
-            let (line, column) = crate::render::position(&index, text, diagnostic);
-            let consequence = match by {
-                RejectedBy::CorosyncT => "corosync -t rejects it and corosync would not start",
-                RejectedBy::CorosyncStartup => "corosync would refuse to start (exit 20)",
-            };
-            Some(format!(
-                "warning: {}:{line}:{column}: {} [{}]: {consequence}",
-                loaded.source.name, diagnostic.message, diagnostic.code
-            ))
-        })
-        .collect()
-}
-
 /// Runs `quorate whatif`.
 pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
     if args.file == "-" && args.script_file.as_deref() == Some("-") {
@@ -109,18 +81,16 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             return Ok(EXIT_ERROR);
         }
     };
-    let (source, document, config) = (&loaded.source, &loaded.document, &loaded.config);
+    let (source, config) = (&loaded.source, &loaded.config);
     let settings = config.quorum_settings();
     let proxmox = if args.proxmox {
         true
     } else if args.no_proxmox {
         false
     } else {
-        model::lint::LintOptions::for_path(&args.file)
-            .proxmox
-            .unwrap_or_else(|| model::lint::is_proxmox(document))
+        loaded.is_proxmox(&args.file)
     };
-    let warnings = refusals(&loaded, proxmox);
+    let warnings = loaded.refusals(proxmox);
     for warning in &warnings {
         writeln!(err, "{warning}")?;
     }
@@ -187,7 +157,7 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyho
         let path = resolve_reload(base.as_deref(), file);
         let shown = path.display().to_string();
         let reloaded = LoadedConfig::load(&shown).map_err(|error| error.to_string())?;
-        reload_warnings.extend(refusals(&reloaded, proxmox));
+        reload_warnings.extend(reloaded.refusals(proxmox));
         // The whole file (addresses and knet transports too), so that a node refuses a
         // reload that re-addresses it (spec 5.2) and the report says so.
         Ok(model::quorum::NodeConfig::from_config(&reloaded.config))

@@ -383,3 +383,30 @@ fn a_config_corosync_refuses_warns_and_still_runs() {
     assert!(err.contains("corosync -t rejects it"), "{err}");
     assert!(out.contains("== heal"), "{out}");
 }
+
+/// A syntax error that hides the nodelist (`node { name: a` on one line, which corosync -t
+/// refuses with "Extra characters after opening bracket"): whatif, check and show name that
+/// error with its line and column first; check and show no longer give the nodelist's
+/// absence as the reason corosync would not start.
+#[test]
+fn a_syntax_error_hiding_the_nodelist_is_named_by_whatif_check_and_show() {
+    let dir = temp_dir("brace");
+    let text = "totem {\n  version: 2\n  cluster_name: five\n}\nnodelist {\n  node { name: a\n    nodeid: 1\n    ring0_addr: 198.18.0.1 }\n}\nquorum {\n  provider: corosync_votequorum\n}\n";
+    let file = write(&dir, "brace.conf", text);
+    let position = format!("{file}:6:3: Extra characters after opening bracket '{{' [E001]");
+    for args in [
+        vec!["whatif", file.as_str(), "-s", "down 1"],
+        vec!["check", file.as_str()],
+        vec!["show", file.as_str()],
+    ] {
+        let (code, _, err) = quorate(&args);
+        assert!(err.contains(&position), "{args:?}: {err}");
+        assert!(err.contains("corosync -t rejects it"), "{args:?}: {err}");
+        assert!(
+            !err.contains("nodelist or quorum.expected_votes must be configured"),
+            "{args:?}: {err}"
+        );
+        let expected = if args[0] == "show" { 0 } else { 2 };
+        assert_eq!(code, expected, "{args:?}: {err}");
+    }
+}
