@@ -46,6 +46,10 @@ pub struct RunbookArgs {
     /// end state, when one exists.
     #[arg(long, value_name = "PLAN")]
     pub plan_out: Option<String>,
+    /// Write every configuration the runbook shows, writes or generates into DIR (created
+    /// if missing), as the `line-N.conf` files its findings' `whatif` scripts name.
+    #[arg(long, value_name = "DIR")]
+    pub configs_out: Option<String>,
     /// Colour.
     #[arg(long, value_enum, default_value_t = render::ColorChoice::Auto)]
     pub color: render::ColorChoice,
@@ -139,6 +143,9 @@ pub fn run(args: &RunbookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyh
         Some(path) => Some(plan_out(&report, path, &options, err)?),
         None => None,
     };
+    if let Some(dir) = &args.configs_out {
+        configs_out(&report, dir, err)?;
+    }
     let count = report.findings().count();
     match args.format {
         RunbookFormat::Human => {
@@ -186,6 +193,21 @@ pub fn run(args: &RunbookArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyh
         }
     }
     Ok(if count == 0 { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+/// `--configs-out DIR`: the runbook's configurations as the files its scripts name.
+fn configs_out(report: &RunbookReport, dir: &str, err: &mut dyn Write) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
+    for (name, text) in &report.configs {
+        let path = std::path::Path::new(dir).join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    writeln!(
+        err,
+        "note: wrote {} configuration(s) (line-N.conf) to {dir}",
+        report.configs.len()
+    )?;
+    Ok(())
 }
 
 /// `--plan-out`: `planner::plan` from the runbook's start state to its end config; the plan

@@ -20,6 +20,7 @@ mod reality;
 mod reality_fuzz;
 mod report;
 mod runbook;
+mod runbook_split;
 mod status;
 mod support;
 mod timing;

@@ -21,6 +21,10 @@ use super::{Finding, Kind, RunbookOptions, RunbookReport, Step};
 use crate::files::{FileEntry, Purpose};
 use crate::safety::Safety;
 
+mod split;
+
+use split::{Shadow, Transition};
+
 /// Every finding code the checker gives: (code, name, kind, summary). Codes are stable and never reused.
 pub const CODES: &[(&str, &str, &str, &str)] = &[
     (
@@ -174,6 +178,12 @@ pub const CODES: &[(&str, &str, &str, &str)] = &[
         "refused",
         "`crm cluster init` (or its stage) that crmsh refuses for the cluster's state on that node",
     ),
+    (
+        "R027",
+        "split-brain-within-budget",
+        "unsafe",
+        "a step after which faults within the fault budget make two memberships quorate at once (nodes running different files mid-change, a node down for a stop or restart)",
+    ),
 ];
 
 fn code_info(code: &'static str) -> (&'static str, Kind) {
@@ -223,6 +233,8 @@ enum Content {
 struct KnownConfig {
     text: String,
     config: model::config::Config,
+    /// The runbook line that shows, writes or (through a tool) generates it.
+    line: usize,
 }
 
 /// The checker's state.
@@ -257,6 +269,13 @@ pub(crate) struct Checker<'a> {
     /// still in force: votequorum writes them nowhere, so the target's stop or restart and
     /// any reload put the configured votes back (and drop them here).
     runtime_votes: Vec<RuntimeVotes>,
+    /// What the last command did to the nodes' corosync, for the shadow engine (`split`).
+    transitions: Vec<Transition>,
+    /// The votequorum engine following the runbook with every node's own files, while it
+    /// agrees with the checker (`split`).
+    shadow: Option<Shadow>,
+    /// The verdict cache for `R027` (the runbook's fault budget).
+    split_safety: Safety,
 }
 
 /// One `corosync-quorumtool -v V [-n T]` the runbook ran and votequorum accepted.
@@ -305,6 +324,9 @@ impl<'a> Checker<'a> {
             stopped: Vec::new(),
             alias: None,
             runtime_votes: Vec::new(),
+            transitions: Vec::new(),
+            shadow: None,
+            split_safety: Safety::new(options.fault_budget),
         }
     }
 
@@ -388,7 +410,11 @@ impl<'a> Checker<'a> {
                 self.heading = heading_text.to_string();
             }
         }
+        let configs = (0..self.configs.len())
+            .map(|index| (self.config_file_name(index), self.configs[index].text.clone()))
+            .collect();
         RunbookReport {
+            configs,
             file: self.file.to_string(),
             steps: self.steps,
             not_cluster_related: self.other.into_iter().collect(),
@@ -616,6 +642,7 @@ impl<'a> Checker<'a> {
                     if let Some((body, at)) = &command.heredoc {
                         self.heredoc(&command, body, offset + at, &mut step);
                     }
+                    self.follow_transitions(span, &mut step);
                     if cluster || !step.findings.is_empty() || !step.actions.is_empty() {
                         self.steps.push(step);
                     } else if let Some(program) = listed_program(&words) {
@@ -785,9 +812,11 @@ impl<'a> Checker<'a> {
             }
         }
         let index = self.configs.len();
+        let line = self.line_of(offset);
         self.configs.push(KnownConfig {
             text: content.to_string(),
             config,
+            line,
         });
         let mut step = Step {
             line: self.line_of(offset),
@@ -1263,6 +1292,7 @@ impl<'a> Checker<'a> {
     /// file changes what a reload cannot change (the engine's `reload_refusal`, spec 5.2).
     fn reload(&mut self, span: (usize, usize), step: &mut Step) {
         if !self.running.is_empty() {
+            self.transition(Transition::Reload);
             self.revert_runtime_votes(None, "this reload", span, step);
         }
         let running: Vec<(String, usize)> = self
@@ -1366,7 +1396,8 @@ impl<'a> Checker<'a> {
                 let (document, _) = model::syntax::parse(&text);
                 let (config, _) = model::config::Config::from_document(&document);
                 let index = self.configs.len();
-                self.configs.push(KnownConfig { text, config });
+                let line = self.line_of(span.0);
+                self.configs.push(KnownConfig { text, config, line });
                 for (node, _) in &nodes {
                     self.files
                         .insert((node.clone(), COROSYNC_CONF.to_string()), Content::Config(index));
@@ -1581,7 +1612,8 @@ impl<'a> Checker<'a> {
         let (document, _) = model::syntax::parse(&text);
         let (config, _) = model::config::Config::from_document(&document);
         let index = self.configs.len();
-        self.configs.push(KnownConfig { text, config });
+        let line = self.line_of(span.0);
+        self.configs.push(KnownConfig { text, config, line });
         self.end_config = Some(self.configs[index].text.clone());
         step.actions.push(what.to_string());
         step.actions.extend(consequences);
@@ -1895,7 +1927,8 @@ impl<'a> Checker<'a> {
                 let (document, _) = model::syntax::parse(&text);
                 let (config, _) = model::config::Config::from_document(&document);
                 let index = self.configs.len();
-                self.configs.push(KnownConfig { text, config });
+                let line = self.line_of(span.0);
+                self.configs.push(KnownConfig { text, config, line });
                 self.end_config = Some(self.configs[index].text.clone());
                 self.files.insert(
                     (here.to_string(), COROSYNC_CONF.to_string()),
@@ -2107,7 +2140,8 @@ impl<'a> Checker<'a> {
                 let (document, _) = model::syntax::parse(&text);
                 let (config, _) = model::config::Config::from_document(&document);
                 let index = self.configs.len();
-                self.configs.push(KnownConfig { text, config });
+                let line = self.line_of(span.0);
+                self.configs.push(KnownConfig { text, config, line });
                 self.files
                     .insert((node.clone(), COROSYNC_CONF.to_string()), Content::Config(index));
                 self.files
@@ -2152,7 +2186,9 @@ impl<'a> Checker<'a> {
                     ));
                     return;
                 }
-                self.running.remove(&target);
+                if self.running.remove(&target).is_some() {
+                    self.transition(Transition::Stop(target.clone()));
+                }
                 self.changed_cluster = true;
                 step.actions.push(format!(
                     "stop {target} (corosync-cfgtool -k), write {PVE_CONF} without it"
@@ -2209,7 +2245,9 @@ impl<'a> Checker<'a> {
                 step.findings.push(finding);
             }
         }
-        self.running.remove(node);
+        if self.running.remove(node).is_some() {
+            self.transition(Transition::Stop(node.to_string()));
+        }
         // Its runtime votes go with it: it starts again with its file's quorum_votes.
         self.runtime_votes.retain(|change| change.target != node);
         if !self.stopped.iter().any(|seen| seen == node) {
@@ -2359,7 +2397,8 @@ impl<'a> Checker<'a> {
     }
 
     fn start(&mut self, node: &str, verb: &str, span: (usize, usize), step: &mut Step) {
-        if verb == "restart" && self.running.contains_key(node) {
+        let was_running = self.running.contains_key(node);
+        if verb == "restart" && was_running {
             // A restart is a stop and a start: for that moment the node is down.
             if let Some(finding) = self.quorum_lost_without(node, "restarting", span) {
                 step.findings.push(finding);
@@ -2445,6 +2484,11 @@ impl<'a> Checker<'a> {
             }
         }
         self.running.insert(node.to_string(), index);
+        if !was_running {
+            self.transition(Transition::Start(node.to_string()));
+        } else if verb == "restart" {
+            self.transition(Transition::Restart(node.to_string()));
+        }
     }
 
     fn copy(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) -> bool {
@@ -2718,6 +2762,11 @@ impl Checker<'_> {
             ));
             return;
         }
+        self.transition(Transition::Votes {
+            tool: here.to_string(),
+            target: target_name.clone(),
+            votes,
+        });
         self.runtime_votes.retain(|change| change.target != target_name);
         if votes != configured[target] {
             self.runtime_votes.push(RuntimeVotes {

@@ -124,6 +124,11 @@ pub struct RunbookReport {
     /// The last configuration the runbook installs or shows (its intended end state).
     #[serde(skip)]
     pub end_config: Option<String>,
+    /// Every configuration the runbook shows, writes or generates (pcs, crmsh, pvecm), by
+    /// the name the `whatif` scripts of its findings give it (`line-N.conf`: the one it has
+    /// at line N), with its text: written beside a script, they make it replay.
+    #[serde(skip)]
+    pub configs: Vec<(String, String)>,
 }
 
 impl RunbookReport {
