@@ -37,6 +37,24 @@ pub enum Error {
         /// Why the counter abstraction refuses, as a sentence.
         reason: String,
     },
+    /// The counter abstraction reached more abstract states than it keeps (`limit`, set so
+    /// that its memory stays well under 2 GiB): the run stops there instead of running for
+    /// hours, and no verdict is given (docs/check-scale.md, "State limit").
+    #[error(
+        "the counter abstraction stopped after {limit} abstract states of {count} nodes at fault \
+         budget {budget} (depth {depth} fully explored) without a complete answer: check with a \
+         lower --max-faults, or fewer nodes (9 identical nodes at budget 2 take 112,617 states)"
+    )]
+    CounterTooManyStates {
+        /// Nodes in the configuration.
+        count: usize,
+        /// The fault budget of the run.
+        budget: u8,
+        /// The state limit reached (`check::counter::COUNTER_MAX_STATES`).
+        limit: usize,
+        /// Breadth-first levels explored completely before the limit.
+        depth: usize,
+    },
     /// A counterexample of the counter abstraction did not replay on the concrete cluster
     /// (a bug: the abstract and concrete runs disagree); names the property.
     #[error("internal error: the counter abstraction's counterexample for {property} does not replay")]
