@@ -8,13 +8,22 @@
 //! `no-split-brain` property of `sim::check::properties` (`ClusterState::split_brain`): no
 //! second engine. It must not know about files or moves (that is `state`).
 //!
-//! Not explored (documented in docs/plan.md): recoveries after a fault (a crashed node
-//! starting again, partitions merging), and delivery orders other than ascending node id;
-//! `verify` runs a plan through `sim::check` with faults at every point between its steps.
+//! A state inside a step may have nodes the step is still to start (`pending`: down now, up
+//! when the step is done, e.g. the node a restart has stopped). The step goes on after a
+//! fault as it would on the real cluster: after a fault, each pending node may start with
+//! its on-disk file into any partition (or alone), free, and split-brain is judged again.
+//! (Real corosync 3.1.7 on the lab: four last_man_standing nodes, one down past the window,
+//! a partition {1}|{2,3}, the node back on n1's side: {1,4} and {2,3} are both quorate;
+//! `reality::four_nodes_lms_a_node_back_into_the_minority_makes_a_second_quorate_side`.)
+//!
+//! Not explored (documented in docs/plan.md): other recoveries after a fault (a crashed
+//! node starting again, partitions merging), and delivery orders other than ascending node
+//! id; `verify` runs a plan through `sim::check` with faults at every point between its
+//! steps.
 
 use std::collections::{HashMap, HashSet};
 
-use model::action::{Event, Fault};
+use model::action::{Action, Event, Fault};
 use model::quorum::{ClusterState, NodeConfig, NodeSet};
 use model::scenario::{LinkScope, NodeRef, NodeSpec, QnetdChange};
 
@@ -27,8 +36,12 @@ pub(crate) struct Verdict {
     pub quorate: bool,
     /// No node is quorate (none may run at all).
     pub no_quorum: bool,
-    /// A fault sequence within the budget that ends in split-brain, as script lines.
+    /// A fault sequence within the budget that ends in split-brain, as script lines (with
+    /// the pending nodes' starts among them, `up P:N`).
     pub split_brain_after: Option<Vec<String>>,
+    /// How many of `split_brain_after`'s lines are faults (the rest are the step's own
+    /// pending starts and time passing).
+    pub split_brain_faults: u32,
     /// Some single fault leaves no node quorate.
     pub one_fault_loses_quorum: bool,
 }
@@ -37,7 +50,7 @@ pub(crate) struct Verdict {
 #[derive(Debug)]
 pub(crate) struct Safety {
     fault_budget: u32,
-    cache: HashMap<ClusterState, Verdict>,
+    cache: HashMap<(ClusterState, NodeSet), Verdict>,
     /// How many distinct states were analysed (cache misses).
     pub analysed: usize,
 }
@@ -52,13 +65,25 @@ impl Safety {
         }
     }
 
-    /// The verdict of `cluster`.
+    /// The verdict of `cluster` (a state between steps: nothing pending).
     pub fn verdict(&mut self, cluster: &ClusterState) -> Verdict {
-        let classes = symmetry_classes(cluster);
+        self.verdict_pending(cluster, NodeSet::EMPTY)
+    }
+
+    /// The verdict of `cluster` inside a step that is still to start the (down) nodes at
+    /// positions `pending`: after a fault, each of them may start into any partition.
+    pub fn verdict_pending(&mut self, cluster: &ClusterState, pending: NodeSet) -> Verdict {
+        let pending = pending - cluster.up_nodes();
+        let mut classes = symmetry_classes(cluster);
+        // A pending node is not interchangeable with a down node that stays down.
+        for class in &mut classes {
+            class.retain(|pos| !pending.contains(*pos));
+        }
+        classes.retain(|class| class.len() > 1);
         let key = if classes.is_empty() {
-            cluster.clone()
+            (cluster.clone(), pending)
         } else {
-            cluster.symmetry_representative(&classes)
+            (cluster.symmetry_representative(&classes), pending)
         };
         if let Some(verdict) = self.cache.get(&key) {
             return verdict.clone();
@@ -76,6 +101,7 @@ impl Safety {
             let mut path = Vec::new();
             explore(
                 cluster,
+                pending,
                 self.fault_budget,
                 true,
                 &mut path,
@@ -286,26 +312,68 @@ pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
     out
 }
 
-/// Depth-first over fault sequences from `cluster` with `budget` faults left; fills
-/// `verdict` (the first split-brain found, whether one fault loses quorum).
+/// The starts a step still owes from `cluster` after a fault: each pending node into each
+/// partition that has a running node, or into a partition of its own. Free (not faults).
+fn pending_starts(cluster: &ClusterState, pending: NodeSet) -> Vec<(Event, usize)> {
+    let nodeids = cluster.nodeids();
+    let up = cluster.up_nodes();
+    let partitions = cluster.partitions();
+    let mut labels: Vec<u8> = up.iter().map(|pos| partitions[pos]).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    if let Some(fresh) = (0..=u8::MAX).find(|label| !labels.contains(label)) {
+        labels.push(fresh);
+    }
+    let mut out = Vec::new();
+    for pos in pending.iter() {
+        for label in &labels {
+            out.push((
+                Event::Action(Action::StartNodes(vec![NodeSpec {
+                    partition: Some(*label),
+                    nodes: vec![NodeRef::Id(nodeids[pos])],
+                }])),
+                pos,
+            ));
+        }
+    }
+    out
+}
+
+/// Depth-first over fault sequences from `cluster` with `budget` faults left and the
+/// step's `pending` starts still to come; fills `verdict` (the first split-brain found,
+/// whether one fault loses quorum). A pending start is explored only after a fault (without
+/// one it is the step's own completion, which the search judges as the step's end state).
 fn explore(
     cluster: &ClusterState,
+    pending: NodeSet,
     budget: u32,
     first_level: bool,
     path: &mut Vec<String>,
-    visited: &mut HashSet<ClusterState>,
+    visited: &mut HashSet<(ClusterState, NodeSet)>,
     verdict: &mut Verdict,
 ) {
-    for (fault, costs) in fault_list(cluster) {
+    let mut events: Vec<(Event, bool, NodeSet)> = fault_list(cluster)
+        .into_iter()
+        .map(|(fault, costs)| (Event::Fault(fault), costs, pending))
+        .collect();
+    if verdict.split_brain_faults > 0 {
+        for (event, pos) in pending_starts(cluster, pending) {
+            let mut left = pending;
+            left.remove(pos);
+            events.push((event, false, left));
+        }
+    }
+    for (event, costs, next_pending) in events {
         if costs && budget == 0 {
             continue;
         }
         let mut next = cluster.clone();
-        let outcome = next.apply_event(&Event::Fault(fault.clone()));
-        if outcome.rejected || next == *cluster || !visited.insert(next.clone()) {
+        let outcome = next.apply_event(&event);
+        if outcome.rejected || next == *cluster || !visited.insert((next.clone(), next_pending)) {
             continue;
         }
-        path.push(Event::Fault(fault.clone()).to_string());
+        path.push(event.to_string());
+        verdict.split_brain_faults += u32::from(costs);
         if next.split_brain() {
             verdict.split_brain_after = Some(path.clone());
             return;
@@ -314,10 +382,19 @@ fn explore(
             verdict.one_fault_loses_quorum = true;
         }
         let left = if costs { budget - 1 } else { budget };
-        explore(&next, left, first_level && !costs, path, visited, verdict);
+        explore(
+            &next,
+            next_pending,
+            left,
+            first_level && !costs,
+            path,
+            visited,
+            verdict,
+        );
         if verdict.split_brain_after.is_some() {
             return;
         }
         path.pop();
+        verdict.split_brain_faults -= u32::from(costs);
     }
 }

@@ -55,9 +55,15 @@ pub(crate) struct Judgement {
 }
 
 impl Judge {
-    /// Judges `cluster`.
-    pub fn judge(&mut self, cluster: &model::quorum::ClusterState) -> Judgement {
-        let verdict = self.safety.verdict(cluster);
+    /// Judges `cluster`, a state inside a step that is still to start the nodes at `pending`
+    /// (none: a state between steps): the step may complete after the faults
+    /// (`Safety::verdict_pending`).
+    pub fn judge_pending(
+        &mut self,
+        cluster: &model::quorum::ClusterState,
+        pending: model::quorum::NodeSet,
+    ) -> Judgement {
+        let verdict = self.safety.verdict_pending(cluster, pending);
         let mut judgement = Judgement::default();
         if verdict.split_brain_now {
             judgement.unsafe_because = Some("two memberships are quorate at once".to_string());
@@ -83,8 +89,8 @@ impl Judge {
                     judgement.unsafe_because = Some(format!(
                         "after `{}` ({} fault{} within the budget of {}) two memberships are quorate at once",
                         path.join("; "),
-                        path.len(),
-                        if path.len() == 1 { "" } else { "s" },
+                        verdict.split_brain_faults,
+                        if verdict.split_brain_faults == 1 { "" } else { "s" },
                         self.fault_budget
                     ));
                     return judgement;
@@ -149,13 +155,20 @@ pub(crate) fn try_move(
 ) -> Result<(Applied, Vec<Judgement>), String> {
     let applied = context.apply(state, mv)?;
     let mut judgements = Vec::new();
-    for (inner, label) in applied
+    // Inside the step, the nodes it has yet to start are pending: the step goes on after a
+    // fault as it would on the cluster, so their start is judged after the faults too.
+    let after_up = applied.state.cluster.up_nodes();
+    for (inner, label, pending) in applied
         .inner
         .iter()
-        .map(|cluster| (cluster, "while it runs"))
-        .chain(std::iter::once((&applied.state.cluster, "after it")))
+        .map(|cluster| (cluster, "while it runs", after_up - cluster.up_nodes()))
+        .chain(std::iter::once((
+            &applied.state.cluster,
+            "after it",
+            model::quorum::NodeSet::EMPTY,
+        )))
     {
-        let judgement = judge.judge(inner);
+        let judgement = judge.judge_pending(inner, pending);
         if let Some(why) = &judgement.unsafe_because {
             return Err(format!("{label}, {why}"));
         }
