@@ -201,12 +201,7 @@ pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
         }
     }
     let partitions = cluster.partitions();
-    let mut labels: Vec<u8> = up.iter().map(|pos| partitions[pos]).collect();
-    labels.sort_unstable();
-    labels.dedup();
-    let fresh = (0..=u8::MAX)
-        .find(|label| !labels.contains(label))
-        .unwrap_or(u8::MAX);
+    let (labels, fresh) = partition_labels(cluster);
     for label in &labels {
         let members: Vec<usize> = up.iter().filter(|pos| partitions[*pos] == *label).collect();
         if members.len() < 2 {
@@ -312,18 +307,24 @@ pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
     out
 }
 
+/// The partition labels running nodes are in (sorted), and the lowest free one.
+fn partition_labels(cluster: &ClusterState) -> (Vec<u8>, u8) {
+    let partitions = cluster.partitions();
+    let mut labels: Vec<u8> = cluster.up_nodes().iter().map(|pos| partitions[pos]).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    let fresh = (0..=u8::MAX)
+        .find(|label| !labels.contains(label))
+        .unwrap_or(u8::MAX);
+    (labels, fresh)
+}
+
 /// The starts a step still owes from `cluster` after a fault: each pending node into each
 /// partition that has a running node, or into a partition of its own. Free (not faults).
 fn pending_starts(cluster: &ClusterState, pending: NodeSet) -> Vec<(Event, usize)> {
     let nodeids = cluster.nodeids();
-    let up = cluster.up_nodes();
-    let partitions = cluster.partitions();
-    let mut labels: Vec<u8> = up.iter().map(|pos| partitions[pos]).collect();
-    labels.sort_unstable();
-    labels.dedup();
-    if let Some(fresh) = (0..=u8::MAX).find(|label| !labels.contains(label)) {
-        labels.push(fresh);
-    }
+    let (mut labels, fresh) = partition_labels(cluster);
+    labels.push(fresh);
     let mut out = Vec::new();
     for pos in pending.iter() {
         for label in &labels {

@@ -61,6 +61,24 @@ pub(super) struct Shadow {
     exposed_from_start: bool,
 }
 
+impl Shadow {
+    /// After an install: the position tables grow to the engine's node count, and every id
+    /// the installed file added gets its name (a known name is kept).
+    fn adopt(&mut self, ids: &[(NodeId, Option<String>)]) {
+        while self.names.len() < self.cluster.nodeids().len() {
+            self.names.push(String::new());
+            self.disks.push(None);
+        }
+        for (id, name) in ids {
+            if let (Some(at), Some(name)) = (self.cluster.position(*id), name) {
+                if self.names[at].is_empty() {
+                    self.names[at] = name.clone();
+                }
+            }
+        }
+    }
+}
+
 /// A split-brain found after one transition.
 struct Exposure {
     /// The whatif script (from `base`, every node up) that shows it.
@@ -251,18 +269,7 @@ impl Checker<'_> {
                         nodes: vec![NodeRef::Id(shadow.cluster.nodeids()[carrier])],
                     });
                     let new_pos = shadow.cluster.position(nodeid)?;
-                    while shadow.names.len() < shadow.cluster.nodeids().len() {
-                        shadow.names.push(String::new());
-                        shadow.disks.push(None);
-                    }
-                    // Every id the file added gets its name.
-                    for (id, name) in &ids {
-                        if let (Some(at), Some(name)) = (shadow.cluster.position(*id), name) {
-                            if shadow.names[at].is_empty() {
-                                shadow.names[at] = name.clone();
-                            }
-                        }
-                    }
+                    shadow.adopt(&ids);
                     if shadow.names[new_pos] != node {
                         return None;
                     }
@@ -274,17 +281,7 @@ impl Checker<'_> {
             };
             Self::shadow_apply(shadow, install(pos, shadow))?;
             shadow.disks[pos] = Some(index);
-            while shadow.names.len() < shadow.cluster.nodeids().len() {
-                shadow.names.push(String::new());
-                shadow.disks.push(None);
-            }
-            for (id, name) in &ids {
-                if let (Some(at), Some(name)) = (shadow.cluster.position(*id), name) {
-                    if shadow.names[at].is_empty() {
-                        shadow.names[at] = name.clone();
-                    }
-                }
-            }
+            shadow.adopt(&ids);
         }
         Some(())
     }
