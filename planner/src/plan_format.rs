@@ -679,7 +679,7 @@ fn why(context: &Context, mv: &Move, before: &PlanState, found: &Found) -> Strin
             } else {
                 "one node at a time; no other node is quorate meanwhile (the outage this plan declares)"
             };
-            if !differences.is_empty() && before.disk[pos] == TARGET {
+            let mut why = if !differences.is_empty() && before.disk[pos] == TARGET {
                 format!(
                     "{} takes effect only at a restart (spec 5.2): restart {}, {one_at_a_time}",
                     differences.join(", "),
@@ -689,7 +689,15 @@ fn why(context: &Context, mv: &Move, before: &PlanState, found: &Found) -> Strin
                 format!("rolling restart of {}, {one_at_a_time}", names(*nodes))
             } else {
                 format!("{} starts again with the file on its disk, {one_at_a_time}", names(*nodes))
+            };
+            if context.restarts_qdevice(before, *nodes) {
+                why.push_str(
+                    "; systemd restarts corosync-qdevice with corosync (its unit has Requires=corosync.service): the \
+                     device's vote is gone while it is down and until it reconnects to qnetd, and the step ends when \
+                     it casts again",
+                );
             }
+            why
         }
         Move::Stop(nodes) => format!(
             "{} stops: no order keeps quorum throughout (needs-outage), the nodes start again with the new file",

@@ -1,9 +1,11 @@
-//! Adding and removing a quorum device (`quorum.device`, model net): what the plan needs
-//! beyond the corosync file, and the commands of the qdevice steps.
+//! Adding, removing and keeping a quorum device (`quorum.device`, model net): what the plan
+//! needs beyond the corosync file, and the commands of the qdevice steps.
 //!
-//! Owns `QdevicePlan` (the qnetd host, the cluster name the certificates carry, adding or
-//! removing), its construction from the source and target files (refusing what cannot be
-//! planned: a device other than model net, no `net.host`, no `totem.cluster_name`), and the
+//! Owns `QdevicePlan` (the qnetd host, the cluster name the certificates carry, adding,
+//! removing or keeping the device), its construction from the source and target files
+//! (refusing what cannot be planned: a device other than model net, no `net.host`, no
+//! `totem.cluster_name`; for a kept device, a changed host, algorithm or other
+//! `net`/`heuristics` key, and a node new in the target), and the
 //! commands of the certificate exchange, as `pvecm qdevice setup` and `pcs quorum device add`
 //! run it (`corosync-qnetd-certutil -i` on the qnetd host, `corosync-qdevice-net-certutil -i`
 //! with qnetd's CA on every node, `-r -n CLUSTER` on the first node, `-s` on the qnetd host,
@@ -33,15 +35,27 @@ pub(crate) struct CertificateStep {
     pub why: String,
 }
 
-/// The quorum device change a plan carries out.
+/// What a plan does with the quorum device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DeviceChange {
+    /// The target adds it: certificates, the file, corosync-qdevice started.
+    Add,
+    /// The target drops it: corosync-qdevice stopped, the file without it.
+    Remove,
+    /// Source and target have the same device: qnetd runs and every node's
+    /// corosync-qdevice casts from the start; the plan keeps it so.
+    Keep,
+}
+
+/// The quorum device a plan adds, removes or keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct QdevicePlan {
     /// The qnetd host (`quorum.device.net.host`): commands run there under this name.
     pub host: String,
     /// `totem.cluster_name`: the name in the cluster's client certificate.
     pub cluster_name: String,
-    /// The target adds the device (else the source has it and the target drops it).
-    pub adding: bool,
+    /// What happens to the device.
+    pub change: DeviceChange,
 }
 
 /// `net.host` of `entry`'s device, when it is model net.
@@ -74,18 +88,109 @@ fn device_host(entry: &FileEntry) -> Result<Option<String>, Error> {
     }
 }
 
+/// `Err` unless `target` keeps `source`'s device as corosync-qdevice runs it: the same
+/// host and algorithm and the same other `net` and `heuristics` keys (a running
+/// corosync-qdevice keeps the ones it started with: `pcs quorum device update` restarts
+/// the daemons after its reload, and RHEL's guide says to remove and add the device for a
+/// new host), and no
+/// node new in the target (it would need the cluster's client certificate and its own
+/// corosync-qdevice). Keys votequorum re-reads at a reload (`votes`, `timeout`,
+/// `sync_timeout`) may change.
+fn check_kept(source: &FileEntry, target: &FileEntry) -> Result<(), Error> {
+    let (Some(before), Some(after)) = (
+        source.config.quorum.device.as_ref(),
+        target.config.quorum.device.as_ref(),
+    ) else {
+        return Ok(());
+    };
+    let value = |keys: &std::collections::BTreeMap<String, model::config::Setting<String>>, key: &str| {
+        keys.get(key).map(|setting| setting.value.trim().to_string())
+    };
+    let two_plans = "plan remove-qdevice, then add-qdevice with the new device, as two plans";
+    // An unset algorithm is ffsplit (corosync-qdevice's default).
+    let net = |keys, key: &str| match value(keys, key) {
+        None if key == "algorithm" => Some("ffsplit".to_string()),
+        other => other,
+    };
+    for key in ["host", "algorithm"] {
+        let (old, new) = (net(&before.net, key), net(&after.net, key));
+        if old != new {
+            let shown = |value: &Option<String>| value.clone().unwrap_or_else(|| "(unset)".to_string());
+            return Err(Error::Unsupported {
+                why: format!(
+                    "quorum.device.net.{key} changes from `{}` to `{}`: another device (another qnetd, or qnetd \
+                     deciding by another algorithm) is not planned in place: {two_plans}",
+                    shown(&old),
+                    shown(&new)
+                ),
+            });
+        }
+    }
+    let mut changed: Vec<String> = Vec::new();
+    for (section, old, new) in [
+        ("net", &before.net, &after.net),
+        ("heuristics", &before.heuristics, &after.heuristics),
+    ] {
+        let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        for key in keys {
+            let checked = section == "net" && (key == "host" || key == "algorithm");
+            if !checked && value(old, key) != value(new, key) {
+                changed.push(format!("quorum.device.{section}.{key}"));
+            }
+        }
+    }
+    if !changed.is_empty() {
+        return Err(Error::Unsupported {
+            why: format!(
+                "{} change{}: a running corosync-qdevice keeps the net and heuristics settings \
+                 it started with (`pcs quorum device update` restarts the daemons after its reload for that), and the \
+                 planner does not restart them, so this is not planned in place: {two_plans}",
+                changed.join(", "),
+                if changed.len() == 1 { "s" } else { "" }
+            ),
+        });
+    }
+    let new_nodes: Vec<String> = target
+        .nodeids
+        .iter()
+        .filter(|nodeid| !source.lists(**nodeid))
+        .map(|nodeid| {
+            target
+                .node_name(*nodeid)
+                .map_or_else(|| nodeid.to_string(), ToString::to_string)
+        })
+        .collect();
+    if !new_nodes.is_empty() {
+        return Err(Error::Unsupported {
+            why: format!(
+                "{} join{} a cluster that keeps its quorum device: a new node needs the cluster's qdevice client \
+                 certificate and its own corosync-qdevice, which is not planned; plan remove-qdevice, the new node, \
+                 then add-qdevice, as three plans",
+                new_nodes.join(", "),
+                if new_nodes.len() == 1 { "s" } else { "" }
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl QdevicePlan {
-    /// The device change from `source` to `target`, if the device appears or disappears.
+    /// The device plan from `source` to `target`: adding, removing or keeping a model net
+    /// device (`None`: neither file has one, or there is no source).
     pub fn new(source: Option<&FileEntry>, target: &FileEntry) -> Result<Option<QdevicePlan>, Error> {
         let Some(source) = source else {
             return Ok(None);
         };
         let before = device_host(source)?;
         let after = device_host(target)?;
-        let (host, adding, entry) = match (before, after) {
-            (None, Some(host)) => (host, true, target),
-            (Some(host), None) => (host, false, source),
-            _ => return Ok(None),
+        let (host, change, entry) = match (before, after) {
+            (None, Some(host)) => (host, DeviceChange::Add, target),
+            (Some(host), None) => (host, DeviceChange::Remove, source),
+            (Some(host), Some(_)) => {
+                check_kept(source, target)?;
+                (host, DeviceChange::Keep, source)
+            }
+            (None, None) => return Ok(None),
         };
         let cluster_name = entry
             .config
@@ -113,8 +218,23 @@ impl QdevicePlan {
         Ok(Some(QdevicePlan {
             host,
             cluster_name,
-            adding,
+            change,
         }))
+    }
+
+    /// The target adds the device.
+    pub fn adding(&self) -> bool {
+        self.change == DeviceChange::Add
+    }
+
+    /// The target drops the device.
+    pub fn removing(&self) -> bool {
+        self.change == DeviceChange::Remove
+    }
+
+    /// Source and target keep the same device.
+    pub fn kept(&self) -> bool {
+        self.change == DeviceChange::Keep
     }
 
     /// The certificate request's path on the qnetd host.

@@ -249,3 +249,259 @@ fn replay_script(plan: &crate::Plan, from: &str) {
 fn casting_len(plan: &crate::Plan) -> usize {
     casting(plan).len()
 }
+
+/// The options of `--goal rolling-restart`.
+fn rolling() -> PlanOptions {
+    PlanOptions {
+        rolling_restart: true,
+        ..PlanOptions::default()
+    }
+}
+
+/// The node names of `names` as owned strings.
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn a_kept_ffsplit_device_rolls_a_two_node_pair_one_restart_at_a_time() {
+    // See: issue 11 (a cluster that keeps its device: "no safe plan: while it runs, no node
+    // is quorate" before, as the engine counted no device vote).
+    let from = cluster(2, 1, 4, &device("ffsplit", Some(1)));
+    let plan = check(Some(&from), &from, &rolling());
+    let text = shape(&plan);
+    assert_eq!(text, "restart n1\nrestart n2\nwait n1,n2");
+    let both = owned(&["n1", "n2"]);
+    for step in &plan.steps {
+        // apply checks the device casts on every node before and after each step.
+        assert_eq!(step.pre.qdevice_casting.as_ref(), Some(&both), "{text}");
+        assert_eq!(step.post.qdevice_casting.as_ref(), Some(&both), "{text}");
+        assert_eq!(step.post.quorate, both, "{text}");
+        assert_eq!(step.post.expected_votes, 3, "{text}");
+    }
+    assert_eq!(plan.qnetd_host.as_deref(), Some("198.19.0.254"));
+    for (index, name) in [(0, "n1"), (1, "n2")] {
+        let step = &plan.steps[index];
+        // systemd restarts corosync-qdevice with corosync: no qdevice command, nothing on
+        // the qnetd host.
+        assert_eq!(step.commands.len(), 1, "{text}");
+        assert_eq!(step.commands[name], ["systemctl restart corosync"]);
+        assert!(step.why.contains("Requires=corosync.service"), "{}", step.why);
+        // qnetd lost while the other node is down leaves no node quorate (ffsplit NACKs at
+        // once on a disconnect, spec 2.9), a single fault the steady pair survives.
+        assert!(
+            step.warning
+                .as_deref()
+                .is_some_and(|warning| warning.contains("leaves no node quorate")),
+            "{:?}",
+            step.warning
+        );
+        // The estimate includes corosync-qdevice connecting again.
+        assert!(
+            step.estimate_ms >= crate::state::QDEVICE_START_MS,
+            "{}",
+            step.estimate_ms
+        );
+    }
+    replay_script(&plan, &from);
+    // With two extra faults too (qnetd down or cut among them), no split-brain.
+    let report = crate::verify(&plan, Some(&crate::tests::endpoint("from.conf", &from)), 2).unwrap();
+    assert!(report.ok, "{:#?}", report.problems);
+}
+
+#[test]
+fn inside_a_kept_device_restart_the_vote_is_gone_until_qdevice_reconnects_and_a_lost_qnetd_is_judged() {
+    use crate::files::FileTable;
+    use crate::safety::Safety;
+    use crate::state::{Context, Move};
+    use model::action::{Event, Fault};
+    use model::quorum::{ClusterState, NodeSet};
+    use model::scenario::QnetdChange;
+
+    let from = cluster(2, 1, 4, &device("ffsplit", Some(1)));
+    let source = crate::tests::endpoint("from.conf", &from);
+    let files = FileTable::new(Some(&source), &source, false).unwrap();
+    let context = Context::new(files, rolling(), false).unwrap();
+    let settings = context.files.target().settings().clone();
+    let casting = |cluster: &ClusterState| -> Vec<usize> {
+        (0..2)
+            .filter(|pos| {
+                cluster
+                    .view(&settings, *pos)
+                    .is_some_and(|view| view.flags.qdevice_cast_vote)
+            })
+            .collect()
+    };
+    // The running cluster: qnetd up, both daemons casting (3 of 3 votes).
+    assert_eq!(casting(&context.start.cluster), [0, 1]);
+    let applied = context
+        .apply(&context.start, &Move::Restart(NodeSet::single(0)))
+        .unwrap();
+    assert_eq!(applied.script_lines(), ["restart 1"]);
+    let [down, back] = applied.inner.as_slice() else {
+        panic!("two moments inside the restart: {:?}", applied.inner.len());
+    };
+    // n1 down: n2 keeps quorum with the device's vote, 2 of 3.
+    assert!(!down.is_up(0));
+    assert_eq!(down.quorate_set(), NodeSet::single(1));
+    assert_eq!(casting(down), [1]);
+    // n1 back, its corosync-qdevice not connected yet: a member without the vote; the
+    // node votes make 2 of 3, both quorate.
+    assert!(back.is_up(0));
+    assert_eq!(casting(back), [1]);
+    assert_eq!(back.quorate_set().len(), 2);
+    // After the step n1's daemon casts again.
+    assert_eq!(casting(&applied.state.cluster), [0, 1]);
+
+    // qnetd lost while n1 is down: ffsplit NACKs at once on a disconnect (spec 2.9), so n2
+    // holds 1 of 3 and no node is quorate; no split-brain either.
+    let mut lost = down.clone();
+    let outcome = lost.apply_event(&Event::Fault(Fault::Qnetd(QnetdChange::Down)));
+    assert!(!outcome.rejected);
+    assert_eq!(lost.quorate_set(), NodeSet::EMPTY);
+    assert!(!lost.split_brain());
+    // The verdict of that moment under a budget of one fault, with n1's start still to
+    // come in any partition: quorum can be lost, split-brain cannot (n1 back beside n2
+    // makes 2 of 3 on one side only; alone it has 1 of 3).
+    let mut safety = Safety::new(1);
+    let verdict = safety.verdict_pending(down, NodeSet::single(0));
+    assert!(!verdict.split_brain_now);
+    assert!(verdict.quorate);
+    assert!(verdict.one_fault_loses_quorum, "{verdict:?}");
+    assert_eq!(verdict.split_brain_after, None, "{verdict:?}");
+    // The search's judge accepts it, with the warning the plan prints.
+    let mut judge = crate::search::judge_for(&context, false);
+    let judgement = judge.judge_pending(down, NodeSet::single(0));
+    assert_eq!(judgement.unsafe_because, None);
+    assert!(
+        judgement
+            .warning
+            .as_deref()
+            .is_some_and(|warning| warning.contains("leaves no node quorate")),
+        "{judgement:?}"
+    );
+}
+
+#[test]
+fn a_kept_device_on_four_nodes_rolls_and_reloads_a_runtime_key() {
+    let from = cluster(4, 1, 4, &device("ffsplit", Some(1)));
+    let plan = check(Some(&from), &from, &rolling());
+    let text = shape(&plan);
+    assert_eq!(text.matches("restart ").count(), 4, "{text}");
+    assert_eq!(plan.steps.len(), 5, "{text}");
+    let all = owned(&["n1", "n2", "n3", "n4"]);
+    assert!(plan
+        .steps
+        .iter()
+        .all(|step| step.post.qdevice_casting.as_ref() == Some(&all) && step.post.expected_votes == 5));
+    replay_script(&plan, &from);
+    // A key a reload applies: the file everywhere, one reload, the daemons untouched.
+    let to = cluster(
+        4,
+        1,
+        5,
+        &format!("{}    expected_votes: 5\n", device("ffsplit", Some(1))),
+    );
+    let plan = check(Some(&from), &to, &PlanOptions::default());
+    assert_eq!(
+        shape(&plan),
+        "write_config n1,n2,n3,n4\nreload n1\nwait n1,n2,n3,n4"
+    );
+    assert_eq!(casting(&plan), all);
+}
+
+#[test]
+fn a_kept_lms_device_on_three_nodes_has_no_rolling_restart_under_one_fault() {
+    // lms: qnetd decides again only for the client whose own membership changed
+    // (qnetd-algo-lms.c) and gives a lone node's group the vote. Inside n1's restart a
+    // partition {2}|{3} gives n2 the vote (tie, lowest id: 1 + 2 of 5); n1 back on n3's side
+    // makes {1,3} the larger group, ACKed for n3 (2 + 2 of 5), while n2 keeps its ACK: two
+    // quorate sides. So under one fault no order is safe; with none, one restart at a time.
+    let from = cluster(3, 1, 4, &device("lms", None));
+    let outcome = plan(
+        Some(&crate::tests::endpoint("from.conf", &from)),
+        &crate::tests::endpoint("from.conf", &from),
+        &rolling(),
+    )
+    .expect("plan");
+    let PlanOutcome::NoSafePlan(none) = outcome else {
+        panic!("a plan was found under a fault budget of 1");
+    };
+    let restart = none
+        .impossible
+        .iter()
+        .find(|entry| entry.step == "restart")
+        .expect("restart is the impossible step");
+    assert!(
+        restart.why.contains("while it runs, after `move "),
+        "{}",
+        restart.why
+    );
+    assert!(restart.why.contains("; up "), "{}", restart.why);
+    let options = PlanOptions {
+        fault_budget: 0,
+        ..rolling()
+    };
+    let plan = check(Some(&from), &from, &options);
+    assert_eq!(shape(&plan).matches("restart ").count(), 3, "{}", shape(&plan));
+    assert_eq!(casting(&plan), owned(&["n1", "n2", "n3"]));
+    assert_eq!(plan.steps.last().unwrap().post.expected_votes, 5);
+}
+
+#[test]
+fn a_kept_device_whose_host_or_algorithm_changes_or_that_gains_a_node_is_refused() {
+    let from = cluster(2, 1, 4, &device("ffsplit", Some(1)));
+    let refusal = |to: &str| match plan(
+        Some(&crate::tests::endpoint("from.conf", &from)),
+        &crate::tests::endpoint("to.conf", to),
+        &PlanOptions::default(),
+    ) {
+        Err(crate::Error::Unsupported { why }) => why,
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("planned"),
+    };
+    let moved = cluster(
+        2,
+        1,
+        5,
+        &device("ffsplit", Some(1)).replace("198.19.0.254", "198.19.0.253"),
+    );
+    let why = refusal(&moved);
+    assert!(
+        why.contains("quorum.device.net.host changes from `198.19.0.254` to `198.19.0.253`"),
+        "{why}"
+    );
+    assert!(why.contains("remove-qdevice, then add-qdevice"), "{why}");
+    let lms = cluster(2, 1, 5, &device("lms", Some(1)));
+    let why = refusal(&lms);
+    assert!(
+        why.contains("quorum.device.net.algorithm changes from `ffsplit` to `lms`"),
+        "{why}"
+    );
+    let tie = cluster(
+        2,
+        1,
+        5,
+        &device("ffsplit", Some(1)).replace(
+            "            tls: on\n",
+            "            tls: on\n            tie_breaker: highest\n",
+        ),
+    );
+    let why = refusal(&tie);
+    assert!(why.contains("quorum.device.net.tie_breaker changes"), "{why}");
+    let grown = cluster(3, 1, 5, &device("ffsplit", Some(1)));
+    let why = refusal(&grown);
+    assert!(
+        why.starts_with("n3 joins a cluster that keeps its quorum device"),
+        "{why}"
+    );
+    // An algorithm written out as the default it already was is the same device.
+    let unset = cluster(
+        2,
+        1,
+        4,
+        &device("ffsplit", Some(1)).replace("            algorithm: ffsplit\n", ""),
+    );
+    let plan = check(Some(&unset), &from, &PlanOptions::default());
+    assert_eq!(shape(&plan), "write_config n1,n2\nreload n1\nwait n1,n2");
+}

@@ -121,7 +121,7 @@ pub(crate) fn natural_orders(context: &Context, judge: &mut Judge) -> Vec<Reject
             restart_first,
         ));
     }
-    if let Some(device) = context.qdevice.as_ref().filter(|device| device.adding) {
+    if let Some(device) = context.qdevice.as_ref().filter(|device| device.adding()) {
         // Start the daemons first (they would then be ready when the device appears).
         orders.push((
             format!(
@@ -174,10 +174,15 @@ fn first_failure(context: &Context, judge: &mut Judge, start: &PlanState, moves:
             .universe
             .in_target
             .iter()
-            .filter(|pos| state.cluster.qdevice_stopped(*pos) == device.adding)
+            .filter(|pos| state.cluster.qdevice_stopped(*pos) != device.removing())
             .map(|pos| context.universe.names[pos].clone())
             .collect();
-        return Some(if device.adding {
+        return Some(if device.kept() {
+            format!(
+                "it ends short of the target: corosync-qdevice does not run on {} (it stopped with corosync), so its vote is missing",
+                wrong.join(", ")
+            )
+        } else if device.adding() {
             format!(
                 "it ends short of the target: corosync-qdevice does not run on {}, so the device's votes count in expected votes but nobody casts them",
                 wrong.join(", ")

@@ -19,7 +19,7 @@ use model::scenario::{NodeRef, NodeSpec, QnetdChange};
 
 use crate::files::{FileId, FileTable, PvecmInputs, NO_FILE, TARGET};
 use crate::pvecm::PveConf;
-use crate::qdevice::QdevicePlan;
+use crate::qdevice::{DeviceChange, QdevicePlan};
 use crate::{Error, PlanOptions};
 
 /// Extra time per step beyond the membership change: the SSH round trip, systemd, the
@@ -297,9 +297,10 @@ impl Context {
         }));
         if let Some(device) = &qdevice {
             // qnetd decides the device's vote from the start (`qnetd up` switches the engine
-            // to it); when adding, no node runs corosync-qdevice yet.
+            // to it); when adding, no node runs corosync-qdevice yet; when removing or
+            // keeping it, every running node's corosync-qdevice casts, as on the cluster.
             cluster.apply_event(&Event::Fault(Fault::Qnetd(QnetdChange::Up)));
-            if device.adding {
+            if device.adding() {
                 cluster.apply_event(&Event::Action(Action::SetQdeviceVote {
                     on: false,
                     nodes: nodeids.iter().map(|nodeid| NodeRef::Id(*nodeid)).collect(),
@@ -332,7 +333,7 @@ impl Context {
             })
             .collect();
         let certified = match &qdevice {
-            Some(device) if !device.adding => in_source,
+            Some(device) if !device.adding() => in_source,
             _ => NodeSet::EMPTY,
         };
         let start = PlanState {
@@ -428,12 +429,12 @@ impl Context {
             })
     }
 
-    /// Whether the quorum device change is done: adding, every target node has its
-    /// certificate and runs corosync-qdevice; removing, no node runs it.
+    /// Whether the quorum device change is done: adding or keeping it, every target node
+    /// has its certificate and runs corosync-qdevice; removing, no node runs it.
     pub fn qdevice_done(&self, state: &PlanState) -> bool {
         match &self.qdevice {
             None => true,
-            Some(device) if device.adding => self
+            Some(device) if device.change != DeviceChange::Remove => self
                 .universe
                 .in_target
                 .iter()
@@ -507,7 +508,12 @@ impl Context {
             // pmxcfs waits a second before it reloads (spec 6.2).
             Move::WritePve { .. } => WRITE_MS + 1_000 + STEP_MARGIN_MS + membership,
             Move::Reload { .. } => STEP_MARGIN_MS + membership,
-            Move::Start(_) | Move::Restart(_) => self.boot_ms(),
+            Move::Start(_) => self.boot_ms(),
+            // corosync-qdevice, restarted with corosync, connects again before the step ends.
+            Move::Restart(nodes) if self.restarts_qdevice(before, *nodes) => {
+                self.boot_ms() + QDEVICE_START_MS
+            }
+            Move::Restart(_) => self.boot_ms(),
             Move::Stop(_) | Move::Leave(_) => self.leave_ms(),
             Move::Certify(_) => CERTIFY_MS,
             Move::QdeviceStart(_) => QDEVICE_START_MS,
@@ -823,7 +829,8 @@ impl Context {
 
     /// The qdevice moves of `state`: adding, the certificates of every target node at once,
     /// then corosync-qdevice started on running certified nodes (one, or all together);
-    /// removing, corosync-qdevice stopped (one, or all together).
+    /// removing, corosync-qdevice stopped (one, or all together); keeping, corosync-qdevice
+    /// started again where it stopped with corosync.
     fn qdevice_moves(&self, state: &PlanState, moves: &mut Vec<Move>) {
         let Some(device) = &self.qdevice else {
             return;
@@ -838,7 +845,16 @@ impl Context {
                 moves.push(make(set));
             }
         };
-        if device.adding {
+        if device.kept() {
+            // A node whose corosync-qdevice stopped with corosync (`systemctl stop
+            // corosync` stops it too, and a start of corosync does not start it again).
+            let startable: NodeSet = up
+                .intersection(state.certified)
+                .iter()
+                .filter(|pos| state.cluster.qdevice_stopped(*pos))
+                .collect();
+            push_each_and_all(moves, startable, Move::QdeviceStart);
+        } else if device.adding() {
             let uncertified = self.universe.in_target.difference(state.certified);
             if !uncertified.is_empty() {
                 moves.push(Move::Certify(uncertified));
@@ -944,6 +960,9 @@ impl Context {
                         down.apply_event(&Event::Fault(Fault::CrashNodes(self.universe.refs(*nodes))));
                     self.settled(&outcome, "while it runs")?;
                     inner.push(down);
+                    if let Some(back) = self.back_before_qdevice(state, *nodes)? {
+                        inner.push(back);
+                    }
                     Event::Action(Action::RestartNodes(self.universe.refs(*nodes)))
                 };
                 let outcome = next.cluster.apply_event(&event);
@@ -996,6 +1015,20 @@ impl Context {
                 let outcome = next.cluster.apply_event(&event);
                 self.settled(&outcome, "after it")?;
                 events.push(event);
+                if next.cluster.qnetd_modelled() {
+                    // `systemctl stop corosync` stops corosync-qdevice too (its unit
+                    // `Requires=corosync.service`), and a later `systemctl start corosync`
+                    // does not start it again: the daemon is stopped until `start_qdevice`.
+                    let event = Event::Action(Action::SetQdeviceVote {
+                        on: false,
+                        nodes: self.universe.refs(*nodes),
+                    });
+                    let outcome = next.cluster.apply_event(&event);
+                    if outcome.rejected {
+                        return Err(outcome.notes.join("; "));
+                    }
+                    events.push(event);
+                }
                 for pos in nodes.iter() {
                     next.boot[pos] = NO_FILE;
                     next.live[pos] = NO_FILE;
@@ -1007,6 +1040,41 @@ impl Context {
             inner,
             events,
         })
+    }
+
+    /// The moment inside a restart of `nodes` when corosync runs again but the
+    /// corosync-qdevice systemd restarted with it (its unit has `Requires=corosync.service`,
+    /// so `systemctl restart corosync` restarts it) has not connected to qnetd yet: the
+    /// node is a member without the device's vote. `None` unless qnetd decides the vote and
+    /// some restarting node's daemon runs. Built by the engine: the daemon stopped
+    /// (`qdevice off`), then the restart.
+    fn back_before_qdevice(&self, state: &PlanState, nodes: NodeSet) -> Result<Option<ClusterState>, String> {
+        if !self.restarts_qdevice(state, nodes) {
+            return Ok(None);
+        }
+        let mut back = state.cluster.clone();
+        let outcome = back.apply_event(&Event::Action(Action::SetQdeviceVote {
+            on: false,
+            nodes: self.universe.refs(nodes),
+        }));
+        if outcome.rejected {
+            return Ok(None);
+        }
+        let outcome = back.apply_event(&Event::Action(Action::RestartNodes(self.universe.refs(nodes))));
+        self.settled(
+            &outcome,
+            "while it runs (corosync back, its corosync-qdevice not connected yet)",
+        )?;
+        Ok(nodes.iter().all(|pos| back.is_up(pos)).then_some(back))
+    }
+
+    /// Whether a restart of `nodes` in `state` restarts a corosync-qdevice that casts the
+    /// device's vote (qnetd decides it and some node's daemon runs).
+    pub fn restarts_qdevice(&self, state: &PlanState, nodes: NodeSet) -> bool {
+        state.cluster.qnetd_modelled()
+            && nodes
+                .iter()
+                .any(|pos| state.cluster.is_up(pos) && !state.cluster.qdevice_stopped(pos))
     }
 
     /// `Err` when the step leaves some nodes in a partial mesh (spec 3.3): totem cannot
@@ -1058,7 +1126,7 @@ impl Context {
         events: &mut Vec<Event>,
         inner: &mut Vec<ClusterState>,
     ) -> Result<(), String> {
-        if let Some(device) = self.qdevice.as_ref().filter(|device| device.adding) {
+        if let Some(device) = self.qdevice.as_ref().filter(|device| device.adding()) {
             let gains_device = next.cluster.up_nodes().iter().any(|pos| {
                 next.disk[pos] != next.live[pos]
                     && self

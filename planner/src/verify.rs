@@ -682,6 +682,15 @@ pub fn to_script(plan: &Plan) -> String {
             "pvecm_delnode" => vec![install(&step.pre.running), reload()],
             "start" => vec![up(&step.nodes)],
             "restart" => vec![ScriptStep::Restart(ids(&step.nodes))],
+            // Once qnetd decides, corosync-qdevice stops with corosync (and stays stopped
+            // until `start_qdevice`), as the planner's step does.
+            "stop" | "leave" if plan.qnetd_host.is_some() && qnetd_lines.is_empty() => vec![
+                ScriptStep::Stop(ids(&step.nodes)),
+                ScriptStep::Qdevice {
+                    on: false,
+                    nodes: ids(&step.nodes),
+                },
+            ],
             "stop" | "leave" => vec![ScriptStep::Stop(ids(&step.nodes))],
             "start_qdevice" | "stop_qdevice" => vec![ScriptStep::Qdevice {
                 on: step.action == "start_qdevice",

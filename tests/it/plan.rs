@@ -1018,3 +1018,111 @@ fn issue11_verify_finds_a_split_brain_only_a_fault_produces() {
         "{out}"
     );
 }
+
+/// A Proxmox VE pair with a QDevice as `pvecm qdevice setup` leaves it (ffsplit, votes 1,
+/// tls on), on 198.18.0.0/15.
+const PVE_PAIR_QDEVICE: &str = "logging {\n  debug: off\n  to_syslog: yes\n}\n\nnodelist {\n  node {\n    name: pve-a\n    nodeid: 1\n    quorum_votes: 1\n    ring0_addr: 198.18.0.11\n  }\n  node {\n    name: pve-b\n    nodeid: 2\n    quorum_votes: 1\n    ring0_addr: 198.18.0.12\n  }\n}\n\n\
+quorum {\n  device {\n    model: net\n    net {\n      algorithm: ffsplit\n      host: 198.19.0.254\n      tls: on\n    }\n    votes: 1\n  }\n  provider: corosync_votequorum\n}\n\n\
+totem {\n  cluster_name: homelab\n  config_version: 5\n  interface {\n    linknumber: 0\n  }\n  ip_version: ipv4-6\n  link_mode: passive\n  secauth: on\n  version: 2\n}\n";
+
+#[test]
+fn issue11_a_kept_qdevice_rolls_a_proxmox_pair_one_node_at_a_time() {
+    // Before: "no safe plan: while it runs, no node is quorate" (no device vote counted).
+    let scratch = Scratch::new("kept-qdevice");
+    let from = scratch.write("corosync.conf", PVE_PAIR_QDEVICE);
+    let plan_path = scratch.path("plan.json");
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        &from,
+        "--goal",
+        "rolling-restart",
+        "--format",
+        "json",
+        "-o",
+        &plan_path,
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan = json(&out);
+    assert_eq!(plan["verdict"], "safe", "{out}");
+    assert_eq!(plan["qnetd_host"], "198.19.0.254", "{out}");
+    assert_eq!(actions(&plan), ["restart", "restart", "wait"], "{out}");
+    let both = serde_json::json!(["pve-a", "pve-b"]);
+    for step in plan["steps"].as_array().unwrap() {
+        // apply checks every node's corosync-qdevice casts before and after each step.
+        assert_eq!(step["pre"]["qdevice_casting"], both, "{step}");
+        assert_eq!(step["post"]["qdevice_casting"], both, "{step}");
+        assert_eq!(step["post"]["quorate"], both, "{step}");
+        assert_eq!(step["post"]["expected_votes"], 3, "{step}");
+        // Nothing runs on the qnetd host; a restart is corosync's alone (systemd restarts
+        // corosync-qdevice with it).
+        assert!(step["commands"].get("198.19.0.254").is_none(), "{step}");
+        if step["action"] == "restart" {
+            assert_eq!(step["nodes"].as_array().unwrap().len(), 1, "{step}");
+            let node = step["nodes"][0].as_str().unwrap();
+            assert_eq!(
+                step["commands"][node],
+                serde_json::json!(["systemctl restart corosync"])
+            );
+            assert!(
+                step["warning"]
+                    .as_str()
+                    .is_some_and(|warning| warning.contains("leaves no node quorate")),
+                "{step}"
+            );
+        }
+    }
+    // The plan file verifies, with two extra faults as well (qnetd down or cut among them).
+    for budget in ["1", "2"] {
+        let (code, out, err) = quorate(&[
+            "plan",
+            "verify",
+            &plan_path,
+            "--from",
+            &from,
+            "--fault-budget",
+            budget,
+        ]);
+        assert_eq!(code, 0, "budget {budget}: {out}\n{err}");
+    }
+    // Its script replays in whatif with qnetd deciding: no split-brain, both quorate.
+    let (code, script, err) = quorate(&[
+        "plan",
+        "--from",
+        &from,
+        "--goal",
+        "rolling-restart",
+        "--format",
+        "script",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(script.contains("\nqnetd up\n"), "{script}");
+    let script_path = scratch.write("plan.whatif", &script);
+    let (code, out, err) = quorate(&["whatif", &from, "--script-file", &script_path, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report = json(&out);
+    assert_eq!(report["split_brain"], false, "{out}");
+    let last = report["steps"].as_array().unwrap().last().unwrap();
+    assert!(
+        last["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|node| node["quorate"] == true),
+        "{last}"
+    );
+    // A new qnetd host for the kept device is refused, with what to do instead.
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        &from,
+        "--goal",
+        "set quorum.device.net.host=198.19.0.253",
+    ]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("quorum.device.net.host changes from `198.19.0.254` to `198.19.0.253`"),
+        "{err}"
+    );
+    assert!(err.contains("plan remove-qdevice, then add-qdevice"), "{err}");
+}
