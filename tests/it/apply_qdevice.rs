@@ -1,12 +1,14 @@
-//! `quorate apply` of plans that add and then remove a quorum device, on a real lab (root;
-//! CI runs it).
+//! `quorate apply` of plans that add a quorum device, restart the pair that keeps it, and
+//! remove it, on a real lab (root; CI runs it).
 //!
 //! Owns the scenario: a running two_node pair with a qnetd host that serves no cluster yet
 //! (`lab up --qdevice ffsplit --qdevice-later`: corosync-qnetd with its CA and an sshd, no
 //! `quorum.device`, no certificate, no corosync-qdevice on the nodes), the planner's plan for
-//! `add-qdevice 198.19.0.254` (two_node dropped), then its plan for `remove-qdevice` from that
-//! target, both applied under the independent monitor of `apply.rs` (nsenter, not apply's own
-//! polling: never two quorate nodes with disjoint memberships, both nodes quorate throughout). After
+//! `add-qdevice 198.19.0.254` (two_node dropped), its `rolling-restart` plan of the pair that
+//! now keeps the device, then its plan for `remove-qdevice`, each applied under the
+//! independent monitor of `apply.rs` (nsenter, not apply's own polling: never two quorate nodes
+//! with disjoint memberships; both nodes quorate throughout the add and the remove, the node not
+//! restarting quorate throughout the rolling restart). After
 //! each plan every node's file hash, membership, quorum and expected votes are the target's
 //! (`quorate status`), corosync-qdevice runs (or not) as the plan says, and qnetd's own view
 //! (`corosync-qnetd-tool -l`) lists the cluster's two clients (or no such cluster). The
@@ -14,7 +16,7 @@
 //! one-lab-at-a-time lock of the qnetd reality tests; the lab is removed by its guard however
 //! the test ends.
 
-use crate::apply::{apply, done_figures, status_nodes, Monitor};
+use crate::apply::{apply, done_figures, restart_count, status_nodes, Monitor};
 use crate::support::lab::{lab, LabGuard};
 use crate::support::quorate;
 use executor::lab::Lab;
@@ -29,7 +31,7 @@ nodelist {\n  node {\n    name: n1\n    nodeid: 1\n    ring0_addr: 10.1.0.1\n  }
 quorum {\n  provider: corosync_votequorum\n  two_node: 1\n}\n";
 
 #[test]
-fn apply_adds_an_ffsplit_qdevice_to_a_running_two_node_pair_then_removes_it() {
+fn apply_adds_an_ffsplit_qdevice_to_a_running_two_node_pair_restarts_it_then_removes_it() {
     if !crate::support::reality_available("apply (add a quorum device) on a real lab") {
         return;
     }
@@ -115,22 +117,81 @@ fn apply_adds_an_ffsplit_qdevice_to_a_running_two_node_pair_then_removes_it() {
         vec![1, 2],
         "qnetd's view"
     );
+    // The add plan restarts no node and promises every node quorate at every step (the
+    // reload that adds the device counts it before any qdevice casts, 2 of 3 votes).
+    let (readings, median, gap) = monitor.finish(2);
+    eprintln!(
+        "monitor (add-qdevice): {readings} readings, per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
 
-    // Then the device goes again: planned from the file the first plan wrote.
+    // The pair keeps its device through a rolling restart (issue 11: planned as a kept
+    // device, qnetd deciding from the start): one node at a time, the other quorate on its
+    // own vote and the device's (2 of 3) while corosync and its corosync-qdevice restart;
+    // each step ends when the restarted node's qdevice casts again.
     let from = dir.join("with-device.conf");
     std::fs::write(&from, &with_device).unwrap();
     let from = from.to_string_lossy().into_owned();
+    let (plan_path, plan) = planned(&dir, &from, "rolling-restart", "rolling-restart.json");
+    let steps = plan["steps"].as_array().unwrap();
+    let restarts: Vec<&Value> = steps.iter().filter(|step| step["action"] == "restart").collect();
+    assert_eq!(restarts.len(), 2, "{plan}");
+    for step in &restarts {
+        assert_eq!(step["nodes"].as_array().unwrap().len(), 1, "{step}");
+        assert_eq!(step["post"]["qdevice_casting"], json!(["n1", "n2"]), "{step}");
+    }
+    let monitor = Monitor::start(&dir);
+    let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
+    // At least one node quorate at every reading (the one not restarting), never two
+    // quorate nodes with disjoint memberships.
+    let (readings, median, gap) = monitor.finish(1);
+    assert_eq!(code, 0, "{all_output}");
+    assert_eq!(restart_count(&events), 2, "{all_output}");
+    let (took, floor) = done_figures(&events);
+    eprintln!(
+        "apply rolling-restart of the lab pair with its ffsplit qdevice: took {took:.1} s; convergence floor \
+         {floor:.1} s; monitor {readings} readings, per node median gap {} ms, largest {} ms",
+        median.as_millis(),
+        gap.as_millis()
+    );
+    assert_target(&inventory, &with_device, 3);
+    // The device votes again on both nodes, and qnetd lists both clients.
+    for id in [1, 2] {
+        let remote = lab_handle.node(id).unwrap();
+        let quorum = read_corosync(&remote).quorum().cloned().expect("corosync runs");
+        assert_eq!(
+            (quorum.expected_votes, quorum.total_votes),
+            (3, 3),
+            "node {id}: {quorum:?}"
+        );
+        let own = quorum
+            .members
+            .iter()
+            .find(|member| member.local)
+            .expect("its own row");
+        let column = own.qdevice.clone().unwrap_or_default();
+        assert!(column.split(',').any(|flag| flag == "V"), "node {id}: {column}");
+        assert_eq!(qdevice_daemon(&lab_handle, id), "active", "node {id}");
+    }
+    assert_eq!(
+        qnetd_clients(&qnetd_list(&lab_handle), "qdplan"),
+        vec![1, 2],
+        "qnetd's view after the rolling restart"
+    );
+
+    // Then the device goes again: planned from the file the first plan wrote.
     let (plan_path, plan) = planned(&dir, &from, "remove-qdevice", "remove-qdevice.json");
     assert!(plan.get("qnetd_host").is_some(), "{plan}");
+    let monitor = Monitor::start(&dir);
     let (code, events, all_output) = apply(&plan_path, &inventory, &[]);
-    // Neither plan restarts a node: both promise every node quorate at every step (the
-    // reload that adds the device counts it before any qdevice casts, 2 of 3 votes; the
-    // daemons stop before the reload that drops it, again 2 of 3).
+    // No restart: the daemons stop before the reload that drops the device (2 of 3), every
+    // node quorate at every step.
     let (readings, median, gap) = monitor.finish(2);
     assert_eq!(code, 0, "{all_output}");
     let (took, floor) = done_figures(&events);
     eprintln!(
-        "apply remove-qdevice on the lab pair: took {took:.1} s; convergence floor {floor:.1} s; monitor (both plans) \
+        "apply remove-qdevice on the lab pair: took {took:.1} s; convergence floor {floor:.1} s; monitor \
          {readings} readings, per node median gap {} ms, largest {} ms",
         median.as_millis(),
         gap.as_millis()
