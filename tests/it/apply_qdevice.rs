@@ -290,3 +290,102 @@ fn log_tail(dir: &Path, id: u32, name: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(60)..].join("\n")
 }
+
+/// Three nodes with no device yet (`lab up --qdevice lms` adds it; the lab rewrites the
+/// addresses).
+const THREE_NODES: &str = "totem {\n  version: 2\n  cluster_name: lmsroll\n  transport: knet\n  token: 1000\n}\n\
+nodelist {\n  node {\n    name: n1\n    nodeid: 1\n    ring0_addr: 10.0.0.1\n  }\n  node {\n    name: n2\n    nodeid: 2\n    ring0_addr: 10.0.0.2\n  }\n  node {\n    name: n3\n    nodeid: 3\n    ring0_addr: 10.0.0.3\n  }\n}\n\
+quorum {\n  provider: corosync_votequorum\n}\n";
+
+#[test]
+fn a_kept_lms_device_rolling_restart_the_planner_refuses_splits_real_qnetd() {
+    // The planner finds no rolling restart of three nodes keeping an lms device under one
+    // fault, and names the behaviour: inside n1's restart, a partition, then n1's start on
+    // the other side. Replayed on real corosync 3.1.7 + corosync-qnetd 3.0.3: the lone n2
+    // keeps the ACK qnetd gave it, while n1 and n3 become the larger group and n3 gets one
+    // too (qnetd's lms decides per client, on its own membership), two quorate memberships.
+    if !crate::support::reality_available("a kept lms device restart on a real lab") {
+        return;
+    }
+    let _one_at_a_time = crate::reality::ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (guard, config) = LabGuard::new("qdev-lmsroll").with_config(THREE_NODES);
+    let dir = guard.dir.clone();
+    let config = config.to_string_lossy().into_owned();
+    lab(&dir, &["up", "--config", &config, "--qdevice", "lms"]);
+    let from = format!("{}/corosync.conf", guard.dir_text());
+    let (code, out, err) = quorate(&[
+        "plan",
+        "--from",
+        &from,
+        "--goal",
+        "rolling-restart",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let why = report["impossible"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["step"] == "restart")
+        .and_then(|entry| entry["why"].as_str())
+        .expect("the restart is the impossible step")
+        .to_string();
+    // `restart n1: while it runs, after `LINES` (1 fault within the budget of 1) ...`
+    let restarted = why
+        .strip_prefix("restart n")
+        .and_then(|rest| rest.split(':').next())
+        .expect("the restarted node")
+        .to_string();
+    let witness = why
+        .split('`')
+        .nth(1)
+        .expect("the fault sequence in backquotes")
+        .replace("; ", "\n");
+    // The restart's moment with the node down (a crash on the lab), then the witness.
+    let script = format!("down {restarted}\n{witness}\n");
+    let (code, json_text, err) = quorate(&[
+        "lab",
+        "--dir",
+        &guard.dir_text(),
+        "replay",
+        "-s",
+        &script,
+        "--format",
+        "json",
+    ]);
+    assert!(code <= 1, "lab replay (exit {code})\n{json_text}\n{err}");
+    let replayed: Value = serde_json::from_str(&json_text).unwrap();
+    let last = replayed["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["settled"], true, "{last}");
+    // Real corosync: quorate nodes and their vote totals, per node.
+    let quorate_nodes: Vec<(String, u64)> = last["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|node| node["real"]["corosync"] == "running" && node["real"]["quorate"] == true)
+        .map(|node| {
+            (
+                node["name"].as_str().unwrap().to_string(),
+                node["real"]["total_votes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    eprintln!(
+        "kept lms restart on the lab: script {script:?}; quorate (node, total votes): {quorate_nodes:?}"
+    );
+    // Two quorate nodes in different memberships: the alone one on 1 + 2 device votes, the
+    // other with its partner on 2 + 2, as the planner's engine predicted (no mismatch).
+    assert_eq!(
+        quorate_nodes,
+        [("n2".to_string(), 3), ("n3".to_string(), 4)],
+        "{last}"
+    );
+    for node in last["nodes"].as_array().unwrap() {
+        assert!(node["mismatches"].as_array().unwrap().is_empty(), "{node}");
+    }
+    drop(guard);
+}
