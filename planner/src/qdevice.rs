@@ -92,7 +92,7 @@ fn device_host(entry: &FileEntry) -> Result<Option<String>, Error> {
 /// host and algorithm and the same other `net` and `heuristics` keys (a running
 /// corosync-qdevice keeps the ones it started with: `pcs quorum device update` restarts
 /// the daemons after its reload, and RHEL's guide says to remove and add the device for a
-/// new host), and no
+/// new host), the same `totem.cluster_name` (qnetd's cluster, the certificate's name), and no
 /// node new in the target (it would need the cluster's client certificate and its own
 /// corosync-qdevice). Keys votequorum re-reads at a reload (`votes`, `timeout`,
 /// `sync_timeout`) may change.
@@ -107,6 +107,26 @@ fn check_kept(source: &FileEntry, target: &FileEntry) -> Result<(), Error> {
         keys.get(key).map(|setting| setting.value.trim().to_string())
     };
     let two_plans = "plan remove-qdevice, then add-qdevice with the new device, as two plans";
+    let name = |entry: &FileEntry| {
+        entry
+            .config
+            .totem
+            .cluster_name
+            .as_ref()
+            .map(|name| name.value.trim().to_string())
+    };
+    if name(source) != name(target) {
+        return Err(Error::Unsupported {
+            why: format!(
+                "totem.cluster_name changes from `{}` to `{}` in a cluster that keeps its quorum device: qnetd \
+                 groups its clients by cluster name (and the client certificate carries it), so restarted nodes \
+                 would be another cluster to qnetd; plan remove-qdevice, the rename, then add-qdevice, as three \
+                 plans",
+                name(source).unwrap_or_default(),
+                name(target).unwrap_or_default()
+            ),
+        });
+    }
     // An unset algorithm is ffsplit (corosync-qdevice's default).
     let net = |keys, key: &str| match value(keys, key) {
         None if key == "algorithm" => Some("ffsplit".to_string()),

@@ -489,6 +489,13 @@ fn a_kept_device_whose_host_or_algorithm_changes_or_that_gains_a_node_is_refused
     );
     let why = refusal(&tie);
     assert!(why.contains("quorum.device.net.tie_breaker changes"), "{why}");
+    let renamed =
+        cluster(2, 1, 5, &device("ffsplit", Some(1))).replace("cluster_name: lab", "cluster_name: lab2");
+    let why = refusal(&renamed);
+    assert!(
+        why.contains("totem.cluster_name changes from `lab` to `lab2`"),
+        "{why}"
+    );
     let grown = cluster(3, 1, 5, &device("ffsplit", Some(1)));
     let why = refusal(&grown);
     assert!(
@@ -504,4 +511,48 @@ fn a_kept_device_whose_host_or_algorithm_changes_or_that_gains_a_node_is_refused
     );
     let plan = check(Some(&unset), &from, &PlanOptions::default());
     assert_eq!(shape(&plan), "write_config n1,n2\nreload n1\nwait n1,n2");
+}
+
+#[test]
+fn with_a_kept_device_a_stopped_node_needs_its_qdevice_started_after_corosync() {
+    // `systemctl stop corosync` stops corosync-qdevice too (Requires=corosync.service) and a
+    // later `systemctl start corosync` does not start it: the node runs without the
+    // device's vote until `start_qdevice`, and the plan is not done before.
+    use crate::files::FileTable;
+    use crate::state::{Context, Move};
+    use model::quorum::NodeSet;
+
+    let from = cluster(2, 1, 4, &device("ffsplit", Some(1)));
+    let source = crate::tests::endpoint("from.conf", &from);
+    let files = FileTable::new(Some(&source), &source, false).unwrap();
+    let options = PlanOptions {
+        allow_outage: true,
+        ..rolling()
+    };
+    let context = Context::new(files, options, false).unwrap();
+    let n1 = NodeSet::single(0);
+    let stopped = context.apply(&context.start, &Move::Stop(n1)).unwrap();
+    assert_eq!(stopped.script_lines(), ["stop 1", "qdevice off 1"]);
+    let started = context.apply(&stopped.state, &Move::Start(n1)).unwrap();
+    let cluster = &started.state.cluster;
+    assert!(cluster.is_up(0));
+    assert!(cluster.qdevice_stopped(0));
+    let settings = context.files.target().settings().clone();
+    assert!(!cluster
+        .view(&settings, 0)
+        .is_some_and(|view| view.flags.qdevice_cast_vote));
+    assert!(!context.qdevice_done(&started.state));
+    assert!(
+        context.moves(&started.state).contains(&Move::QdeviceStart(n1)),
+        "{:?}",
+        context.moves(&started.state)
+    );
+    let again = context.apply(&started.state, &Move::QdeviceStart(n1)).unwrap();
+    assert!(!again.state.cluster.qdevice_stopped(0));
+    assert!(again
+        .state
+        .cluster
+        .view(&settings, 0)
+        .is_some_and(|view| view.flags.qdevice_cast_vote));
+    assert!(context.qdevice_done(&again.state));
 }
