@@ -48,6 +48,8 @@ pub struct Canonical {
     pub twins: Vec<Vec<usize>>,
     /// The search visited every candidate (false only past `MAX_LEAVES` candidates).
     pub complete: bool,
+    /// `state.fingerprint()`, computed once by the search.
+    pub fingerprint: (u64, u64),
 }
 
 /// A candidate labelling: its fingerprint, permutation, state and twin classes.
@@ -120,6 +122,19 @@ impl Hasher for Fx {
     }
 }
 
+/// A `Hasher` that only collects the bytes written to it (`ClusterState::fingerprint`).
+struct Bytes(Vec<u8>);
+
+impl Hasher for Bytes {
+    fn finish(&self) -> u64 {
+        0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+}
+
 fn fx<T: Hash>(value: &T) -> u64 {
     let mut hasher = Fx::default();
     value.hash(&mut hasher);
@@ -169,14 +184,24 @@ impl ClusterState {
         state
     }
 
-    /// A 128-bit fingerprint of the state (two independent SipHash runs over `Hash`).
+    /// A 128-bit fingerprint of the state: two independent SipHash runs over the bytes
+    /// `Hash` writes, collected once into a buffer (`Hash` makes many small writes, each a
+    /// call into SipHash when hashed directly: that was most of the counter path's time).
     pub fn fingerprint(&self) -> (u64, u64) {
-        let mut first = DefaultHasher::new();
-        self.hash(&mut first);
-        let mut second = DefaultHasher::new();
-        0x9e37_79b9_7f4a_7c15u64.hash(&mut second);
-        self.hash(&mut second);
-        (first.finish(), second.finish())
+        thread_local! {
+            static BYTES: std::cell::RefCell<Bytes> = const { std::cell::RefCell::new(Bytes(Vec::new())) };
+        }
+        BYTES.with(|bytes| {
+            let mut bytes = bytes.borrow_mut();
+            bytes.0.clear();
+            self.hash(&mut *bytes);
+            let mut first = DefaultHasher::new();
+            first.write(&bytes.0);
+            let mut second = DefaultHasher::new();
+            second.write_u64(0x9e37_79b9_7f4a_7c15);
+            second.write(&bytes.0);
+            (first.finish(), second.finish())
+        })
     }
 
     /// The complete canonical form of this state under permutations inside `classes`
@@ -240,12 +265,13 @@ impl ClusterState {
         };
         search.run(colours);
         let complete = search.leaves <= MAX_LEAVES;
-        let (_, perm, state, twins) = search.best?;
+        let (fingerprint, perm, state, twins) = search.best?;
         Some(Canonical {
             state,
             perm,
             twins,
             complete,
+            fingerprint,
         })
     }
 
@@ -421,13 +447,12 @@ impl Search<'_> {
             twins.extend(groups);
         }
         self.leaves += 1;
-        let Some(image) = self
-            .cluster
-            .permuted(&perm)
-            .map(|state| state.symmetry_representative(&[]))
-        else {
+        // `permuted(perm).symmetry_representative(&[])`: the identity permutation that
+        // `symmetry_representative` applies first changes nothing on an image.
+        let Some(mut image) = self.cluster.permuted(&perm) else {
             return;
         };
+        image.relabel_and_shift();
         let fingerprint = image.fingerprint();
         if self
             .best

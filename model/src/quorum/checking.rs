@@ -11,7 +11,7 @@
 
 use crate::quorum::membership::LinkFaults;
 use crate::quorum::node::{AtbMode, PeerState};
-use crate::quorum::node_set::NodeSet;
+use crate::quorum::node_set::{LinkMask, NodeSet};
 use crate::quorum::settings::NodeId;
 use crate::quorum::ClusterState;
 use std::hash::{Hash, Hasher};
@@ -70,8 +70,25 @@ impl ClusterState {
             self.position(nodeid)
                 .map_or(nodeid, |pos| self.nodeids[perm[pos]])
         };
-        let mut image = self.clone();
-        for (pos, slot) in self.nodes.iter().enumerate() {
+        // Each slot is cloned once, straight into its new position.
+        let mut inverse = vec![0usize; count];
+        for (pos, target) in perm.iter().enumerate() {
+            inverse[*target] = pos;
+        }
+        let mut image = ClusterState {
+            nodeids: self.nodeids.clone(),
+            nodes: Vec::with_capacity(count),
+            group: vec![0; count],
+            faults: LinkFaults {
+                links_down: self.faults.links_down,
+                node_links_down: vec![LinkMask::EMPTY; count],
+                pair_links_down: Vec::new(),
+            },
+            now_ms: self.now_ms,
+            qnetd: None,
+        };
+        for pos in inverse {
+            let slot = &self.nodes[pos];
             let mut moved = slot.clone();
             if moved.running {
                 let votequorum = &mut moved.votequorum;
@@ -101,7 +118,7 @@ impl ClusterState {
                     }
                 }
             }
-            image.nodes[perm[pos]] = moved;
+            image.nodes.push(moved);
             image.group[perm[pos]] = self.group[pos];
             image.faults.node_links_down[perm[pos]] = self.faults.node_links_down[pos];
         }
@@ -146,13 +163,21 @@ impl ClusterState {
             }
         }
         let mut image = self.permuted(&perm).unwrap_or_else(|| self.clone());
+        image.relabel_and_shift();
+        image
+    }
+
+    /// Renumbers partition labels of running nodes in order of first appearance (stopped
+    /// nodes get 0) and shifts time so that `now` is 0: what `symmetry_representative` does
+    /// after moving nodes.
+    pub(super) fn relabel_and_shift(&mut self) {
         let mut labels: Vec<u8> = Vec::new();
-        for pos in 0..count {
-            if !image.nodes[pos].running {
-                image.group[pos] = 0;
+        for pos in 0..self.nodes.len() {
+            if !self.nodes[pos].running {
+                self.group[pos] = 0;
                 continue;
             }
-            let label = image.group[pos];
+            let label = self.group[pos];
             let index = match labels.iter().position(|known| *known == label) {
                 Some(index) => index,
                 None => {
@@ -160,16 +185,15 @@ impl ClusterState {
                     labels.len() - 1
                 }
             };
-            image.group[pos] = index as u8;
+            self.group[pos] = index as u8;
         }
-        let now = image.now_ms;
-        for slot in image.nodes.iter_mut() {
+        let now = self.now_ms;
+        for slot in self.nodes.iter_mut() {
             if let Some(deadline) = slot.votequorum.lms_deadline.as_mut() {
                 *deadline = deadline.saturating_sub(now);
             }
         }
-        image.now_ms = 0;
-        image
+        self.now_ms = 0;
     }
 
     /// A hash of what the node at `pos` is, independent of positions and labels.

@@ -343,7 +343,7 @@ fn check_counter_with(
     for root in &roots {
         let canonical = canonical(&context, &context.forgotten(root));
         generated += 1;
-        let key = (canonical.state.fingerprint(), 0, false);
+        let key = (canonical.fingerprint, 0, false);
         if visited.contains_key(&key) {
             continue;
         }
@@ -401,7 +401,7 @@ fn check_counter_with(
                     }
                     generated += 1;
                     let canonical = canonical(&context, &successor);
-                    let key = (canonical.state.fingerprint(), spent, unstable);
+                    let key = (canonical.fingerprint, spent, unstable);
                     if visited.contains_key(&key) {
                         continue;
                     }
@@ -515,14 +515,16 @@ fn down_all_step(cluster: &ClusterState) -> Step {
 
 /// The canonical form of `state` (a debug assertion checks that it is an image of it).
 fn canonical(context: &Context, state: &ClusterState) -> model::quorum::Canonical {
-    let canonical = state
-        .canonical(&context.classes)
-        .unwrap_or_else(|| model::quorum::Canonical {
-            state: state.normalised(),
+    let canonical = state.canonical(&context.classes).unwrap_or_else(|| {
+        let state = state.normalised();
+        model::quorum::Canonical {
+            fingerprint: state.fingerprint(),
             perm: (0..state.nodeids().len()).collect(),
             twins: (0..state.nodeids().len()).map(|pos| vec![pos]).collect(),
             complete: false,
-        });
+            state,
+        }
+    });
     debug_assert_eq!(
         state
             .permuted(&canonical.perm)
