@@ -268,7 +268,10 @@ impl ConfirmLab {
                 Ok(lab) => lab,
                 Err(error) => return Confirmation::not_replayed(error.to_string(), self.version.clone()),
             };
-            let options = ReplayOptions { fresh: self.used };
+            let options = ReplayOptions {
+                fresh: self.used,
+                files_dir: None,
+            };
             self.used = true;
             let _ = writeln!(err, "confirm: {property}: replay {attempt} of at most {ATTEMPTS}");
             let report = match replay::replay(&mut lab, &script, &options, &mut |line| {

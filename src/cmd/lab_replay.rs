@@ -30,7 +30,14 @@ pub fn run(dir: &Path, args: &ReplayArgs, out: &mut dyn Write, err: &mut dyn Wri
         (None, None) => anyhow::bail!("give a scenario with -s SCRIPT or --script-file F"),
     };
     let mut lab = Lab::open(dir)?;
-    let options = ReplayOptions { fresh: args.fresh };
+    let options = ReplayOptions {
+        fresh: args.fresh,
+        // `install FILE` / `reload FILE` are read beside the script file first, as whatif reads them.
+        files_dir: args
+            .script_file
+            .as_ref()
+            .and_then(|path| Path::new(path).parent().map(Path::to_path_buf)),
+    };
     let report = replay::replay(&mut lab, &script, &options, &mut |line| {
         let _ = writeln!(err, "replay: {line}");
     })?;

@@ -126,6 +126,12 @@ impl Replayed {
 /// predictions are exactly `quorate whatif`'s for the lab's corosync.conf, that every step
 /// was compared and settled, and that every node could be read. Returns the replay.
 fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
+    replay_in(name, config_text, script, None)
+}
+
+/// `replay` with the script written to `files/replay.script` and given to `lab replay` and
+/// `quorate whatif` as `--script-file`, so that its `install FILE` steps read FILE from `files`.
+fn replay_in(name: &str, config_text: &str, script: &str, files: Option<&std::path::Path>) -> Replayed {
     let _one_at_a_time = ONE_LAB_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -135,7 +141,19 @@ fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
     let (code, out, err) = quorate(&["lab", "--dir", &dir, "up", "--config", &config]);
     assert_eq!(code, 0, "lab up failed\n{out}\n{err}");
 
-    let (code, json, err) = quorate(&["lab", "--dir", &dir, "replay", "-s", script, "--format", "json"]);
+    let script_path = files.map(|files| {
+        let path = files.join("replay.script");
+        std::fs::write(&path, script).unwrap();
+        path.to_string_lossy().into_owned()
+    });
+    let script_args: Vec<&str> = match &script_path {
+        Some(path) => vec!["--script-file", path],
+        None => vec!["-s", script],
+    };
+    let mut args = vec!["lab", "--dir", &dir, "replay"];
+    args.extend(&script_args);
+    args.extend(["--format", "json"]);
+    let (code, json, err) = quorate(&args);
     assert!(code <= 1, "lab replay failed (exit {code})\n{json}\n{err}");
     let report: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
@@ -145,8 +163,16 @@ fn replay(name: &str, config_text: &str, script: &str) -> Replayed {
     );
 
     // The prediction is exactly what `quorate whatif` prints for the lab's configuration.
-    let lab_config = format!("{dir}/corosync.conf");
-    let (_, whatif_json, whatif_err) = quorate(&["whatif", &lab_config, "-s", script, "--format", "json"]);
+    // With files, the prediction on the given configuration and files (their own addresses)
+    // must be the replay's on the lab's rewrite of them.
+    let lab_config = match files {
+        Some(_) => config.clone(),
+        None => format!("{dir}/corosync.conf"),
+    };
+    let mut args = vec!["whatif", &lab_config];
+    args.extend(&script_args);
+    args.extend(["--format", "json"]);
+    let (_, whatif_json, whatif_err) = quorate(&args);
     let whatif: Value = serde_json::from_str(&whatif_json)
         .unwrap_or_else(|error| panic!("whatif output is not JSON ({error}): {whatif_json}\n{whatif_err}"));
     let predicted_steps = whatif["steps"].as_array().unwrap();
@@ -524,9 +550,23 @@ fn replay_refuses_what_the_lab_cannot_do_before_doing_anything() {
                 .to_string()
         )
     );
-    let (code, _, err) = replay("reload other.conf");
+    // `reload FILE` and `install FILE` read FILE before anything runs: a missing one is named,
+    // and so is a node the lab does not have.
+    let (code, _, err) = replay("reload /nonexistent/other.conf");
     assert_eq!(code, 2);
-    assert!(err.contains("`reload FILE` is not supported by the lab"), "{err}");
+    assert!(
+        err.contains("/nonexistent/other.conf") && err.contains("No such file"),
+        "{err}"
+    );
+    let files = crate::support::TempDir::new("rt-errors");
+    let three = files.path().join("three.conf");
+    std::fs::write(&three, config("errors", 3, 1, &[])).unwrap();
+    let (code, _, err) = replay(&format!("install {} on 1", three.display()));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("three.conf") && err.contains("node n3 (id 3) is not a lab node"),
+        "{err}"
+    );
     let (code, _, err) = replay("down 9");
     assert_eq!(
         (code, err.as_str()),
@@ -578,5 +618,64 @@ fn four_nodes_lms_a_node_back_into_the_minority_makes_a_second_quorate_side() {
     // n4 itself still expects 4 (quorum 3) in both.
     for reading in [replayed.predicted(4, "n4"), replayed.real(4, "n4")] {
         assert!(reading.contains("quorate=false members=[1,4]"), "{reading}");
+    }
+}
+
+#[test]
+fn runbook_moving_the_atb_tie_breaker_node_by_node_splits_real_corosync_as_r027_says() {
+    // See: issue 13. examples/runbooks/atb-move-tie-breaker-wrong.md restarts node by node
+    // into `auto_tie_breaker_node: highest`; R027 says that after the first restart a
+    // partition {app1,app2}|{app3,app4} leaves both sides quorate (app1, app2 still break ties
+    // for the lowest id, app4 now for the highest). The finding's own whatif replay, run on
+    // real corosync with the runbook's own files, shows exactly that.
+    if !crate::support::reality_available("reality: the runbook's ATB move (R027)") {
+        return;
+    }
+    let files = crate::support::TempDir::new("atbmove");
+    let files_text = files.path().to_string_lossy().into_owned();
+    let runbook = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/runbooks/atb-move-tie-breaker-wrong.md"
+    );
+    let (code, json, err) = quorate(&[
+        "runbook",
+        runbook,
+        "--format",
+        "json",
+        "--configs-out",
+        &files_text,
+    ]);
+    assert_eq!(code, 1, "{json}\n{err}");
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let finding = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["findings"].as_array().unwrap())
+        .find(|finding| finding["code"] == "R027")
+        .unwrap_or_else(|| panic!("no R027 finding: {json}"))
+        .clone();
+    assert_eq!(finding["line"], 105, "{finding}");
+    let config_name = finding["whatif"]["config"].as_str().unwrap();
+    let script = finding["whatif"]["script"].as_str().unwrap();
+    assert_eq!(
+        script,
+        "install line-56.conf on 1\ninstall line-56.conf on 2\ninstall line-56.conf on 3\n\
+         install line-56.conf on 4\nrestart 4\nmove 1:1,2",
+        "{finding}"
+    );
+    let config_text = std::fs::read_to_string(files.path().join(config_name)).unwrap();
+    let replayed = replay_in("atbmove", &config_text, script, Some(files.path()));
+    assert_agrees(&replayed);
+    let last = 6;
+    for (node, reading) in [
+        ("app1", "running quorate=true members=[1,2]"),
+        ("app2", "running quorate=true members=[1,2]"),
+        ("app3", "running quorate=false members=[3,4]"),
+        ("app4", "running quorate=true members=[3,4]"),
+    ] {
+        for seen in [replayed.predicted(last, node), replayed.real(last, node)] {
+            assert!(seen.starts_with(reading), "{node}: {seen}\n{}", replayed.human);
+        }
     }
 }

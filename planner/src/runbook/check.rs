@@ -508,6 +508,7 @@ impl<'a> Checker<'a> {
             message,
             line: self.line_of(span.0),
             help,
+            whatif: None,
             span,
         }
     }
@@ -849,6 +850,7 @@ impl<'a> Checker<'a> {
                     .help
                     .clone()
                     .unwrap_or_else(|| format!("see `quorate explain {}`", diagnostic.code)),
+                whatif: None,
                 span,
             });
         }

@@ -85,9 +85,23 @@ pub struct Finding {
     pub line: usize,
     /// What to do instead.
     pub help: String,
+    /// The what-if replay that shows an `unsafe` finding, when there is one (R027): in JSON
+    /// only when present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whatif: Option<WhatifReplay>,
     /// Byte range in the runbook the finding points at.
     #[serde(skip)]
     pub span: (usize, usize),
+}
+
+/// A what-if replay of a finding: `quorate whatif DIR/CONFIG -s SCRIPT` after `quorate runbook
+/// --configs-out DIR`, or `quorate lab replay` on a lab made from CONFIG.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WhatifReplay {
+    /// The `line-N.conf` file the script starts from (every node runs it).
+    pub config: String,
+    /// The script, one step per line; the files it installs are `line-N.conf` files too.
+    pub script: String,
 }
 
 /// One command of the runbook (or one config block), where it runs and what it does.

@@ -52,3 +52,28 @@ pub fn reality_available(what: &str) -> bool {
          or set QUORATE_SKIP_REALITY=1 to skip it during local development"
     );
 }
+
+/// A directory under the system temp dir for one test, emptied when made and removed when
+/// dropped (also when the test fails).
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// `quorate-<name>-<pid>` under the temp dir.
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("quorate-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// The path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -10,14 +10,18 @@
 //! blackhole routes (`between A B`), `heal` into all of that undone, `expected V on N` into
 //! `corosync-quorumtool -e V` inside N, `votes V [of T] on N` into `corosync-quorumtool -v V
 //! [-n T]` inside N, `reload` into `corosync-cfgtool -R` once per ring, and
-//! `wait MS` into a real wait. Link faults are not tracked here: the model run alongside (the
+//! `wait MS` into a real wait, `install FILE on NODES` into FILE written (atomically) as those
+//! nodes' corosync.conf and `reload FILE` into FILE written on every node, then a reload (FILE
+//! read beside the script, else from the working directory, as `quorate whatif` reads it, and
+//! rewritten to lab addresses as `lab up --config` rewrites a file, unless its addresses are
+//! already the lab's own: `ScriptFiles`). Link faults are not tracked here: the model run alongside (the
 //! tracker, a `ClusterState`) records them as the script says, and the lab's veths and routes
 //! are set to match; who should see whom afterwards is asked of `model::quorum::membership`
 //! through `topology`. Commands inside nodes go through `transport::Remote` (nsenter). Then
 //! the lab is polled (never a fixed sleep) until every running
 //! node shows the membership its connectivity implies and nothing changed for a quiet period,
 //! every node is read over SSH with the lab inventory, and the readings are compared with the
-//! prediction. qdevice steps and `reload FILE` are refused before anything is done. It must
+//! prediction. qdevice steps are refused before anything is done. It must
 //! not decide quorum itself (the model does) nor render anything (the binary does).
 
 pub mod compare;
@@ -30,11 +34,11 @@ use crate::transport::Remote;
 use compare::summary_line;
 pub use compare::{compare, NodeComparison, Reading, ReplayReport, StepComparison};
 use model::quorum::membership::LinkFaults;
-use model::quorum::{ClusterState, LinkMask, NodeId, QuorumSettings};
+use model::quorum::{ClusterState, LinkMask, NodeConfig, NodeId, QuorumSettings};
 use model::scenario::{self, NodeRef, Step};
 use sim::whatif::WhatifOptions;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How long nothing may change before a reading counts as settled, when no ring change is
@@ -59,10 +63,148 @@ pub struct ReplayOptions {
     /// Restart corosync on every node (all together, no partition, every link up) before the
     /// first step, so that no earlier history (a re-armed wait_for_all, `-e`) is carried in.
     pub fresh: bool,
+    /// Where the files of `install FILE on N` and `reload FILE` are looked for first (the
+    /// script file's directory); a relative FILE not found there is read from the working
+    /// directory.
+    pub files_dir: Option<PathBuf>,
+}
+
+/// The files a script installs or reloads, as the lab's nodes get them: read once before
+/// anything runs, each rewritten to lab addresses (`layout::layout`, the rewrite of `lab up
+/// --config`) unless every address in it is already one the lab gives that node on that link
+/// (its address or its spare address: a file made for this lab, e.g. a plan's readdress).
+/// Every node a file lists must be a lab node (a spare node for one the file adds) with the
+/// same name, at the address the lab gives it: a file whose nodelist order differs from the
+/// lab's would put nodes at other nodes' addresses, and is refused.
+#[derive(Clone, Debug, Default)]
+struct ScriptFiles {
+    /// Per FILE argument: the text written to the nodes and what the model reads from it.
+    files: BTreeMap<String, (String, NodeConfig)>,
+}
+
+impl ScriptFiles {
+    /// Reads every file `script` names.
+    fn load(lab: &Lab, script: &scenario::Script, base: Option<&Path>) -> Result<ScriptFiles> {
+        let mut files = BTreeMap::new();
+        for step in &script.steps {
+            let (Step::Install { file, .. } | Step::Reload { file: Some(file) }) = step else {
+                continue;
+            };
+            if files.contains_key(file) {
+                continue;
+            }
+            let path = resolve_file(base, file);
+            let text = std::fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
+            let lab_text = lab_file(&lab.state.nodes, &path, &text)?;
+            let (document, _) = model::syntax::parse(&lab_text);
+            let (config, _) = model::config::Config::from_document(&document);
+            files.insert(file.clone(), (lab_text, NodeConfig::from_config(&config)));
+        }
+        Ok(ScriptFiles { files })
+    }
+
+    /// What the model reads from `file` (loaded by `load`).
+    fn config(&self, file: &str) -> std::result::Result<NodeConfig, String> {
+        self.files
+            .get(file)
+            .map(|(_, config)| config.clone())
+            .ok_or_else(|| format!("{file} was not read before the replay"))
+    }
+
+    /// The text the lab writes for `file`.
+    fn text(&self, file: &str) -> Option<&str> {
+        self.files.get(file).map(|(text, _)| text.as_str())
+    }
+
+    /// The node a name in any of the files stands for.
+    fn resolve(&self, name: &str) -> Option<NodeId> {
+        self.files.values().find_map(|(_, config)| {
+            config
+                .settings()
+                .nodes
+                .iter()
+                .find(|entry| entry.name == name)
+                .map(|entry| entry.nodeid)
+        })
+    }
+}
+
+/// `file` beside the script when it is there, else as given (as `quorate whatif` reads it).
+fn resolve_file(base: Option<&Path>, file: &str) -> PathBuf {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    if let Some(beside) = base.map(|base| base.join(path)).filter(|beside| beside.exists()) {
+        return beside;
+    }
+    path.to_path_buf()
+}
+
+/// `text` (the file at `path`) as the lab writes it: its own text when every address is the
+/// lab's for that node and link, else rewritten to lab addresses; refused when its nodes are
+/// not the lab's (see `ScriptFiles`).
+fn lab_file(lab_nodes: &[super::state::NodeState], path: &Path, text: &str) -> Result<String> {
+    let refuse = |message: String| Error::Config {
+        path: path.to_path_buf(),
+        message,
+    };
+    let layout = super::layout::layout(text).map_err(|error| refuse(error.to_string()))?;
+    let (document, _) = model::syntax::parse(text);
+    let mut own = true;
+    for node in &layout.nodes {
+        let Some(lab_node) = lab_nodes.iter().find(|lab_node| lab_node.nodeid == node.nodeid) else {
+            return Err(refuse(format!(
+                "node {} (id {}) is not a lab node: make the lab with every node the script's files list                  (`lab up --config` with them, or `--spare N` for nodes a file adds)",
+                node.name, node.nodeid
+            )));
+        };
+        if lab_node.name != node.name {
+            return Err(refuse(format!(
+                "node id {} is `{}` here and `{}` in the lab: the files must name the nodes as the lab does",
+                node.nodeid, node.name, lab_node.name
+            )));
+        }
+        let section = document.sections_at("nodelist.node").into_iter().find(|section| {
+            section.value("name").map(str::trim) == Some(node.name.as_str())
+                || section.value("nodeid").map(str::trim) == Some(node.nodeid.to_string().as_str())
+        });
+        for (link, address) in &node.addresses {
+            let Some(lab_address) = lab_node.addresses.get(link) else {
+                return Err(refuse(format!(
+                    "node {} has an address on link {link}, which the lab does not have (`lab up --spare-links N`                      adds links a file can use)",
+                    node.name
+                )));
+            };
+            if address != lab_address {
+                return Err(refuse(format!(
+                    "node {} would be at {address} on link {link} and the lab has it at {lab_address}: the lab                      numbers nodes by their place in its nodelist; list the nodes in the lab's order",
+                    node.name
+                )));
+            }
+            let written = section
+                .as_ref()
+                .and_then(|section| section.value(&format!("ring{link}_addr")))
+                .and_then(|value| value.trim().parse::<std::net::Ipv4Addr>().ok());
+            let lab_spare = lab_node.spare_addresses.get(link);
+            if written != Some(*lab_address) && written.as_ref() != lab_spare {
+                own = false;
+            }
+        }
+    }
+    Ok(if own { text.to_string() } else { layout.config })
 }
 
 /// The settings the prediction uses: the lab's corosync.conf, read as `quorate whatif` reads
 /// a file.
+fn lab_node_config(path: &Path) -> Result<NodeConfig> {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+    let (document, _) = model::syntax::parse(&text);
+    let (config, _) = model::config::Config::from_document(&document);
+    Ok(NodeConfig::from_config(&config))
+}
+
+/// The votequorum settings of the lab's corosync.conf.
 fn lab_settings(path: &Path) -> Result<QuorumSettings> {
     let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
     let (document, _) = model::syntax::parse(&text);
@@ -96,10 +238,6 @@ fn check_supported(script: &scenario::Script, qnetd: bool) -> Result<()> {
                 "qnetd and heuristics steps need a lab with a quorum device (`lab up \
                  --qdevice ALG`); this one runs no corosync-qnetd",
             ),
-            Step::Reload { file: Some(_) } => Some(
-                "`reload FILE` is not supported by the lab (it would have to rewrite FILE to lab \
-                 addresses); use `reload` to reload the unchanged configuration",
-            ),
             _ => None,
         };
         if let Some(reason) = reason {
@@ -128,28 +266,21 @@ pub fn replay(
 ) -> Result<ReplayReport> {
     let config_path = lab.dir.join("corosync.conf");
     let settings = lab_settings(&config_path)?;
-    // `check_supported` below refuses `reload FILE` before the prediction runs, so this is
-    // only a backstop with the same reason.
-    let mut no_reload = |_file: &str| -> Result<QuorumSettings> {
-        Err(Error::Unsupported {
-            line: 0,
-            column: 0,
-            step: "reload FILE".into(),
-            reason: "the lab cannot reload another file",
-        })
-    };
+    let lab_config = lab_node_config(&config_path)?;
     let script = scenario::parse(script_text)?;
     let qnetd = lab.has_qnetd();
     check_supported(&script, qnetd)?;
+    let files = ScriptFiles::load(lab, &script, options.files_dir.as_deref())?;
+    let mut read = |file: &str| files.config(file);
     // With a quorum device qnetd decides from the start in the lab; so does the prediction:
     // `qnetd up` first (a no-op on a running qnetd), its state taken as the start state and
     // the later lines shifted back.
     let prediction = if qnetd {
-        let mut prediction = sim::whatif::evaluate(
-            &settings,
+        let mut prediction = sim::whatif::evaluate_config(
+            &lab_config,
             &format!("qnetd up\n{script_text}"),
             &WhatifOptions::default(),
-            &mut no_reload,
+            &mut read,
         )?;
         if prediction.steps.len() > 1 {
             let first = prediction.steps.remove(0);
@@ -161,7 +292,7 @@ pub fn replay(
         }
         prediction
     } else {
-        sim::whatif::evaluate(&settings, script_text, &WhatifOptions::default(), &mut no_reload)?
+        sim::whatif::evaluate_config(&lab_config, script_text, &WhatifOptions::default(), &mut read)?
     };
     if let Some(error) = &prediction.startup_error {
         return Err(Error::Refused { error: error.clone() });
@@ -177,7 +308,9 @@ pub fn replay(
     }
     let mut driver = Driver {
         settings: settings.clone(),
-        tracker: ClusterState::new(&settings)?,
+        config: lab_config.clone(),
+        files,
+        tracker: ClusterState::from_config(&lab_config)?,
         blackholes: BTreeSet::new(),
     };
     if options.fresh {
@@ -198,6 +331,21 @@ pub fn replay(
                     .into(),
             });
         }
+        let text = std::fs::read(&config_path).map_err(|error| Error::io(&config_path, error))?;
+        for node in &lab.state.nodes {
+            let path = node.dir(&lab.dir).join("etc-corosync").join("corosync.conf");
+            if std::fs::read(&path).ok().as_deref() != Some(text.as_slice()) {
+                return Err(Error::Lab {
+                    dir: lab.dir.clone(),
+                    message: format!(
+                        "node {}'s corosync.conf is not the lab's {} (an earlier replay installed another \
+                         file?): the prediction starts from the lab's file on every node; use `lab replay --fresh`",
+                        node.name,
+                        config_path.display()
+                    ),
+                });
+            }
+        }
     }
 
     let mut steps = Vec::with_capacity(prediction.steps.len());
@@ -211,9 +359,7 @@ pub fn replay(
         });
     };
     if qnetd {
-        driver
-            .tracker
-            .apply(&driver.settings, &Step::Qnetd(scenario::QnetdChange::Up));
+        driver.track(&Step::Qnetd(scenario::QnetdChange::Up))?;
     }
     let (settle, settle_ms, settle_note) = driver.settle(lab, false, QUIET, lab.formation_limit())?;
     let (settle, settle_ms) = driver.settle_qdevice(lab, start_prediction, settle, settle_ms)?;
@@ -224,7 +370,7 @@ pub fn replay(
 
     for (step, predicted) in script.steps.iter().zip(step_predictions) {
         let had_faults = !driver.tracker.link_faults().is_clear();
-        driver.tracker.apply(&driver.settings, step);
+        driver.track(step)?;
         let Performed {
             actions,
             mut notes,
@@ -289,6 +435,10 @@ struct Performed {
 struct Driver {
     /// The configuration (the lab's).
     settings: QuorumSettings,
+    /// The same, whole (addresses and transports too).
+    config: NodeConfig,
+    /// The files the script installs or reloads.
+    files: ScriptFiles,
     /// The model run alongside, only for who is in which partition.
     tracker: ClusterState,
     /// Blackhole routes in place: (link, node index, peer index) means the node drops its
@@ -302,11 +452,44 @@ impl Driver {
         nodes
             .iter()
             .map(|node| {
-                let nodeid =
-                    resolve(&self.settings, node).ok_or_else(|| lab.unknown_node(&node.to_string()))?;
+                let nodeid = resolve(&self.settings, node)
+                    .or_else(|| match node {
+                        NodeRef::Name(name) => self.files.resolve(name),
+                        NodeRef::Id(_) => None,
+                    })
+                    .ok_or_else(|| lab.unknown_node(&node.to_string()))?;
                 lab.index_of(nodeid)
             })
             .collect()
+    }
+
+    /// Applies `step` to the tracker, per node (an installed file stays on its nodes' disks).
+    fn track(&mut self, step: &Step) -> Result<()> {
+        let files = &self.files;
+        let event =
+            model::action::Event::from_step(step, &mut |file: &str| files.config(file)).map_err(|error| {
+                Error::Config {
+                    path: PathBuf::from(&error.file),
+                    message: error.reason,
+                }
+            })?;
+        self.tracker.apply_event(&event);
+        Ok(())
+    }
+
+    /// Writes `file`'s lab text as the corosync.conf of the lab nodes at `indexes`.
+    fn install(&self, lab: &Lab, file: &str, indexes: &[usize], actions: &mut Vec<String>) -> Result<()> {
+        let text = self.files.text(file).ok_or_else(|| Error::Config {
+            path: PathBuf::from(file),
+            message: "not read before the replay".into(),
+        })?;
+        for index in indexes {
+            let node = &lab.state.nodes[*index];
+            let path = node.dir(&lab.dir).join("etc-corosync").join("corosync.conf");
+            super::state::write_atomically(&path, text.as_bytes(), 0o644)?;
+            actions.push(format!("install {file} on {}", node.name));
+        }
+        Ok(())
     }
 
     /// Stops every corosync, removes every fault, starts them all and waits for the cluster.
@@ -314,7 +497,16 @@ impl Driver {
         for index in 0..lab.state.nodes.len() {
             crash(lab, index)?;
         }
-        self.tracker = ClusterState::new(&self.settings)?;
+        self.tracker = ClusterState::from_config(&self.config)?;
+        // An earlier replay may have installed other files: every node starts from the lab's.
+        let text = std::fs::read(lab.dir.join("corosync.conf"))
+            .map_err(|error| Error::io(lab.dir.join("corosync.conf"), error))?;
+        for node in &lab.state.nodes {
+            let path = node.dir(&lab.dir).join("etc-corosync").join("corosync.conf");
+            if std::fs::read(&path).ok().as_deref() != Some(text.as_slice()) {
+                super::state::write_atomically(&path, &text, 0o644)?;
+            }
+        }
         self.apply_links(lab)?;
         for node in &lab.state.nodes {
             // Routes a replay in an earlier process may have left.
@@ -431,7 +623,21 @@ impl Driver {
                     ));
                 }
             }
-            Step::Reload { .. } => {
+            Step::Install { file, nodes } => {
+                let indexes = self.indexes(lab, nodes)?;
+                self.install(lab, file, &indexes, &mut actions)?;
+            }
+            Step::Reload { file } => {
+                if let Some(file) = file {
+                    // `reload FILE`: FILE on every node the model knows, then the reload.
+                    let indexes: Vec<usize> = self
+                        .tracker
+                        .nodeids()
+                        .iter()
+                        .filter_map(|nodeid| lab.index_of(*nodeid).ok())
+                        .collect();
+                    self.install(lab, file, &indexes, &mut actions)?;
+                }
                 for index in self.one_node_per_ring(lab) {
                     let name = lab.state.nodes[index].name.clone();
                     actions.push(format!("corosync-cfgtool -R on {name}"));
@@ -756,11 +962,9 @@ mod tests {
             error.starts_with("script line 2, column 1: `qdevice on 1`: qdevice steps are not supported"),
             "{error}"
         );
-        let script = scenario::parse("reload new.conf").unwrap();
-        assert!(check_supported(&script, true)
-            .unwrap_err()
-            .to_string()
-            .contains("`reload FILE` is not supported"));
+        // `reload FILE` and `install FILE` are the lab's too (ScriptFiles).
+        let script = scenario::parse("reload new.conf\ninstall new.conf on 1").unwrap();
+        assert!(check_supported(&script, true).is_ok());
         assert!(check_supported(
             &scenario::parse("reload; heal; link down 0 between 1 2").unwrap(),
             false
@@ -772,5 +976,77 @@ mod tests {
             .to_string()
             .contains("need a lab with a quorum device"));
         assert!(check_supported(&qnetd, true).is_ok());
+    }
+
+    fn lab_nodes(count: u8) -> Vec<super::super::state::NodeState> {
+        (1..=count)
+            .map(|slot| super::super::state::NodeState {
+                name: format!("n{slot}"),
+                nodeid: u32::from(slot),
+                slot,
+                netns: format!("qlab-t-n{slot}"),
+                addresses: [(0, super::super::layout::lab_address(0, slot))]
+                    .into_iter()
+                    .collect(),
+                holder_pid: None,
+                corosync_pid: None,
+                sshd_pid: None,
+                links_down: BTreeSet::new(),
+                spare: false,
+                qdevice_pid: None,
+                spare_addresses: [(0, super::super::layout::spare_address(0, slot).unwrap())]
+                    .into_iter()
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn file(addresses: &[(u32, &str)]) -> String {
+        let mut text = "totem {\n  version: 2\n  cluster_name: t\n}\nnodelist {\n".to_string();
+        for (nodeid, address) in addresses {
+            text.push_str(&format!(
+                "  node {{\n    name: n{nodeid}\n    nodeid: {nodeid}\n    ring0_addr: {address}\n  }}\n"
+            ));
+        }
+        text.push_str("}\nquorum {\n  provider: corosync_votequorum\n  auto_tie_breaker: 1\n}\n");
+        text
+    }
+
+    #[test]
+    fn script_files_are_rewritten_to_lab_addresses_or_kept_when_already_the_labs() {
+        let nodes = lab_nodes(3);
+        let path = Path::new("line-56.conf");
+        // A file with its own addresses gets the lab's, options kept.
+        let given = file(&[(1, "10.40.0.11"), (2, "10.40.0.12"), (3, "10.40.0.13")]);
+        let lab_text = lab_file(&nodes, path, &given).unwrap();
+        assert_eq!(
+            lab_text,
+            file(&[(1, "198.18.0.1"), (2, "198.18.0.2"), (3, "198.18.0.3")])
+        );
+        // A file made for the lab (n2 moved to its spare address) is written as it is.
+        let own = file(&[(1, "198.18.0.1"), (2, "198.18.0.102"), (3, "198.18.0.3")]);
+        assert_eq!(lab_file(&nodes, path, &own).unwrap(), own);
+        // Nodes the lab does not have, in another order, or on a link it lacks, are refused.
+        let four = file(&[(1, "10.0.0.1"), (2, "10.0.0.2"), (3, "10.0.0.3"), (4, "10.0.0.4")]);
+        let error = lab_file(&nodes, path, &four).unwrap_err().to_string();
+        assert!(
+            error.starts_with("line-56.conf: node n4 (id 4) is not a lab node"),
+            "{error}"
+        );
+        let swapped = file(&[(2, "10.0.0.2"), (1, "10.0.0.1"), (3, "10.0.0.3")]);
+        let error = lab_file(&nodes, path, &swapped).unwrap_err().to_string();
+        assert!(
+            error.contains("node n2 would be at 198.18.0.1 on link 0 and the lab has it at 198.18.0.2"),
+            "{error}"
+        );
+        let link1 = given.replace(
+            "ring0_addr: 10.40.0.11",
+            "ring0_addr: 10.40.0.11\n    ring1_addr: 10.41.0.11",
+        );
+        let error = lab_file(&nodes, path, &link1).unwrap_err().to_string();
+        assert!(
+            error.contains("node n1 has an address on link 1, which the lab does not have"),
+            "{error}"
+        );
     }
 }

@@ -608,6 +608,11 @@ impl Checker<'_> {
         } else {
             "keep the cluster at its full strength while a fault can split it: bring each node back (and wait until `corosync-quorumtool -s` shows it) before the next change; `quorate plan --goal rolling-restart` gives the verified order".to_string()
         };
-        self.finding("R027", span, message, help)
+        let mut finding = self.finding("R027", span, message, help);
+        finding.whatif = Some(super::super::WhatifReplay {
+            config: base,
+            script: exposure.script.replace("; ", "\n"),
+        });
+        finding
     }
 }
