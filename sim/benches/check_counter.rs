@@ -5,7 +5,8 @@
 //! peak resident memory, then a criterion benchmark of the 6-node run for regressions.
 //! Timing lives here only, never in tests.
 //!
-//! Run: `cargo bench -p sim --bench check_counter` (targets: 9 nodes < 30 s, 16 < 60 s,
+//! Run: `cargo bench -p sim --bench check_counter` (`QUORATE_BENCH_THREADS=N` for N worker
+//! threads; targets: 9 nodes < 30 s, 16 < 60 s,
 //! 32 < 5 min, 5 nodes LMS < 30 s, memory < 2 GiB). Under `cargo test --all-targets` (a
 //! debug build, `--test`) only a 5-node budget-1 run is made, as a smoke test.
 
@@ -16,12 +17,19 @@ use sim::check::{check_with, CheckMethod, CheckOptions, Hooks, ModelOptions};
 use std::hint::black_box;
 use std::time::Instant;
 
+/// The options of a run at `max_faults`, on `QUORATE_BENCH_THREADS` worker threads (1 when
+/// unset, as `quorate check` without `--threads`).
 fn options(max_faults: u8) -> CheckOptions {
+    let threads = std::env::var("QUORATE_BENCH_THREADS")
+        .ok()
+        .and_then(|threads| threads.parse().ok())
+        .unwrap_or(1);
     CheckOptions {
         model: ModelOptions {
             max_faults,
             ..ModelOptions::default()
         },
+        threads,
         ..CheckOptions::default()
     }
 }

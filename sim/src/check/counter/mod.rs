@@ -46,6 +46,7 @@ use model::quorum::{ClusterState, LinkMask, NodeId, QuorumSettings};
 use model::scenario::{LinkScope, NodeRef, NodeSpec, Step};
 use stateright::Model;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[cfg(test)]
@@ -353,7 +354,8 @@ fn check_counter_with(
             act: None,
         });
         visited.insert(key, id);
-        stop |= evaluate(&context, &canonical.state, 0, false, id, &mut violated, options);
+        let holds = evaluate(&context, &canonical.state, 0, false);
+        stop |= record_verdicts(&names, holds, id, &mut violated, options);
         frontier.push(Frontier {
             id,
             state: canonical.state,
@@ -362,54 +364,46 @@ fn check_counter_with(
         });
     }
 
+    // Breadth-first, one level at a time, in batches of frontier states: workers expand a
+    // batch in parallel against the visited set as it was before the batch (`expand`), then
+    // the batch is merged in frontier order, as a single thread meets it. The merge alone
+    // decides which state is new, its id and its parent, so every thread count gives the
+    // same states, verdicts and counterexamples.
+    let threads = options.threads.max(1);
     let mut level = 0usize;
     let mut interrupted = false;
     let mut last = Instant::now();
-    let mut expanded = 0usize;
-    let mut acts: Vec<(Act, ActionKind)> = Vec::new();
     while !frontier.is_empty() && !stop && options.depth.is_none_or(|depth| level < depth) {
         let mut next: Vec<Frontier> = Vec::new();
-        for current in std::mem::take(&mut frontier) {
-            expanded += 1;
-            if expanded.is_multiple_of(64) {
-                if (hooks.cancelled)() {
-                    interrupted = true;
-                    stop = true;
-                    break;
-                }
-                if last.elapsed() >= Duration::from_secs(1) {
-                    last = Instant::now();
-                    let elapsed = start.elapsed();
-                    (hooks.progress)(&Progress {
-                        phase: "counter abstraction",
-                        states: records.len(),
-                        depth: level,
-                        elapsed,
-                        rate: records.len() as f64 / elapsed.as_secs_f64().max(1e-3),
-                        bound: None,
-                    });
-                }
+        let mut pending = std::mem::take(&mut frontier).into_iter();
+        loop {
+            if (hooks.cancelled)() {
+                interrupted = true;
+                stop = true;
+                break;
             }
-            acts.clear();
-            actions(&context, &current, &mut acts);
-            for (act, kind) in &acts {
-                let spent = current.spent.saturating_add(kind.cost());
-                for (order, engine_state, unstable) in successors(&context, &current.state, act) {
-                    let successor = context.forgotten(&engine_state);
-                    if successor == current.state {
+            if last.elapsed() >= Duration::from_secs(1) {
+                last = Instant::now();
+                let elapsed = start.elapsed();
+                (hooks.progress)(&Progress {
+                    phase: "counter abstraction",
+                    states: records.len(),
+                    depth: level,
+                    elapsed,
+                    rate: records.len() as f64 / elapsed.as_secs_f64().max(1e-3),
+                    bound: None,
+                });
+            }
+            let batch: Vec<Frontier> = pending.by_ref().take(BATCH * threads).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let expansions = expand_batch(&context, &batch, &visited, threads);
+            for (current, expansion) in batch.iter().zip(expansions) {
+                generated += expansion.generated;
+                for found in expansion.found {
+                    if visited.contains_key(&found.key) {
                         continue;
-                    }
-                    generated += 1;
-                    let canonical = canonical(&context, &successor);
-                    let key = (canonical.fingerprint, spent, unstable);
-                    if visited.contains_key(&key) {
-                        continue;
-                    }
-                    if context.verify {
-                        verify_canonical(&context, &successor, &canonical);
-                        if context.forget {
-                            verify_forgetting(&context, &engine_state, unstable);
-                        }
                     }
                     if records.len() >= max_states {
                         return Err(Error::CounterTooManyStates {
@@ -422,24 +416,19 @@ fn check_counter_with(
                     let id = records.len() as u32;
                     records.push(Record {
                         parent: Some(current.id),
-                        act: Some((act.clone(), order)),
+                        act: Some((found.act, found.order)),
                     });
-                    visited.insert(key, id);
-                    stop |= evaluate(
-                        &context,
-                        &canonical.state,
-                        spent,
-                        unstable,
-                        id,
-                        &mut violated,
-                        options,
-                    );
+                    visited.insert(found.key, id);
+                    stop |= record_verdicts(&names, found.holds, id, &mut violated, options);
                     next.push(Frontier {
                         id,
-                        state: canonical.state,
-                        twins: canonical.twins,
-                        spent,
+                        state: found.state,
+                        twins: found.twins,
+                        spent: found.spent,
                     });
+                }
+                if stop {
+                    break;
                 }
             }
             if stop {
@@ -628,35 +617,149 @@ fn verify_forgetting(context: &Context, child: &ClusterState, unstable: bool) {
     }
 }
 
-/// Evaluates the properties not violated yet on a new state; records violations. Returns
-/// whether the run should stop (`stop_at` violated).
-fn evaluate(
-    context: &Context,
-    cluster: &ClusterState,
-    spent: u8,
-    unstable: bool,
-    id: u32,
-    violated: &mut HashMap<&'static str, u32>,
-    options: &CheckOptions,
-) -> bool {
+/// The properties on a new state, in the order of `names` of `check_counter_with`
+/// (no-split-brain, quorum-regained, isolated-node-never-quorate): whether each holds.
+fn evaluate(context: &Context, cluster: &ClusterState, spent: u8, unstable: bool) -> [bool; 3] {
     let mut state = context.template.with_cluster(cluster.clone());
     state.spent = spent;
     state.unstable = unstable;
     let model = &context.model;
-    let checks: [(&'static str, bool); 3] = [
-        (NO_SPLIT_BRAIN, no_split_brain(&state)),
-        (QUORUM_REGAINED, quorum_regained(model, &state)),
-        (
-            ISOLATED_NODE_NEVER_QUORATE,
-            isolated_node_never_quorate(model, &state),
-        ),
-    ];
-    for (name, holds) in checks {
+    [
+        no_split_brain(&state),
+        quorum_regained(model, &state),
+        isolated_node_never_quorate(model, &state),
+    ]
+}
+
+/// Records the violations in `holds` (as `evaluate` gives them) for the state `id`, the
+/// first state that violates a property being its witness. Returns whether the run should
+/// stop (`stop_at` violated).
+fn record_verdicts(
+    names: &[&'static str; 3],
+    holds: [bool; 3],
+    id: u32,
+    violated: &mut HashMap<&'static str, u32>,
+    options: &CheckOptions,
+) -> bool {
+    for (name, holds) in names.iter().zip(holds) {
         if !holds {
-            violated.entry(name).or_insert(id);
+            violated.entry(*name).or_insert(id);
         }
     }
     options.stop_at.is_some_and(|name| violated.contains_key(name))
+}
+
+/// Frontier states per worker thread in one batch of `check_counter_with`'s search.
+const BATCH: usize = 64;
+
+/// A successor found by `expand` whose key was not visited when its batch started.
+struct Found {
+    act: Act,
+    order: u8,
+    key: Key,
+    state: ClusterState,
+    twins: Vec<Vec<usize>>,
+    spent: u8,
+    /// `evaluate`'s verdicts on it.
+    holds: [bool; 3],
+}
+
+/// What expanding one frontier state found, in the order a single thread meets it.
+#[derive(Default)]
+struct Expansion {
+    /// Successors generated (every successor but the state itself).
+    generated: usize,
+    found: Vec<Found>,
+}
+
+/// Expands every state of `batch` (on up to `threads` threads), each against `visited`
+/// as it is now; the expansions are in batch order.
+fn expand_batch(
+    context: &Context,
+    batch: &[Frontier],
+    visited: &HashMap<Key, u32>,
+    threads: usize,
+) -> Vec<Expansion> {
+    let workers = threads.min(batch.len());
+    if workers <= 1 {
+        return batch
+            .iter()
+            .map(|current| expand(context, current, visited))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut expansions: Vec<Expansion> = Vec::new();
+    expansions.resize_with(batch.len(), Expansion::default);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(current) = batch.get(index) else {
+                            break;
+                        };
+                        done.push((index, expand(context, current, visited)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(done) => {
+                    for (index, expansion) in done {
+                        expansions[index] = expansion;
+                    }
+                }
+                // A worker's panic (a failed test check, a bug) is the search's.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    expansions
+}
+
+/// The successors of one frontier state whose key is not in `visited` (each key once), with
+/// their canonical forms and verdicts, and how many successors were generated. With
+/// `Context::verify` it runs the test-only checks on each.
+fn expand(context: &Context, current: &Frontier, visited: &HashMap<Key, u32>) -> Expansion {
+    let mut acts: Vec<(Act, ActionKind)> = Vec::new();
+    actions(context, current, &mut acts);
+    let mut expansion = Expansion::default();
+    for (act, kind) in acts {
+        let spent = current.spent.saturating_add(kind.cost());
+        for (order, engine_state, unstable) in successors(context, &current.state, &act) {
+            let successor = context.forgotten(&engine_state);
+            if successor == current.state {
+                continue;
+            }
+            expansion.generated += 1;
+            let canonical = canonical(context, &successor);
+            let key = (canonical.fingerprint, spent, unstable);
+            if visited.contains_key(&key) || expansion.found.iter().any(|found| found.key == key) {
+                continue;
+            }
+            if context.verify {
+                verify_canonical(context, &successor, &canonical);
+                if context.forget {
+                    verify_forgetting(context, &engine_state, unstable);
+                }
+            }
+            let holds = evaluate(context, &canonical.state, spent, unstable);
+            expansion.found.push(Found {
+                act: act.clone(),
+                order,
+                key,
+                state: canonical.state,
+                twins: canonical.twins,
+                spent,
+                holds,
+            });
+        }
+    }
+    expansion
 }
 
 /// The successors of `act` from `state`: per delivery-order variant, the state and whether

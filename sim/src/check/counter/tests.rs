@@ -320,3 +320,28 @@ fn the_state_limit_stops_the_run_with_a_refusal() {
     let limited = check_counter_with(&settings, &options, &mut hooks, true, false, full.states).unwrap();
     assert_eq!(limited.states, full.states);
 }
+
+#[test]
+fn every_thread_count_gives_the_same_run() {
+    // The search expands batches of a level on worker threads and merges them in frontier
+    // order: the same states, ids, verdicts and counterexamples (steps and delivery orders)
+    // with any thread count. The cases include violations (a split-brain below the vote
+    // sum, last_man_standing's orders) and a run stopped at the first violation.
+    let below = with(4, |s| s.expected_votes = Some(2));
+    let mut stopping = options(1, None);
+    stopping.stop_at = Some(NO_SPLIT_BRAIN);
+    for (what, settings, options) in [
+        ("plain 5", QuorumSettings::plain(5), options(1, None)),
+        ("last_man_standing 4", lms(4), options(1, None)),
+        ("expected_votes below the sum", below.clone(), options(1, None)),
+        ("stop at split-brain", below, stopping),
+    ] {
+        let one = counter(&settings, &options);
+        assert!(one.states > 10, "{what}: {}", one.states);
+        for threads in [2, 3] {
+            let mut many = counter(&settings, &CheckOptions { threads, ..options });
+            many.seconds = one.seconds;
+            assert_eq!(many, one, "{what}, {threads} threads");
+        }
+    }
+}
