@@ -665,6 +665,22 @@ fn runbook_moving_the_atb_tie_breaker_node_by_node_splits_real_corosync_as_r027_
         "{finding}"
     );
     let config_text = std::fs::read_to_string(files.path().join(config_name)).unwrap();
+    // The next finding is the moment app3 is down for its restart: app1 cut off alone, then
+    // app3 starting into app1's side (the restart's start after a fault).
+    let moment = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["findings"].as_array().unwrap())
+        .find(|finding| finding["code"] == "R027" && finding["line"] == 107)
+        .unwrap_or_else(|| panic!("no R027 at line 107: {json}"))
+        .clone();
+    assert_eq!(
+        moment["whatif"]["script"].as_str().unwrap(),
+        "install line-56.conf on 1\ninstall line-56.conf on 2\ninstall line-56.conf on 3\n\
+         install line-56.conf on 4\nrestart 4\nstop 3\nmove 1:1\nup 1:3",
+        "{moment}"
+    );
     let replayed = replay_in("atbmove", &config_text, script, Some(files.path()));
     assert_agrees(&replayed);
     let last = 6;
@@ -675,6 +691,23 @@ fn runbook_moving_the_atb_tie_breaker_node_by_node_splits_real_corosync_as_r027_
         ("app4", "running quorate=true members=[3,4]"),
     ] {
         for seen in [replayed.predicted(last, node), replayed.real(last, node)] {
+            assert!(seen.starts_with(reading), "{node}: {seen}\n{}", replayed.human);
+        }
+    }
+    let replayed = replay_in(
+        "atbmoment",
+        &config_text,
+        moment["whatif"]["script"].as_str().unwrap(),
+        Some(files.path()),
+    );
+    assert_agrees(&replayed);
+    for (node, reading) in [
+        ("app1", "running quorate=true members=[1,3]"),
+        ("app2", "running quorate=false members=[2,4]"),
+        ("app3", "running quorate=false members=[1,3]"),
+        ("app4", "running quorate=true members=[2,4]"),
+    ] {
+        for seen in [replayed.predicted(8, node), replayed.real(8, node)] {
             assert!(seen.starts_with(reading), "{node}: {seen}\n{}", replayed.human);
         }
     }

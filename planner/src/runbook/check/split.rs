@@ -401,13 +401,25 @@ impl Checker<'_> {
     fn exposure(
         &mut self,
         shadow: &Shadow,
-        moment: Option<(&ClusterState, Vec<String>, String)>,
+        moment: Option<(&ClusterState, Vec<String>, String, usize)>,
     ) -> Option<Exposure> {
-        let (cluster, script, during_restart) = match &moment {
-            Some((cluster, script, node)) => (*cluster, script.clone(), Some(node.clone())),
-            None => (&shadow.cluster, shadow.script.clone(), None),
+        let (cluster, script, during_restart, pending) = match &moment {
+            Some((cluster, script, node, pos)) => (
+                *cluster,
+                script.clone(),
+                Some(node.clone()),
+                model::quorum::NodeSet::from_iter([*pos]),
+            ),
+            None => (
+                &shadow.cluster,
+                shadow.script.clone(),
+                None,
+                model::quorum::NodeSet::EMPTY,
+            ),
         };
-        let verdict = self.split_safety.verdict(cluster);
+        // Inside a restart the node is still to start: after a fault it may come up, with its
+        // file, in any partition (the planner's judgement of a step's inner moment).
+        let verdict = self.split_safety.verdict_pending(cluster, pending);
         let faults = if verdict.split_brain_now {
             Vec::new()
         } else {
@@ -493,7 +505,7 @@ impl Checker<'_> {
                         if !moment.apply_event(&stop).rejected {
                             let mut script = shadow.script.clone();
                             script.push(stop.to_string());
-                            found = self.exposure(&shadow, Some((&moment, script, node.clone())));
+                            found = self.exposure(&shadow, Some((&moment, script, node.clone(), pos)));
                         }
                     }
                 }
@@ -564,15 +576,35 @@ impl Checker<'_> {
         let how = if exposure.faults.is_empty() {
             "two memberships are quorate at once right away".to_string()
         } else {
+            // The restart's own start after the fault (`up P:N`, the node coming back into a
+            // partition) is not a fault: said apart.
+            let starts: Vec<&str> = exposure
+                .faults
+                .iter()
+                .filter(|line| line.starts_with("up "))
+                .map(String::as_str)
+                .collect();
+            let then = match (&exposure.during_restart, starts.is_empty()) {
+                (Some(node), false) => {
+                    format!(", then {node}'s start into a side (`{}`),", starts.join("; "))
+                }
+                _ => String::new(),
+            };
             format!(
-                "{} fault(s) within the budget of {} (`{}`) leave two memberships quorate at once",
+                "{} fault(s) within the budget of {} (`{}`){then} leave two memberships quorate at once",
                 exposure
                     .faults
                     .iter()
-                    .filter(|line| !line.starts_with("wait"))
+                    .filter(|line| !line.starts_with("wait") && !line.starts_with("up "))
                     .count(),
                 self.options.fault_budget,
-                exposure.faults.join("; ")
+                exposure
+                    .faults
+                    .iter()
+                    .filter(|line| !line.starts_with("up "))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )
         };
         let message = if exposure.partial_mesh.is_empty() {
