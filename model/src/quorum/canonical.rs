@@ -165,10 +165,16 @@ impl ClusterState {
     /// read `Dead` entries, qnetd reads node ids. `self` unchanged with qnetd state.
     pub fn forget_history(&self) -> ClusterState {
         let mut state = self.clone();
-        if state.qnetd.is_some() {
-            return state;
+        state.forget_history_in_place();
+        state
+    }
+
+    /// `forget_history` without the copy: `*self = self.forget_history()`.
+    pub fn forget_history_in_place(&mut self) {
+        if self.qnetd.is_some() {
+            return;
         }
-        for slot in state.nodes.iter_mut().filter(|slot| slot.running) {
+        for slot in self.nodes.iter_mut().filter(|slot| slot.running) {
             let votequorum = &mut slot.votequorum;
             for peer in votequorum
                 .peers
@@ -181,7 +187,6 @@ impl ClusterState {
                 votequorum.previous_members = NodeSet::EMPTY;
             }
         }
-        state
     }
 
     /// A 128-bit fingerprint of the state: two independent SipHash runs over the bytes
@@ -284,19 +289,35 @@ impl ClusterState {
             matches!(mode, AtbMode::Lowest | AtbMode::Highest) || (lms && *mode != AtbMode::Off)
         };
         let ids = reads_ids(&source.atb) || reads_ids(&source.atb_initial);
-        // A clone keeps every field (also ones added later); the positional ones are blanked.
-        let mut votequorum = source.clone();
-        votequorum.me = 0;
-        votequorum.peers = Vec::new();
-        votequorum.members = NodeSet::EMPTY;
-        votequorum.previous_members = NodeSet::EMPTY;
-        if !ids {
-            votequorum.lowest_node_id = None;
-            votequorum.highest_node_id = None;
-        }
-        votequorum.lms_deadline = source
-            .lms_deadline
-            .map(|deadline| deadline.saturating_sub(self.now_ms));
+        // Every field named (a field added later must be placed here or the build fails),
+        // the positional ones blanked; the peer table is not copied.
+        let votequorum = Votequorum {
+            me: 0,
+            peers: Vec::new(),
+            quorum: source.quorum,
+            quorate: source.quorate,
+            two_node: source.two_node,
+            wait_for_all: source.wait_for_all,
+            wfa_autoset: source.wfa_autoset,
+            wfa_status: source.wfa_status,
+            lms: source.lms,
+            lms_window_ms: source.lms_window_ms,
+            lms_deadline: source
+                .lms_deadline
+                .map(|deadline| deadline.saturating_sub(self.now_ms)),
+            atb_initial: source.atb_initial.clone(),
+            atb: source.atb.clone(),
+            lowest_node_id: source.lowest_node_id.filter(|_| ids),
+            highest_node_id: source.highest_node_id.filter(|_| ids),
+            members: NodeSet::EMPTY,
+            previous_members: NodeSet::EMPTY,
+            qdevice_votes: source.qdevice_votes,
+            qdevice_can_operate: source.qdevice_can_operate,
+            allow_downscale: source.allow_downscale,
+            ev_tracking: source.ev_tracking,
+            ev_barrier: source.ev_barrier,
+            ev_tracking_barrier: source.ev_tracking_barrier,
+        };
         Local {
             class,
             running: slot.running,

@@ -731,7 +731,16 @@ fn expand(context: &Context, current: &Frontier, visited: &HashMap<Key, u32>) ->
     for (act, kind) in acts {
         let spent = current.spent.saturating_add(kind.cost());
         for (order, engine_state, unstable) in successors(context, &current.state, &act) {
-            let successor = context.forgotten(&engine_state);
+            // The engine's state is kept only for the test-only check of forgetting.
+            let (successor, engine_state) = match (context.forget, context.verify) {
+                (true, false) => {
+                    let mut successor = engine_state;
+                    successor.forget_history_in_place();
+                    (successor, None)
+                }
+                (true, true) => (engine_state.forget_history(), Some(engine_state)),
+                (false, _) => (engine_state, None),
+            };
             if successor == current.state {
                 continue;
             }
@@ -743,8 +752,8 @@ fn expand(context: &Context, current: &Frontier, visited: &HashMap<Key, u32>) ->
             }
             if context.verify {
                 verify_canonical(context, &successor, &canonical);
-                if context.forget {
-                    verify_forgetting(context, &engine_state, unstable);
+                if let Some(engine_state) = &engine_state {
+                    verify_forgetting(context, engine_state, unstable);
                 }
             }
             let holds = evaluate(context, &canonical.state, spent, unstable);
