@@ -182,17 +182,11 @@ fn types(cluster: &ClusterState, classes: &[Vec<usize>]) -> Vec<usize> {
 /// of one partition (a subset moved to a new partition), a whole link or one node's link
 /// failing, and once qnetd decides the device's vote, qnetd down or one node cut from it. Time passing to the next timer comes first (it is free).
 pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
+    let mut out: Vec<(Fault, bool)> = wait_event(cluster).into_iter().map(|wait| (wait, false)).collect();
     let classes = symmetry_classes(cluster);
     let types = types(cluster, &classes);
     let nodeids = cluster.nodeids();
     let up = cluster.up_nodes();
-    let mut out: Vec<(Fault, bool)> = Vec::new();
-    if let Some(deadline) = cluster.next_timer_ms() {
-        out.push((
-            Fault::Wait(deadline.saturating_sub(cluster.now_ms()).max(1)),
-            false,
-        ));
-    }
     let mut seen_types = Vec::new();
     for pos in up.iter() {
         if !seen_types.contains(&types[pos]) {
@@ -307,6 +301,13 @@ pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
     out
 }
 
+/// Time passing to `cluster`'s next timer, if one is armed (free: not a fault).
+fn wait_event(cluster: &ClusterState) -> Option<Fault> {
+    cluster
+        .next_timer_ms()
+        .map(|deadline| Fault::Wait(deadline.saturating_sub(cluster.now_ms()).max(1)))
+}
+
 /// The partition labels running nodes are in (sorted), and the lowest free one.
 fn partition_labels(cluster: &ClusterState) -> (Vec<u8>, u8) {
     let partitions = cluster.partitions();
@@ -353,7 +354,14 @@ fn explore(
     visited: &mut HashSet<(ClusterState, NodeSet)>,
     verdict: &mut Verdict,
 ) {
-    let mut events: Vec<(Event, bool, NodeSet)> = fault_list(cluster)
+    // With the budget spent only the free events are left: time passing (and, below, the
+    // pending starts); the faults are not even listed (most of the work on large clusters).
+    let faults = if budget == 0 {
+        wait_event(cluster).into_iter().map(|wait| (wait, false)).collect()
+    } else {
+        fault_list(cluster)
+    };
+    let mut events: Vec<(Event, bool, NodeSet)> = faults
         .into_iter()
         .map(|(fault, costs)| (Event::Fault(fault), costs, pending))
         .collect();
