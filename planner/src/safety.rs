@@ -182,7 +182,10 @@ fn types(cluster: &ClusterState, classes: &[Vec<usize>]) -> Vec<usize> {
 /// of one partition (a subset moved to a new partition), a whole link or one node's link
 /// failing, and once qnetd decides the device's vote, qnetd down or one node cut from it. Time passing to the next timer comes first (it is free).
 pub(crate) fn fault_list(cluster: &ClusterState) -> Vec<(Fault, bool)> {
-    let mut out: Vec<(Fault, bool)> = wait_event(cluster).into_iter().map(|wait| (wait, false)).collect();
+    let mut out: Vec<(Fault, bool)> = wait_event(cluster)
+        .into_iter()
+        .map(|wait| (wait, false))
+        .collect();
     let classes = symmetry_classes(cluster);
     let types = types(cluster, &classes);
     let nodeids = cluster.nodeids();
@@ -357,7 +360,10 @@ fn explore(
     // With the budget spent only the free events are left: time passing (and, below, the
     // pending starts); the faults are not even listed (most of the work on large clusters).
     let faults = if budget == 0 {
-        wait_event(cluster).into_iter().map(|wait| (wait, false)).collect()
+        wait_event(cluster)
+            .into_iter()
+            .map(|wait| (wait, false))
+            .collect()
     } else {
         fault_list(cluster)
     };

@@ -564,11 +564,13 @@ mod generated {
             .unwrap_or(12)
     }
 
-    const OPTIONS: [&str; 4] = [
+    const OPTIONS: [&str; 5] = [
         "",
         "    wait_for_all: 1\n",
         "    last_man_standing: 1\n",
         "    two_node: 1\n",
+        // A quorum device the source keeps (or the goal drops).
+        "    device {\n        model: net\n        votes: 1\n        net {\n            host: 198.19.0.254\n            algorithm: ffsplit\n        }\n    }\n",
     ];
 
     /// An independent breadth-first search over the same moves and judge, without
@@ -599,9 +601,9 @@ mod generated {
 
         #[test]
         fn every_plan_replays_safely_and_no_safe_plan_means_none_exists(
-            count in 2u32..=4,
+            count in 2u32..=5,
             links in 1u8..=2,
-            option in 0usize..4,
+            option in 0usize..5,
             goal in 0usize..7,
             budget in 0u32..=1,
         ) {
@@ -635,6 +637,10 @@ mod generated {
                     prop_assert!(!reachable(&context, &options), "the BFS reaches the target: {none:?}");
                 }
                 Err(Error::TargetRefused { .. }) | Err(Error::NothingToDo { .. }) => {}
+                // A node added to a cluster that keeps its device is refused, with a reason.
+                Err(Error::Unsupported { why }) if option == 4 && goal == 2 => {
+                    prop_assert!(why.contains("remove-qdevice"), "{why}");
+                }
                 Err(other) => prop_assert!(false, "{other}"),
             }
         }
