@@ -28,6 +28,9 @@
 //!   cold start), mapping every abstract event back through the composed permutations, so
 //!   they are scenario scripts `quorate whatif` replays.
 //!
+//! - `CheckOptions::threads` worker threads expand each level in batches, merged in frontier
+//!   order, so every thread count gives the same run (docs/check-scale.md, "Threads").
+//!
 //! Like `run.rs` it reads the wall clock for progress and `CheckReport::seconds` only.
 
 use super::actions::{ActionKind, FaultActions};
@@ -61,15 +64,16 @@ pub const EXPLICIT_UP_TO: usize = 4;
 pub const COUNTER_MAX_NODES: usize = 32;
 
 /// The most abstract states the counter abstraction keeps before it stops with
-/// `Error::CounterTooManyStates` (about 1 KB each at 9 nodes, measured: 116 MB peak for
-/// 112,617 states; a few KB at 32 nodes, so memory stays under 2 GiB): a refusal after a
-/// bounded run instead of a run of hours on 16 or 32 nodes at budget 2.
+/// `Error::CounterTooManyStates`: a refusal after a bounded run instead of a run of hours on
+/// 16 or 32 nodes at budget 2. Measured (release, docs/check-scale.md "State limit"): 16
+/// nodes stop after about 4 min at 858 MB peak, 32 nodes after about 4.5 min at 1.53 GB, so
+/// memory stays under 2 GiB; 9 nodes at budget 2 answer in 112,617 states (118 MB).
 pub const COUNTER_MAX_STATES: usize = 250_000;
 
 /// Runs `quorate check`'s model of `settings` the way that wins (docs/check-scale.md,
 /// "Which path"): the counter abstraction (`check_counter`) above `EXPLICIT_UP_TO` nodes
-/// wherever it applies (measured faster from 5 nodes on: 5 plain nodes at budget 2 in 1.3 s
-/// against 3.05 s, 5 nodes with last_man_standing in 3.4 s against more than 300 s), the
+/// wherever it applies (measured faster from 5 nodes on: 5 plain nodes at budget 2 in 0.17 s
+/// against 0.83 s, 5 nodes with last_man_standing in 0.75 s against more than 300 s), the
 /// explicit path (`run::check_with`, its counts and output unchanged) everywhere else.
 /// Above `MAX_CHECK_NODES` nodes, where the explicit path refuses, a refusal of the counter
 /// abstraction is an error naming the reason.
