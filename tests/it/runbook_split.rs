@@ -203,3 +203,55 @@ fn issue13_explain_r027() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("split-brain-within-budget"), "{out}");
 }
+
+/// `pvecm add` on a cluster whose configuration the runbook shows is followed as pvecm does
+/// it: the member adds the joining node (next node id, config_version bumped) through
+/// /etc/pve, every member's file gets it and corosync reloads, then the node starts with
+/// it. The runbook's end state is that 4-node file, so `--plan-out` writes the verified
+/// pvecm plan (it used to say "nothing to do": the joiner was taken to run the old file).
+#[test]
+fn issue13_pvecm_add_on_a_known_cluster_is_followed_and_planned() {
+    let dir = crate::support::TempDir::new("rbsplit-join");
+    let configs = dir.path().join("configs");
+    let plan = dir.path().join("plan.json");
+    let (code, out, err) = quorate(&[
+        "runbook",
+        "--format",
+        "json",
+        "--configs-out",
+        &configs.to_string_lossy(),
+        "--plan-out",
+        &plan.to_string_lossy(),
+        "examples/runbooks/pve-join-known-cluster.md",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let join = value["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["line"] == 60)
+        .expect("the pvecm add step");
+    assert_eq!(join["node"], "pve-n4");
+    assert_eq!(
+        join["actions"],
+        serde_json::json!([
+            "join pve-n4 through 10.40.0.11",
+            "add pve-n4 to the nodelist (pvecm, through /etc/pve: every member's file, reload)",
+            "write /etc/corosync/corosync.conf on pve-n1, pve-n2, pve-n3, pve-n4",
+            "start pve-n4"
+        ])
+    );
+    assert_eq!(join["findings"], serde_json::json!([]));
+    let joined = std::fs::read_to_string(configs.join("line-60.conf")).expect("line-60.conf");
+    assert!(
+        joined.contains("    name: pve-n4\n    nodeid: 4\n    quorum_votes: 1\n    ring0_addr: 10.40.0.14\n")
+            && joined.contains("config_version: 4"),
+        "{joined}"
+    );
+    assert_eq!(value["plan"]["written"], true, "{}", value["plan"]);
+    let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(plan["proxmox"], true);
+    assert_eq!(plan["steps"][0]["action"], "pvecm_add", "{plan}");
+    assert_eq!(plan["steps"][0]["nodes"], serde_json::json!(["pve-n4"]));
+}

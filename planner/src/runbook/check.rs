@@ -2088,6 +2088,86 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `pvecm add MEMBER [--link0 ADDR] [--link1 ADDR]` run on `here`, followed as pvecm does
+    /// it (spec 6.4): the member adds `here` to the cluster's nodelist (next free node id,
+    /// config_version bumped) through /etc/pve, every member's corosync.conf gets it and
+    /// corosync reloads; then `here` gets the file and the authkey and starts. Only where the
+    /// cluster's running config and `here`'s address are known and the file can be edited
+    /// (else the caller keeps its coarse view: `here` runs the cluster's config). True when
+    /// followed.
+    fn pvecm_join(
+        &mut self,
+        links: &[Option<String>; 2],
+        span: (usize, usize),
+        here: &str,
+        step: &mut Step,
+    ) -> bool {
+        if here == UNKNOWN_NODE || self.running.contains_key(here) {
+            return false;
+        }
+        let Some(base) = self.running.values().max().copied() else {
+            return false;
+        };
+        let config = &self.configs[base].config;
+        if config_nodes(config).iter().any(|node| node == here) {
+            return false;
+        }
+        let used: BTreeSet<u32> = config
+            .nodelist
+            .nodes
+            .iter()
+            .flat_map(|node| node.ring_addrs.keys().copied())
+            .collect();
+        let known = self
+            .addresses
+            .iter()
+            .find(|(_, node)| node.as_str() == here)
+            .map(|(address, _)| address.clone());
+        let mut addresses = Vec::new();
+        for (link, given) in links.iter().enumerate() {
+            if !used.contains(&(link as u32)) {
+                continue;
+            }
+            let address = given
+                .as_ref()
+                .map(|value| value.split(',').next().unwrap_or("").to_string())
+                .or_else(|| if link == 0 { known.clone() } else { None });
+            match address {
+                Some(address) if !address.is_empty() => addresses.push(address),
+                _ => return false,
+            }
+        }
+        if addresses.len() != used.len() {
+            return false;
+        }
+        let goal = model::goal::Goal::AddNode {
+            name: here.to_string(),
+            addresses: addresses.clone(),
+            votes: None,
+            nodeid: None,
+        };
+        let (document, _) = model::syntax::parse(&self.configs[base].text);
+        if model::goal::apply(&document, std::slice::from_ref(&goal)).is_err() {
+            return false;
+        }
+        for address in &addresses {
+            self.addresses.insert(address.clone(), here.to_string());
+        }
+        let what =
+            format!("add {here} to the nodelist (pvecm, through /etc/pve: every member's file, reload)");
+        let Some(index) = self.tool_edit(&[goal], Tool::Pvecm, &what, span, here, step) else {
+            return false;
+        };
+        for node in config_nodes(&self.configs[index].config) {
+            self.files
+                .insert((node, PVE_CONF.to_string()), Content::Config(index));
+        }
+        self.files
+            .insert((here.to_string(), AUTHKEY.to_string()), Content::Authkey);
+        self.start(here, "start", span, step);
+        true
+    }
+
     fn pvecm(&mut self, words: &[String], span: (usize, usize), here: &str, step: &mut Step) {
         let sub = words.get(1).map(String::as_str).unwrap_or("");
         let option = |name: &str| {
@@ -2165,6 +2245,11 @@ impl<'a> Checker<'a> {
                     words.get(2).cloned().unwrap_or_default()
                 ));
                 self.changed_cluster = true;
+                let links = [option("--link0"), option("--link1")];
+                if self.pvecm_join(&links, span, here, step) {
+                    self.membership_changed = Some(self.membership_ms());
+                    return;
+                }
                 if let Some(index) = self.running.values().max().copied() {
                     self.running.insert(here.to_string(), index);
                     self.files.insert(
