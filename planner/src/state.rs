@@ -774,9 +774,13 @@ impl Context {
                 let members = state.cluster.ring(*via);
                 self.install(next, events, file, members)?;
                 self.reload(next, events, inner)?;
-                // The members count the new node before it runs.
-                inner.push(next.cluster.clone());
+                // The members count the new node before it runs: that moment is judged with
+                // the node's file already written (pvecm writes it right after the member's
+                // answer), so that after a fault there the node's start, which pvecm goes on
+                // to do, is judged too (a pending start, `Safety::verdict_pending`: it reads
+                // the node's file; without one it could not start at all).
                 self.install(next, events, file, NodeSet::single(*node))?;
+                inner.push(next.cluster.clone());
                 self.start_one(next, events, *node)
             }
             Move::PvecmDelnode { node, via } => {

@@ -467,8 +467,16 @@ fn pvecm_refusals_are_preconditions() {
         .unwrap();
     let context = crate::state::Context::new(files, options, true).unwrap();
     let start = context.start.clone();
-    // n4 joins through n1: fine.
-    assert!(context.apply(&start, &Move::PvecmAdd { node: 3, via: 0 }).is_ok());
+    // n4 joins through n1: fine. Inside the step, the moment the members count n4 before
+    // it runs has n4's file on its disk already, so that the start pvecm goes on to do is
+    // judged after a fault there (a pending start reads the node's file).
+    let applied = context
+        .apply(&start, &Move::PvecmAdd { node: 3, via: 0 })
+        .unwrap();
+    let moment = applied.inner.last().expect("the moment before n4 runs");
+    assert!(!moment.is_up(3));
+    assert!(moment.disk_config(3).is_some());
+    assert_eq!(moment.disk_config(3), applied.state.cluster.disk_config(3));
     // n1 alone (n2 and n3 stopped) is not quorate: addnode refuses.
     let lonely = context
         .apply(&start, &Move::Stop(NodeSet::from_iter([1, 2])))
