@@ -351,44 +351,52 @@ impl ClusterState {
     }
 }
 
-/// Colour refinement: each round a node's colour becomes its colour with the sorted
-/// multiset of (other node's colour, relation both ways), until the number of distinct
-/// colours stops growing. Colours are hashes of isomorphism-invariant data only.
+/// Colour refinement: each round a node's colour becomes its colour with the multiset of
+/// (other node's colour, relation both ways), until the number of distinct colours stops
+/// growing. Colours are hashes of isomorphism-invariant data only: the multiset is hashed as
+/// a wrapping sum of its elements' mixed hashes (order-independent, so no sort per node).
 fn refine(mut colours: Vec<u64>, relation: &[u64]) -> Vec<u64> {
     let count = colours.len();
-    let distinct = |colours: &[u64]| {
-        let mut sorted = colours.to_vec();
+    let mut sorted: Vec<u64> = Vec::with_capacity(count);
+    let mut distinct = |colours: &[u64]| {
+        sorted.clear();
+        sorted.extend_from_slice(colours);
         sorted.sort_unstable();
         sorted.dedup();
         sorted.len()
     };
     let mut cells = distinct(&colours);
-    let mut around: Vec<(u64, u64, u64)> = Vec::with_capacity(count);
+    let mut next: Vec<u64> = vec![0; count];
     loop {
-        let next: Vec<u64> = (0..count)
-            .map(|node| {
-                around.clear();
-                around.extend((0..count).filter(|other| *other != node).map(|other| {
-                    (
-                        colours[other],
-                        relation[node * count + other],
-                        relation[other * count + node],
-                    )
-                }));
-                around.sort_unstable();
+        for (node, slot) in next.iter_mut().enumerate() {
+            let mut around = 0u64;
+            for other in (0..count).filter(|other| *other != node) {
                 let mut hasher = Fx::default();
-                colours[node].hash(&mut hasher);
-                around.hash(&mut hasher);
-                hasher.finish()
-            })
-            .collect();
+                hasher.write_u64(colours[other]);
+                hasher.write_u64(relation[node * count + other]);
+                hasher.write_u64(relation[other * count + node]);
+                around = around.wrapping_add(mix(hasher.finish()));
+            }
+            let mut hasher = Fx::default();
+            hasher.write_u64(colours[node]);
+            hasher.write_u64(around);
+            *slot = hasher.finish();
+        }
         let now = distinct(&next);
-        colours = next;
+        std::mem::swap(&mut colours, &mut next);
         if now <= cells {
             return colours;
         }
         cells = now;
     }
+}
+
+/// splitmix64's finaliser: spreads every input bit over the word, so that sums of mixed
+/// hashes (`refine`'s multisets) do not cancel the way sums of raw `Fx` words can.
+fn mix(mut word: u64) -> u64 {
+    word = (word ^ (word >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    word = (word ^ (word >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    word ^ (word >> 31)
 }
 
 /// The individualisation-refinement search for the smallest candidate labelling.
