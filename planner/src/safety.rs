@@ -101,7 +101,10 @@ impl Safety {
             let mut path = Vec::new();
             explore(
                 cluster,
-                pending,
+                Pending {
+                    starts: pending,
+                    crashed: NodeSet::EMPTY,
+                },
                 self.fault_budget,
                 true,
                 &mut path,
@@ -344,21 +347,36 @@ fn pending_starts(cluster: &ClusterState, pending: NodeSet) -> Vec<(Event, usize
     out
 }
 
-/// Depth-first over fault sequences from `cluster` with `budget` faults left and the
-/// step's `pending` starts still to come; fills `verdict` (the first split-brain found,
-/// whether one fault loses quorum). A pending start is explored only after a fault (without
-/// one it is the step's own completion, which the search judges as the step's end state).
+/// What may still start during an exploration, free (not faults): the step's own pending
+/// starts (after a fault, into any partition or alone) and the nodes a fault crashed (a
+/// recovery: the node starts again where its network is, its own partition label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Pending {
+    /// The step's nodes still to start.
+    starts: NodeSet,
+    /// Nodes crashed by a fault of this exploration, still down.
+    crashed: NodeSet,
+}
+
+/// Depth-first over fault sequences from `cluster` with `budget` faults left, the step's
+/// pending starts still to come and the crashed nodes' restarts possible; fills `verdict`
+/// (the first split-brain found, whether one fault loses quorum). A pending start is
+/// explored only after a fault (without one the step simply completes, which the next
+/// state's verdict judges); a crashed node's restart is a recovery, free, as in `quorate
+/// check` (so a node down past the last_man_standing window, a partition, then the node
+/// back on the minority's side is found within a budget of 2: real corosync splits there).
 fn explore(
     cluster: &ClusterState,
-    pending: NodeSet,
+    pending: Pending,
     budget: u32,
     first_level: bool,
     path: &mut Vec<String>,
-    visited: &mut HashSet<(ClusterState, NodeSet)>,
+    visited: &mut HashSet<(ClusterState, Pending)>,
     verdict: &mut Verdict,
 ) {
-    // With the budget spent only the free events are left: time passing (and, below, the
-    // pending starts); the faults are not even listed (most of the work on large clusters).
+    // With the budget spent only the free events are left: time passing, the pending starts
+    // and the crashed nodes' restarts; the faults are not even listed (most of the work on
+    // large clusters).
     let faults = if budget == 0 {
         wait_event(cluster)
             .into_iter()
@@ -367,16 +385,40 @@ fn explore(
     } else {
         fault_list(cluster)
     };
-    let mut events: Vec<(Event, bool, NodeSet)> = faults
+    let nodeids = cluster.nodeids();
+    let mut events: Vec<(Event, bool, Pending)> = faults
         .into_iter()
-        .map(|(fault, costs)| (Event::Fault(fault), costs, pending))
+        .map(|(fault, costs)| {
+            let mut next = pending;
+            if let Fault::CrashNodes(nodes) = &fault {
+                for node in nodes {
+                    if let Some(pos) = nodeids.iter().position(|id| NodeRef::Id(*id) == *node) {
+                        next.crashed.insert(pos);
+                    }
+                }
+            }
+            (Event::Fault(fault), costs, next)
+        })
         .collect();
     if verdict.split_brain_faults > 0 {
-        for (event, pos) in pending_starts(cluster, pending) {
+        for (event, pos) in pending_starts(cluster, pending.starts) {
             let mut left = pending;
-            left.remove(pos);
+            left.starts.remove(pos);
             events.push((event, false, left));
         }
+    }
+    let partitions = cluster.partitions();
+    for pos in (pending.crashed - cluster.up_nodes()).iter() {
+        let mut left = pending;
+        left.crashed.remove(pos);
+        events.push((
+            Event::Action(Action::StartNodes(vec![NodeSpec {
+                partition: partitions.get(pos).copied(),
+                nodes: vec![NodeRef::Id(nodeids[pos])],
+            }])),
+            false,
+            left,
+        ));
     }
     for (event, costs, next_pending) in events {
         if costs && budget == 0 {

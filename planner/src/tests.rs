@@ -1116,3 +1116,51 @@ fn verify_runs_the_plan_through_sim_check_with_faults_interleaved() {
         two.states_checked
     );
 }
+
+/// A crashed node's restart is a recovery the safety verdict explores (free, as in `quorate
+/// check`): four last_man_standing nodes, a node down past the window (expected votes 4 ->
+/// 3), a partition {1}|{2,3}, the node back beside n1: {1,4} and {2,3} are both quorate.
+/// Real corosync 3.1.7 does exactly this (`reality::four_nodes_lms_a_node_back_into_the_minority...`).
+/// It takes two faults; without the restart no sequence of two splits the cluster.
+#[test]
+fn a_crashed_node_restarting_is_a_recovery_the_verdict_explores() {
+    let text = cluster(
+        4,
+        1,
+        5,
+        "    last_man_standing: 1\n    last_man_standing_window: 3000\n",
+    );
+    let (document, _) = model::syntax::parse(&text);
+    let (config, _) = model::config::Config::from_document(&document);
+    let running =
+        model::quorum::ClusterState::from_config(&model::quorum::NodeConfig::from_config(&config)).unwrap();
+    let mut safety = crate::safety::Safety::new(1);
+    assert_eq!(safety.verdict(&running).split_brain_after, None);
+    let mut safety = crate::safety::Safety::new(2);
+    let verdict = safety.verdict(&running);
+    let script = verdict
+        .split_brain_after
+        .clone()
+        .expect("a split-brain within two faults");
+    assert_eq!(verdict.split_brain_faults, 2, "{script:?}");
+    assert!(
+        script.first().is_some_and(|line| line.starts_with("down ")),
+        "{script:?}"
+    );
+    assert!(script.iter().any(|line| line.starts_with("wait ")), "{script:?}");
+    assert!(
+        script.last().is_some_and(|line| line.starts_with("up ")),
+        "{script:?}"
+    );
+    // The script replays to the split-brain in the engine.
+    let mut replayed = running.clone();
+    for line in &script {
+        let step = model::scenario::parse(line).unwrap().steps.remove(0);
+        let event = model::action::Event::from_step(&step, &mut |_: &str| {
+            Err::<model::quorum::NodeConfig, &str>("no file")
+        })
+        .unwrap();
+        assert!(!replayed.apply_event(&event).rejected, "{line}");
+    }
+    assert!(replayed.split_brain(), "{script:?}");
+}
