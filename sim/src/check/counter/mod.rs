@@ -66,8 +66,8 @@ pub const COUNTER_MAX_NODES: usize = 32;
 /// The most abstract states the counter abstraction keeps before it stops with
 /// `Error::CounterTooManyStates`: a refusal after a bounded run instead of a run of hours on
 /// 16 or 32 nodes at budget 2. Measured (release, docs/check-scale.md "State limit"): 16
-/// nodes stop after about 4 min at 858 MB peak, 32 nodes after about 4.5 min at 1.53 GB, so
-/// memory stays under 2 GiB; 9 nodes at budget 2 answer in 112,617 states (118 MB).
+/// nodes stop after 91 s of CPU at 857 MB peak, 32 nodes after 173 s at 1.53 GB, so memory
+/// stays under 2 GiB; 9 nodes at budget 2 answer in 112,617 states (117 MB).
 pub const COUNTER_MAX_STATES: usize = 250_000;
 
 /// Runs `quorate check`'s model of `settings` the way that wins (docs/check-scale.md,
