@@ -424,20 +424,9 @@ fn a_kept_lms_device_on_three_nodes_has_no_rolling_restart_under_one_fault() {
         &rolling(),
     )
     .expect("plan");
-    let PlanOutcome::NoSafePlan(none) = outcome else {
-        panic!("a plan was found under a fault budget of 1");
-    };
-    let restart = none
-        .impossible
-        .iter()
-        .find(|entry| entry.step == "restart")
-        .expect("restart is the impossible step");
-    assert!(
-        restart.why.contains("while it runs, after `move "),
-        "{}",
-        restart.why
-    );
-    assert!(restart.why.contains("; up "), "{}", restart.why);
+    let why = crate::tests::impossible_restart(outcome);
+    assert!(why.contains("while it runs, after `move "), "{why}");
+    assert!(why.contains("; up "), "{why}");
     let options = PlanOptions {
         fault_budget: 0,
         ..rolling()

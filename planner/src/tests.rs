@@ -25,6 +25,19 @@ pub(crate) fn cluster(count: u32, links: u8, version: u64, quorum: &str) -> Stri
     text
 }
 
+/// Why a restart is never safe, from a "no safe plan" outcome (panics on a found plan or
+/// when restart is not among the impossible steps).
+pub(crate) fn impossible_restart(outcome: PlanOutcome) -> String {
+    let PlanOutcome::NoSafePlan(none) = outcome else {
+        panic!("a plan was found under a fault budget of 1");
+    };
+    none.impossible
+        .into_iter()
+        .find(|entry| entry.step == "restart")
+        .expect("restart is the impossible step")
+        .why
+}
+
 pub(crate) fn endpoint(name: &str, text: &str) -> Endpoint {
     Endpoint {
         name: name.to_string(),
@@ -924,25 +937,13 @@ fn last_man_standing_is_switched_on_by_restarts() {
         &PlanOptions::default(),
     )
     .expect("plan");
-    let PlanOutcome::NoSafePlan(none) = outcome else {
-        panic!("a plan was found under a fault budget of 1");
-    };
-    let restart = none
-        .impossible
-        .iter()
-        .find(|entry| entry.step == "restart")
-        .expect("restart is the impossible step");
-    assert!(restart.why.contains("while it runs, after `"), "{}", restart.why);
+    let why = impossible_restart(outcome);
+    assert!(why.contains("while it runs, after `"), "{why}");
     assert!(
-        restart.why.contains("; up "),
-        "the restart completes after the fault: {}",
-        restart.why
+        why.contains("; up "),
+        "the restart completes after the fault: {why}"
     );
-    assert!(
-        restart.why.contains("(1 fault within the budget of 1)"),
-        "{}",
-        restart.why
-    );
+    assert!(why.contains("(1 fault within the budget of 1)"), "{why}");
     // With no fault to survive, the restarts one at a time are the plan.
     let options = PlanOptions {
         fault_budget: 0,

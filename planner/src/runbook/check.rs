@@ -1999,12 +1999,7 @@ impl<'a> Checker<'a> {
                     })
                     .map(|(node, addr)| (node.to_string(), addr.to_string()))
                     .collect();
-                let used: BTreeSet<u32> = config
-                    .nodelist
-                    .nodes
-                    .iter()
-                    .flat_map(|node| node.ring_addrs.keys().copied())
-                    .collect();
+                let used = config_links(config);
                 let link = words
                     .iter()
                     .find_map(|word| {
@@ -2112,12 +2107,7 @@ impl<'a> Checker<'a> {
         if config_nodes(config).iter().any(|node| node == here) {
             return false;
         }
-        let used: BTreeSet<u32> = config
-            .nodelist
-            .nodes
-            .iter()
-            .flat_map(|node| node.ring_addrs.keys().copied())
-            .collect();
+        let used = config_links(config);
         let known = self
             .addresses
             .iter()
@@ -3022,6 +3012,16 @@ fn step_number(heading: &str) -> Option<u32> {
         .take_while(char::is_ascii_digit)
         .collect();
     digits.parse().ok()
+}
+
+/// The link numbers any node of `config` has an address on.
+fn config_links(config: &model::config::Config) -> BTreeSet<u32> {
+    config
+        .nodelist
+        .nodes
+        .iter()
+        .flat_map(|node| node.ring_addrs.keys().copied())
+        .collect()
 }
 
 fn config_nodes(config: &model::config::Config) -> Vec<String> {

@@ -96,9 +96,8 @@ impl ScriptFiles {
             let path = resolve_file(base, file);
             let text = std::fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
             let lab_text = lab_file(&lab.state.nodes, &path, &text)?;
-            let (document, _) = model::syntax::parse(&lab_text);
-            let (config, _) = model::config::Config::from_document(&document);
-            files.insert(file.clone(), (lab_text, NodeConfig::from_config(&config)));
+            let config = node_config_of(&lab_text);
+            files.insert(file.clone(), (lab_text, config));
         }
         Ok(ScriptFiles { files })
     }
@@ -195,21 +194,27 @@ fn lab_file(lab_nodes: &[super::state::NodeState], path: &Path, text: &str) -> R
     Ok(if own { text.to_string() } else { layout.config })
 }
 
-/// The settings the prediction uses: the lab's corosync.conf, read as `quorate whatif` reads
-/// a file.
-fn lab_node_config(path: &Path) -> Result<NodeConfig> {
-    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
-    let (document, _) = model::syntax::parse(&text);
-    let (config, _) = model::config::Config::from_document(&document);
-    Ok(NodeConfig::from_config(&config))
+/// The lab nodes (indexes) whose corosync.conf is not `text`.
+fn nodes_without(lab: &Lab, text: &str) -> Vec<usize> {
+    (0..lab.state.nodes.len())
+        .filter(|index| std::fs::read_to_string(node_conf(lab, *index)).ok().as_deref() != Some(text))
+        .collect()
 }
 
-/// The votequorum settings of the lab's corosync.conf.
-fn lab_settings(path: &Path) -> Result<QuorumSettings> {
-    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
-    let (document, _) = model::syntax::parse(&text);
+/// The corosync.conf of the lab node at `index`, as the host sees it.
+fn node_conf(lab: &Lab, index: usize) -> PathBuf {
+    lab.state.nodes[index]
+        .dir(&lab.dir)
+        .join("etc-corosync")
+        .join("corosync.conf")
+}
+
+/// What the model reads from a corosync.conf text, as `quorate whatif` reads a file
+/// (votequorum's settings and the addresses and transports).
+fn node_config_of(text: &str) -> NodeConfig {
+    let (document, _) = model::syntax::parse(text);
     let (config, _) = model::config::Config::from_document(&document);
-    Ok(config.quorum_settings())
+    NodeConfig::from_config(&config)
 }
 
 /// The node id a script names: a node id, or a nodelist name (`name`, else `ring0_addr`).
@@ -265,8 +270,9 @@ pub fn replay(
     progress: &mut dyn FnMut(&str),
 ) -> Result<ReplayReport> {
     let config_path = lab.dir.join("corosync.conf");
-    let settings = lab_settings(&config_path)?;
-    let lab_config = lab_node_config(&config_path)?;
+    let lab_text = std::fs::read_to_string(&config_path).map_err(|error| Error::io(&config_path, error))?;
+    let lab_config = node_config_of(&lab_text);
+    let settings = lab_config.settings().clone();
     let script = scenario::parse(script_text)?;
     let qnetd = lab.has_qnetd();
     check_supported(&script, qnetd)?;
@@ -309,6 +315,7 @@ pub fn replay(
     let mut driver = Driver {
         settings: settings.clone(),
         config: lab_config.clone(),
+        lab_text,
         files,
         tracker: ClusterState::from_config(&lab_config)?,
         blackholes: BTreeSet::new(),
@@ -331,20 +338,16 @@ pub fn replay(
                     .into(),
             });
         }
-        let text = std::fs::read(&config_path).map_err(|error| Error::io(&config_path, error))?;
-        for node in &lab.state.nodes {
-            let path = node.dir(&lab.dir).join("etc-corosync").join("corosync.conf");
-            if std::fs::read(&path).ok().as_deref() != Some(text.as_slice()) {
-                return Err(Error::Lab {
-                    dir: lab.dir.clone(),
-                    message: format!(
-                        "node {}'s corosync.conf is not the lab's {} (an earlier replay installed another \
-                         file?): the prediction starts from the lab's file on every node; use `lab replay --fresh`",
-                        node.name,
-                        config_path.display()
-                    ),
-                });
-            }
+        if let Some(index) = nodes_without(lab, &driver.lab_text).first() {
+            return Err(Error::Lab {
+                dir: lab.dir.clone(),
+                message: format!(
+                    "node {}'s corosync.conf is not the lab's {} (an earlier replay installed another \
+                     file?): the prediction starts from the lab's file on every node; use `lab replay --fresh`",
+                    lab.state.nodes[*index].name,
+                    config_path.display()
+                ),
+            });
         }
     }
 
@@ -437,6 +440,8 @@ struct Driver {
     settings: QuorumSettings,
     /// The same, whole (addresses and transports too).
     config: NodeConfig,
+    /// The lab's corosync.conf as text: what every node runs at the start.
+    lab_text: String,
     /// The files the script installs or reloads.
     files: ScriptFiles,
     /// The model run alongside, only for who is in which partition.
@@ -484,10 +489,8 @@ impl Driver {
             message: "not read before the replay".into(),
         })?;
         for index in indexes {
-            let node = &lab.state.nodes[*index];
-            let path = node.dir(&lab.dir).join("etc-corosync").join("corosync.conf");
-            super::state::write_atomically(&path, text.as_bytes(), 0o644)?;
-            actions.push(format!("install {file} on {}", node.name));
+            super::state::write_atomically(&node_conf(lab, *index), text.as_bytes(), 0o644)?;
+            actions.push(format!("install {file} on {}", lab.state.nodes[*index].name));
         }
         Ok(())
     }
@@ -499,13 +502,8 @@ impl Driver {
         }
         self.tracker = ClusterState::from_config(&self.config)?;
         // An earlier replay may have installed other files: every node starts from the lab's.
-        let text = std::fs::read(lab.dir.join("corosync.conf"))
-            .map_err(|error| Error::io(lab.dir.join("corosync.conf"), error))?;
-        for node in &lab.state.nodes {
-            let path = node.dir(&lab.dir).join("etc-corosync").join("corosync.conf");
-            if std::fs::read(&path).ok().as_deref() != Some(text.as_slice()) {
-                super::state::write_atomically(&path, &text, 0o644)?;
-            }
+        for index in nodes_without(lab, &self.lab_text) {
+            super::state::write_atomically(&node_conf(lab, index), self.lab_text.as_bytes(), 0o644)?;
         }
         self.apply_links(lab)?;
         for node in &lab.state.nodes {

@@ -83,8 +83,13 @@ impl Shadow {
 struct Exposure {
     /// The whatif script (from `base`, every node up) that shows it.
     script: String,
-    /// The fault lines within the budget (empty: split-brain right away).
+    /// The lines after the state judged, within the budget (faults, time passing, a crashed
+    /// node's restart, the restarting node's own start; empty: split-brain right away).
     faults: Vec<String>,
+    /// How many of `faults` are faults.
+    fault_count: u32,
+    /// The restarting node's own start among `faults` (not a fault: said apart).
+    own_start: Option<String>,
     /// The two (or more) quorate memberships at the end, as node names.
     sides: Vec<Vec<String>>,
     /// Who runs what in the state judged.
@@ -466,8 +471,23 @@ impl Checker<'_> {
         let state = self.describe(shadow, cluster);
         let mut lines = script;
         lines.extend(faults.iter().cloned());
+        // The restarting node's own start, `up P:ID` of its node id alone.
+        let own_start = moment.as_ref().and_then(|(cluster, _, _, pos)| {
+            let own = NodeRef::Id(cluster.nodeids()[*pos]);
+            faults
+                .iter()
+                .find(|line| {
+                    model::scenario::parse(line).ok().is_some_and(|script| {
+                        matches!(script.steps.as_slice(), [model::scenario::Step::Up(specs)]
+                            if specs.len() == 1 && specs[0].nodes == [own.clone()])
+                    })
+                })
+                .cloned()
+        });
         Some(Exposure {
             script: lines.join("; "),
+            fault_count: verdict.split_brain_faults,
+            own_start,
             faults,
             sides,
             state,
@@ -530,6 +550,8 @@ impl Checker<'_> {
                     found = Some(Exposure {
                         script: shadow.script.join("; "),
                         faults: Vec::new(),
+                        fault_count: 0,
+                        own_start: None,
                         sides: group
                             .candidates
                             .iter()
@@ -576,35 +598,22 @@ impl Checker<'_> {
         let how = if exposure.faults.is_empty() {
             "two memberships are quorate at once right away".to_string()
         } else {
-            // The restart's own start after the fault (`up P:N`, the node coming back into a
-            // partition) is not a fault: said apart.
-            let starts: Vec<&str> = exposure
-                .faults
-                .iter()
-                .filter(|line| line.starts_with("up "))
-                .map(String::as_str)
-                .collect();
-            let then = match (&exposure.during_restart, starts.is_empty()) {
-                (Some(node), false) => {
-                    format!(", then {node}'s start into a side (`{}`),", starts.join("; "))
-                }
+            // The restarting node's own start after the fault is not a fault: said apart.
+            let then = match (&exposure.during_restart, &exposure.own_start) {
+                (Some(node), Some(line)) => format!(", then {node}'s start into a side (`{line}`),"),
                 _ => String::new(),
             };
+            let shown: Vec<&str> = exposure
+                .faults
+                .iter()
+                .filter(|line| Some(*line) != exposure.own_start.as_ref())
+                .map(String::as_str)
+                .collect();
             format!(
                 "{} fault(s) within the budget of {} (`{}`){then} leave two memberships quorate at once",
-                exposure
-                    .faults
-                    .iter()
-                    .filter(|line| !line.starts_with("wait") && !line.starts_with("up "))
-                    .count(),
+                exposure.fault_count,
                 self.options.fault_budget,
-                exposure
-                    .faults
-                    .iter()
-                    .filter(|line| !line.starts_with("up "))
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                shown.join("; ")
             )
         };
         let message = if exposure.partial_mesh.is_empty() {
