@@ -43,7 +43,7 @@ pub enum Error {
     #[error(
         "the counter abstraction stopped after {limit} abstract states of {count} nodes at fault \
          budget {budget} (depth {depth} fully explored) without a complete answer: check with a \
-         lower --max-faults, or fewer nodes (9 identical nodes at budget 2 take 112,617 states)"
+         lower --max-faults, or fewer nodes (32 identical nodes at budget 2 take 364,152 states)"
     )]
     CounterTooManyStates {
         /// Nodes in the configuration.

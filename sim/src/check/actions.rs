@@ -15,8 +15,14 @@
 //! Modelling choices of `FaultActions`:
 //! - A fault is a crash (`down N`; with allow_downscale also a clean `stop N`), a move that
 //!   separates nodes (`move P:N,...`, a subset of one partition to another partition or a
-//!   new one), or a link going down (whole link, at one node, or between two nodes). Starts,
-//!   merges of whole partitions, `link up` and `heal` are recoveries and cost nothing.
+//!   new one), a link going down (whole link, at one node, or between two nodes), or a node
+//!   starting into a partition of its own while another node runs (it boots cut off from
+//!   every running node: a network fault, as a move to a new partition is; `start_kind`).
+//!   Other starts (into a partition some running node is in, or the first node of a cold
+//!   start), merges of whole partitions, `link up` and `heal` are recoveries and cost
+//!   nothing. (Until issue 16 every start was free, so a cold start reached every
+//!   partition of the nodes without a fault: a budget of 0 found boot splits that need
+//!   the network partitioned, and the state count grew about 3x per node.)
 //!   Operator actions (`expected V on N`, `reload`) count against the same budget, which
 //!   therefore bounds every behaviour: the number of ring changes, and so of LMS timers, is
 //!   finite.
@@ -177,6 +183,19 @@ impl ActionGenerator for FaultActions {
     }
 }
 
+/// What starting a node costs: a start into a partition no running node uses while some
+/// node runs is a fault (the node boots cut off from every running node: a network fault,
+/// as a move of that node to a new partition is), every other start is a recovery (a node
+/// boots where its network is; the first node of a cold start into the only partition
+/// there is).
+pub fn start_kind(fresh: bool, any_running: bool) -> ActionKind {
+    if fresh && any_running {
+        ActionKind::Fault
+    } else {
+        ActionKind::Recovery
+    }
+}
+
 /// Every fault, recovery, wait and enabled operator action of `state` (order 0).
 // Positions index several per-position tables at once (links, link faults, node ids).
 #[allow(clippy::needless_range_loop)]
@@ -225,13 +244,19 @@ pub fn fault_actions<G: ActionGenerator>(
             }
         } else if !links[pos].is_empty() {
             for target in &targets {
+                // Booting cut off from every running node is a network fault; the first
+                // node of a cold start boots into the partition that is all there is.
+                let kind = start_kind(*target == fresh, !up.is_empty());
+                if kind == ActionKind::Fault && !budget {
+                    continue;
+                }
                 actions.push(CheckAction {
                     order: 0,
                     event: Event::Action(Action::StartNodes(vec![NodeSpec {
                         partition: Some(*target),
                         nodes: vec![node.clone()],
                     }])),
-                    kind: ActionKind::Recovery,
+                    kind,
                 });
             }
         }

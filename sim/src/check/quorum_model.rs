@@ -14,7 +14,9 @@
 //! Modelling choices:
 //! - Two initial states: the running cluster (`ClusterState::new`, all nodes booted together
 //!   in partition 0) and the cold cluster (the same after `down` of every node), from which
-//!   nodes start one by one with `up P:N`, to find boot-time split-brains. With a quorum
+//!   nodes start one by one with `up P:N`, to find boot-time split-brains (booting cut off
+//!   from every running node is a network fault and costs a unit, `actions::start_kind`;
+//!   the first node boots free). With a quorum
 //!   device that qnetd decides (`model: net`), both begin with `qnetd up` (qnetd has run and
 //!   been reached by every node since the start), so qnetd decides the device's vote in
 //!   every state and qnetd faults (`super::actions`) can be taken.

@@ -33,7 +33,7 @@
 //!
 //! Like `run.rs` it reads the wall clock for progress and `CheckReport::seconds` only.
 
-use super::actions::{ActionKind, FaultActions};
+use super::actions::{start_kind, ActionKind, FaultActions};
 use super::properties::{
     isolated_node_never_quorate, no_split_brain, quorum_regained, ISOLATED_NODE_NEVER_QUORATE,
     NO_SPLIT_BRAIN, QUORUM_REGAINED,
@@ -64,11 +64,12 @@ pub const EXPLICIT_UP_TO: usize = 4;
 pub const COUNTER_MAX_NODES: usize = 32;
 
 /// The most abstract states the counter abstraction keeps before it stops with
-/// `Error::CounterTooManyStates`: a refusal after a bounded run instead of a run of hours on
-/// 16 or 32 nodes at budget 2. Measured (release, docs/check-scale.md "State limit"): 16
-/// nodes stop after 91 s of CPU at 857 MB peak, 32 nodes after 173 s at 1.53 GB, so memory
-/// stays under 2 GiB; 9 nodes at budget 2 answer in 112,617 states (117 MB).
-pub const COUNTER_MAX_STATES: usize = 250_000;
+/// `Error::CounterTooManyStates`: a refusal after a bounded run instead of a run of hours
+/// or a machine out of memory (32 nodes at budget 3, say). Measured (release,
+/// docs/check-scale.md "State limit"): 32 identical nodes at budget 2 answer in 364,152
+/// states at 1.07 GB peak (about 2.9 KB a state), so the limit keeps memory under 2 GiB at
+/// every size the path takes.
+pub const COUNTER_MAX_STATES: usize = 500_000;
 
 /// Runs `quorate check`'s model of `settings` the way that wins (docs/check-scale.md,
 /// "Which path"): the counter abstraction (`check_counter`) above `EXPLICIT_UP_TO` nodes
@@ -855,7 +856,11 @@ fn actions(context: &Context, current: &Frontier, acts: &mut Vec<(Act, ActionKin
             }
         } else if !links[rep].is_empty() {
             for (_, target) in &targets {
-                acts.push((Act::Start(rep, *target), ActionKind::Recovery));
+                let kind = start_kind(*target == Target::Fresh, !up.is_empty());
+                if kind == ActionKind::Fault && !budget {
+                    continue;
+                }
+                acts.push((Act::Start(rep, *target), kind));
             }
         }
     }
