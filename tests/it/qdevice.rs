@@ -429,6 +429,32 @@ fn reality_two_nodes_2nodelms_keeps_its_vote_without_qnetd_until_a_change() {
     assert_eq!(real_row(&replayed, 5), "n1:0/1 n2:-");
 }
 
+/// `quorate check`'s shortest split-brain of 2 nodes + 2nodelms (sim's
+/// `a_two_node_lms_split_brain_through_qnetd_is_found_and_replays_issue_14`: two faults,
+/// the qnetd cut and node 1 booting cut off from node 2) on real corosync-qnetd: node 2
+/// boots alone and gets ACK, keeps it when cut from qnetd, and node 1, booting on its own,
+/// is the only client qnetd has and gets ACK too.
+#[test]
+fn reality_two_nodes_2nodelms_check_split_brain_is_real() {
+    if !crate::support::reality_available("qdevice reality: 2nodelms check split") {
+        return;
+    }
+    let replayed = replay_case(
+        "twonodelms-split",
+        2,
+        &["2nodelms"],
+        "down 1 2\nup 0:2\nqnetd cut 2\nup 1:1\n",
+    );
+    assert_eq!(
+        replayed.agreement.0, replayed.agreement.1,
+        "{:#}",
+        replayed.report
+    );
+    assert_eq!(real_row(&replayed, 2), "n1:- n2:1/2");
+    assert_eq!(real_row(&replayed, 3), "n1:- n2:1/2");
+    assert_eq!(real_row(&replayed, 4), "n1:1/2 n2:1/2");
+}
+
 /// `nodeid:quorate` rows of every step after the start.
 fn rows(report: &Value) -> Vec<String> {
     report["steps"].as_array().unwrap()[1..]
