@@ -11,7 +11,9 @@
 //! A state inside a step may have nodes the step is still to start (`pending`: down now, up
 //! when the step is done, e.g. the node a restart has stopped). The step goes on after a
 //! fault as it would on the real cluster: after a fault, each pending node may start with
-//! its on-disk file into any partition (or alone), free, and split-brain is judged again.
+//! its on-disk file into any partition, free, or alone, which is one more fault (booting
+//! cut off from every running node, as `quorate check` counts it), and split-brain is
+//! judged again.
 //! (Real corosync 3.1.7 on the lab: four last_man_standing nodes, one down past the window,
 //! a partition {1}|{2,3}, the node back on n1's side: {1,4} and {2,3} are both quorate;
 //! `reality::four_nodes_lms_a_node_back_into_the_minority_makes_a_second_quorate_side`.)
@@ -26,6 +28,7 @@ use std::collections::{HashMap, HashSet};
 use model::action::{Action, Event, Fault};
 use model::quorum::{ClusterState, NodeConfig, NodeSet};
 use model::scenario::{LinkScope, NodeRef, NodeSpec, QnetdChange};
+use sim::check::start_kind;
 
 /// What the fault analysis of one state found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -327,20 +330,26 @@ fn partition_labels(cluster: &ClusterState) -> (Vec<u8>, u8) {
 }
 
 /// The starts a step still owes from `cluster` after a fault: each pending node into each
-/// partition that has a running node, or into a partition of its own. Free (not faults).
-fn pending_starts(cluster: &ClusterState, pending: NodeSet) -> Vec<(Event, usize)> {
+/// partition that has a running node (free: the node boots where its network is), or into
+/// a partition of its own, which costs a fault while some node runs (it boots cut off from
+/// every running node: `sim::check::start_kind`, as `quorate check` counts it). Each with
+/// whether it costs.
+fn pending_starts(cluster: &ClusterState, pending: NodeSet) -> Vec<(Event, usize, bool)> {
     let nodeids = cluster.nodeids();
     let (mut labels, fresh) = partition_labels(cluster);
     labels.push(fresh);
+    let running = !cluster.up_nodes().is_empty();
     let mut out = Vec::new();
     for pos in pending.iter() {
         for label in &labels {
+            let costs = start_kind(*label == fresh, running).cost() > 0;
             out.push((
                 Event::Action(Action::StartNodes(vec![NodeSpec {
                     partition: Some(*label),
                     nodes: vec![NodeRef::Id(nodeids[pos])],
                 }])),
                 pos,
+                costs,
             ));
         }
     }
@@ -348,7 +357,7 @@ fn pending_starts(cluster: &ClusterState, pending: NodeSet) -> Vec<(Event, usize
 }
 
 /// What may still start during an exploration, free (not faults): the step's own pending
-/// starts (after a fault, into any partition or alone) and the nodes a fault crashed (a
+/// starts (after a fault, into any partition, or alone for one more fault) and the nodes a fault crashed (a
 /// recovery: the node starts again where its network is, its own partition label).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Pending {
@@ -401,10 +410,10 @@ fn explore(
         })
         .collect();
     if verdict.split_brain_faults > 0 {
-        for (event, pos) in pending_starts(cluster, pending.starts) {
+        for (event, pos, costs) in pending_starts(cluster, pending.starts) {
             let mut left = pending;
             left.starts.remove(pos);
-            events.push((event, false, left));
+            events.push((event, costs, left));
         }
     }
     let partitions = cluster.partitions();
@@ -453,5 +462,36 @@ fn explore(
         }
         path.pop();
         verdict.split_brain_faults -= u32::from(costs);
+    }
+}
+
+#[cfg(test)]
+mod start_cost_tests {
+    use super::*;
+    use model::quorum::QuorumSettings;
+
+    #[test]
+    fn a_pending_start_cut_off_from_the_running_nodes_costs_a_fault() {
+        let settings = QuorumSettings::plain(3);
+        let mut cluster = ClusterState::new(&settings).unwrap();
+        cluster.apply(&settings, &model::scenario::Step::Down(vec![NodeRef::Id(3)]));
+        let starts = pending_starts(&cluster, NodeSet::single(2));
+        // Into the partition of nodes 1 and 2: free; into a partition of its own: a fault.
+        let costs: Vec<(String, bool)> = starts
+            .iter()
+            .map(|(event, _, costs)| (event.to_string(), *costs))
+            .collect();
+        assert_eq!(
+            costs,
+            vec![("up 0:3".to_string(), false), ("up 1:3".to_string(), true)]
+        );
+        // With nothing running the only partition is free.
+        cluster.apply(
+            &settings,
+            &model::scenario::Step::Down(vec![NodeRef::Id(1), NodeRef::Id(2)]),
+        );
+        let starts = pending_starts(&cluster, NodeSet::single(2));
+        assert_eq!(starts.len(), 1);
+        assert!(!starts[0].2);
     }
 }

@@ -17,7 +17,7 @@ pub mod quorum_model;
 pub mod run;
 
 pub use self::actions::{
-    fault_actions, ActionGenerator, ActionKind, CheckAction, FaultActions, OperatorActions,
+    fault_actions, start_kind, ActionGenerator, ActionKind, CheckAction, FaultActions, OperatorActions,
 };
 pub use self::properties::{
     always_properties, isolated_node_never_quorate, no_split_brain, quorum_regained,
