@@ -177,30 +177,22 @@ fn atb_list_without_wait_for_all_splits_at_boot() {
     let mut settings = QuorumSettings::plain(4);
     settings.auto_tie_breaker = true;
     settings.auto_tie_breaker_node = Some(TieBreaker::List(vec![1, 3]));
-    let report = check(
-        &settings,
-        &CheckOptions {
-            model: options(1, false),
+    let at_budget = |max_faults: u8| {
+        let options = CheckOptions {
+            model: options(max_faults, false),
             ..CheckOptions::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
+        };
+        check(&settings, &options, &mut |_| {}).unwrap()
+    };
     // One fault: a node booting cut off from the running ones (a start into a partition of
-    // its own while another node runs costs one unit, `start_kind`). The list names 1 and 3; the unnamed 2 and 4 are interchangeable (crate::symmetry).
+    // its own while another node runs costs one unit, `start_kind`). The list names 1 and
+    // 3; the unnamed 2 and 4 are interchangeable (crate::symmetry).
+    let report = at_budget(1);
     assert_eq!(report.symmetry, [vec![2, 4]]);
     let verdict = report.first_violated_safety().unwrap();
     assert_eq!(verdict.counterexample[0].to_string(), "down 1 2 3 4");
     // Without a fault the cluster boots into one partition: no split-brain at budget 0.
-    let none = check(
-        &settings,
-        &CheckOptions {
-            model: options(0, false),
-            ..CheckOptions::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
+    let none = at_budget(0);
     assert!(none.first_violated_safety().is_none(), "{:?}", none.properties);
 }
 
